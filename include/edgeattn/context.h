@@ -1,0 +1,25 @@
+// Threads. Kernels are single-threaded; operators and modules parallelise
+// with OpenMP across independent pieces of their output, so their results
+// are bitwise identical for any thread count. The thread count is a per-call
+// setting carried by a Context: an application that runs its own threads
+// passes num_threads = 1 to each and is never oversubscribed.
+#pragma once
+
+namespace edgeattn {
+
+struct Context {
+  // Threads an operator may use; 0 means the process default (below).
+  int num_threads = 0;
+};
+
+// The process default for Context::num_threads == 0. Initially what the host
+// asks for: OMP_NUM_THREADS if set, else the number of cores OpenMP sees.
+// set_num_threads(0) restores that. A build without OpenMP always uses 1.
+void set_num_threads(int n);
+int default_num_threads();
+// The threads a call with this context uses (>= 1).
+int resolve_threads(const Context& ctx);
+// Whether this build was compiled with OpenMP.
+bool has_openmp();
+
+}  // namespace edgeattn

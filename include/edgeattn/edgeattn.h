@@ -1,0 +1,9 @@
+// The whole public API of edgeattn.
+#pragma once
+
+#include "edgeattn/context.h"
+#include "edgeattn/kernels.h"
+#include "edgeattn/ops.h"
+#include "edgeattn/status.h"
+#include "edgeattn/tensor.h"
+#include "edgeattn/version.h"

@@ -1,0 +1,102 @@
+// Kernels: single-threaded primitives over raw pointers and sizes, each with
+// a scalar reference and xsimd implementations for the ISAs this build
+// carries. The best ISA the CPU supports is picked once, at first use; it can
+// be forced with set_isa() or the EDGEATTN_ISA environment variable
+// ("scalar", "sse2", "sse41", "avx2", "avx512", "neon", "neon64", "auto").
+//
+// Pointers need no particular alignment. Output buffers may alias an input
+// of the same length (in-place) unless stated otherwise.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "edgeattn/status.h"
+
+namespace edgeattn {
+
+enum class Isa { scalar, sse2, sse41, avx2, avx512, neon, neon64 };
+
+const char* isa_name(Isa isa);
+// Parse a name as above ("auto" is not an Isa; see set_isa(const char*)).
+Result<Isa> isa_from_name(const char* name);
+// ISAs compiled into this binary and supported by this CPU (and OS), scalar
+// first, best last.
+std::vector<Isa> available_isas();
+// The ISA whose kernels run now.
+Isa active_isa();
+// Force an ISA for all later kernel calls in this process; fails with
+// `unsupported` if it is not available. Not meant to be flipped while other
+// threads run kernels (they may see either table for a call in flight).
+Status set_isa(Isa isa);
+// The same by name; "auto" restores the best available ISA.
+Status set_isa(const char* name);
+
+namespace kernels {
+
+// sum_i a[i] * b[i]
+float dot(const float* a, const float* b, std::size_t n);
+// y[i] += alpha * x[i]
+void axpy(float alpha, const float* x, float* y, std::size_t n);
+// y[i] = alpha * x[i]
+void scale(float alpha, const float* x, float* y, std::size_t n);
+// y[i] = a[i] + b[i] / a[i] * b[i]
+void add(const float* a, const float* b, float* y, std::size_t n);
+void mul(const float* a, const float* b, float* y, std::size_t n);
+// y[i] = a[i] + b (the broadcast of a scalar; mul by a scalar is scale())
+void add_scalar(const float* a, float b, float* y, std::size_t n);
+
+// Reductions along a contiguous axis. Empty input: sum 0, mean 0, max -inf.
+float reduce_sum(const float* x, std::size_t n);
+float reduce_max(const float* x, std::size_t n);
+float reduce_mean(const float* x, std::size_t n);
+
+// y = softmax(x) over n elements, stable (the maximum is subtracted first).
+// mask (may be null): element i takes part only if mask[i] != 0; excluded
+// elements get exactly 0. A row with nothing to attend (n == 0 or all masked)
+// is all zeros instead of PyTorch's NaN. y may alias x.
+void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n);
+
+// Elementwise transcendental functions. exp is within 1e-6 relative error of
+// the exact value for |x| <= 87 (and exp(-inf) = 0, exp(+inf) = inf, exp of
+// large x is inf, never NaN); tanh and sigmoid are within 1e-6 absolute.
+void exp(const float* x, float* y, std::size_t n);
+void tanh(const float* x, float* y, std::size_t n);
+void sigmoid(const float* x, float* y, std::size_t n);
+
+// y = alpha * A x + beta * y, A row-major m x k with row stride lda.
+// beta == 0 means y is not read (so it may hold garbage or NaN).
+void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
+          const float* x, float beta, float* y);
+
+// C = alpha * A op(B) + beta * C, all row-major. A is m x k; B is k x n, or
+// n x k when trans_b (then op(B) = B^T, the shape of attention scores Q K^T).
+// beta == 0 means C is not read.
+struct GemmArgs {
+  std::size_t m = 0, n = 0, k = 0;
+  float alpha = 1.0f;
+  const float* a = nullptr;
+  std::size_t lda = 0;
+  const float* b = nullptr;
+  std::size_t ldb = 0;
+  bool trans_b = false;
+  float beta = 0.0f;
+  float* c = nullptr;
+  std::size_t ldc = 0;
+};
+// Scratch bytes gemm() needs for this size (enough for every compiled ISA,
+// so that set_isa() after planning stays safe). Includes alignment slack.
+std::size_t gemm_workspace_bytes(std::size_t m, std::size_t n, std::size_t k);
+// Checks its arguments (sizes, leading dimensions, null pointers, workspace
+// size) and returns invalid_argument naming the first bad one.
+Status gemm(const GemmArgs& args, void* workspace, std::size_t workspace_bytes);
+
+// The micro-tile of the active ISA's GEMM (rows x columns): threaded
+// operators split work on multiples of it so that results do not depend on
+// the thread count.
+std::size_t gemm_tile_rows();
+std::size_t gemm_tile_cols();
+
+}  // namespace kernels
+}  // namespace edgeattn

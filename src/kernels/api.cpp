@@ -1,0 +1,105 @@
+// The public kernel entry points: argument checks where a call can fail,
+// then the active ISA's table.
+#include <string>
+
+#include "table.h"
+
+namespace edgeattn::kernels {
+
+using detail::active_table;
+
+float dot(const float* a, const float* b, std::size_t n) { return active_table().dot(a, b, n); }
+void axpy(float alpha, const float* x, float* y, std::size_t n) {
+  active_table().axpy(alpha, x, y, n);
+}
+void scale(float alpha, const float* x, float* y, std::size_t n) {
+  active_table().scale(alpha, x, y, n);
+}
+void add(const float* a, const float* b, float* y, std::size_t n) { active_table().add(a, b, y, n); }
+void mul(const float* a, const float* b, float* y, std::size_t n) { active_table().mul(a, b, y, n); }
+void add_scalar(const float* a, float b, float* y, std::size_t n) {
+  active_table().add_scalar(a, b, y, n);
+}
+float reduce_sum(const float* x, std::size_t n) { return active_table().reduce_sum(x, n); }
+float reduce_max(const float* x, std::size_t n) { return active_table().reduce_max(x, n); }
+float reduce_mean(const float* x, std::size_t n) {
+  return n == 0 ? 0.0f : active_table().reduce_sum(x, n) / static_cast<float>(n);
+}
+void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n) {
+  active_table().softmax(x, mask, y, n);
+}
+void exp(const float* x, float* y, std::size_t n) { active_table().exp(x, y, n); }
+void tanh(const float* x, float* y, std::size_t n) { active_table().tanh(x, y, n); }
+void sigmoid(const float* x, float* y, std::size_t n) { active_table().sigmoid(x, y, n); }
+void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
+          const float* x, float beta, float* y) {
+  active_table().gemv(m, k, alpha, a, lda, x, beta, y);
+}
+
+namespace {
+std::size_t table_workspace_bytes(const detail::KernelTable& t, std::size_t m, std::size_t n,
+                                  std::size_t k) {
+  const std::size_t floats = detail::gemm_workspace_floats(t.blocking, m, n, k);
+  return floats == 0 ? 0 : floats * sizeof(float) + kAlignment;  // + slack to align
+}
+
+}  // namespace
+}  // namespace edgeattn::kernels
+
+namespace edgeattn::detail {
+Status check_gemm(const kernels::GemmArgs& g) {
+  const auto bad = [](const std::string& what) { return Status::invalid("gemm: " + what); };
+  const auto dims = " (m=" + std::to_string(g.m) + ", n=" + std::to_string(g.n) +
+                    ", k=" + std::to_string(g.k) + ")";
+  if (g.m == 0 || g.n == 0) return {};
+  if (!g.c) return bad("C is null" + dims);
+  if (g.ldc < g.n) return bad("ldc " + std::to_string(g.ldc) + " < n" + dims);
+  if (g.k == 0) return {};
+  if (!g.a || !g.b) return bad(std::string(g.a ? "B" : "A") + " is null" + dims);
+  if (g.lda < g.k) return bad("lda " + std::to_string(g.lda) + " < k" + dims);
+  const std::size_t min_ldb = g.trans_b ? g.k : g.n;
+  if (g.ldb < min_ldb)
+    return bad("ldb " + std::to_string(g.ldb) + " < " + (g.trans_b ? "k" : "n") + dims);
+  return {};
+}
+}  // namespace edgeattn::detail
+
+namespace edgeattn::kernels {
+
+std::size_t gemm_workspace_bytes(std::size_t m, std::size_t n, std::size_t k) {
+  std::size_t most = 0;
+  for (Isa isa : available_isas()) {
+    const std::size_t b = table_workspace_bytes(*detail::table_for(isa), m, n, k);
+    most = b > most ? b : most;
+  }
+  return most;
+}
+
+Status gemm(const GemmArgs& args, void* workspace, std::size_t workspace_bytes) {
+  EDGEATTN_RETURN_IF_ERROR(detail::check_gemm(args));
+  const detail::KernelTable& t = active_table();
+  if (!t.micro_kernel) {
+    t.gemm_reference(args);
+    return {};
+  }
+  const std::size_t need = table_workspace_bytes(t, args.m, args.n, args.k);
+  if (need > 0 && (!workspace || workspace_bytes < need))
+    return {StatusCode::out_of_memory, "gemm: workspace of " + std::to_string(workspace_bytes) +
+                                           " bytes, needs " + std::to_string(need) +
+                                           " (see gemm_workspace_bytes)"};
+  const auto addr = reinterpret_cast<std::uintptr_t>(workspace);
+  float* aligned = reinterpret_cast<float*>((addr + kAlignment - 1) / kAlignment * kAlignment);
+  detail::gemm_blocked(t, args, aligned);
+  return {};
+}
+
+std::size_t gemm_tile_rows() {
+  const std::size_t mr = active_table().blocking.mr;
+  return mr ? mr : 1;
+}
+std::size_t gemm_tile_cols() {
+  const std::size_t nr = active_table().blocking.nr;
+  return nr ? nr : 1;
+}
+
+}  // namespace edgeattn::kernels

@@ -1,0 +1,107 @@
+// The scalar reference path: the plainest correct loops, one element at a
+// time. Every SIMD kernel is tested against these (and these against double
+// precision). Also the only path on cores without SIMD (ARMv6).
+#include <cmath>
+#include <limits>
+
+#include "table.h"
+
+namespace edgeattn::detail {
+namespace {
+
+float dot(const float* a, const float* b, std::size_t n) {
+  float s = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+void axpy(float alpha, const float* x, float* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+void scale(float alpha, const float* x, float* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = alpha * x[i];
+}
+void add(const float* a, const float* b, float* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+}
+void mul(const float* a, const float* b, float* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = a[i] * b[i];
+}
+void add_scalar(const float* a, float b, float* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = a[i] + b;
+}
+float reduce_sum(const float* x, std::size_t n) {
+  float s = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) s += x[i];
+  return s;
+}
+float reduce_max(const float* x, std::size_t n) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (std::size_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
+  return m;
+}
+void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n) {
+  float m = -std::numeric_limits<float>::infinity();
+  bool any = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (mask && !mask[i]) continue;
+    any = true;
+    m = x[i] > m ? x[i] : m;
+  }
+  float s = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float e = (!any || (mask && !mask[i])) ? 0.0f : std::exp(x[i] - m);
+    y[i] = e;
+    s += e;
+  }
+  if (!any) return;
+  const float inv = 1.0f / s;
+  for (std::size_t i = 0; i < n; ++i) y[i] *= inv;
+}
+void vexp(const float* x, float* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
+}
+void vtanh(const float* x, float* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+}
+void sigmoid(const float* x, float* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + std::exp(-x[i]));
+}
+void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
+          const float* x, float beta, float* y) {
+  for (std::size_t i = 0; i < m; ++i) {
+    const float s = alpha * dot(a + i * lda, x, k);
+    y[i] = beta == 0.0f ? s : s + beta * y[i];
+  }
+}
+void gemm(const kernels::GemmArgs& g) {
+  for (std::size_t i = 0; i < g.m; ++i) {
+    for (std::size_t j = 0; j < g.n; ++j) {
+      float s = 0.0f;
+      for (std::size_t p = 0; p < g.k; ++p) {
+        const float b = g.trans_b ? g.b[j * g.ldb + p] : g.b[p * g.ldb + j];
+        s += g.a[i * g.lda + p] * b;
+      }
+      float& c = g.c[i * g.ldc + j];
+      c = g.beta == 0.0f ? g.alpha * s : g.alpha * s + g.beta * c;
+    }
+  }
+}
+double fma_peak(std::size_t iters, float* sink) {
+  float acc[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  const float a = 0.999f, b = 1e-3f;
+  for (std::size_t i = 0; i < iters; ++i)
+    for (float& v : acc) v = v * a + b;
+  *sink = acc[0] + acc[7];
+  return 2.0 * 8.0 * static_cast<double>(iters);
+}
+
+}  // namespace
+
+const KernelTable& scalar_table() {
+  static const KernelTable t = {
+      Isa::scalar, dot, axpy, scale, add, mul, add_scalar, reduce_sum, reduce_max, softmax,
+      vexp, vtanh, sigmoid, gemv, GemmBlocking{}, nullptr, gemm, fma_peak};
+  return t;
+}
+
+}  // namespace edgeattn::detail

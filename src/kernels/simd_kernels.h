@@ -1,0 +1,377 @@
+// xsimd implementations of the kernels, templated on the xsimd architecture.
+// Included only by simd_table.cpp, which is compiled once per ISA with that
+// ISA's flags. Everything here has internal linkage (anonymous namespace) so
+// that no inline function compiled with, say, AVX-512 flags can be picked by
+// the linker for code that runs on a CPU without it; for the same reason it
+// avoids std::min/std::max and other shared inline templates on floats.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include <xsimd/xsimd.hpp>
+
+#include "table.h"
+
+namespace edgeattn::detail {
+namespace {
+
+template <class A>
+using fbatch = xsimd::batch<float, A>;
+template <class A>
+using ibatch = xsimd::batch<std::int32_t, A>;
+
+// Tails: the last n % W elements go through the same vector code as the
+// rest, via a zero-padded copy, so each element sees the same arithmetic
+// wherever it sits in the array.
+template <class A>
+fbatch<A> load_tail(const float* p, std::size_t count, float fill = 0.0f) {
+  alignas(64) float tmp[fbatch<A>::size];
+  for (std::size_t i = 0; i < fbatch<A>::size; ++i) tmp[i] = i < count ? p[i] : fill;
+  return fbatch<A>::load_aligned(tmp);
+}
+template <class A>
+void store_tail(float* p, std::size_t count, const fbatch<A>& v) {
+  alignas(64) float tmp[fbatch<A>::size];
+  v.store_aligned(tmp);
+  for (std::size_t i = 0; i < count; ++i) p[i] = tmp[i];
+}
+
+// y = f(x) elementwise.
+template <class A, class F>
+void map1(const float* x, float* y, std::size_t n, F f) {
+  constexpr std::size_t W = fbatch<A>::size;
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) f(fbatch<A>::load_unaligned(x + i)).store_unaligned(y + i);
+  if (i < n) store_tail<A>(y + i, n - i, f(load_tail<A>(x + i, n - i)));
+}
+// y = f(a, b) elementwise.
+template <class A, class F>
+void map2(const float* a, const float* b, float* y, std::size_t n, F f) {
+  constexpr std::size_t W = fbatch<A>::size;
+  std::size_t i = 0;
+  for (; i + W <= n; i += W)
+    f(fbatch<A>::load_unaligned(a + i), fbatch<A>::load_unaligned(b + i)).store_unaligned(y + i);
+  if (i < n)
+    store_tail<A>(y + i, n - i, f(load_tail<A>(a + i, n - i), load_tail<A>(b + i, n - i)));
+}
+
+// Horizontal sum by pairwise halving of a stored copy (xsimd 8.1's AVX-512F
+// hadd uses an AVX512DQ instruction, so it is not used here).
+template <class A>
+float hsum(const fbatch<A>& v) {
+  alignas(64) float tmp[fbatch<A>::size];
+  v.store_aligned(tmp);
+  for (std::size_t w = fbatch<A>::size / 2; w > 0; w /= 2)
+    for (std::size_t i = 0; i < w; ++i) tmp[i] += tmp[i + w];
+  return tmp[0];
+}
+
+template <class A>
+float hmax(const fbatch<A>& v) {
+  alignas(64) float tmp[fbatch<A>::size];
+  v.store_aligned(tmp);
+  float m = tmp[0];
+  for (std::size_t i = 1; i < fbatch<A>::size; ++i) m = tmp[i] > m ? tmp[i] : m;
+  return m;
+}
+
+// exp: Cody-Waite reduction x = n ln2 + r with |r| <= ln2/2, e^r by its
+// degree-6 Taylor polynomial (truncation error < 1.2e-7 relative), then 2^n
+// applied as two exact power-of-two factors so that n from -150 to 128 works
+// without overflow in the exponent field (denormal results included).
+template <class A>
+fbatch<A> exp_batch(fbatch<A> x) {
+  using F = fbatch<A>;
+  using I = ibatch<A>;
+  const F magic(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
+  const F xc = xsimd::min(xsimd::max(x, F(-104.0f)), F(89.0f));
+  const F t = xsimd::fma(xc, F(1.44269504088896341f), magic);
+  const F nf = t - magic;
+  F r = xsimd::fnma(nf, F(0.693359375f), xc);  // ln2 split in a high part with
+  r = xsimd::fnma(nf, F(-2.12194440e-4f), r);  // few bits and the remainder
+  F p(1.0f / 720.0f);
+  p = xsimd::fma(p, r, F(1.0f / 120.0f));
+  p = xsimd::fma(p, r, F(1.0f / 24.0f));
+  p = xsimd::fma(p, r, F(1.0f / 6.0f));
+  p = xsimd::fma(p, r, F(0.5f));
+  p = xsimd::fma(p, r, F(1.0f));
+  p = xsimd::fma(p, r, F(1.0f));
+  const I n = xsimd::bitwise_cast<I>(t) - xsimd::bitwise_cast<I>(magic);
+  const I n1 = n >> 1;
+  const I n2 = n - n1;
+  const F s1 = xsimd::bitwise_cast<F>((n1 + I(127)) << 23);
+  const F s2 = xsimd::bitwise_cast<F>((n2 + I(127)) << 23);
+  const F y = p * s1 * s2;
+  // NaN in, NaN out (min/max dropped it). Tested as "not equal to itself" via
+  // ==, since xsimd 8.1's AVX-512 != is an ordered compare, false for NaN.
+  return xsimd::select(x == x, y, x);
+}
+
+// tanh(|x|) = (1 - e^{-2|x|}) / (1 + e^{-2|x|}), sign restored; for tiny |x|
+// tanh x = x to within x^3/3, which avoids the cancellation in 1 - e^{-2|x|}.
+template <class A>
+fbatch<A> tanh_batch(fbatch<A> x) {
+  using F = fbatch<A>;
+  const F ax = xsimd::abs(x);
+  const F e = exp_batch<A>(F(-2.0f) * ax);
+  const F t = (F(1.0f) - e) / (F(1.0f) + e);
+  const F signed_t = xsimd::select(x < F(0.0f), -t, t);
+  return xsimd::select(ax < F(1.0f / 4096.0f), x, signed_t);
+}
+
+template <class A>
+fbatch<A> sigmoid_batch(fbatch<A> x) {
+  using F = fbatch<A>;
+  return F(1.0f) / (F(1.0f) + exp_batch<A>(-x));
+}
+
+template <class A>
+float dot(const float* a, const float* b, std::size_t n) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  F s0(0.0f), s1(0.0f), s2(0.0f), s3(0.0f);
+  std::size_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W) {
+    s0 = xsimd::fma(F::load_unaligned(a + i), F::load_unaligned(b + i), s0);
+    s1 = xsimd::fma(F::load_unaligned(a + i + W), F::load_unaligned(b + i + W), s1);
+    s2 = xsimd::fma(F::load_unaligned(a + i + 2 * W), F::load_unaligned(b + i + 2 * W), s2);
+    s3 = xsimd::fma(F::load_unaligned(a + i + 3 * W), F::load_unaligned(b + i + 3 * W), s3);
+  }
+  for (; i + W <= n; i += W) s0 = xsimd::fma(F::load_unaligned(a + i), F::load_unaligned(b + i), s0);
+  if (i < n) s1 = xsimd::fma(load_tail<A>(a + i, n - i), load_tail<A>(b + i, n - i), s1);
+  return hsum<A>((s0 + s1) + (s2 + s3));
+}
+
+template <class A>
+void axpy(float alpha, const float* x, float* y, std::size_t n) {
+  const fbatch<A> va(alpha);
+  map2<A>(x, y, y, n, [&](auto xv, auto yv) { return xsimd::fma(va, xv, yv); });
+}
+template <class A>
+void scale(float alpha, const float* x, float* y, std::size_t n) {
+  const fbatch<A> va(alpha);
+  map1<A>(x, y, n, [&](auto v) { return va * v; });
+}
+template <class A>
+void add(const float* a, const float* b, float* y, std::size_t n) {
+  map2<A>(a, b, y, n, [](auto u, auto v) { return u + v; });
+}
+template <class A>
+void mul(const float* a, const float* b, float* y, std::size_t n) {
+  map2<A>(a, b, y, n, [](auto u, auto v) { return u * v; });
+}
+template <class A>
+void add_scalar(const float* a, float b, float* y, std::size_t n) {
+  const fbatch<A> vb(b);
+  map1<A>(a, y, n, [&](auto v) { return v + vb; });
+}
+
+template <class A>
+float reduce_sum(const float* x, std::size_t n) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  F s0(0.0f), s1(0.0f);
+  std::size_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    s0 += F::load_unaligned(x + i);
+    s1 += F::load_unaligned(x + i + W);
+  }
+  for (; i + W <= n; i += W) s0 += F::load_unaligned(x + i);
+  if (i < n) s1 += load_tail<A>(x + i, n - i);
+  return hsum<A>(s0 + s1);
+}
+
+template <class A>
+float reduce_max(const float* x, std::size_t n) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  const float ninf = -std::numeric_limits<float>::infinity();
+  F m0(ninf), m1(ninf);
+  std::size_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    m0 = xsimd::max(m0, F::load_unaligned(x + i));
+    m1 = xsimd::max(m1, F::load_unaligned(x + i + W));
+  }
+  for (; i + W <= n; i += W) m0 = xsimd::max(m0, F::load_unaligned(x + i));
+  if (i < n) m1 = xsimd::max(m1, load_tail<A>(x + i, n - i, ninf));
+  return hmax<A>(xsimd::max(m0, m1));
+}
+
+// Mask bytes as 1.0f / 0.0f.
+template <class A>
+fbatch<A> load_mask(const std::uint8_t* m, std::size_t count) {
+  alignas(64) float tmp[fbatch<A>::size];
+  for (std::size_t i = 0; i < fbatch<A>::size; ++i) tmp[i] = (i < count && m[i]) ? 1.0f : 0.0f;
+  return fbatch<A>::load_aligned(tmp);
+}
+
+// Softmax in three passes: max, exp and sum, scale by 1/sum. Masked-out
+// elements become -inf before the max and exactly 0 after the exp.
+template <class A>
+void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  const float ninf = -std::numeric_limits<float>::infinity();
+  auto masked = [&](std::size_t i, std::size_t count, F v) {
+    return mask ? xsimd::select(load_mask<A>(mask + i, count) != F(0.0f), v, F(ninf)) : v;
+  };
+  F mv(ninf);
+  std::size_t any = mask ? 0 : n;
+  for (std::size_t i = 0; i < n; i += W) {
+    const std::size_t c = n - i < W ? n - i : W;
+    const F v = c == W ? F::load_unaligned(x + i) : load_tail<A>(x + i, c, ninf);
+    mv = xsimd::max(mv, masked(i, c, v));
+    if (mask)
+      for (std::size_t j = 0; j < c; ++j) any += mask[i + j] != 0;
+  }
+  if (any == 0) {
+    for (std::size_t i = 0; i < n; ++i) y[i] = 0.0f;
+    return;
+  }
+  const F m(hmax<A>(mv));
+  F sum(0.0f);
+  for (std::size_t i = 0; i < n; i += W) {
+    const std::size_t c = n - i < W ? n - i : W;
+    const F v = c == W ? F::load_unaligned(x + i) : load_tail<A>(x + i, c, ninf);
+    F e = exp_batch<A>(masked(i, c, v) - m);
+    if (mask) e = xsimd::select(load_mask<A>(mask + i, c) != F(0.0f), e, F(0.0f));
+    sum += e;
+    if (c == W)
+      e.store_unaligned(y + i);
+    else
+      store_tail<A>(y + i, c, e);
+  }
+  scale<A>(1.0f / hsum<A>(sum), y, y, n);
+}
+
+template <class A>
+void vexp(const float* x, float* y, std::size_t n) {
+  map1<A>(x, y, n, [](auto v) { return exp_batch<A>(v); });
+}
+template <class A>
+void vtanh(const float* x, float* y, std::size_t n) {
+  map1<A>(x, y, n, [](auto v) { return tanh_batch<A>(v); });
+}
+template <class A>
+void sigmoid(const float* x, float* y, std::size_t n) {
+  map1<A>(x, y, n, [](auto v) { return sigmoid_batch<A>(v); });
+}
+
+// y = alpha A x + beta y, four rows at a time so that each load of x feeds
+// four FMAs.
+template <class A>
+void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
+          const float* x, float beta, float* y) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  auto finish = [&](std::size_t i, float s) {
+    y[i] = beta == 0.0f ? alpha * s : alpha * s + beta * y[i];
+  };
+  std::size_t i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const float* r0 = a + i * lda;
+    const float* r1 = r0 + lda;
+    const float* r2 = r1 + lda;
+    const float* r3 = r2 + lda;
+    F s0(0.0f), s1(0.0f), s2(0.0f), s3(0.0f);
+    std::size_t p = 0;
+    for (; p + W <= k; p += W) {
+      const F xv = F::load_unaligned(x + p);
+      s0 = xsimd::fma(F::load_unaligned(r0 + p), xv, s0);
+      s1 = xsimd::fma(F::load_unaligned(r1 + p), xv, s1);
+      s2 = xsimd::fma(F::load_unaligned(r2 + p), xv, s2);
+      s3 = xsimd::fma(F::load_unaligned(r3 + p), xv, s3);
+    }
+    if (p < k) {
+      const F xv = load_tail<A>(x + p, k - p);
+      s0 = xsimd::fma(load_tail<A>(r0 + p, k - p), xv, s0);
+      s1 = xsimd::fma(load_tail<A>(r1 + p, k - p), xv, s1);
+      s2 = xsimd::fma(load_tail<A>(r2 + p, k - p), xv, s2);
+      s3 = xsimd::fma(load_tail<A>(r3 + p, k - p), xv, s3);
+    }
+    finish(i, hsum<A>(s0));
+    finish(i + 1, hsum<A>(s1));
+    finish(i + 2, hsum<A>(s2));
+    finish(i + 3, hsum<A>(s3));
+  }
+  for (; i < m; ++i) finish(i, dot<A>(a + i * lda, x, k));
+}
+
+// The GEMM micro-kernel: an MR x 2W tile of C held in 2*MR registers; each
+// step broadcasts MR elements of the packed A panel against two vectors of
+// the packed B panel (both panels 64-byte aligned, see gemm_driver.cpp).
+template <class A, std::size_t MR>
+void gemm_micro(std::size_t kc, const float* pa, const float* pb, float* c, std::size_t ldc,
+                float alpha, float beta) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  F acc0[MR], acc1[MR];
+#pragma GCC unroll 16
+  for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = F(0.0f);
+  for (std::size_t p = 0; p < kc; ++p) {
+    const F b0 = F::load_aligned(pb);
+    const F b1 = F::load_aligned(pb + W);
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < MR; ++i) {
+      const F ai(pa[i]);
+      acc0[i] = xsimd::fma(ai, b0, acc0[i]);
+      acc1[i] = xsimd::fma(ai, b1, acc1[i]);
+    }
+    pa += MR;
+    pb += 2 * W;
+  }
+  const F va(alpha), vb(beta);
+#pragma GCC unroll 16
+  for (std::size_t i = 0; i < MR; ++i) {
+    float* ci = c + i * ldc;
+    F r0 = va * acc0[i], r1 = va * acc1[i];
+    if (beta != 0.0f) {
+      r0 = xsimd::fma(vb, F::load_unaligned(ci), r0);
+      r1 = xsimd::fma(vb, F::load_unaligned(ci + W), r1);
+    }
+    r0.store_unaligned(ci);
+    r1.store_unaligned(ci + W);
+  }
+}
+
+// Independent FMA chains, enough to cover FMA latency x throughput on every
+// core this targets (4 cycles x 2 pipes needs 8; 12 leaves margin).
+template <class A>
+double fma_peak(std::size_t iters, float* sink) {
+  using F = fbatch<A>;
+  constexpr int kChains = 12;
+  F acc[kChains];
+  for (int j = 0; j < kChains; ++j) acc[j] = F(static_cast<float>(j));
+  const F a(0.999f), b(1e-3f);
+  for (std::size_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 12
+    for (int j = 0; j < kChains; ++j) acc[j] = xsimd::fma(acc[j], a, b);
+  }
+  F s(0.0f);
+  for (int j = 0; j < kChains; ++j) s += acc[j];
+  *sink = hsum<A>(s);
+  return 2.0 * kChains * F::size * static_cast<double>(iters);
+}
+
+// Cache blocking per register file: MR rows x 2 vectors of accumulators,
+// leaving registers for the two B vectors and the broadcast.
+template <class A, std::size_t MR>
+KernelTable make_table(Isa isa) {
+  constexpr std::size_t NR = 2 * fbatch<A>::size;
+  GemmBlocking bl;
+  bl.mr = MR;
+  bl.nr = NR;
+  bl.kc = 256;
+  bl.mc = MR * (NR >= 32 ? 12 : 16);
+  bl.nc = 2048;
+  return KernelTable{isa,          dot<A>,       axpy<A>,         scale<A>,    add<A>,
+                     mul<A>,       add_scalar<A>, reduce_sum<A>, reduce_max<A>, softmax<A>,
+                     vexp<A>,      vtanh<A>,     sigmoid<A>,      gemv<A>,     bl,
+                     gemm_micro<A, MR>, nullptr, fma_peak<A>};
+}
+
+}  // namespace
+}  // namespace edgeattn::detail

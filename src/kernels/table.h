@@ -1,0 +1,75 @@
+// The per-ISA kernel table. One instance per ISA compiled into the binary
+// (scalar.cpp, and simd_table.cpp compiled once per ISA with its flags);
+// dispatch.cpp picks one at start-up. Internal: not installed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "edgeattn/kernels.h"
+#include "edgeattn/tensor.h"
+
+namespace edgeattn::detail {
+
+// GEMM register tile (mr x nr) and cache blocking (mc x kc of A in L2,
+// kc x nc of B), after Goto & van de Geijn, "Anatomy of High-Performance
+// Matrix Multiplication" (2008). Zero for the scalar reference, which does
+// not block.
+struct GemmBlocking {
+  std::size_t mr = 0, nr = 0, mc = 0, kc = 0, nc = 0;
+};
+
+// C[mr x nr] = alpha * (packed A panel)(packed B panel) + beta * C over kc
+// steps; beta == 0 means C is not read.
+using MicroKernel = void (*)(std::size_t kc, const float* pa, const float* pb, float* c,
+                             std::size_t ldc, float alpha, float beta);
+
+struct KernelTable {
+  Isa isa;
+  float (*dot)(const float*, const float*, std::size_t);
+  void (*axpy)(float, const float*, float*, std::size_t);
+  void (*scale)(float, const float*, float*, std::size_t);
+  void (*add)(const float*, const float*, float*, std::size_t);
+  void (*mul)(const float*, const float*, float*, std::size_t);
+  void (*add_scalar)(const float*, float, float*, std::size_t);
+  float (*reduce_sum)(const float*, std::size_t);
+  float (*reduce_max)(const float*, std::size_t);
+  void (*softmax)(const float*, const std::uint8_t*, float*, std::size_t);
+  void (*exp)(const float*, float*, std::size_t);
+  void (*tanh)(const float*, float*, std::size_t);
+  void (*sigmoid)(const float*, float*, std::size_t);
+  void (*gemv)(std::size_t, std::size_t, float, const float*, std::size_t, const float*, float,
+               float*);
+  // Blocked GEMM when micro_kernel is set; otherwise the plain reference.
+  GemmBlocking blocking;
+  MicroKernel micro_kernel;
+  void (*gemm_reference)(const kernels::GemmArgs&);
+  // Runs `iters` rounds of independent FMA chains; returns the flop count.
+  // Used by the peak benchmark to measure the machine, not by operators.
+  double (*fma_peak)(std::size_t iters, float* sink);
+};
+
+const KernelTable& scalar_table();
+#define EDGEATTN_DECLARE_TABLE(name) const KernelTable& name##_table();
+EDGEATTN_DECLARE_TABLE(sse2)
+EDGEATTN_DECLARE_TABLE(sse41)
+EDGEATTN_DECLARE_TABLE(avx2)
+EDGEATTN_DECLARE_TABLE(avx512)
+EDGEATTN_DECLARE_TABLE(neon)
+EDGEATTN_DECLARE_TABLE(neon64)
+#undef EDGEATTN_DECLARE_TABLE
+
+// The table of an available ISA (see available_isas()); null otherwise.
+const KernelTable* table_for(Isa isa);
+// The table in force now.
+const KernelTable& active_table();
+
+// Argument checks of kernels::gemm (sizes, leading dimensions, pointers).
+Status check_gemm(const kernels::GemmArgs& g);
+
+// Blocked GEMM driver shared by every SIMD ISA (gemm_driver.cpp).
+std::size_t gemm_workspace_floats(const GemmBlocking& bl, std::size_t m, std::size_t n,
+                                  std::size_t k);
+void gemm_blocked(const KernelTable& t, const kernels::GemmArgs& g, float* workspace);
+
+}  // namespace edgeattn::detail

@@ -1,0 +1,222 @@
+#include "edgeattn/ops.h"
+
+#include <string>
+
+#include "kernels/table.h"
+
+namespace edgeattn {
+
+namespace {
+
+// Below this much work per thread, starting a thread costs more than it saves.
+constexpr double kMinFlopsPerThread = 1 << 18;
+constexpr std::size_t kMinElementsPerThread = 1 << 15;
+
+std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
+
+int threads_for(const Context& ctx, double work, double min_per_thread) {
+  int t = resolve_threads(ctx);
+  const double most = work / min_per_thread;
+  if (most < t) t = most < 1.0 ? 1 : static_cast<int>(most);
+  return t;
+}
+
+// Run body(piece) for piece in [0, pieces) on up to `threads` threads.
+template <class F>
+void parallel_for(int threads, std::size_t pieces, F body) {
+#if defined(EDGEATTN_HAVE_OPENMP)
+  if (threads > 1 && pieces > 1) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (std::ptrdiff_t p = 0; p < static_cast<std::ptrdiff_t>(pieces); ++p)
+      body(static_cast<std::size_t>(p));
+    return;
+  }
+#else
+  (void)threads;
+#endif
+  for (std::size_t p = 0; p < pieces; ++p) body(p);
+}
+
+// Per-operand strides aligned to an output of rank `rank` (NumPy broadcasting:
+// missing leading axes and axes of size 1 get stride 0).
+struct Strides {
+  std::ptrdiff_t s[kMaxRank] = {0, 0, 0, 0};
+};
+
+template <class T>
+Strides broadcast_strides(const TensorView<T>& v, const Shape& out) {
+  Strides st;
+  const int shift = out.rank - v.rank();
+  for (int d = 0; d < v.rank(); ++d)
+    st.s[d + shift] = v.dim(d) == 1 ? 0 : v.stride(d);
+  return st;
+}
+
+template <class T>
+bool broadcastable(const TensorView<T>& v, const Shape& out) {
+  if (v.rank() > out.rank) return false;
+  const int shift = out.rank - v.rank();
+  for (int d = 0; d < v.rank(); ++d)
+    if (v.dim(d) != 1 && v.dim(d) != out.dims[d + shift]) return false;
+  return true;
+}
+
+// Offset of row `r` (a flat index over all but the last axis of `shape`).
+std::ptrdiff_t row_offset(const Shape& shape, const Strides& st, std::size_t r) {
+  std::ptrdiff_t off = 0;
+  for (int d = shape.rank - 2; d >= 0; --d) {
+    const std::size_t i = r % shape.dims[d];
+    r /= shape.dims[d];
+    off += static_cast<std::ptrdiff_t>(i) * st.s[d];
+  }
+  return off;
+}
+
+std::size_t rows_of(const Shape& s) { return s.rank == 0 ? 1 : s.numel() / s.dims[s.rank - 1]; }
+std::size_t last_dim(const Shape& s) { return s.rank == 0 ? 1 : s.dims[s.rank - 1]; }
+
+enum class Binary { add, mul };
+
+void binary_row(Binary op, const float* a, std::ptrdiff_t sa, const float* b, std::ptrdiff_t sb,
+                float* y, std::ptrdiff_t sy, std::size_t n) {
+  if (sa == 1 && sb == 1 && sy == 1) {
+    if (op == Binary::add) return kernels::add(a, b, y, n);
+    return kernels::mul(a, b, y, n);
+  }
+  if (sy == 1 && (sa == 0 || sb == 0) && sa + sb == 1) {  // one row against a scalar
+    const float* row = sa == 1 ? a : b;
+    const float s = sa == 1 ? *b : *a;
+    if (op == Binary::add) return kernels::add_scalar(row, s, y, n);
+    return kernels::scale(s, row, y, n);
+  }
+  for (std::size_t i = 0; i < n; ++i) {  // general strides
+    const float u = a[static_cast<std::ptrdiff_t>(i) * sa];
+    const float v = b[static_cast<std::ptrdiff_t>(i) * sb];
+    y[static_cast<std::ptrdiff_t>(i) * sy] = op == Binary::add ? u + v : u * v;
+  }
+}
+
+Status binary(Binary op, const Context& ctx, ConstView a, ConstView b, View out) {
+  const char* name = op == Binary::add ? "add" : "mul";
+  const Shape& os = out.shape();
+  if (a.empty() || b.empty() || out.empty())
+    return Status::invalid(std::string(name) + ": a tensor has no data");
+  if (!broadcastable(a, os) || !broadcastable(b, os))
+    return Status::invalid(std::string(name) + ": shapes " + a.shape().to_string() + " and " +
+                           b.shape().to_string() + " do not broadcast to the output shape " +
+                           os.to_string());
+  for (int d = 0; d < os.rank; ++d) {
+    const int da = d - (os.rank - a.rank()), db = d - (os.rank - b.rank());
+    const std::size_t want = (da >= 0 && a.dim(da) != 1) ? a.dim(da)
+                             : (db >= 0 && b.dim(db) != 1) ? b.dim(db) : 1;
+    if (os.dims[d] != want)
+      return Status::invalid(std::string(name) + ": output shape " + os.to_string() +
+                             " is not the broadcast of " + a.shape().to_string() + " and " +
+                             b.shape().to_string());
+  }
+  const Strides sa = broadcast_strides(a, os), sb = broadcast_strides(b, os);
+  const Strides sy = broadcast_strides(ConstView(out), os);
+  const std::size_t rows = rows_of(os), n = last_dim(os);
+  const int last = os.rank ? os.rank - 1 : 0;
+  const int t = threads_for(ctx, static_cast<double>(os.numel()), kMinElementsPerThread);
+  parallel_for(t, rows, [&](std::size_t r) {
+    binary_row(op, a.data() + row_offset(os, sa, r), os.rank ? sa.s[last] : 0,
+               b.data() + row_offset(os, sb, r), os.rank ? sb.s[last] : 0,
+               out.data() + row_offset(os, sy, r), os.rank ? sy.s[last] : 1, n);
+  });
+  return {};
+}
+
+}  // namespace
+
+std::size_t matmul_workspace_bytes(const Context& ctx, std::size_t m, std::size_t n,
+                                   std::size_t k) {
+  return static_cast<std::size_t>(resolve_threads(ctx)) * kernels::gemm_workspace_bytes(m, n, k);
+}
+
+Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
+  const std::size_t per_thread = kernels::gemm_workspace_bytes(g.m, g.n, g.k);
+  const double flops = 2.0 * static_cast<double>(g.m) * g.n * g.k;
+  int t = threads_for(ctx, flops, kMinFlopsPerThread);
+  if (per_thread > 0) {
+    const std::size_t fit = (ws.capacity() - ws.used()) / per_thread;
+    if (fit == 0)
+      return {StatusCode::out_of_memory,
+              "matmul: workspace has " + std::to_string(ws.capacity() - ws.used()) +
+                  " bytes free, needs " + std::to_string(per_thread) +
+                  " per thread (see matmul_workspace_bytes)"};
+    if (fit < static_cast<std::size_t>(t)) t = static_cast<int>(fit);
+  }
+  // Split the larger of m and n into pieces that start at multiples of the
+  // register tile, so every element is computed as on one thread.
+  const bool along_n = g.n >= g.m;
+  const std::size_t len = along_n ? g.n : g.m;
+  const std::size_t unit = along_n ? kernels::gemm_tile_cols() : kernels::gemm_tile_rows();
+  const std::size_t units = ceil_div(len, unit);
+  if (static_cast<std::size_t>(t) > units) t = static_cast<int>(units);
+  if (t <= 1) {
+    void* p = ws.take_bytes(per_thread);
+    Status s = kernels::gemm(g, p, per_thread);
+    ws.reset();
+    return s;
+  }
+  const std::size_t chunk = ceil_div(units, static_cast<std::size_t>(t)) * unit;
+  const std::size_t pieces = ceil_div(len, chunk);
+  unsigned char* base = static_cast<unsigned char*>(ws.take_bytes(per_thread * pieces));
+  // Validated once on the whole problem: the pieces are then valid by
+  // construction and their own checks cannot fail.
+  EDGEATTN_RETURN_IF_ERROR(detail::check_gemm(g));
+  parallel_for(t, pieces, [&](std::size_t p) {
+    kernels::GemmArgs s = g;
+    const std::size_t begin = p * chunk;
+    const std::size_t size = len - begin < chunk ? len - begin : chunk;
+    if (along_n) {
+      s.n = size;
+      s.b = g.trans_b ? g.b + begin * g.ldb : g.b + begin;
+      s.c = g.c + begin;
+    } else {
+      s.m = size;
+      s.a = g.a + begin * g.lda;
+      s.c = g.c + begin * g.ldc;
+    }
+    (void)kernels::gemm(s, base + p * per_thread, per_thread);
+  });
+  ws.reset();
+  return {};
+}
+
+Status softmax(const Context& ctx, ConstView x, MaskView mask, View y) {
+  if (x.empty() || y.empty() || x.rank() < 1) return Status::invalid("softmax: x or y is empty");
+  if (x.shape() != y.shape())
+    return Status::invalid("softmax: y shape " + y.shape().to_string() + " differs from x shape " +
+                           x.shape().to_string());
+  const Shape& s = x.shape();
+  const int last = s.rank - 1;
+  const std::size_t n = s.dims[last];
+  if (n > 1 && (x.stride(last) != 1 || y.stride(last) != 1))
+    return Status::invalid("softmax: the last axis of x and y must be contiguous");
+  if (!mask.empty()) {
+    if (!broadcastable(mask, s) || mask.dim(mask.rank() - 1) != n ||
+        (n > 1 && mask.stride(mask.rank() - 1) != 1))
+      return Status::invalid("softmax: mask shape " + mask.shape().to_string() +
+                             " does not broadcast to " + s.to_string() +
+                             " with a contiguous last axis of " + std::to_string(n));
+  }
+  const Strides sx = broadcast_strides(x, s), sy = broadcast_strides(ConstView(y), s);
+  const Strides sm = mask.empty() ? Strides{} : broadcast_strides(mask, s);
+  const int t = threads_for(ctx, static_cast<double>(s.numel()), kMinElementsPerThread);
+  parallel_for(t, rows_of(s), [&](std::size_t r) {
+    const std::uint8_t* m = mask.empty() ? nullptr : mask.data() + row_offset(s, sm, r);
+    kernels::softmax(x.data() + row_offset(s, sx, r), m, y.data() + row_offset(s, sy, r), n);
+  });
+  return {};
+}
+
+Status add(const Context& ctx, ConstView a, ConstView b, View out) {
+  return binary(Binary::add, ctx, a, b, out);
+}
+Status mul(const Context& ctx, ConstView a, ConstView b, View out) {
+  return binary(Binary::mul, ctx, a, b, out);
+}
+
+}  // namespace edgeattn

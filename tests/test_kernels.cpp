@@ -1,0 +1,433 @@
+// Kernels on every ISA available here against a double-precision reference
+// and against the scalar path, over sizes 1..67 and larger, every
+// misalignment of a vector, and inputs that overflow a naive exp.
+//
+// Tolerances (float32, eps = 2^-23 ~ 1.19e-7), each relative to the sum of
+// the magnitudes of the terms involved (s), which bounds rounding error:
+//   elementwise add/mul/scale/axpy: 2 eps * s (at most two roundings)
+//   dot, gemv, gemm, reduce_sum:    (n eps + 1e-6) * s (n-term float sum)
+//   exp: 1e-6 relative for |x| <= 87 (the contract), otherwise 1e-6 absolute
+//   tanh, sigmoid: 1e-6 absolute (the contract)
+//   softmax: 2e-6 relative + 1e-7 absolute per weight
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+#include "test_util.h"
+
+using namespace edgeattn;
+using edgeattn::test::for_each_isa;
+using edgeattn::test::Misaligned;
+using edgeattn::test::random_floats;
+using edgeattn::test::sweep_sizes;
+
+namespace {
+
+constexpr double kEps = 1.1920929e-7;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// got[i] within tol[i] of want[i]; reports the first element that is not.
+void expect_close(const float* got, const std::vector<double>& want, const std::vector<double>& tol,
+                  const char* what) {
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const double g = got[i], w = want[i];
+    const bool same_special = (std::isnan(g) && std::isnan(w)) || (std::isinf(w) && g == w);
+    if (same_special) continue;
+    if (!(std::fabs(g - w) <= tol[i])) {
+      FAIL_CHECK(what << "[" << i << "] = " << g << ", want " << w << " (tol " << tol[i] << ")");
+      return;
+    }
+  }
+}
+
+// Runs f on the scalar path and the active ISA and checks the two agree
+// within the sum of their tolerances to the reference (2 * tol).
+template <class F>
+std::vector<float> scalar_result(F f) {
+  const Isa isa = active_isa();
+  REQUIRE(set_isa(Isa::scalar).ok());
+  std::vector<float> out = f();
+  REQUIRE(set_isa(isa).ok());
+  return out;
+}
+
+void expect_agrees_with_scalar(const std::vector<float>& got, const std::vector<float>& scalar,
+                               const std::vector<double>& tol, const char* what) {
+  std::vector<double> want(scalar.begin(), scalar.end()), tol2(tol);
+  for (double& t : tol2) t *= 2;
+  expect_close(got.data(), want, tol2, what);
+}
+
+}  // namespace
+
+TEST_CASE("dispatch: scalar is always there, the best is picked, names round-trip") {
+  const std::vector<Isa> isas = available_isas();
+  REQUIRE(!isas.empty());
+  CHECK(isas.front() == Isa::scalar);
+  CHECK(set_isa("auto").ok());
+  CHECK(active_isa() == isas.back());
+  for (Isa isa : isas) {
+    Result<Isa> parsed = isa_from_name(isa_name(isa));
+    REQUIRE(parsed.ok());
+    CHECK(parsed.value() == isa);
+  }
+  const Status bad = set_isa("avx1024");
+  CHECK(bad.code() == StatusCode::invalid_argument);
+  CHECK(bad.message().find("avx1024") != std::string::npos);
+  // An ISA of the other architecture is never available.
+#if defined(__x86_64__)
+  const Status other = set_isa(Isa::neon64);
+#else
+  const Status other = set_isa(Isa::avx512);
+#endif
+  CHECK(other.code() == StatusCode::unsupported);
+  CHECK(active_isa() == isas.back());
+  // EDGEATTN_EXPECT_ISA is set by CI runs under qemu -cpu X (and on ARM) to
+  // prove that the intended path is the one selected there.
+  if (const char* expect = std::getenv("EDGEATTN_EXPECT_ISA")) {
+    INFO("EDGEATTN_EXPECT_ISA=" << expect << ", active " << isa_name(active_isa()));
+    CHECK(std::string(isa_name(active_isa())) == expect);
+  }
+}
+
+TEST_CASE("dot and reduce_sum / reduce_max / reduce_mean") {
+  for_each_isa([](Isa) {
+    for (std::size_t n : sweep_sizes()) {
+      const auto a = random_floats(n, -1, 1, 1 + n), b = random_floats(n, -1, 1, 1000 + n);
+      for (std::size_t off = 0; off < 4; ++off) {
+        Misaligned ma(a, off), mb(b, 3 - off);
+        double ref = 0, s = 0, sum = 0, sabs = 0, mx = -kInf;
+        for (std::size_t i = 0; i < n; ++i) {
+          ref += double(a[i]) * b[i];
+          s += std::fabs(double(a[i]) * b[i]);
+          sum += a[i];
+          sabs += std::fabs(a[i]);
+          mx = std::max(mx, double(a[i]));
+        }
+        const double tol = (n * kEps + 1e-6) * s, tol_sum = (n * kEps + 1e-6) * sabs;
+        CAPTURE(n);
+        CAPTURE(off);
+        CHECK(std::fabs(kernels::dot(ma.data(), mb.data(), n) - ref) <= tol);
+        CHECK(std::fabs(kernels::reduce_sum(ma.data(), n) - sum) <= tol_sum);
+        CHECK(kernels::reduce_max(ma.data(), n) == float(mx));
+        CHECK(std::fabs(kernels::reduce_mean(ma.data(), n) - sum / n) <= tol_sum / n);
+      }
+    }
+    CHECK(kernels::dot(nullptr, nullptr, 0) == 0.0f);
+    CHECK(kernels::reduce_sum(nullptr, 0) == 0.0f);
+    CHECK(kernels::reduce_mean(nullptr, 0) == 0.0f);
+    CHECK(kernels::reduce_max(nullptr, 0) == -std::numeric_limits<float>::infinity());
+  });
+}
+
+TEST_CASE("elementwise: axpy, scale, add, mul, add_scalar (also in place)") {
+  for_each_isa([](Isa) {
+    for (std::size_t n : sweep_sizes()) {
+      const auto a = random_floats(n, -3, 3, 7 + n), b = random_floats(n, -3, 3, 77 + n);
+      const float alpha = -1.75f;
+      for (std::size_t off = 0; off < 4; ++off) {
+        CAPTURE(n);
+        CAPTURE(off);
+        Misaligned ma(a, off), mb(b, (off + 1) % 4), out(std::vector<float>(n), (off + 2) % 4);
+        std::vector<double> want(n), tol(n);
+        auto run = [&](const char* name, auto kernel, auto ref, auto mag) {
+          kernel(ma.data(), mb.data(), out.data());
+          for (std::size_t i = 0; i < n; ++i) {
+            want[i] = ref(double(a[i]), double(b[i]));
+            tol[i] = 2 * kEps * mag(double(a[i]), double(b[i]));
+          }
+          expect_close(out.data(), want, tol, name);
+        };
+        const auto abs_sum = [](double x, double y) { return std::fabs(x) + std::fabs(y); };
+        run("add", [&](const float* x, const float* y, float* o) { kernels::add(x, y, o, n); },
+            [](double x, double y) { return x + y; }, abs_sum);
+        run("mul", [&](const float* x, const float* y, float* o) { kernels::mul(x, y, o, n); },
+            [](double x, double y) { return x * y; },
+            [](double x, double y) { return std::fabs(x * y); });
+        run("scale", [&](const float* x, const float*, float* o) { kernels::scale(alpha, x, o, n); },
+            [&](double x, double) { return alpha * x; },
+            [&](double x, double) { return std::fabs(alpha * x); });
+        run("add_scalar",
+            [&](const float* x, const float*, float* o) { kernels::add_scalar(x, alpha, o, n); },
+            [&](double x, double) { return x + alpha; },
+            [&](double x, double) { return std::fabs(x) + std::fabs(alpha); });
+        run("axpy",
+            [&](const float* x, const float* y, float* o) {
+              for (std::size_t i = 0; i < n; ++i) o[i] = y[i];
+              kernels::axpy(alpha, x, o, n);
+            },
+            [&](double x, double y) { return alpha * x + y; },
+            [&](double x, double y) { return std::fabs(alpha * x) + std::fabs(y); });
+        // In place: y aliases the first input.
+        kernels::add(ma.data(), mb.data(), ma.data(), n);
+        for (std::size_t i = 0; i < n; ++i) {
+          want[i] = double(a[i]) + b[i];
+          tol[i] = 2 * kEps * (std::fabs(a[i]) + std::fabs(b[i]));
+        }
+        expect_close(ma.data(), want, tol, "add in place");
+      }
+    }
+  });
+}
+
+TEST_CASE("exp: 1e-6 relative for |x| <= 87, special values, no NaN from large inputs") {
+  std::vector<float> x = random_floats(4099, -87, 87, 42);
+  for (float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 1.0f, -1.0f, 87.0f, -87.0f, 0.34657359f})
+    x.push_back(v);
+  const auto big = random_floats(67, 80, 100, 43);  // overflow a naive exp
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> edge = {-inf, inf, std::nanf(""), 88.7f, 89.0f, 100.0f, 1e30f,
+                             -88.0f, -100.0f, -104.0f, -1e30f};
+  edge.insert(edge.end(), big.begin(), big.end());
+  for_each_isa([&](Isa) {
+    std::vector<float> y(x.size());
+    kernels::exp(x.data(), y.data(), x.size());
+    std::vector<double> want(x.size()), tol(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      want[i] = std::exp(double(x[i]));
+      tol[i] = 1e-6 * want[i];
+    }
+    expect_close(y.data(), want, tol, "exp");
+    expect_agrees_with_scalar(y, scalar_result([&] {
+                                std::vector<float> s(x.size());
+                                kernels::exp(x.data(), s.data(), x.size());
+                                return s;
+                              }),
+                              tol, "exp vs scalar");
+    std::vector<float> e(edge.size());
+    kernels::exp(edge.data(), e.data(), edge.size());
+    for (std::size_t i = 0; i < edge.size(); ++i) {
+      CAPTURE(edge[i]);
+      const double w = std::exp(double(edge[i]));
+      if (std::isnan(edge[i])) {
+        CHECK(std::isnan(e[i]));
+      } else if (w > std::numeric_limits<float>::max()) {
+        CHECK(e[i] == inf);  // overflow is inf, never NaN
+      } else if (edge[i] >= -87) {
+        CHECK(std::fabs(e[i] - w) <= 1e-6 * w);
+      } else {
+        CHECK(std::fabs(e[i] - w) <= 1e-6);
+      }
+    }
+    CHECK(e[0] == 0.0f);  // exp(-inf)
+  });
+}
+
+TEST_CASE("tanh and sigmoid: 1e-6 absolute everywhere") {
+  std::vector<float> x = random_floats(4099, -12, 12, 5);
+  const auto small = random_floats(67, -1e-3f, 1e-3f, 6);
+  x.insert(x.end(), small.begin(), small.end());
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float v : {0.0f, -0.0f, 1e-9f, 30.0f, -30.0f, 100.0f, -100.0f, 1e30f, -1e30f, inf, -inf})
+    x.push_back(v);
+  for_each_isa([&](Isa) {
+    for (int fn = 0; fn < 2; ++fn) {
+      const char* name = fn ? "sigmoid" : "tanh";
+      auto run = [&](std::vector<float>& out) {
+        if (fn) kernels::sigmoid(x.data(), out.data(), x.size());
+        else kernels::tanh(x.data(), out.data(), x.size());
+      };
+      std::vector<float> y(x.size());
+      run(y);
+      std::vector<double> want(x.size()), tol(x.size(), 1e-6);
+      for (std::size_t i = 0; i < x.size(); ++i)
+        want[i] = fn ? 1.0 / (1.0 + std::exp(-double(x[i]))) : std::tanh(double(x[i]));
+      expect_close(y.data(), want, tol, name);
+      expect_agrees_with_scalar(y, scalar_result([&] {
+                                  std::vector<float> s(x.size());
+                                  run(s);
+                                  return s;
+                                }),
+                                tol, name);
+      std::vector<float> nan_in = {std::nanf("")}, nan_out(1);
+      if (fn) kernels::sigmoid(nan_in.data(), nan_out.data(), 1);
+      else kernels::tanh(nan_in.data(), nan_out.data(), 1);
+      CHECK(std::isnan(nan_out[0]));
+    }
+  });
+}
+
+namespace {
+// Double-precision softmax with the library's masked/empty-row rules.
+std::vector<double> softmax_ref(const std::vector<float>& x, const std::uint8_t* mask) {
+  double m = -kInf;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (!mask || mask[i]) m = std::max(m, double(x[i]));
+  std::vector<double> y(x.size(), 0.0);
+  if (m == -kInf) return y;
+  double s = 0;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (!mask || mask[i]) s += y[i] = std::exp(double(x[i]) - m);
+  for (double& v : y) v /= s;
+  return y;
+}
+}  // namespace
+
+TEST_CASE("softmax: stable for large scores, masks, empty rows, in place") {
+  for_each_isa([](Isa) {
+    for (std::size_t n : sweep_sizes()) {
+      for (int variant = 0; variant < 4; ++variant) {
+        // 0: plain [-5, 5]; 1: scores in [80, 100]; 2: random mask; 3: all masked
+        const auto x = variant == 1 ? random_floats(n, 80, 100, 11 + n)
+                                    : random_floats(n, -5, 5, 12 + n);
+        std::vector<std::uint8_t> mask(n);
+        std::mt19937 rng(13 + n);
+        for (auto& m : mask) m = variant == 3 ? 0 : static_cast<std::uint8_t>(rng() % 3 != 0);
+        const std::uint8_t* mp = variant >= 2 ? mask.data() : nullptr;
+        const auto want = softmax_ref(x, mp);
+        std::vector<double> tol(n);
+        for (std::size_t i = 0; i < n; ++i) tol[i] = 2e-6 * want[i] + 1e-7;
+        CAPTURE(n);
+        CAPTURE(variant);
+        Misaligned in(x, variant), out(std::vector<float>(n, 7.0f), 3 - variant);
+        kernels::softmax(in.data(), mp, out.data(), n);
+        expect_close(out.data(), want, tol, "softmax");
+        for (std::size_t i = 0; i < n; ++i)
+          if (mp && !mp[i]) CHECK(out.data()[i] == 0.0f);  // exactly 0
+        kernels::softmax(in.data(), mp, in.data(), n);  // in place
+        expect_close(in.data(), want, tol, "softmax in place");
+      }
+    }
+    kernels::softmax(nullptr, nullptr, nullptr, 0);  // empty row: nothing to do
+  });
+}
+
+namespace {
+// y = alpha A x + beta y in double, and the per-row error bound.
+void gemv_ref(std::size_t m, std::size_t k, float alpha, const std::vector<float>& a,
+              std::size_t lda, const std::vector<float>& x, float beta,
+              const std::vector<float>& y0, std::vector<double>& want, std::vector<double>& tol) {
+  want.assign(m, 0);
+  tol.assign(m, 0);
+  for (std::size_t i = 0; i < m; ++i) {
+    double s = 0, mag = 0;
+    for (std::size_t p = 0; p < k; ++p) {
+      s += double(a[i * lda + p]) * x[p];
+      mag += std::fabs(double(a[i * lda + p]) * x[p]);
+    }
+    const double old = beta == 0 ? 0.0 : beta * double(y0[i]);
+    want[i] = alpha * s + old;
+    tol[i] = (k * kEps + 1e-6) * (std::fabs(alpha) * mag + std::fabs(old));
+  }
+}
+}  // namespace
+
+TEST_CASE("gemv: row blocks and tails, lda > k, beta 0 does not read y") {
+  for_each_isa([](Isa) {
+    for (std::size_t m : {1u, 3u, 4u, 5u, 7u, 17u, 64u}) {
+      for (std::size_t k : sweep_sizes()) {
+        if (k > 1024) continue;
+        const std::size_t lda = k + 3;
+        const auto a = random_floats(m * lda, -1, 1, 17 * m + k);
+        const auto x = random_floats(k, -1, 1, 18 + k);
+        for (float beta : {0.0f, 0.5f}) {
+          std::vector<float> y0 = random_floats(m, -1, 1, 19);
+          if (beta == 0.0f) y0.assign(m, std::nanf(""));
+          std::vector<double> want, tol;
+          gemv_ref(m, k, 1.5f, a, lda, x, beta, y0, want, tol);
+          std::vector<float> y = y0;
+          kernels::gemv(m, k, 1.5f, a.data(), lda, x.data(), beta, y.data());
+          CAPTURE(m);
+          CAPTURE(k);
+          expect_close(y.data(), want, tol, "gemv");
+        }
+      }
+    }
+  });
+}
+
+namespace {
+struct GemmCase {
+  std::size_t m, n, k;
+  bool trans_b;
+  float alpha, beta;
+  std::size_t pad;  // extra leading-dimension elements
+};
+
+void check_gemm(const GemmCase& c) {
+  const std::size_t lda = c.k + c.pad, ldb = (c.trans_b ? c.k : c.n) + c.pad, ldc = c.n + c.pad;
+  const std::size_t brows = c.trans_b ? c.n : c.k;
+  const auto a = random_floats(c.m * lda, -1, 1, 100 + c.m * 7 + c.k);
+  const auto b = random_floats(brows * ldb, -1, 1, 200 + c.n * 5 + c.k);
+  std::vector<float> c0 = random_floats(c.m * ldc, -1, 1, 300);
+  if (c.beta == 0.0f) c0.assign(c.m * ldc, std::nanf(""));  // must not be read
+  std::vector<double> want(c.m * c.n), tol(c.m * c.n);
+  for (std::size_t i = 0; i < c.m; ++i)
+    for (std::size_t j = 0; j < c.n; ++j) {
+      double s = 0, mag = 0;
+      for (std::size_t p = 0; p < c.k; ++p) {
+        const double bv = c.trans_b ? b[j * ldb + p] : b[p * ldb + j];
+        s += a[i * lda + p] * bv;
+        mag += std::fabs(a[i * lda + p] * bv);
+      }
+      const double old = c.beta == 0.0f ? 0.0 : c.beta * double(c0[i * ldc + j]);
+      want[i * c.n + j] = c.alpha * s + old;
+      tol[i * c.n + j] = (c.k * kEps + 1e-6) * (std::fabs(c.alpha) * mag + std::fabs(old));
+    }
+  std::vector<float> cm = c0;
+  kernels::GemmArgs g;
+  g.m = c.m, g.n = c.n, g.k = c.k, g.alpha = c.alpha, g.beta = c.beta;
+  g.a = a.data(), g.lda = lda, g.b = b.data(), g.ldb = ldb, g.trans_b = c.trans_b;
+  g.c = cm.data(), g.ldc = ldc;
+  std::vector<unsigned char> ws(kernels::gemm_workspace_bytes(c.m, c.n, c.k) + 1);
+  // +1: an odd start address, so gemm must align the workspace itself
+  const Status st = kernels::gemm(g, ws.data() + 1, ws.size() - 1);
+  REQUIRE_MESSAGE(st.ok(), st.to_string());
+  std::vector<float> got(c.m * c.n);
+  for (std::size_t i = 0; i < c.m; ++i)
+    for (std::size_t j = 0; j < c.n; ++j) got[i * c.n + j] = cm[i * ldc + j];
+  CAPTURE(c.m);
+  CAPTURE(c.n);
+  CAPTURE(c.k);
+  CAPTURE(c.trans_b);
+  CAPTURE(c.beta);
+  expect_close(got.data(), want, tol, "gemm");
+  for (std::size_t i = 0; i < c.m; ++i)  // padding columns untouched
+    for (std::size_t j = c.n; j < ldc; ++j)
+      if (!(std::isnan(cm[i * ldc + j]) && std::isnan(c0[i * ldc + j])))
+        CHECK(cm[i * ldc + j] == c0[i * ldc + j]);
+}
+}  // namespace
+
+TEST_CASE("gemm: odd shapes, both op(B), alpha/beta, strided, blocking edges") {
+  const std::size_t dims[] = {1, 2, 3, 5, 7, 8, 13, 16, 17, 31, 33, 67};
+  for_each_isa([&](Isa) {
+    for (std::size_t m : dims)
+      for (std::size_t n : dims)
+        for (std::size_t k : {1u, 3u, 16u, 67u})
+          check_gemm({m, n, k, (m + n) % 2 == 0, 1.0f, 0.0f, (m * n) % 3});
+    for (bool tb : {false, true}) {
+      check_gemm({64, 96, 65, tb, -0.5f, 0.75f, 1});
+      check_gemm({150, 70, 300, tb, 1.0f, 1.0f, 0});   // k > kc: beta applied once
+      check_gemm({257, 2100, 9, tb, 2.0f, 0.0f, 0});   // n > nc, m > mc
+      check_gemm({256, 256, 256, tb, 1.0f, 0.0f, 0});
+    }
+  });
+}
+
+TEST_CASE("gemm: k == 0 scales C by beta; bad arguments are named") {
+  std::vector<float> c = {1, 2, 3, 4};
+  kernels::GemmArgs g;
+  g.m = 2, g.n = 2, g.k = 0, g.beta = 0.5f, g.c = c.data(), g.ldc = 2;
+  for_each_isa([&](Isa) {
+    std::vector<float> cc = c;
+    g.c = cc.data();
+    REQUIRE(kernels::gemm(g, nullptr, 0).ok());
+    CHECK(cc == std::vector<float>{0.5f, 1, 1.5f, 2});
+  });
+  const std::vector<float> a(6), b(6);
+  g.k = 3, g.a = a.data(), g.lda = 2, g.b = b.data(), g.ldb = 2, g.c = c.data();
+  Status s = kernels::gemm(g, nullptr, 0);
+  CHECK(s.code() == StatusCode::invalid_argument);
+  CHECK(s.message().find("lda 2 < k") != std::string::npos);
+  g.lda = 3;
+  g.b = nullptr;
+  s = kernels::gemm(g, nullptr, 0);
+  CHECK(s.message().find("B is null") != std::string::npos);
+  g.b = b.data();
+  if (active_isa() != Isa::scalar) {  // the blocked path needs a workspace
+    s = kernels::gemm(g, nullptr, 0);
+    CHECK(s.code() == StatusCode::out_of_memory);
+    CHECK(s.message().find("workspace") != std::string::npos);
+  }
+}

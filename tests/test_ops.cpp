@@ -1,0 +1,145 @@
+// Threaded operators: correct against the kernels they call, bitwise equal
+// for 1 and 2 threads on every ISA, and clear errors for bad shapes.
+#include <cstring>
+
+#include "test_util.h"
+
+using namespace edgeattn;
+using edgeattn::test::for_each_isa;
+using edgeattn::test::random_floats;
+
+namespace {
+bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+std::vector<float> run_matmul(int threads, std::size_t m, std::size_t n, std::size_t k,
+                              bool trans_b, float beta) {
+  const auto a = random_floats(m * k, -1, 1, 1), b = random_floats(n * k, -1, 1, 2);
+  std::vector<float> c = random_floats(m * n, -1, 1, 3);
+  kernels::GemmArgs g;
+  g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.b = b.data();
+  g.ldb = trans_b ? k : n, g.trans_b = trans_b, g.beta = beta, g.c = c.data(), g.ldc = n;
+  const Context ctx{threads};
+  Workspace ws;
+  REQUIRE(ws.reserve(matmul_workspace_bytes(ctx, m, n, k)).ok());
+  const Status s = matmul(ctx, g, ws);
+  REQUIRE_MESSAGE(s.ok(), s.to_string());
+  CHECK(ws.used() == 0);  // scratch returned
+  return c;
+}
+}  // namespace
+
+TEST_CASE("matmul: 1 and 2 threads give bitwise the same C, equal to gemm") {
+  struct Shape3 {
+    std::size_t m, n, k;
+  };
+  for_each_isa([](Isa) {
+    for (const Shape3 s : {Shape3{1, 1, 1}, Shape3{67, 513, 33}, Shape3{513, 67, 300},
+                           Shape3{130, 130, 64}, Shape3{1024, 1024, 64}}) {
+      for (bool tb : {false, true}) {
+        CAPTURE(s.m);
+        CAPTURE(s.n);
+        CAPTURE(tb);
+        const auto one = run_matmul(1, s.m, s.n, s.k, tb, 0.25f);
+        const auto two = run_matmul(2, s.m, s.n, s.k, tb, 0.25f);
+        const auto three = run_matmul(3, s.m, s.n, s.k, tb, 0.25f);
+        CHECK(bitwise_equal(one, two));
+        CHECK(bitwise_equal(one, three));
+      }
+    }
+  });
+}
+
+TEST_CASE("matmul: a workspace too small is an error, one for fewer threads is slower only") {
+  const std::size_t m = 200, n = 300, k = 40;
+  const auto a = random_floats(m * k, -1, 1, 4), b = random_floats(k * n, -1, 1, 5);
+  std::vector<float> c1(m * n), c2(m * n);
+  kernels::GemmArgs g;
+  g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.b = b.data(), g.ldb = n;
+  g.c = c1.data(), g.ldc = n;
+  Workspace small;
+  REQUIRE(small.reserve(64).ok());
+  if (active_isa() != Isa::scalar) {
+    const Status s = matmul(Context{2}, g, small);
+    CHECK(s.code() == StatusCode::out_of_memory);
+    CHECK(s.message().find("matmul_workspace_bytes") != std::string::npos);
+  }
+  Workspace one_thread;
+  REQUIRE(one_thread.reserve(matmul_workspace_bytes(Context{1}, m, n, k)).ok());
+  REQUIRE(matmul(Context{2}, g, one_thread).ok());
+  g.c = c2.data();
+  Workspace two;
+  REQUIRE(two.reserve(matmul_workspace_bytes(Context{2}, m, n, k)).ok());
+  REQUIRE(matmul(Context{2}, g, two).ok());
+  CHECK(bitwise_equal(c1, c2));
+}
+
+TEST_CASE("softmax op: rows, broadcast [B,1,L] mask, threads, bad shapes") {
+  const std::size_t B = 3, Lq = 37, Lk = 1029;
+  const auto x = random_floats(B * Lq * Lk, -8, 8, 9);
+  std::vector<std::uint8_t> mask(B * Lk);
+  for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = (i * 7) % 5 != 0;
+  for (std::size_t j = 0; j < Lk; ++j) mask[Lk + j] = 0;  // batch 1: nothing to attend
+  const ConstView xv(x.data(), Shape{B, Lq, Lk});
+  const MaskView mv(mask.data(), Shape{B, 1, Lk});
+  for_each_isa([&](Isa) {
+    std::vector<float> y1(x.size()), y2(x.size()), want(Lk);
+    REQUIRE(softmax(Context{1}, xv, mv, View(y1.data(), xv.shape())).ok());
+    REQUIRE(softmax(Context{2}, xv, mv, View(y2.data(), xv.shape())).ok());
+    CHECK(bitwise_equal(y1, y2));
+    for (std::size_t b = 0; b < B; ++b)
+      for (std::size_t i = 0; i < Lq; i += 9) {
+        kernels::softmax(&x[(b * Lq + i) * Lk], &mask[b * Lk], want.data(), Lk);
+        CHECK(std::memcmp(want.data(), &y1[(b * Lq + i) * Lk], Lk * sizeof(float)) == 0);
+      }
+    for (std::size_t j = 0; j < Lk; ++j) CHECK(y1[(1 * Lq + 5) * Lk + j] == 0.0f);
+  });
+  std::vector<float> y(x.size());
+  Status s = softmax(Context{}, xv, MaskView(mask.data(), Shape{B, 1, Lk - 1}),
+                     View(y.data(), xv.shape()));
+  CHECK(s.code() == StatusCode::invalid_argument);
+  CHECK(s.message().find("[3, 1, 1028]") != std::string::npos);
+  s = softmax(Context{}, xv, MaskView(), View(y.data(), Shape{B, Lk, Lq}));
+  CHECK(s.message().find("differs from x shape") != std::string::npos);
+}
+
+TEST_CASE("add / mul with broadcasting") {
+  const auto a = random_floats(2 * 3 * 17, -2, 2, 21);
+  const auto bias = random_floats(17, -2, 2, 22);
+  const auto col = random_floats(3, -2, 2, 23);
+  const ConstView av(a.data(), Shape{2, 3, 17});
+  for_each_isa([&](Isa) {
+    std::vector<float> y(a.size());
+    const View yv(y.data(), av.shape());
+    REQUIRE(add(Context{2}, av, ConstView(bias.data(), Shape{17}), yv).ok());
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(y[i] == a[i] + bias[i % 17]);
+    REQUIRE(mul(Context{1}, av, ConstView(col.data(), Shape{3, 1}), yv).ok());
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(y[i] == a[i] * col[(i / 17) % 3]);
+    REQUIRE(mul(Context{1}, ConstView(col.data(), Shape{3, 1}), av, yv).ok());  // commuted
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(y[i] == col[(i / 17) % 3] * a[i]);
+    // [3, 1] + [17] -> [3, 17]: both broadcast
+    std::vector<float> z(3 * 17);
+    REQUIRE(add(Context{}, ConstView(col.data(), Shape{3, 1}), ConstView(bias.data(), Shape{17}),
+                View(z.data(), Shape{3, 17}))
+                .ok());
+    for (std::size_t i = 0; i < z.size(); ++i) CHECK(z[i] == col[i / 17] + bias[i % 17]);
+  });
+  std::vector<float> y(a.size());
+  const Status s = add(Context{}, av, ConstView(bias.data(), Shape{16}), View(y.data(), av.shape()));
+  CHECK(s.code() == StatusCode::invalid_argument);
+  CHECK(s.message().find("[16]") != std::string::npos);
+}
+
+TEST_CASE("threads: per-call context and the process default") {
+  CHECK(resolve_threads(Context{1}) == 1);
+  if (has_openmp()) {
+    CHECK(resolve_threads(Context{3}) == 3);
+    set_num_threads(2);
+    CHECK(resolve_threads(Context{}) == 2);
+    set_num_threads(0);
+    CHECK(default_num_threads() >= 1);
+  } else {
+    CHECK(resolve_threads(Context{3}) == 1);
+  }
+}

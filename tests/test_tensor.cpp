@@ -1,0 +1,89 @@
+#include <cstdint>
+
+#include "test_util.h"
+
+using namespace edgeattn;
+
+TEST_CASE("Shape and contiguous views") {
+  const Shape s{2, 3, 5};
+  CHECK(s.rank == 3);
+  CHECK(s.numel() == 30);
+  CHECK(s.to_string() == "[2, 3, 5]");
+  CHECK(Shape{} .numel() == 1);
+  std::vector<float> data(30);
+  for (std::size_t i = 0; i < 30; ++i) data[i] = float(i);
+  View v(data.data(), s);
+  CHECK(v.stride(0) == 15);
+  CHECK(v.stride(1) == 5);
+  CHECK(v.stride(2) == 1);
+  CHECK(v.is_contiguous());
+  CHECK(v(1, 2, 3) == 28.0f);
+  const View row = v.select(1);
+  CHECK(row.rank() == 2);
+  CHECK(row(2, 3) == 28.0f);
+  ConstView cv = v;  // mutable -> const
+  CHECK(cv(0, 1, 0) == 5.0f);
+}
+
+TEST_CASE("strided views: a transposed view is not contiguous") {
+  std::vector<float> data(6);
+  const std::ptrdiff_t st[] = {1, 3};
+  View t(data.data(), Shape{3, 2}, st);
+  CHECK_FALSE(t.is_contiguous());
+  t(2, 1) = 9.0f;
+  CHECK(data[5] == 9.0f);
+  const std::ptrdiff_t bcast[] = {0, 1};  // size-1 axes do not count
+  CHECK(View(data.data(), Shape{1, 6}, bcast).is_contiguous());
+}
+
+TEST_CASE("AlignedBuffer and Tensor are 64-byte aligned and zeroed") {
+  Result<AlignedBuffer> b = AlignedBuffer::allocate(100);
+  REQUIRE(b.ok());
+  CHECK(reinterpret_cast<std::uintptr_t>(b->data()) % 64 == 0);
+  CHECK(b->bytes() == 128);
+  Result<Tensor> t = Tensor::zeros(Shape{3, 7});
+  REQUIRE(t.ok());
+  CHECK(reinterpret_cast<std::uintptr_t>(t->data()) % 64 == 0);
+  for (std::size_t i = 0; i < 21; ++i) CHECK(t->data()[i] == 0.0f);
+  CHECK(t->view().shape() == Shape{3, 7});
+  Result<AlignedBuffer> huge = AlignedBuffer::allocate(SIZE_MAX - 8);
+  CHECK(huge.status().code() == StatusCode::out_of_memory);
+}
+
+TEST_CASE("Workspace: aligned slices, reset, and nullptr instead of growing") {
+  Workspace ws;
+  REQUIRE(ws.reserve(256).ok());
+  float* a = ws.take<float>(3);
+  float* b = ws.take<float>(20);
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(reinterpret_cast<std::uintptr_t>(a) % 64 == 0);
+  CHECK(reinterpret_cast<std::uintptr_t>(b) % 64 == 0);
+  CHECK(ws.used() == workspace_bytes_for<float>(3) + workspace_bytes_for<float>(20));
+  CHECK(ws.take<float>(1000) == nullptr);  // never allocates on demand
+  CHECK(ws.take<float>(SIZE_MAX / 2) == nullptr);  // no overflow either
+  ws.reset();
+  CHECK(ws.take<float>(3) == a);
+  alignas(64) static unsigned char arena[200];
+  Workspace attached;
+  attached.attach(arena + 1, 199);  // misaligned start gets aligned
+  float* c = attached.take<float>(16);
+  REQUIRE(c);
+  CHECK(reinterpret_cast<std::uintptr_t>(c) % 64 == 0);
+  CHECK(attached.take<float>(64) == nullptr);
+}
+
+TEST_CASE("Status and Result carry the message") {
+  const Status s = Status::invalid("tensor 'x': expected [2, 3], found [3, 2]");
+  CHECK_FALSE(s.ok());
+  CHECK(s.to_string() == "invalid_argument: tensor 'x': expected [2, 3], found [3, 2]");
+  Result<int> r = Status(StatusCode::io_error, "model.safetensors: no such file");
+  CHECK_FALSE(r.ok());
+  CHECK(r.status().code() == StatusCode::io_error);
+  Result<int> v = 7;
+  REQUIRE(v.ok());
+  CHECK(v.value() == 7);
+  CHECK(std::string(EDGEATTN_VERSION_STRING).size() >= 5);
+  CHECK(EDGEATTN_VERSION == EDGEATTN_VERSION_MAJOR * 10000 + EDGEATTN_VERSION_MINOR * 100 +
+                                EDGEATTN_VERSION_PATCH);
+}
