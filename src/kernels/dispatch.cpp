@@ -56,6 +56,12 @@ X86Features detect_x86() {
   f.avx512f = f.avx2_fma && os_avx512 && (b & bit_AVX512F) != 0;
   return f;
 }
+
+// CPUID traps to the hypervisor in a VM (tens of microseconds): ask once.
+const X86Features& x86() {
+  static const X86Features f = detect_x86();
+  return f;
+}
 #endif
 
 bool cpu_supports(Isa isa) {
@@ -66,11 +72,11 @@ bool cpu_supports(Isa isa) {
     case Isa::sse2:
       return true;  // part of x86-64
     case Isa::sse41:
-      return detect_x86().sse41;
+      return x86().sse41;
     case Isa::avx2:
-      return detect_x86().avx2_fma;
+      return x86().avx2_fma;
     case Isa::avx512:
-      return detect_x86().avx512f;
+      return x86().avx512f;
 #endif
 #if defined(__aarch64__)
     case Isa::neon64:

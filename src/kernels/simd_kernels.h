@@ -173,15 +173,17 @@ template <class A>
 float reduce_sum(const float* x, std::size_t n) {
   using F = fbatch<A>;
   constexpr std::size_t W = F::size;
-  F s0(0.0f), s1(0.0f);
+  F s0(0.0f), s1(0.0f), s2(0.0f), s3(0.0f);  // four chains cover add latency
   std::size_t i = 0;
-  for (; i + 2 * W <= n; i += 2 * W) {
+  for (; i + 4 * W <= n; i += 4 * W) {
     s0 += F::load_unaligned(x + i);
     s1 += F::load_unaligned(x + i + W);
+    s2 += F::load_unaligned(x + i + 2 * W);
+    s3 += F::load_unaligned(x + i + 3 * W);
   }
   for (; i + W <= n; i += W) s0 += F::load_unaligned(x + i);
   if (i < n) s1 += load_tail<A>(x + i, n - i);
-  return hsum<A>(s0 + s1);
+  return hsum<A>((s0 + s1) + (s2 + s3));
 }
 
 template <class A>
@@ -301,26 +303,31 @@ void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t
 }
 
 // The GEMM micro-kernel: an MR x 2W tile of C held in 2*MR registers; each
-// step broadcasts MR elements of the packed A panel against two vectors of
-// the packed B panel (both panels 64-byte aligned, see gemm_driver.cpp).
+// step broadcasts one element from each of MR rows of A (read in place, as
+// XNNPACK does: MR sequential streams) against two vectors of the packed,
+// 64-byte-aligned B panel. Rows past `rows` re-read the last valid row; their
+// results land in the caller's scratch tile and are dropped.
 template <class A, std::size_t MR>
-void gemm_micro(std::size_t kc, const float* pa, const float* pb, float* c, std::size_t ldc,
-                float alpha, float beta) {
+void gemm_micro(std::size_t kc, const float* a, std::size_t lda, std::size_t rows,
+                const float* pb, float* c, std::size_t ldc, float alpha, float beta) {
   using F = fbatch<A>;
   constexpr std::size_t W = F::size;
+  const float* ar[MR];
   F acc0[MR], acc1[MR];
 #pragma GCC unroll 16
-  for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = F(0.0f);
+  for (std::size_t i = 0; i < MR; ++i) {
+    ar[i] = a + (i < rows ? i : rows - 1) * lda;
+    acc0[i] = acc1[i] = F(0.0f);
+  }
   for (std::size_t p = 0; p < kc; ++p) {
     const F b0 = F::load_aligned(pb);
     const F b1 = F::load_aligned(pb + W);
 #pragma GCC unroll 16
     for (std::size_t i = 0; i < MR; ++i) {
-      const F ai(pa[i]);
+      const F ai(ar[i][p]);
       acc0[i] = xsimd::fma(ai, b0, acc0[i]);
       acc1[i] = xsimd::fma(ai, b1, acc1[i]);
     }
-    pa += MR;
     pb += 2 * W;
   }
   const F va(alpha), vb(beta);
@@ -356,8 +363,8 @@ double fma_peak(std::size_t iters, float* sink) {
   return 2.0 * kChains * F::size * static_cast<double>(iters);
 }
 
-// Cache blocking per register file: MR rows x 2 vectors of accumulators,
-// leaving registers for the two B vectors and the broadcast.
+// Register tile MR x 2 vectors (leaving registers for the two B vectors and
+// the broadcast); a kc x nc block of B stays in L2, a kc x nr panel in L1.
 template <class A, std::size_t MR>
 KernelTable make_table(Isa isa) {
   constexpr std::size_t NR = 2 * fbatch<A>::size;
@@ -365,7 +372,6 @@ KernelTable make_table(Isa isa) {
   bl.mr = MR;
   bl.nr = NR;
   bl.kc = 256;
-  bl.mc = MR * (NR >= 32 ? 12 : 16);
   bl.nc = 2048;
   return KernelTable{isa,          dot<A>,       axpy<A>,         scale<A>,    add<A>,
                      mul<A>,       add_scalar<A>, reduce_sum<A>, reduce_max<A>, softmax<A>,

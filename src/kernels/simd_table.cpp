@@ -5,8 +5,10 @@
 
 namespace edgeattn::detail {
 
-// The accumulator tile rows per register file: 32 vector registers (AVX-512,
-// AArch64 NEON) hold a 12 x 2 tile, 16 registers (SSE, AVX2, ARMv7 NEON) 6 x 2.
+// Accumulator tile rows (times two vectors) per register file: 16 registers
+// (SSE, AVX2, ARMv7 NEON) hold 6 x 2; AArch64 NEON's 32 hold 12 x 2. AVX-512
+// uses 8 x 2: it measured faster than 12 x 2 and 14 x 2 on Zen 5 (bench_kernels
+// gemm/*), as its 16 accumulators already cover FMA latency x 2 pipes.
 #if defined(EDGEATTN_ISA_SSE2)
 const KernelTable& sse2_table() {
   static const KernelTable t = make_table<xsimd::sse2, 6>(Isa::sse2);
@@ -24,7 +26,7 @@ const KernelTable& avx2_table() {
 }
 #elif defined(EDGEATTN_ISA_AVX512)
 const KernelTable& avx512_table() {
-  static const KernelTable t = make_table<xsimd::avx512f, 12>(Isa::avx512);
+  static const KernelTable t = make_table<xsimd::avx512f, 8>(Isa::avx512);
   return t;
 }
 #elif defined(EDGEATTN_ISA_NEON)

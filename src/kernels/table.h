@@ -11,18 +11,18 @@
 
 namespace edgeattn::detail {
 
-// GEMM register tile (mr x nr) and cache blocking (mc x kc of A in L2,
-// kc x nc of B), after Goto & van de Geijn, "Anatomy of High-Performance
-// Matrix Multiplication" (2008). Zero for the scalar reference, which does
-// not block.
+// GEMM register tile (mr x nr) and cache blocking (a kc x nc block of B),
+// after Goto & van de Geijn, "Anatomy of High-Performance Matrix
+// Multiplication" (2008). Zero for the scalar reference, which does not block.
 struct GemmBlocking {
-  std::size_t mr = 0, nr = 0, mc = 0, kc = 0, nc = 0;
+  std::size_t mr = 0, nr = 0, kc = 0, nc = 0;
 };
 
-// C[mr x nr] = alpha * (packed A panel)(packed B panel) + beta * C over kc
-// steps; beta == 0 means C is not read.
-using MicroKernel = void (*)(std::size_t kc, const float* pa, const float* pb, float* c,
-                             std::size_t ldc, float alpha, float beta);
+// C[mr x nr] = alpha * A[rows x kc] (packed B panel) + beta * C, A read in
+// place with row stride lda (rows <= mr valid rows); beta == 0: C not read.
+using MicroKernel = void (*)(std::size_t kc, const float* a, std::size_t lda, std::size_t rows,
+                             const float* pb, float* c, std::size_t ldc, float alpha,
+                             float beta);
 
 struct KernelTable {
   Isa isa;

@@ -1,0 +1,168 @@
+// Google Benchmarks: every kernel on every ISA available here, and the
+// machine's peaks. Counters: GFLOPS / GBps (rates) and peak_frac, the fraction
+// of the measured FMA peak of the same ISA and thread count.
+//   build/bench/bench_kernels --benchmark_filter=gemm
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "edgeattn/edgeattn.h"
+#include "kernels/table.h"
+#include "peak.h"
+
+using namespace edgeattn;
+
+namespace {
+
+std::vector<float> filled(std::size_t n, float v) { return std::vector<float>(n, v); }
+std::vector<float> ramp(std::size_t n, float lo, float hi) {
+  std::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = lo + (hi - lo) * float((i * 7919) % n) / float(n);
+  return v;
+}
+
+// Runs `body` per iteration on `isa` and reports rates; `flops` and `bytes`
+// count one call's work. peak_frac divides by the FMA peak of the same ISA
+// and thread count, measured once per process.
+template <class F>
+void timed(benchmark::State& state, Isa isa, int threads, double flops, double bytes, F body) {
+  if (!set_isa(isa).ok()) {
+    state.SkipWithError("ISA not available");
+    return;
+  }
+  const double peak = flops > 0 ? bench::fma_peak_gflops(isa, threads) : 0;
+  for (auto _ : state) body();
+  const double n = static_cast<double>(state.iterations());
+  using benchmark::Counter;
+  if (flops > 0) {
+    state.counters["GFLOPS"] = Counter(flops * n * 1e-9, Counter::kIsRate);
+    state.counters["peak_frac"] = Counter(flops * n * 1e-9 / peak, Counter::kIsRate);
+  }
+  if (bytes > 0) state.counters["GBps"] = Counter(bytes * n * 1e-9, Counter::kIsRate);
+  (void)set_isa("auto");
+}
+
+void register_peaks() {
+  for (Isa isa : available_isas())
+    for (int threads : {1, 2}) {
+      const std::string name = std::string("peak/fma/") + isa_name(isa) +
+                               "/threads:" + std::to_string(threads);
+      benchmark::RegisterBenchmark(name.c_str(), [isa, threads](benchmark::State& st) {
+        double g = 0;
+        for (auto _ : st) g = bench::measure_fma_peak_gflops(isa, threads);
+        st.counters["GFLOPS"] = g;
+      })->Iterations(1)->Unit(benchmark::kMillisecond);
+    }
+  struct Size {
+    const char* name;
+    std::size_t bytes;
+  };
+  for (Size s : {Size{"L1_24KiB", 24 << 10}, Size{"L2_768KiB", 768 << 10},
+                 Size{"DRAM_256MiB", std::size_t(256) << 20}})
+    for (int threads : {1, 2}) {
+      const std::string name = std::string("peak/triad/") + s.name +
+                               "/threads:" + std::to_string(threads);
+      benchmark::RegisterBenchmark(name.c_str(), [s, threads](benchmark::State& st) {
+        double g = 0;
+        for (auto _ : st) g = bench::measure_triad_gbps(s.bytes, threads);
+        st.counters["GBps"] = g;
+      })->Iterations(1)->Unit(benchmark::kMillisecond);
+    }
+}
+
+void register_vector_kernels(Isa isa) {
+  const std::string p = std::string("/") + isa_name(isa);
+  const std::size_t n = 4096;
+  auto reg = [&](const std::string& name, double flops, double bytes, auto body) {
+    benchmark::RegisterBenchmark((name + p).c_str(), [=](benchmark::State& st) {
+      timed(st, isa, 1, flops, bytes, body);
+    });
+  };
+  auto x = std::make_shared<std::vector<float>>(ramp(n, -5, 5));
+  auto y = std::make_shared<std::vector<float>>(filled(n, 1.0f));
+  reg("dot/4096", 2.0 * n, 8.0 * n,
+      [=] { benchmark::DoNotOptimize(kernels::dot(x->data(), y->data(), n)); });
+  reg("axpy/4096", 2.0 * n, 12.0 * n, [=] {
+    kernels::axpy(1e-7f, x->data(), y->data(), n);
+    benchmark::ClobberMemory();
+  });
+  reg("add/4096", 1.0 * n, 12.0 * n, [=] { kernels::add(x->data(), y->data(), y->data(), n); });
+  reg("reduce_sum/4096", 1.0 * n, 4.0 * n,
+      [=] { benchmark::DoNotOptimize(kernels::reduce_sum(x->data(), n)); });
+  reg("reduce_max/4096", 0, 4.0 * n,
+      [=] { benchmark::DoNotOptimize(kernels::reduce_max(x->data(), n)); });
+  auto out = std::make_shared<std::vector<float>>(n);
+  for (const char* fn : {"exp", "tanh", "sigmoid"}) {
+    const std::string f = fn;
+    benchmark::RegisterBenchmark((f + "/4096" + p).c_str(), [=](benchmark::State& st) {
+      auto k = f == "exp" ? kernels::exp : f == "tanh" ? kernels::tanh : kernels::sigmoid;
+      timed(st, isa, 1, 0, 8.0 * n, [&] { k(x->data(), out->data(), n); });
+      st.counters["Gelem_per_s"] = benchmark::Counter(double(n) * st.iterations() * 1e-9,
+                                                      benchmark::Counter::kIsRate);
+    });
+  }
+  // Row softmax over 64 rows of 1024 (attention score rows).
+  const std::size_t rows = 64, len = 1024;
+  auto s = std::make_shared<std::vector<float>>(ramp(rows * len, -10, 10));
+  auto sy = std::make_shared<std::vector<float>>(rows * len);
+  benchmark::RegisterBenchmark(("softmax/64x1024" + p).c_str(), [=](benchmark::State& st) {
+    timed(st, isa, 1, 0, 8.0 * rows * len, [&] {
+      for (std::size_t r = 0; r < rows; ++r)
+        kernels::softmax(s->data() + r * len, nullptr, sy->data() + r * len, len);
+    });
+    st.counters["Gelem_per_s"] = benchmark::Counter(double(rows * len) * st.iterations() * 1e-9,
+                                                    benchmark::Counter::kIsRate);
+  });
+  // GEMV 256 x 256 (a decoder's recurrent weights).
+  const std::size_t gm = 256, gk = 256;
+  auto a = std::make_shared<std::vector<float>>(ramp(gm * gk, -1, 1));
+  auto gx = std::make_shared<std::vector<float>>(ramp(gk, -1, 1));
+  auto gy = std::make_shared<std::vector<float>>(gm);
+  reg("gemv/256x256", 2.0 * gm * gk, 4.0 * gm * gk, [=] {
+    kernels::gemv(gm, gk, 1.0f, a->data(), gk, gx->data(), 0.0f, gy->data());
+  });
+}
+
+// GEMM through the threaded operator (1 thread = the kernel itself).
+void register_gemm(Isa isa, std::size_t m, std::size_t n, std::size_t k, bool trans_b,
+                   int threads) {
+  const std::string name = "gemm/" + std::to_string(m) + "x" + std::to_string(n) + "x" +
+                           std::to_string(k) + (trans_b ? "_NT/" : "_NN/") + isa_name(isa) +
+                           "/threads:" + std::to_string(threads);
+  benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
+    const auto a = ramp(m * k, -1, 1), b = ramp(n * k, -1, 1);
+    std::vector<float> c(m * n);
+    kernels::GemmArgs g;
+    g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.b = b.data();
+    g.ldb = trans_b ? k : n, g.trans_b = trans_b, g.c = c.data(), g.ldc = n;
+    const Context ctx{threads};
+    Workspace ws;
+    if (!set_isa(isa).ok() || !ws.reserve(matmul_workspace_bytes(ctx, m, n, k)).ok()) {
+      st.SkipWithError("setup failed");
+      return;
+    }
+    timed(st, isa, threads, 2.0 * m * n * k, 0, [&] { (void)matmul(ctx, g, ws); });
+  })->UseRealTime();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  register_peaks();
+  for (Isa isa : available_isas()) {
+    register_vector_kernels(isa);
+    const std::vector<int> threads = isa == available_isas().back() ? std::vector<int>{1, 2}
+                                                                    : std::vector<int>{1};
+    for (int t : threads) {
+      if (isa != Isa::scalar) register_gemm(isa, 256, 256, 256, false, t);
+      register_gemm(isa, 1024, 1024, 64, true, t);
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
