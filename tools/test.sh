@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it:
+#   1. Release build with -Werror: all tests, including the x86 kernels under
+#      qemu-x86_64 -cpu qemu64 / Nehalem / Haswell
+#   2. the same tests built with -fsanitize=address,undefined
+#   3. cmake --install, then a separate project built against the install
+#   4. a build without OpenMP and without SIMD (scalar only) runs the tests
+# Prints the time of each stage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+jobs=$(nproc)
+out=${EDGEATTN_TEST_DIR:-$root/build-test}
+
+stage() {
+  local name=$1
+  shift
+  local t0=$SECONDS
+  echo "=== stage: $name"
+  "$@"
+  echo "=== stage: $name done in $((SECONDS - t0)) s"
+}
+
+configure_build_test() {  # dir, cmake args...
+  local dir=$1
+  shift
+  cmake -S "$root" -B "$dir" -DEDGEATTN_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs"
+  (cd "$dir" && ctest --output-on-failure -j"$jobs")
+}
+
+install_consumer() {
+  rm -rf "$out/prefix" "$out/consumer"
+  cmake --install "$out/release" --prefix "$out/prefix" >/dev/null
+  cmake -S "$root/tests/install_consumer" -B "$out/consumer" -DCMAKE_PREFIX_PATH="$out/prefix" >/dev/null
+  cmake --build "$out/consumer" -j"$jobs"
+  "$out/consumer/consumer"
+}
+
+stage deps bash tools/deps.sh qemu-user
+stage release configure_build_test "$out/release" -DCMAKE_BUILD_TYPE=Release
+stage sanitize configure_build_test "$out/asan" -DCMAKE_BUILD_TYPE=Debug -DEDGEATTN_SANITIZE=ON \
+  -DEDGEATTN_BUILD_BENCH=OFF -DEDGEATTN_BUILD_EXAMPLES=OFF
+stage install install_consumer
+stage scalar-only-no-openmp configure_build_test "$out/minimal" -DCMAKE_BUILD_TYPE=Release \
+  -DEDGEATTN_SIMD=OFF -DEDGEATTN_OPENMP=OFF -DEDGEATTN_BUILD_BENCH=OFF
+echo "all stages passed"
