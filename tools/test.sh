@@ -5,7 +5,9 @@
 #   2. the same tests built with -fsanitize=address,undefined
 #   3. cmake --install, then a separate project built against the install
 #   4. a build without OpenMP and without SIMD (scalar only) runs the tests
-# Prints the time of each stage.
+#   5. cross builds for aarch64 (NEON), ARMv7 (NEON) and ARMv6 (no NEON) run
+#      the tests under qemu-user (ARMv6 as -cpu arm1176)
+# Prints the time of each stage. EDGEATTN_SKIP_ARM=1 leaves out stage 5.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -37,11 +39,20 @@ install_consumer() {
   "$out/consumer/consumer"
 }
 
-stage deps bash tools/deps.sh qemu-user
+arm_pkgs=()
+[ "${EDGEATTN_SKIP_ARM:-0}" = 1 ] ||
+  arm_pkgs=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-arm-linux-gnueabi)
+stage deps bash tools/deps.sh qemu-user "${arm_pkgs[@]}"
 stage release configure_build_test "$out/release" -DCMAKE_BUILD_TYPE=Release
 stage sanitize configure_build_test "$out/asan" -DCMAKE_BUILD_TYPE=Debug -DEDGEATTN_SANITIZE=ON \
   -DEDGEATTN_BUILD_BENCH=OFF -DEDGEATTN_BUILD_EXAMPLES=OFF
 stage install install_consumer
 stage scalar-only-no-openmp configure_build_test "$out/minimal" -DCMAKE_BUILD_TYPE=Release \
   -DEDGEATTN_SIMD=OFF -DEDGEATTN_OPENMP=OFF -DEDGEATTN_BUILD_BENCH=OFF
+if [ "${EDGEATTN_SKIP_ARM:-0}" != 1 ]; then
+  for tc in aarch64-linux-gnu armv7-neon-linux-gnueabihf armv6-softfp-linux-gnueabi; do
+    stage "$tc" configure_build_test "$out/$tc" -DCMAKE_BUILD_TYPE=Release \
+      -DCMAKE_TOOLCHAIN_FILE="$root/toolchains/$tc.cmake"
+  done
+fi
 echo "all stages passed"
