@@ -129,6 +129,15 @@ Status binary(Binary op, const Context& ctx, ConstView a, ConstView b, View out)
 
 }  // namespace
 
+kernels::GemmArgs gemm_args(std::size_t m, std::size_t n, std::size_t k, const float* a,
+                            const float* b, bool trans_b, float* c, float alpha, float beta) {
+  kernels::GemmArgs g;
+  g.m = m, g.n = n, g.k = k, g.alpha = alpha, g.beta = beta;
+  g.a = a, g.lda = k, g.b = b, g.ldb = trans_b ? k : n, g.trans_b = trans_b;
+  g.c = c, g.ldc = n;
+  return g;
+}
+
 std::size_t matmul_workspace_bytes(const Context& ctx, std::size_t m, std::size_t n,
                                    std::size_t k) {
   return static_cast<std::size_t>(resolve_threads(ctx)) * kernels::gemm_workspace_bytes(m, n, k);
@@ -154,10 +163,11 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
   const std::size_t unit = along_n ? kernels::gemm_tile_cols() : kernels::gemm_tile_rows();
   const std::size_t units = ceil_div(len, unit);
   if (static_cast<std::size_t>(t) > units) t = static_cast<int>(units);
+  const std::size_t mark = ws.used();
   if (t <= 1) {
     void* p = ws.take_bytes(per_thread);
     Status s = kernels::gemm(g, p, per_thread);
-    ws.reset();
+    ws.rewind(mark);
     return s;
   }
   const std::size_t chunk = ceil_div(units, static_cast<std::size_t>(t)) * unit;
@@ -181,7 +191,7 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
     }
     (void)kernels::gemm(s, base + p * per_thread, per_thread);
   });
-  ws.reset();
+  ws.rewind(mark);
   return {};
 }
 

@@ -23,6 +23,13 @@ std::size_t matmul_workspace_bytes(const Context& ctx, std::size_t m, std::size_
                                    std::size_t k);
 Status matmul(const Context& ctx, const kernels::GemmArgs& args, Workspace& ws);
 
+// GemmArgs for dense row-major operands: C[m x n] = alpha A[m x k] op(B) +
+// beta C, with B [k x n], or [n x k] when trans_b. Adjust lda/ldb/ldc after
+// for strided slices.
+kernels::GemmArgs gemm_args(std::size_t m, std::size_t n, std::size_t k, const float* a,
+                            const float* b, bool trans_b, float* c, float alpha = 1.0f,
+                            float beta = 0.0f);
+
 // y = softmax(x) over the last axis (see kernels::softmax for the masked and
 // empty-row rules). x and y: same shape, rank 1..4, last axis contiguous; y
 // may be x. mask: empty, or uint8 broadcastable to x's shape (axes of size 1

@@ -70,3 +70,9 @@ class [[nodiscard]] Result {
     ::edgeattn::Status edgeattn_status_ = (expr); \
     if (!edgeattn_status_.ok()) return edgeattn_status_; \
   } while (0)
+
+// `auto lhs = value of a Result<T> expr`, or return its Status.
+#define EDGEATTN_ASSIGN_OR_RETURN(lhs, expr)                \
+  auto lhs##_result_ = (expr);                              \
+  if (!lhs##_result_.ok()) return lhs##_result_.status();   \
+  auto lhs = std::move(lhs##_result_).value()

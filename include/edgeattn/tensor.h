@@ -116,16 +116,18 @@ class Tensor {
   View view() const { return View(buffer_.floats(), shape_); }
   float* data() const { return buffer_.floats(); }
   const Shape& shape() const { return shape_; }
-  std::size_t numel() const { return shape_.numel(); }
+  // 0 for a default-constructed (absent) tensor, e.g. an optional bias.
+  std::size_t numel() const { return buffer_.data() ? shape_.numel() : 0; }
 
  private:
   AlignedBuffer buffer_;
   Shape shape_;
 };
 
-// Scratch arena. Size it once (sum of the *_workspace_bytes() of what will
-// run), then operators take aligned slices with take<T>() and give them back
-// all at once with reset(). take() never allocates: when the arena is too
+// Scratch arena, used as a stack. Size it once (sum of the
+// *_workspace_bytes() of what will run), then operators take aligned slices
+// with take<T>() and give back what they took with rewind(mark), mark being
+// used() before they started. take() never allocates: when the arena is too
 // small it returns nullptr and the operator reports out_of_memory.
 class Workspace {
  public:
@@ -140,6 +142,7 @@ class Workspace {
     return static_cast<T*>(take_bytes(count * sizeof(T)));
   }
   void* take_bytes(std::size_t bytes);
+  void rewind(std::size_t mark) { used_ = mark < used_ ? mark : used_; }
   void reset() { used_ = 0; }
 
   std::size_t capacity() const { return capacity_; }

@@ -1,0 +1,105 @@
+// Attention cores (modules.md: soft_attention, hard_attention,
+// multihead_attention). Inputs are batch-first and contiguous:
+// query [B, Lq, Dq], keys [B, Lk, Dk], values [B, Lk, Dv]. Masks are uint8,
+// nonzero = may attend, [B, Lq, Lk] or [B, 1, Lk]. A query row that may
+// attend nothing gets all-zero weights and a zero context (PyTorch would give
+// NaN); hard attention gives it index -1.
+//
+// Each class is immutable once created: one instance may serve several
+// threads at once, each with its own Workspace. Size the workspace once with
+// workspace_bytes() for the largest shapes you will run; smaller ones reuse it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "edgeattn/context.h"
+#include "edgeattn/status.h"
+#include "edgeattn/tensor.h"
+
+namespace edgeattn {
+
+// Attention scores s[i, j] between query i and key j:
+//   dot         q_i . k_j                       (Luong et al. 2015)
+//   scaled_dot  q_i . k_j / sqrt(Dk)            (Vaswani et al. 2017)
+//   general     (W q_i) . k_j, W [Dk, Dq]       (Luong et al. 2015)
+//   additive    v . tanh(Wq q_i + bq + Wk k_j)  (Bahdanau et al. 2015)
+enum class Score { dot, scaled_dot, general, additive };
+const char* score_name(Score s);
+Result<Score> score_from_name(const std::string& name);
+
+// The learned weights of a score (PyTorch keys in modules.md).
+struct ScoreWeights {
+  Tensor linear_in;     // general: linear_in.weight [Dk, Dq]
+  Tensor query_proj;    // additive: query_proj.weight [A, Dq]
+  Tensor query_bias;    // additive: query_proj.bias [A], empty without bias
+  Tensor key_proj;      // additive: key_proj.weight [A, Dk]
+  Tensor v;             // additive: v.weight [1, A]
+};
+
+struct AttentionDims {
+  std::size_t batch = 1, lq = 1, lk = 1, dq = 0, dk = 0, dv = 0;
+};
+
+class SoftAttention {
+ public:
+  // Checks the weights' shapes against each other.
+  static Result<SoftAttention> create(Score score, ScoreWeights weights);
+
+  Score score() const { return score_; }
+  std::size_t weight_bytes() const;
+  // The query/key widths the weights fix (0 = any; dot scores need Dq == Dk).
+  std::size_t query_dim() const;
+  std::size_t key_dim() const;
+
+  std::size_t workspace_bytes(const AttentionDims& max, const Context& ctx) const;
+  // context [B, Lq, Dv]; weights [B, Lq, Lk] or empty (not computed).
+  Status forward(const Context& ctx, ConstView query, ConstView keys, ConstView values,
+                 MaskView mask, View context, View weights, Workspace& ws) const;
+  // Hard attention by argmax: indices [B, Lq] (first maximum, -1 for a row
+  // with nothing to attend) and context[b, i] = values[b, indices[b, i]].
+  Status forward_argmax(const Context& ctx, ConstView query, ConstView keys, ConstView values,
+                        MaskView mask, std::int64_t* indices, View context, Workspace& ws) const;
+
+  // Shapes of the inputs against each other and the weights.
+  Status check(ConstView query, ConstView keys, ConstView values, MaskView mask) const;
+
+ private:
+  // scores of batch b, [Lq, Lk], into s.
+  Status scores(const Context& ctx, ConstView query, ConstView keys, std::size_t b, float* s,
+                Workspace& ws) const;
+  Score score_ = Score::dot;
+  ScoreWeights w_;
+  std::size_t attn_dim_ = 0;
+};
+
+// torch.nn.MultiheadAttention(E, h, bias=True, batch_first=True), eval mode.
+class MultiheadAttention {
+ public:
+  struct Weights {
+    Tensor in_proj_weight;   // [3E, E]
+    Tensor in_proj_bias;     // [3E]
+    Tensor out_proj_weight;  // [E, E]
+    Tensor out_proj_bias;    // [E]
+  };
+  static Result<MultiheadAttention> create(std::size_t embed_dim, std::size_t num_heads,
+                                           bool causal, Weights weights);
+
+  std::size_t embed_dim() const { return e_; }
+  std::size_t num_heads() const { return h_; }
+  std::size_t weight_bytes() const;
+  std::size_t workspace_bytes(std::size_t lq, std::size_t lk, const Context& ctx) const;
+  // query [B, Lq, E], key/value [B, Lk, E]; key_padding_mask empty or uint8
+  // [B, Lk] with nonzero = padding (ignored), as PyTorch. output [B, Lq, E];
+  // weights [B, Lq, Lk] (averaged over heads) or empty.
+  Status forward(const Context& ctx, ConstView query, ConstView key, ConstView value,
+                 MaskView key_padding_mask, View output, View weights, Workspace& ws) const;
+
+ private:
+  std::size_t e_ = 0, h_ = 0;
+  bool causal_ = false;
+  Weights w_;
+};
+
+}  // namespace edgeattn

@@ -1,0 +1,177 @@
+// Registry entries soft_attention, hard_attention and multihead_attention:
+// configs and parameter keys as in modules.md, adapted to Module.
+#include "../registry.h"
+#include "edgeattn/attention.h"
+
+namespace edgeattn {
+namespace {
+
+AttentionDims dims_of(const Value& q, const Value& k, const Value& v) {
+  AttentionDims d;
+  d.batch = q.shape()[0], d.lq = q.shape()[1], d.lk = k.shape()[1];
+  d.dq = q.shape()[2], d.dk = k.shape()[2], d.dv = v.shape()[2];
+  return d;
+}
+
+// soft_attention and hard_attention: the same scores, two ways of using them.
+class AttentionModule final : public Module {
+ public:
+  AttentionModule(SoftAttention att, bool hard) : att_(std::move(att)), hard_(hard) {}
+  const char* kind() const override { return hard_ ? "hard_attention" : "soft_attention"; }
+  std::size_t weight_bytes() const override { return att_.weight_bytes(); }
+
+  Result<std::vector<OutputSpec>> check(const ValueMap& in) const override {
+    EDGEATTN_ASSIGN_OR_RETURN(q, find_input(in, "query", ValueType::f32, true));
+    EDGEATTN_ASSIGN_OR_RETURN(k, find_input(in, "keys", ValueType::f32, true));
+    EDGEATTN_ASSIGN_OR_RETURN(v, find_input(in, "values", ValueType::f32, true));
+    EDGEATTN_ASSIGN_OR_RETURN(m, find_input(in, "mask", ValueType::mask, false));
+    EDGEATTN_RETURN_IF_ERROR(att_.check(q->view(), k->view(), v->view(),
+                                        m ? m->mask_view() : MaskView()));
+    const AttentionDims d = dims_of(*q, *k, *v);
+    const OutputSpec context{"context", ValueType::f32, Shape{d.batch, d.lq, d.dv}};
+    if (hard_) return std::vector<OutputSpec>{{"indices", ValueType::i64, Shape{d.batch, d.lq}}, context};
+    return std::vector<OutputSpec>{context, {"weights", ValueType::f32, Shape{d.batch, d.lq, d.lk}, true}};
+  }
+
+  std::size_t workspace_bytes(const ValueMap& in, const Context& ctx) const override {
+    return att_.workspace_bytes(dims_of(in.at("query"), in.at("keys"), in.at("values")), ctx);
+  }
+
+  Status run(const Context& ctx, const ValueMap& in, ValueMap& out, Workspace& ws) const override {
+    const Value& q = in.at("query");
+    const Value& k = in.at("keys");
+    const Value& v = in.at("values");
+    const auto m = in.find("mask");
+    const MaskView mask = m == in.end() ? MaskView() : m->second.mask_view();
+    const Value* context = find_output(out, "context");
+    if (!context) return Status::invalid(std::string(kind()) + ": output 'context' is required");
+    if (hard_) {
+      const Value* idx = find_output(out, "indices");
+      if (!idx) return Status::invalid("hard_attention: output 'indices' is required");
+      return att_.forward_argmax(ctx, q.view(), k.view(), v.view(), mask, idx->i64(),
+                                 context->view(), ws);
+    }
+    const Value* w = find_output(out, "weights");
+    return att_.forward(ctx, q.view(), k.view(), v.view(), mask, context->view(),
+                        w ? w->view() : View(), ws);
+  }
+
+ private:
+  SoftAttention att_;
+  bool hard_;
+};
+
+Result<SoftAttention> attention_from(const Json& config, const ParamSet& p, const char* module) {
+  const Config c(config, module);
+  EDGEATTN_ASSIGN_OR_RETURN(score_name, c.choice("score", {"dot", "scaled_dot", "general", "additive"}));
+  EDGEATTN_ASSIGN_OR_RETURN(bias, c.boolean("bias", true));
+  EDGEATTN_ASSIGN_OR_RETURN(score, score_from_name(score_name));
+  ScoreWeights w;
+  if (score == Score::general) {
+    EDGEATTN_ASSIGN_OR_RETURN(lin, p.take_any("linear_in.weight"));
+    w.linear_in = std::move(lin);
+  } else if (score == Score::additive) {
+    EDGEATTN_ASSIGN_OR_RETURN(qp, p.take_any("query_proj.weight"));
+    if (qp.shape().rank != 2)
+      return Status::invalid(p.where() + "param.query_proj.weight: expected [A, Dq], found " +
+                             qp.shape().to_string());
+    const std::size_t a = qp.shape()[0];
+    EDGEATTN_ASSIGN_OR_RETURN(kp, p.take_any("key_proj.weight"));
+    if (kp.shape().rank != 2 || kp.shape()[0] != a)
+      return Status::invalid(p.where() + "param.key_proj.weight: expected [" + std::to_string(a) +
+                             ", Dk], found " + kp.shape().to_string());
+    EDGEATTN_ASSIGN_OR_RETURN(v, p.take("v.weight", Shape{1, a}));
+    w.query_proj = std::move(qp);
+    w.key_proj = std::move(kp);
+    w.v = std::move(v);
+    if (bias) {
+      EDGEATTN_ASSIGN_OR_RETURN(b, p.take("query_proj.bias", Shape{a}));
+      w.query_bias = std::move(b);
+    }
+  }
+  return SoftAttention::create(score, std::move(w));
+}
+
+class MultiheadModule final : public Module {
+ public:
+  explicit MultiheadModule(MultiheadAttention m) : m_(std::move(m)) {}
+  const char* kind() const override { return "multihead_attention"; }
+  std::size_t weight_bytes() const override { return m_.weight_bytes(); }
+
+  Result<std::vector<OutputSpec>> check(const ValueMap& in) const override {
+    EDGEATTN_ASSIGN_OR_RETURN(q, find_input(in, "query", ValueType::f32, true));
+    EDGEATTN_ASSIGN_OR_RETURN(k, find_input(in, "key", ValueType::f32, true));
+    EDGEATTN_ASSIGN_OR_RETURN(v, find_input(in, "value", ValueType::f32, true));
+    EDGEATTN_ASSIGN_OR_RETURN(m, find_input(in, "key_padding_mask", ValueType::mask, false));
+    const std::size_t e = m_.embed_dim();
+    const Shape& qs = q->shape();
+    const Shape& ks = k->shape();
+    if (qs.rank != 3 || qs[2] != e || ks.rank != 3 || ks[0] != qs[0] || ks[2] != e ||
+        v->shape() != ks)
+      return Status::invalid("multihead_attention: query " + qs.to_string() + ", key " +
+                             ks.to_string() + ", value " + v->shape().to_string() +
+                             " must be [B, Lq, " + std::to_string(e) + "], [B, Lk, " +
+                             std::to_string(e) + "] twice");
+    if (m && m->shape() != Shape{qs[0], ks[1]})
+      return Status::invalid("input 'key_padding_mask': expected " +
+                             Shape{qs[0], ks[1]}.to_string() + ", found " +
+                             m->shape().to_string());
+    return std::vector<OutputSpec>{{"output", ValueType::f32, qs},
+                                   {"weights", ValueType::f32, Shape{qs[0], qs[1], ks[1]}, true}};
+  }
+
+  std::size_t workspace_bytes(const ValueMap& in, const Context& ctx) const override {
+    return m_.workspace_bytes(in.at("query").shape()[1], in.at("key").shape()[1], ctx);
+  }
+
+  Status run(const Context& ctx, const ValueMap& in, ValueMap& out, Workspace& ws) const override {
+    const auto m = in.find("key_padding_mask");
+    const Value* o = find_output(out, "output");
+    if (!o) return Status::invalid("multihead_attention: output 'output' is required");
+    const Value* w = find_output(out, "weights");
+    return m_.forward(ctx, in.at("query").view(), in.at("key").view(), in.at("value").view(),
+                      m == in.end() ? MaskView() : m->second.mask_view(), o->view(),
+                      w ? w->view() : View(), ws);
+  }
+
+ private:
+  MultiheadAttention m_;
+};
+
+}  // namespace
+
+namespace detail {
+
+Result<std::unique_ptr<Module>> make_soft_attention(const Json& config, const ParamSet& p) {
+  EDGEATTN_ASSIGN_OR_RETURN(att, attention_from(config, p, "soft_attention"));
+  return std::unique_ptr<Module>(new AttentionModule(std::move(att), false));
+}
+
+Result<std::unique_ptr<Module>> make_hard_attention(const Json& config, const ParamSet& p) {
+  EDGEATTN_ASSIGN_OR_RETURN(mode, Config(config, "hard_attention").choice("mode", {"argmax"}, "argmax"));
+  (void)mode;  // sampling is a C++ API (not a registry mode: it has no PyTorch parity)
+  EDGEATTN_ASSIGN_OR_RETURN(att, attention_from(config, p, "hard_attention"));
+  return std::unique_ptr<Module>(new AttentionModule(std::move(att), true));
+}
+
+Result<std::unique_ptr<Module>> make_multihead_attention(const Json& config, const ParamSet& p) {
+  const Config c(config, "multihead_attention");
+  EDGEATTN_ASSIGN_OR_RETURN(e, c.positive_int("embed_dim"));
+  EDGEATTN_ASSIGN_OR_RETURN(h, c.positive_int("num_heads"));
+  EDGEATTN_ASSIGN_OR_RETURN(causal, c.boolean("causal", false));
+  const auto E = static_cast<std::size_t>(e);
+  MultiheadAttention::Weights w;
+  EDGEATTN_ASSIGN_OR_RETURN(ipw, p.take("in_proj_weight", Shape{3 * E, E}));
+  EDGEATTN_ASSIGN_OR_RETURN(ipb, p.take("in_proj_bias", Shape{3 * E}));
+  EDGEATTN_ASSIGN_OR_RETURN(opw, p.take("out_proj.weight", Shape{E, E}));
+  EDGEATTN_ASSIGN_OR_RETURN(opb, p.take("out_proj.bias", Shape{E}));
+  w.in_proj_weight = std::move(ipw);
+  w.in_proj_bias = std::move(ipb);
+  w.out_proj_weight = std::move(opw);
+  w.out_proj_bias = std::move(opb);
+  EDGEATTN_ASSIGN_OR_RETURN(m, MultiheadAttention::create(E, static_cast<std::size_t>(h), causal, std::move(w)));
+  return std::unique_ptr<Module>(new MultiheadModule(std::move(m)));
+}
+
+}  // namespace detail
+}  // namespace edgeattn

@@ -1,0 +1,22 @@
+// Helpers shared by the attention modules. Internal.
+#pragma once
+
+#include <string>
+
+#include "edgeattn/tensor.h"
+
+namespace edgeattn::detail {
+
+// "<what> must be a contiguous rank-<rank> tensor, found <shape>" unless it is.
+template <class T>
+Status require_dense(const TensorView<T>& v, int rank, const char* what) {
+  if (v.empty() || v.rank() != rank || !v.is_contiguous())
+    return Status::invalid(std::string(what) + " must be a contiguous rank-" +
+                           std::to_string(rank) + " tensor, found " +
+                           (v.empty() ? std::string("none") : v.shape().to_string()));
+  return {};
+}
+
+inline std::size_t max_of(std::size_t a, std::size_t b) { return a > b ? a : b; }
+
+}  // namespace edgeattn::detail

@@ -1,0 +1,137 @@
+// Multi-head attention as torch.nn.MultiheadAttention (batch_first, eval):
+// in-projection, per-head scaled-dot attention with key padding and causal
+// masks, head-averaged weights, out-projection (Vaswani et al. 2017).
+#include <cmath>
+#include <cstring>
+
+#include "common.h"
+#include "edgeattn/attention.h"
+#include "edgeattn/kernels.h"
+#include "edgeattn/ops.h"
+
+namespace edgeattn {
+
+using detail::max_of;
+using detail::require_dense;
+
+Result<MultiheadAttention> MultiheadAttention::create(std::size_t e, std::size_t h, bool causal,
+                                                      Weights w) {
+  if (e == 0 || h == 0 || e % h != 0)
+    return Status::invalid("multihead_attention: embed_dim " + std::to_string(e) +
+                           " must be a positive multiple of num_heads " + std::to_string(h));
+  const auto expect = [](const Tensor& t, const Shape& s, const char* key) -> Status {
+    if (t.shape() != s)
+      return Status::invalid(std::string("multihead_attention: ") + key + " must be " +
+                             s.to_string() + ", found " + t.shape().to_string());
+    return {};
+  };
+  EDGEATTN_RETURN_IF_ERROR(expect(w.in_proj_weight, Shape{3 * e, e}, "in_proj_weight"));
+  EDGEATTN_RETURN_IF_ERROR(expect(w.in_proj_bias, Shape{3 * e}, "in_proj_bias"));
+  EDGEATTN_RETURN_IF_ERROR(expect(w.out_proj_weight, Shape{e, e}, "out_proj.weight"));
+  EDGEATTN_RETURN_IF_ERROR(expect(w.out_proj_bias, Shape{e}, "out_proj.bias"));
+  MultiheadAttention m;
+  m.e_ = e;
+  m.h_ = h;
+  m.causal_ = causal;
+  m.w_ = std::move(w);
+  return m;
+}
+
+std::size_t MultiheadAttention::weight_bytes() const {
+  return (w_.in_proj_weight.numel() + w_.in_proj_bias.numel() + w_.out_proj_weight.numel() +
+          w_.out_proj_bias.numel()) * sizeof(float);
+}
+
+std::size_t MultiheadAttention::workspace_bytes(std::size_t lq, std::size_t lk,
+                                                const Context& ctx) const {
+  const std::size_t dh = e_ / h_;
+  // projected Q, K, V, head outputs, one head's probabilities, their average
+  const std::size_t floats = 2 * lq * e_ + 2 * lk * e_ + 2 * lq * lk;
+  const std::size_t mm =
+      max_of(max_of(matmul_workspace_bytes(ctx, lq, e_, e_), matmul_workspace_bytes(ctx, lk, e_, e_)),
+             max_of(matmul_workspace_bytes(ctx, lq, lk, dh), matmul_workspace_bytes(ctx, lq, dh, lk)));
+  return workspace_bytes_for<float>(floats) + workspace_bytes_for<std::uint8_t>(lq * lk) +
+         8 * kAlignment + mm;
+}
+
+namespace {
+// y[rows x out] = x[rows x in] W^T + b, W = weight rows [row0, row0 + out).
+Status project(const Context& ctx, const float* x, std::size_t rows, std::size_t in,
+               const float* weight, const float* bias, std::size_t out, float* y, Workspace& ws) {
+  EDGEATTN_RETURN_IF_ERROR(matmul(ctx, gemm_args(rows, out, in, x, weight, true, y), ws));
+  for (std::size_t r = 0; r < rows; ++r) kernels::add(y + r * out, bias, y + r * out, out);
+  return {};
+}
+}  // namespace
+
+Status MultiheadAttention::forward(const Context& ctx, ConstView query, ConstView key,
+                                   ConstView value, MaskView kpm, View output, View weights,
+                                   Workspace& ws) const {
+  EDGEATTN_RETURN_IF_ERROR(require_dense(query, 3, "query"));
+  EDGEATTN_RETURN_IF_ERROR(require_dense(key, 3, "key"));
+  EDGEATTN_RETURN_IF_ERROR(require_dense(value, 3, "value"));
+  const std::size_t bsz = query.dim(0), lq = query.dim(1), lk = key.dim(1), e = e_;
+  if (query.dim(2) != e || key.shape() != Shape{bsz, lk, e} || value.shape() != Shape{bsz, lk, e})
+    return Status::invalid("multihead_attention: query " + query.shape().to_string() + ", key " +
+                           key.shape().to_string() + ", value " + value.shape().to_string() +
+                           " must be [B, Lq, " + std::to_string(e) + "], [B, Lk, " +
+                           std::to_string(e) + "], [B, Lk, " + std::to_string(e) + "]");
+  if (!kpm.empty() && (require_dense(kpm, 2, "key_padding_mask").ok() == false ||
+                       kpm.shape() != Shape{bsz, lk}))
+    return Status::invalid("key_padding_mask must be [" + std::to_string(bsz) + ", " +
+                           std::to_string(lk) + "], found " + kpm.shape().to_string());
+  EDGEATTN_RETURN_IF_ERROR(require_dense(output, 3, "output"));
+  if (output.shape() != Shape{bsz, lq, e})
+    return Status::invalid("output must be " + Shape{bsz, lq, e}.to_string() + ", found " +
+                           output.shape().to_string());
+  if (!weights.empty() && (require_dense(weights, 3, "weights").ok() == false ||
+                           weights.shape() != Shape{bsz, lq, lk}))
+    return Status::invalid("weights must be " + Shape{bsz, lq, lk}.to_string() + ", found " +
+                           weights.shape().to_string());
+
+  const std::size_t mark = ws.used();
+  float* qp = ws.take<float>(lq * e);
+  float* kp = ws.take<float>(lk * e);
+  float* vp = ws.take<float>(lk * e);
+  float* heads = ws.take<float>(lq * e);
+  float* p = ws.take<float>(lq * lk);
+  std::uint8_t* allowed = ws.take<std::uint8_t>(lq * lk);
+  if ((!qp || !kp || !vp || !heads || !p || !allowed) && lq * lk * e != 0)
+    return {StatusCode::out_of_memory, "multihead_attention: workspace too small (see workspace_bytes)"};
+  const std::size_t dh = e / h_;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  const float* w = w_.in_proj_weight.data();
+  const float* bias = w_.in_proj_bias.data();
+  Status st;
+  for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
+    st = project(ctx, query.data() + b * lq * e, lq, e, w, bias, e, qp, ws);
+    if (st.ok()) st = project(ctx, key.data() + b * lk * e, lk, e, w + e * e, bias + e, e, kp, ws);
+    if (st.ok())
+      st = project(ctx, value.data() + b * lk * e, lk, e, w + 2 * e * e, bias + 2 * e, e, vp, ws);
+    if (!st.ok()) break;
+    for (std::size_t i = 0; i < lq; ++i)
+      for (std::size_t j = 0; j < lk; ++j)
+        allowed[i * lk + j] = (kpm.empty() || !kpm.data()[b * lk + j]) && (!causal_ || j <= i);
+    float* wb = weights.empty() ? nullptr : weights.data() + b * lq * lk;
+    if (wb) std::memset(wb, 0, lq * lk * sizeof(float));
+    for (std::size_t hd = 0; hd < h_ && st.ok(); ++hd) {
+      kernels::GemmArgs s = gemm_args(lq, lk, dh, qp + hd * dh, kp + hd * dh, true, p, scale);
+      s.lda = s.ldb = e;
+      st = matmul(ctx, s, ws);
+      const View pv(p, Shape{lq, lk});
+      if (st.ok()) st = softmax(ctx, pv, MaskView(allowed, Shape{lq, lk}), pv);
+      kernels::GemmArgs o = gemm_args(lq, dh, lk, p, vp + hd * dh, false, heads + hd * dh);
+      o.ldb = o.ldc = e;
+      if (st.ok()) st = matmul(ctx, o, ws);
+      if (wb) kernels::axpy(1.0f, p, wb, lq * lk);
+    }
+    if (wb) kernels::scale(1.0f / static_cast<float>(h_), wb, wb, lq * lk);  // mean over heads
+    if (st.ok())
+      st = project(ctx, heads, lq, e, w_.out_proj_weight.data(), w_.out_proj_bias.data(), e,
+                   output.data() + b * lq * e, ws);
+  }
+  ws.rewind(mark);
+  return st;
+}
+
+}  // namespace edgeattn

@@ -1,0 +1,248 @@
+// Soft and hard (argmax) attention with dot, scaled-dot, general and additive
+// scores. Scores go through the threaded GEMM, the masked softmax operator,
+// and a second GEMM for the context; every step splits work so that results
+// do not depend on the thread count.
+#include <cmath>
+#include <cstring>
+
+#include "common.h"
+#include "edgeattn/attention.h"
+#include "edgeattn/kernels.h"
+#include "edgeattn/ops.h"
+
+namespace edgeattn {
+
+using detail::max_of;
+using detail::require_dense;
+
+const char* score_name(Score s) {
+  switch (s) {
+    case Score::dot: return "dot";
+    case Score::scaled_dot: return "scaled_dot";
+    case Score::general: return "general";
+    case Score::additive: return "additive";
+  }
+  return "?";
+}
+
+Result<Score> score_from_name(const std::string& name) {
+  for (Score s : {Score::dot, Score::scaled_dot, Score::general, Score::additive})
+    if (name == score_name(s)) return s;
+  return Status::invalid("unknown attention score '" + name +
+                         "' (dot, scaled_dot, general, additive)");
+}
+
+Result<SoftAttention> SoftAttention::create(Score score, ScoreWeights w) {
+  SoftAttention a;
+  a.score_ = score;
+  if (score == Score::general && w.linear_in.shape().rank != 2)
+    return Status::invalid("general attention: linear_in.weight must be [Dk, Dq], found " +
+                           w.linear_in.shape().to_string());
+  if (score == Score::additive) {
+    const Shape& q = w.query_proj.shape();
+    if (q.rank != 2)
+      return Status::invalid("additive attention: query_proj.weight must be [A, Dq], found " +
+                             q.to_string());
+    a.attn_dim_ = q[0];
+    if (w.key_proj.shape().rank != 2 || w.key_proj.shape()[0] != a.attn_dim_)
+      return Status::invalid("additive attention: key_proj.weight must be [" +
+                             std::to_string(a.attn_dim_) + ", Dk], found " +
+                             w.key_proj.shape().to_string());
+    if (w.v.shape() != Shape{1, a.attn_dim_})
+      return Status::invalid("additive attention: v.weight must be [1, " +
+                             std::to_string(a.attn_dim_) + "], found " + w.v.shape().to_string());
+    if (w.query_bias.numel() != 0 && w.query_bias.shape() != Shape{a.attn_dim_})
+      return Status::invalid("additive attention: query_proj.bias must be [" +
+                             std::to_string(a.attn_dim_) + "], found " +
+                             w.query_bias.shape().to_string());
+  }
+  a.w_ = std::move(w);
+  return a;
+}
+
+std::size_t SoftAttention::weight_bytes() const {
+  return (w_.linear_in.numel() + w_.query_proj.numel() + w_.query_bias.numel() +
+          w_.key_proj.numel() + w_.v.numel()) * sizeof(float);
+}
+
+std::size_t SoftAttention::query_dim() const {
+  if (score_ == Score::general) return w_.linear_in.shape()[1];
+  if (score_ == Score::additive) return w_.query_proj.shape()[1];
+  return 0;
+}
+
+std::size_t SoftAttention::key_dim() const {
+  if (score_ == Score::general) return w_.linear_in.shape()[0];
+  if (score_ == Score::additive) return w_.key_proj.shape()[1];
+  return 0;
+}
+
+std::size_t SoftAttention::workspace_bytes(const AttentionDims& d, const Context& ctx) const {
+  std::size_t floats = d.lq * d.lk;  // scores when weights are not requested
+  std::size_t mm = max_of(matmul_workspace_bytes(ctx, d.lq, d.lk, d.dk),
+                          matmul_workspace_bytes(ctx, d.lq, d.dv, d.lk));
+  if (score_ == Score::general) {
+    floats += d.lq * d.dk;
+    mm = max_of(mm, matmul_workspace_bytes(ctx, d.lq, d.dk, d.dq));
+  } else if (score_ == Score::additive) {
+    const std::size_t a = attn_dim_;
+    floats += d.lq * a + d.lk * a + a;
+    mm = max_of(mm, max_of(matmul_workspace_bytes(ctx, d.lq, a, d.dq),
+                           matmul_workspace_bytes(ctx, d.lk, a, d.dk)));
+  }
+  return workspace_bytes_for<float>(floats) + 4 * kAlignment + mm;
+}
+
+Status SoftAttention::check(ConstView q, ConstView k, ConstView v, MaskView mask) const {
+  EDGEATTN_RETURN_IF_ERROR(require_dense(q, 3, "query"));
+  EDGEATTN_RETURN_IF_ERROR(require_dense(k, 3, "keys"));
+  EDGEATTN_RETURN_IF_ERROR(require_dense(v, 3, "values"));
+  const std::size_t b = q.dim(0), lq = q.dim(1), lk = k.dim(1);
+  if (k.dim(0) != b || v.dim(0) != b)
+    return Status::invalid("batch sizes differ: query " + q.shape().to_string() + ", keys " +
+                           k.shape().to_string() + ", values " + v.shape().to_string());
+  if (v.dim(1) != lk)
+    return Status::invalid("keys " + k.shape().to_string() + " and values " +
+                           v.shape().to_string() + " differ in length");
+  const std::size_t dq = q.dim(2), dk = k.dim(2);
+  if ((score_ == Score::dot || score_ == Score::scaled_dot) && dq != dk)
+    return Status::invalid(std::string(score_name(score_)) + " attention needs query width " +
+                           std::to_string(dq) + " == key width " + std::to_string(dk));
+  if (query_dim() && dq != query_dim())
+    return Status::invalid("query width " + std::to_string(dq) + ", the weights expect " +
+                           std::to_string(query_dim()));
+  if (key_dim() && dk != key_dim())
+    return Status::invalid("key width " + std::to_string(dk) + ", the weights expect " +
+                           std::to_string(key_dim()));
+  if (!mask.empty()) {
+    EDGEATTN_RETURN_IF_ERROR(require_dense(mask, 3, "mask"));
+    if (mask.dim(0) != b || (mask.dim(1) != lq && mask.dim(1) != 1) || mask.dim(2) != lk)
+      return Status::invalid("mask " + mask.shape().to_string() + " must be [" +
+                             std::to_string(b) + ", " + std::to_string(lq) + " or 1, " +
+                             std::to_string(lk) + "]");
+  }
+  return {};
+}
+
+Status SoftAttention::scores(const Context& ctx, ConstView q, ConstView k, std::size_t b,
+                             float* s, Workspace& ws) const {
+  const std::size_t lq = q.dim(1), lk = k.dim(1), dq = q.dim(2), dk = k.dim(2);
+  const float* qb = q.data() + b * lq * dq;
+  const float* kb = k.data() + b * lk * dk;
+  const std::size_t mark = ws.used();
+  Status st;
+  switch (score_) {
+    case Score::dot:
+    case Score::scaled_dot: {
+      const float alpha = score_ == Score::dot ? 1.0f : 1.0f / std::sqrt(static_cast<float>(dk));
+      st = matmul(ctx, gemm_args(lq, lk, dk, qb, kb, true, s, alpha), ws);
+      break;
+    }
+    case Score::general: {  // (q W^T) k^T
+      float* qw = ws.take<float>(lq * dk);
+      if (!qw) return {StatusCode::out_of_memory, "soft_attention: workspace too small"};
+      st = matmul(ctx, gemm_args(lq, dk, dq, qb, w_.linear_in.data(), true, qw), ws);
+      if (st.ok()) st = matmul(ctx, gemm_args(lq, lk, dk, qw, kb, true, s), ws);
+      break;
+    }
+    case Score::additive: {  // v . tanh(Wq q_i + bq + Wk k_j)
+      const std::size_t a = attn_dim_;
+      float* qp = ws.take<float>(lq * a);
+      float* kp = ws.take<float>(lk * a);
+      float* t = ws.take<float>(a);
+      if (!qp || !kp || !t) return {StatusCode::out_of_memory, "soft_attention: workspace too small"};
+      st = matmul(ctx, gemm_args(lq, a, dq, qb, w_.query_proj.data(), true, qp), ws);
+      if (st.ok()) st = matmul(ctx, gemm_args(lk, a, dk, kb, w_.key_proj.data(), true, kp), ws);
+      if (!st.ok()) break;
+      if (w_.query_bias.numel())
+        for (std::size_t i = 0; i < lq; ++i) kernels::add(qp + i * a, w_.query_bias.data(), qp + i * a, a);
+      for (std::size_t i = 0; i < lq; ++i)
+        for (std::size_t j = 0; j < lk; ++j) {
+          kernels::add(qp + i * a, kp + j * a, t, a);
+          kernels::tanh(t, t, a);
+          s[i * lk + j] = kernels::dot(w_.v.data(), t, a);
+        }
+      break;
+    }
+  }
+  ws.rewind(mark);
+  return st;
+}
+
+namespace {
+// The mask rows of batch b as a [Lq or 1, Lk] view (empty if no mask).
+MaskView batch_mask(MaskView mask, std::size_t b) {
+  return mask.empty() ? MaskView() : mask.select(b);
+}
+}  // namespace
+
+Status SoftAttention::forward(const Context& ctx, ConstView q, ConstView k, ConstView v,
+                              MaskView mask, View context, View weights, Workspace& ws) const {
+  EDGEATTN_RETURN_IF_ERROR(check(q, k, v, mask));
+  const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1), dv = v.dim(2);
+  EDGEATTN_RETURN_IF_ERROR(require_dense(context, 3, "context"));
+  if (context.shape() != Shape{bsz, lq, dv})
+    return Status::invalid("context must be " + Shape{bsz, lq, dv}.to_string() + ", found " +
+                           context.shape().to_string());
+  if (!weights.empty()) {
+    EDGEATTN_RETURN_IF_ERROR(require_dense(weights, 3, "weights"));
+    if (weights.shape() != Shape{bsz, lq, lk})
+      return Status::invalid("weights must be " + Shape{bsz, lq, lk}.to_string() + ", found " +
+                             weights.shape().to_string());
+  }
+  const std::size_t mark = ws.used();
+  float* scratch = weights.empty() ? ws.take<float>(lq * lk) : nullptr;
+  if (weights.empty() && !scratch && lq * lk != 0)
+    return {StatusCode::out_of_memory, "soft_attention: workspace too small (see workspace_bytes)"};
+  Status st;
+  for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
+    float* w = weights.empty() ? scratch : weights.data() + b * lq * lk;
+    st = scores(ctx, q, k, b, w, ws);
+    if (!st.ok()) break;
+    const View wv(w, Shape{lq, lk});
+    st = softmax(ctx, wv, batch_mask(mask, b), wv);
+    if (!st.ok()) break;
+    st = matmul(ctx, gemm_args(lq, dv, lk, w, v.data() + b * lk * dv, false,
+                               context.data() + b * lq * dv), ws);
+  }
+  ws.rewind(mark);
+  return st;
+}
+
+Status SoftAttention::forward_argmax(const Context& ctx, ConstView q, ConstView k, ConstView v,
+                                     MaskView mask, std::int64_t* indices, View context,
+                                     Workspace& ws) const {
+  EDGEATTN_RETURN_IF_ERROR(check(q, k, v, mask));
+  const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1), dv = v.dim(2);
+  EDGEATTN_RETURN_IF_ERROR(require_dense(context, 3, "context"));
+  if (context.shape() != Shape{bsz, lq, dv})
+    return Status::invalid("context must be " + Shape{bsz, lq, dv}.to_string() + ", found " +
+                           context.shape().to_string());
+  if (!indices) return Status::invalid("hard attention: indices is null");
+  const std::size_t mark = ws.used();
+  float* s = ws.take<float>(lq * lk);
+  if (!s && lq * lk != 0)
+    return {StatusCode::out_of_memory, "hard_attention: workspace too small (see workspace_bytes)"};
+  Status st;
+  for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
+    st = scores(ctx, q, k, b, s, ws);
+    const MaskView mb = batch_mask(mask, b);
+    for (std::size_t i = 0; i < lq && st.ok(); ++i) {
+      const std::uint8_t* m = mb.empty() ? nullptr : mb.data() + (mb.dim(0) == 1 ? 0 : i * lk);
+      std::int64_t best = -1;
+      for (std::size_t j = 0; j < lk; ++j)  // first maximum, as torch.argmax
+        if ((!m || m[j]) && (best < 0 || s[i * lk + j] > s[i * lk + best]))
+          best = static_cast<std::int64_t>(j);
+      indices[b * lq + i] = best;
+      float* out = context.data() + (b * lq + i) * dv;
+      if (best < 0)
+        std::memset(out, 0, dv * sizeof(float));
+      else
+        std::memcpy(out, v.data() + (b * lk + static_cast<std::size_t>(best)) * dv, dv * sizeof(float));
+    }
+  }
+  ws.rewind(mark);
+  return st;
+}
+
+}  // namespace edgeattn

@@ -1,0 +1,211 @@
+#include "runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ostream>
+
+#include "edgeattn/kernels.h"
+
+namespace edgeattn::cli {
+
+Result<Prepared> prepare(Case c, const Context& ctx, std::size_t max_bytes) {
+  const std::string where = c.path + ": " + c.kind + ": ";
+  Result<std::vector<OutputSpec>> specs = c.module->check(c.inputs);
+  if (!specs.ok()) return Status(specs.status().code(), where + specs.status().message());
+  Prepared p;
+  std::size_t total = 0;
+  for (const auto& [name, want] : c.expected) {
+    const auto spec = std::find_if(specs->begin(), specs->end(),
+                                   [&](const OutputSpec& s) { return s.name == name; });
+    if (spec == specs->end())
+      return Status::invalid(where + "expected." + name + ": the module has no output '" + name + "'");
+    if (want.type() != spec->type || want.shape() != spec->shape)
+      return Status::invalid(where + "expected." + name + ": " + value_type_name(want.type()) +
+                             " " + want.shape().to_string() + ", the module gives " +
+                             value_type_name(spec->type) + " " + spec->shape.to_string());
+  }
+  for (const OutputSpec& s : specs.value()) {
+    if (s.on_request && !c.expected.count(s.name)) continue;
+    total += s.shape.numel() * (s.type == ValueType::i64 ? 8 : 4);
+    if (max_bytes && total > max_bytes) return Status(StatusCode::out_of_memory, where + "outputs too large");
+    Result<Value> v = Value::zeros(s.type, s.shape);
+    if (!v.ok()) return Status(v.status().code(), where + v.status().message());
+    p.outputs[s.name] = std::move(v).value();
+  }
+  const std::size_t ws = c.module->workspace_bytes(c.inputs, ctx);
+  if (max_bytes && ws > max_bytes - std::min(total, max_bytes))
+    return Status(StatusCode::out_of_memory, where + "workspace too large");
+  Status st = p.ws.reserve(ws);
+  if (!st.ok()) return Status(st.code(), where + st.message());
+  p.c = std::move(c);
+  return p;
+}
+
+std::vector<OutputResult> compare_expected(const Prepared& p) {
+  std::vector<OutputResult> out;
+  for (const auto& [name, want] : p.c.expected)
+    out.push_back({name, compare(p.outputs.at(name), want, p.c.atol, p.c.rtol)});
+  return out;
+}
+
+int verify_bytes(const std::uint8_t* data, std::size_t size, std::size_t max_bytes) {
+  Result<SafetensorsFile> f = SafetensorsFile::from_bytes(data, size, "fuzz");
+  if (!f.ok()) return 2;
+  Result<Case> c = load_case(f.value());
+  if (!c.ok()) return 2;
+  const Context ctx{1};
+  Result<Prepared> p = prepare(std::move(c).value(), ctx, max_bytes);
+  if (!p.ok()) return 2;
+  if (!p->c.module->run(ctx, p->c.inputs, p->outputs, p->ws).ok()) return 2;
+  for (const auto& r : compare_expected(p.value()))
+    if (!r.cmp.ok) return 1;
+  return 0;
+}
+
+namespace {
+
+struct Options {
+  int threads = 0;
+  std::string isa = "auto";
+  double min_time = 1.5;
+  std::vector<std::string> files;
+};
+
+// Parses the options both tools share; `bench` adds --min-time.
+Result<Options> parse_args(int argc, char** argv, bool bench) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const auto value = [&](const char* flag) -> Result<std::string> {
+      const std::string prefix = std::string(flag) + "=";
+      if (a.compare(0, prefix.size(), prefix) == 0) return a.substr(prefix.size());
+      if (i + 1 >= argc) return Status::invalid(std::string(flag) + " needs a value");
+      return std::string(argv[++i]);
+    };
+    const auto is = [&](const char* flag) {
+      return a == flag || a.compare(0, std::strlen(flag) + 1, std::string(flag) + "=") == 0;
+    };
+    if (is("--threads")) {
+      EDGEATTN_ASSIGN_OR_RETURN(v, value("--threads"));
+      char* end = nullptr;
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (*end || n < 1 || n > 1024) return Status::invalid("--threads: '" + v + "' is not 1..1024");
+      o.threads = static_cast<int>(n);
+    } else if (is("--isa")) {
+      EDGEATTN_ASSIGN_OR_RETURN(v, value("--isa"));
+      o.isa = v;
+    } else if (bench && is("--min-time")) {
+      EDGEATTN_ASSIGN_OR_RETURN(v, value("--min-time"));
+      char* end = nullptr;
+      o.min_time = std::strtod(v.c_str(), &end);
+      if (*end || !(o.min_time > 0)) return Status::invalid("--min-time: '" + v + "' is not a positive number");
+    } else if (a == "--help" || a == "-h") {
+      return Status::invalid("help");
+    } else if (a.size() > 1 && a[0] == '-') {
+      return Status::invalid("unknown option " + a);
+    } else {
+      o.files.push_back(a);
+    }
+  }
+  if (o.files.empty()) return Status::invalid("no case files given");
+  return o;
+}
+
+int usage(std::ostream& err, const char* tool, bool bench, const Status& why) {
+  if (why.message() != "help") err << tool << ": " << why.message() << "\n";
+  err << "usage: " << tool << " [--threads N] [--isa auto|scalar|<name>]"
+      << (bench ? " [--min-time SECONDS]" : "") << " FILE...\n";
+  return 2;
+}
+
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3e", v);
+  return buf;
+}
+
+// Options applied to the process: ISA and threads.
+Result<Context> apply(const Options& o) {
+  Status s = set_isa(o.isa.c_str());
+  if (!s.ok()) return Status::invalid("--isa: " + s.message());
+  return Context{o.threads};
+}
+
+}  // namespace
+
+int verify_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  Result<Options> o = parse_args(argc, argv, false);
+  if (!o.ok()) return usage(err, "edgeattn-verify", false, o.status());
+  Result<Context> ctx = apply(o.value());
+  if (!ctx.ok()) return usage(err, "edgeattn-verify", false, ctx.status());
+  int worst = 0;
+  for (const std::string& file : o->files) {
+    Result<Case> c = load_case(file);
+    Result<Prepared> p = c.ok() ? prepare(std::move(c).value(), ctx.value()) : Result<Prepared>(c.status());
+    Status run = p.ok() ? p->c.module->run(ctx.value(), p->c.inputs, p->outputs, p->ws) : p.status();
+    if (!run.ok()) {
+      const std::string& m = run.message();
+      err << (m.compare(0, file.size(), file) == 0 ? m : file + ": " + m) << "\n";
+      worst = 2;
+      continue;
+    }
+    for (const OutputResult& r : compare_expected(p.value())) {
+      out << file << " " << p->c.kind << " " << r.name << " max_abs=" << fmt(r.cmp.max_abs)
+          << " max_rel=" << fmt(r.cmp.max_rel) << (r.cmp.ok ? " ok" : " FAIL") << "\n";
+      if (!r.cmp.ok && worst == 0) worst = 1;
+    }
+  }
+  return worst;
+}
+
+int bench_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  using clock = std::chrono::steady_clock;
+  Result<Options> o = parse_args(argc, argv, true);
+  if (!o.ok()) return usage(err, "edgeattn-bench", true, o.status());
+  Result<Context> ctx = apply(o.value());
+  if (!ctx.ok()) return usage(err, "edgeattn-bench", true, ctx.status());
+  int worst = 0;
+  for (const std::string& file : o->files) {
+    Result<Case> c = load_case(file);
+    Result<Prepared> p = c.ok() ? prepare(std::move(c).value(), ctx.value()) : Result<Prepared>(c.status());
+    const auto call = [&] { return p->c.module->run(ctx.value(), p->c.inputs, p->outputs, p->ws); };
+    Status first = p.ok() ? call() : p.status();
+    if (!first.ok()) {
+      const std::string& m = first.message();
+      err << (m.compare(0, file.size(), file) == 0 ? m : file + ": " + m) << "\n";
+      worst = 2;
+      continue;
+    }
+    bool ok = true;
+    for (const OutputResult& r : compare_expected(p.value())) ok = ok && r.cmp.ok;
+    // Warm-up: at least 5 calls and 0.3 s (case-format.md).
+    const auto w0 = clock::now();
+    int warm = 0;
+    while (warm < 5 || clock::now() - w0 < std::chrono::milliseconds(300)) {
+      (void)call();
+      ++warm;
+    }
+    const double t_call =
+        std::chrono::duration<double>(clock::now() - w0).count() / static_cast<double>(warm);
+    const auto n = static_cast<std::size_t>(
+        std::clamp(o->min_time / std::max(t_call, 1e-9), 25.0, 5000.0));
+    std::vector<double> us(n);
+    for (double& t : us) {
+      const auto t0 = clock::now();
+      (void)call();
+      t = std::chrono::duration<double, std::micro>(clock::now() - t0).count();
+    }
+    std::sort(us.begin(), us.end());
+    char line[160];
+    std::snprintf(line, sizeof line, " median_us=%.3f min_us=%.3f p90_us=%.3f iters=%zu", us[n / 2],
+                  us[0], us[std::min(n - 1, n * 9 / 10)], n);
+    out << file << " " << p->c.kind << line << " isa=" << isa_name(active_isa())
+        << " threads=" << resolve_threads(ctx.value()) << (ok ? "" : " FAIL") << "\n";
+    if (!ok && worst == 0) worst = 1;
+  }
+  return worst;
+}
+
+}  // namespace edgeattn::cli

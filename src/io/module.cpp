@@ -1,0 +1,144 @@
+#include "edgeattn/module.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace edgeattn {
+
+const char* value_type_name(ValueType t) {
+  switch (t) {
+    case ValueType::f32: return "F32";
+    case ValueType::i64: return "I64";
+    case ValueType::mask: return "BOOL";
+  }
+  return "?";
+}
+
+Result<Value> Value::zeros(ValueType type, const Shape& shape) {
+  const std::size_t elem = type == ValueType::f32 ? 4 : type == ValueType::i64 ? 8 : 1;
+  const std::size_t n = shape.numel();
+  if (n != 0 && n > SIZE_MAX / elem)
+    return Status(StatusCode::out_of_memory, "tensor " + shape.to_string() + " is too large");
+  Result<AlignedBuffer> buf = AlignedBuffer::allocate(n * elem);
+  if (!buf.ok()) return buf.status();
+  Value v;
+  v.type_ = type;
+  v.shape_ = shape;
+  v.buf_ = std::move(buf).value();
+  return v;
+}
+
+Result<const Value*> find_input(const ValueMap& inputs, const std::string& name, ValueType type,
+                                bool required) {
+  const auto it = inputs.find(name);
+  if (it == inputs.end()) {
+    if (required) return Status::invalid("input '" + name + "': missing");
+    return static_cast<const Value*>(nullptr);
+  }
+  if (it->second.type() != type)
+    return Status::invalid("input '" + name + "': dtype " + value_type_name(it->second.type()) +
+                           ", expected " + value_type_name(type));
+  return &it->second;
+}
+
+const Value* find_output(const ValueMap& outputs, const std::string& name) {
+  const auto it = outputs.find(name);
+  return it == outputs.end() ? nullptr : &it->second;
+}
+
+Result<Tensor> ParamSet::take_any(const std::string& key) const {
+  const auto it = tensors_.find(key);
+  if (it == tensors_.end()) return Status::invalid(where_ + "param." + key + ": missing");
+  Result<Tensor> copy = Tensor::zeros(it->second.shape());
+  if (!copy.ok()) return copy.status();
+  if (copy->numel()) std::memcpy(copy->data(), it->second.data(), copy->numel() * sizeof(float));
+  return copy;
+}
+
+Result<Tensor> ParamSet::take(const std::string& key, const Shape& expected) const {
+  const auto it = tensors_.find(key);
+  if (it == tensors_.end())
+    return Status::invalid(where_ + "param." + key + ": missing (expected shape " +
+                           expected.to_string() + ")");
+  if (it->second.shape() != expected)
+    return Status::invalid(where_ + "param." + key + ": expected shape " + expected.to_string() +
+                           ", found " + it->second.shape().to_string());
+  return take_any(key);
+}
+
+Result<Tensor> ParamSet::take_linear(const std::string& key, std::size_t out, std::size_t in) const {
+  const auto it = tensors_.find(key);
+  if (it != tensors_.end() && it->second.shape() == Shape{out, in, 1, 1}) {
+    Result<Tensor> t = take_any(key);
+    if (!t.ok()) return t;
+    Result<Tensor> flat = Tensor::zeros(Shape{out, in});
+    if (!flat.ok()) return flat;
+    if (out != 0 && in != 0) std::memcpy(flat->data(), t->data(), out * in * sizeof(float));
+    return flat;
+  }
+  return take(key, Shape{out, in});
+}
+
+ParamSet ParamSet::subset(const std::string& prefix) const {
+  ParamSet s(where_ + prefix);
+  for (const auto& [key, t] : tensors_) {
+    if (key.compare(0, prefix.size(), prefix) != 0) continue;
+    Result<Tensor> copy = take_any(key);
+    if (copy.ok()) s.add(key.substr(prefix.size()), std::move(copy).value());
+  }
+  return s;
+}
+
+Status Config::bad(const char* key, const std::string& what) const {
+  return Status::invalid(module_ + " config '" + key + "': " + what);
+}
+
+Result<std::int64_t> Config::positive_int(const char* key) const {
+  const Json* v = json_.find(key);
+  if (!v) return bad(key, "missing (a positive integer)");
+  if (!v->is_integer()) return bad(key, std::string("expected an integer, found a ") +
+                                            Json::type_name(v->type()));
+  if (v->as_integer() <= 0 || v->as_integer() > (std::int64_t(1) << 31))
+    return bad(key, "must be a positive integer below 2^31, found " +
+                        std::to_string(v->as_integer()));
+  return v->as_integer();
+}
+
+Result<std::int64_t> Config::positive_int(const char* key, std::int64_t fallback) const {
+  if (!json_.find(key)) return fallback;
+  return positive_int(key);
+}
+
+Result<bool> Config::boolean(const char* key, bool fallback) const {
+  const Json* v = json_.find(key);
+  if (!v) return fallback;
+  if (!v->is_bool())
+    return bad(key, std::string("expected true or false, found a ") + Json::type_name(v->type()));
+  return v->as_bool();
+}
+
+Result<double> Config::number(const char* key, double fallback) const {
+  const Json* v = json_.find(key);
+  if (!v) return fallback;
+  if (!v->is_number())
+    return bad(key, std::string("expected a number, found a ") + Json::type_name(v->type()));
+  return v->as_number();
+}
+
+Result<std::string> Config::choice(const char* key, const std::vector<std::string>& allowed,
+                                   const char* fallback) const {
+  const Json* v = json_.find(key);
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+  if (!v) {
+    if (fallback) return std::string(fallback);
+    return bad(key, "missing (one of " + list + ")");
+  }
+  if (!v->is_string())
+    return bad(key, std::string("expected a string, found a ") + Json::type_name(v->type()));
+  for (const auto& a : allowed)
+    if (v->as_string() == a) return a;
+  return bad(key, "'" + v->as_string() + "' is not one of " + list);
+}
+
+}  // namespace edgeattn

@@ -1,0 +1,17 @@
+// Factories of the registry, one per module name; each concept's sources
+// define theirs. Internal.
+#pragma once
+
+#include <memory>
+
+#include "edgeattn/module.h"
+
+namespace edgeattn::detail {
+
+using Factory = Result<std::unique_ptr<Module>> (*)(const Json& config, const ParamSet& params);
+
+Result<std::unique_ptr<Module>> make_soft_attention(const Json& config, const ParamSet& params);
+Result<std::unique_ptr<Module>> make_hard_attention(const Json& config, const ParamSet& params);
+Result<std::unique_ptr<Module>> make_multihead_attention(const Json& config, const ParamSet& params);
+
+}  // namespace edgeattn::detail

@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""Writes the golden parity cases into tests/data/cases/ (committed; CI runs
+edgeattn-verify on them without PyTorch). Deterministic: every case seeds
+torch from its own number. Run from anywhere:
+
+    /usr/bin/python3 tools/gen_cases.py [--out DIR] [--only PREFIX]
+
+Shapes are chosen to be awkward: odd widths, vector tails, batch > 1,
+padding masks, rows with nothing to attend."""
+import argparse
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from edgeattn_torch import HardAttention, MultiheadAttention, SoftAttention, write_case  # noqa: E402
+
+
+def rand(*shape):
+    return torch.randn(*shape, dtype=torch.float32)
+
+
+def padding_mask(b, lq, lk, lengths, per_query=False, empty_row=None):
+    """[B, 1, Lk] (or [B, Lq, Lk]) bool mask, True = may attend."""
+    m = torch.zeros(b, lq if per_query else 1, lk, dtype=torch.bool)
+    for i, n in enumerate(lengths):
+        m[i, :, :n] = True
+    if per_query:
+        m &= torch.rand(b, lq, lk) < 0.7
+        m[:, :, 0] |= True
+    if empty_row is not None:
+        m[empty_row[0], empty_row[1], :] = False
+    return m
+
+
+def attention_cases():
+    # (name, class, score, dims, mask builder, extra)
+    yield "soft_dot_b2", SoftAttention("dot"), dict(b=2, lq=3, lk=7, dq=5, dk=5, dv=9), None
+    yield "soft_scaled_dot_padded", SoftAttention("scaled_dot"), dict(b=3, lq=17, lk=33, dq=16, dk=16, dv=3), \
+        lambda d: padding_mask(d["b"], d["lq"], d["lk"], [33, 20, 1])
+    yield "soft_general_rowmask", SoftAttention("general", dq=6, dk=13), dict(b=3, lq=5, lk=11, dq=6, dk=13, dv=7), \
+        lambda d: padding_mask(d["b"], d["lq"], d["lk"], [11, 6, 9], per_query=True, empty_row=(1, 2))
+    yield "soft_additive_bias", SoftAttention("additive", dq=10, dk=12, attn_hidden=8), \
+        dict(b=2, lq=4, lk=9, dq=10, dk=12, dv=5), lambda d: padding_mask(d["b"], d["lq"], d["lk"], [9, 4])
+    yield "soft_additive_nobias_decoder", SoftAttention("additive", dq=31, dk=17, attn_hidden=19, bias=False), \
+        dict(b=1, lq=1, lk=50, dq=31, dk=17, dv=17), None
+    yield "soft_dot_all_masked", SoftAttention("dot"), dict(b=2, lq=2, lk=5, dq=4, dk=4, dv=3), \
+        lambda d: padding_mask(d["b"], d["lq"], d["lk"], [5, 0])
+    yield "hard_dot_padded", HardAttention("dot"), dict(b=2, lq=6, lk=13, dq=7, dk=7, dv=11), \
+        lambda d: padding_mask(d["b"], d["lq"], d["lk"], [13, 5], per_query=True, empty_row=(0, 3))
+    yield "hard_additive", HardAttention("additive", dq=9, dk=9, attn_hidden=5), \
+        dict(b=1, lq=4, lk=8, dq=9, dk=9, dv=4), None
+    yield "hard_general", HardAttention("general", dq=3, dk=8), dict(b=2, lq=3, lk=17, dq=3, dk=8, dv=2), None
+
+
+def write_attention(out, only):
+    n = 0
+    for i, (name, module, d, mask_fn) in enumerate(attention_cases()):
+        if only and not name.startswith(only):
+            continue
+        torch.manual_seed(1000 + i)
+        for p in module.parameters():
+            torch.nn.init.normal_(p, std=0.5)
+        inputs = {"query": rand(d["b"], d["lq"], d["dq"]), "keys": rand(d["b"], d["lk"], d["dk"]),
+                  "values": rand(d["b"], d["lk"], d["dv"])}
+        if mask_fn:
+            inputs["mask"] = mask_fn(d)
+        write_case(module, inputs, os.path.join(out, f"{name}.case.safetensors"))
+        n += 1
+    # Self-attention: query = keys = values.
+    if not only or "soft_self".startswith(only) or only.startswith("soft_self"):
+        torch.manual_seed(77)
+        x = rand(2, 67, 20)
+        write_case(SoftAttention("scaled_dot"), {"query": x, "keys": x, "values": x},
+                   os.path.join(out, "soft_self_scaled_dot_L67.case.safetensors"))
+        n += 1
+    return n
+
+
+def write_multihead(out, only):
+    cases = [  # name, E, heads, causal, B, Lq, Lk, padding lengths (None = no mask)
+        ("mha_e16_h4_padded", 16, 4, False, 2, 5, 7, [7, 3]),
+        ("mha_causal_self_e12_h3", 12, 3, True, 2, 9, 9, None),
+        ("mha_e8_h1_fully_padded", 8, 1, False, 2, 3, 6, [6, 0]),
+        ("mha_e20_h5_cross", 20, 5, False, 1, 4, 33, [30]),
+    ]
+    n = 0
+    for i, (name, e, h, causal, b, lq, lk, lengths) in enumerate(cases):
+        if only and not name.startswith(only):
+            continue
+        torch.manual_seed(2000 + i)
+        m = MultiheadAttention(e, h, causal=causal)
+        for p in m.parameters():
+            torch.nn.init.normal_(p, std=0.3)
+        q = rand(b, lq, e)
+        k = q if causal else rand(b, lk, e)
+        inputs = {"query": q, "key": k, "value": k if causal else rand(b, lk, e)}
+        if lengths is not None:
+            kpm = torch.ones(b, lk, dtype=torch.bool)  # True = padding
+            for j, length in enumerate(lengths):
+                kpm[j, :length] = False
+            inputs["key_padding_mask"] = kpm
+        write_case(m, inputs, os.path.join(out, f"{name}.case.safetensors"))
+        n += 1
+    return n
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=os.path.join(here, "..", "tests", "data", "cases"))
+    ap.add_argument("--only", default="", help="only cases whose name starts with this")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    torch.set_num_threads(1)
+    n = write_attention(a.out, a.only) + write_multihead(a.out, a.only)
+    print(f"wrote {n} cases to {os.path.normpath(a.out)}")
+
+
+if __name__ == "__main__":
+    main()
