@@ -1,0 +1,227 @@
+// Attention modules through their C++ API: against a double-precision
+// reference, bitwise equal for 1 and 2 threads on every ISA, one workspace
+// planned for the largest shape serving smaller ones, and clear errors.
+#include <cmath>
+#include <cstring>
+
+#include "edgeattn/attention.h"
+#include "test_util.h"
+
+using namespace edgeattn;
+using edgeattn::test::for_each_isa;
+using edgeattn::test::random_floats;
+
+namespace {
+
+Tensor tensor(const Shape& s, std::uint32_t seed, float scale = 0.5f) {
+  Tensor t = Tensor::zeros(s).value();
+  const auto v = random_floats(s.numel(), -scale, scale, seed);
+  std::memcpy(t.data(), v.data(), v.size() * sizeof(float));
+  return t;
+}
+
+SoftAttention make(Score score, std::size_t dq, std::size_t dk, std::size_t a = 12) {
+  ScoreWeights w;
+  if (score == Score::general) w.linear_in = tensor(Shape{dk, dq}, 1);
+  if (score == Score::additive) {
+    w.query_proj = tensor(Shape{a, dq}, 2);
+    w.query_bias = tensor(Shape{a}, 3);
+    w.key_proj = tensor(Shape{a, dk}, 4);
+    w.v = tensor(Shape{1, a}, 5);
+  }
+  return SoftAttention::create(score, std::move(w)).value();
+}
+
+// Double-precision soft attention for one batch element.
+std::vector<double> reference(Score score, const SoftAttention& att, const ScoreWeights& w,
+                              const float* q, const float* k, const float* v, std::size_t lq,
+                              std::size_t lk, std::size_t dq, std::size_t dk, std::size_t dv) {
+  (void)att;
+  std::vector<double> ctx(lq * dv, 0.0);
+  for (std::size_t i = 0; i < lq; ++i) {
+    std::vector<double> s(lk);
+    for (std::size_t j = 0; j < lk; ++j) {
+      double acc = 0;
+      if (score == Score::dot || score == Score::scaled_dot) {
+        for (std::size_t d = 0; d < dq; ++d) acc += double(q[i * dq + d]) * k[j * dk + d];
+        if (score == Score::scaled_dot) acc /= std::sqrt(double(dk));
+      } else if (score == Score::general) {
+        for (std::size_t e = 0; e < dk; ++e) {
+          double wq = 0;
+          for (std::size_t d = 0; d < dq; ++d) wq += double(w.linear_in.data()[e * dq + d]) * q[i * dq + d];
+          acc += wq * k[j * dk + e];
+        }
+      } else {
+        const std::size_t a = w.v.shape()[1];
+        for (std::size_t h = 0; h < a; ++h) {
+          double t = w.query_bias.data()[h];
+          for (std::size_t d = 0; d < dq; ++d) t += double(w.query_proj.data()[h * dq + d]) * q[i * dq + d];
+          for (std::size_t d = 0; d < dk; ++d) t += double(w.key_proj.data()[h * dk + d]) * k[j * dk + d];
+          acc += w.v.data()[h] * std::tanh(t);
+        }
+      }
+      s[j] = acc;
+    }
+    double m = -INFINITY, sum = 0;
+    for (double x : s) m = std::max(m, x);
+    for (double& x : s) sum += x = std::exp(x - m);
+    for (std::size_t j = 0; j < lk; ++j)
+      for (std::size_t d = 0; d < dv; ++d) ctx[i * dv + d] += s[j] / sum * v[j * dv + d];
+  }
+  return ctx;
+}
+
+}  // namespace
+
+TEST_CASE("soft attention: all scores against double precision, every ISA") {
+  const std::size_t b = 2, lq = 5, lk = 37, dq = 9, dv = 11;
+  for (Score score : {Score::dot, Score::scaled_dot, Score::general, Score::additive}) {
+    const std::size_t dk = (score == Score::dot || score == Score::scaled_dot) ? dq : 14;
+    ScoreWeights w;  // the same weights make() builds, for the reference
+    if (score == Score::general) w.linear_in = tensor(Shape{dk, dq}, 1);
+    if (score == Score::additive) {
+      w.query_proj = tensor(Shape{12, dq}, 2);
+      w.query_bias = tensor(Shape{12}, 3);
+      w.key_proj = tensor(Shape{12, dk}, 4);
+      w.v = tensor(Shape{1, 12}, 5);
+    }
+    const SoftAttention att = make(score, dq, dk);
+    const auto q = random_floats(b * lq * dq, -1, 1, 10), k = random_floats(b * lk * dk, -1, 1, 11);
+    const auto v = random_floats(b * lk * dv, -1, 1, 12);
+    for_each_isa([&](Isa) {
+      std::vector<float> ctx(b * lq * dv);
+      Workspace ws;
+      REQUIRE(ws.reserve(att.workspace_bytes({b, lq, lk, dq, dk, dv}, Context{1})).ok());
+      const Status st = att.forward(Context{1}, ConstView(q.data(), Shape{b, lq, dq}),
+                                    ConstView(k.data(), Shape{b, lk, dk}),
+                                    ConstView(v.data(), Shape{b, lk, dv}), MaskView(),
+                                    View(ctx.data(), Shape{b, lq, dv}), View(), ws);
+      REQUIRE_MESSAGE(st.ok(), st.to_string());
+      for (std::size_t bi = 0; bi < b; ++bi) {
+        const auto want = reference(score, att, w, &q[bi * lq * dq], &k[bi * lk * dk],
+                                    &v[bi * lk * dv], lq, lk, dq, dk, dv);
+        for (std::size_t i = 0; i < want.size(); ++i) {
+          CAPTURE(score_name(score));
+          CHECK(std::fabs(ctx[bi * lq * dv + i] - want[i]) <= 1e-5 + 1e-4 * std::fabs(want[i]));
+        }
+      }
+    });
+  }
+}
+
+TEST_CASE("attention modules: bitwise equal for 1 and 2 threads on every ISA") {
+  const std::size_t b = 2, lq = 70, lk = 300, d = 64;
+  const auto q = random_floats(b * lq * d, -1, 1, 20), k = random_floats(b * lk * d, -1, 1, 21);
+  std::vector<std::uint8_t> mask(b * lk, 1);
+  for (std::size_t j = 250; j < lk; ++j) mask[lk + j] = 0;
+  const ConstView qv(q.data(), Shape{b, lq, d}), kv(k.data(), Shape{b, lk, d});
+  const MaskView mv(mask.data(), Shape{b, 1, lk});
+  for (Score score : {Score::scaled_dot, Score::general, Score::additive}) {
+    const SoftAttention att = make(score, d, d);
+    for_each_isa([&](Isa) {
+      std::vector<float> c[2], w[2];
+      for (int t = 0; t < 2; ++t) {
+        c[t].assign(b * lq * d, 0);
+        w[t].assign(b * lq * lk, 0);
+        Workspace ws;
+        REQUIRE(ws.reserve(att.workspace_bytes({b, lq, lk, d, d, d}, Context{t + 1})).ok());
+        REQUIRE(att.forward(Context{t + 1}, qv, kv, kv, mv, View(c[t].data(), Shape{b, lq, d}),
+                            View(w[t].data(), Shape{b, lq, lk}), ws).ok());
+      }
+      CHECK(std::memcmp(c[0].data(), c[1].data(), c[0].size() * 4) == 0);
+      CHECK(std::memcmp(w[0].data(), w[1].data(), w[0].size() * 4) == 0);
+    });
+  }
+  MultiheadAttention::Weights mw{tensor(Shape{3 * d, d}, 30), tensor(Shape{3 * d}, 31),
+                                 tensor(Shape{d, d}, 32), tensor(Shape{d}, 33)};
+  const MultiheadAttention mha = MultiheadAttention::create(d, 4, true, std::move(mw)).value();
+  std::vector<std::uint8_t> kpm(b * lk, 0);
+  for (std::size_t j = 200; j < lk; ++j) kpm[j] = 1;
+  for_each_isa([&](Isa) {
+    std::vector<float> o[2], w[2];
+    for (int t = 0; t < 2; ++t) {
+      o[t].assign(b * lq * d, 0);
+      w[t].assign(b * lq * lk, 0);
+      Workspace ws;
+      REQUIRE(ws.reserve(mha.workspace_bytes(lq, lk, Context{t + 1})).ok());
+      REQUIRE(mha.forward(Context{t + 1}, qv, kv, kv, MaskView(kpm.data(), Shape{b, lk}),
+                          View(o[t].data(), Shape{b, lq, d}), View(w[t].data(), Shape{b, lq, lk}), ws)
+                  .ok());
+    }
+    CHECK(std::memcmp(o[0].data(), o[1].data(), o[0].size() * 4) == 0);
+    CHECK(std::memcmp(w[0].data(), w[1].data(), w[0].size() * 4) == 0);
+  });
+}
+
+TEST_CASE("one plan for the largest shape serves smaller ones; too small is an error") {
+  const SoftAttention att = make(Score::additive, 16, 16);
+  Workspace ws;
+  REQUIRE(ws.reserve(att.workspace_bytes({1, 30, 50, 16, 16, 8}, Context{2})).ok());
+  const std::size_t capacity = ws.capacity();
+  for (std::size_t l : {1u, 7u, 30u}) {
+    const auto q = random_floats(l * 16, -1, 1, 40), v = random_floats(50 * 8, -1, 1, 41);
+    const auto k = random_floats(50 * 16, -1, 1, 42);
+    std::vector<float> c(l * 8);
+    const Status st = att.forward(Context{2}, ConstView(q.data(), Shape{1, l, 16}),
+                                  ConstView(k.data(), Shape{1, 50, 16}),
+                                  ConstView(v.data(), Shape{1, 50, 8}), MaskView(),
+                                  View(c.data(), Shape{1, l, 8}), View(), ws);
+    CHECK_MESSAGE(st.ok(), st.to_string());
+    CHECK(ws.used() == 0);
+    CHECK(ws.capacity() == capacity);  // nothing allocated
+  }
+  Workspace tiny;
+  REQUIRE(tiny.reserve(64).ok());
+  const auto q = random_floats(30 * 16, -1, 1, 43), k = random_floats(50 * 16, -1, 1, 44);
+  std::vector<float> c(30 * 16);
+  const Status st = att.forward(Context{1}, ConstView(q.data(), Shape{1, 30, 16}),
+                                ConstView(k.data(), Shape{1, 50, 16}),
+                                ConstView(k.data(), Shape{1, 50, 16}), MaskView(),
+                                View(c.data(), Shape{1, 30, 16}), View(), tiny);
+  CHECK(st.code() == StatusCode::out_of_memory);
+  CHECK(st.message().find("workspace") != std::string::npos);
+}
+
+TEST_CASE("hard attention: first maximum on ties, -1 and zero context for empty rows") {
+  const SoftAttention att = make(Score::dot, 2, 2);
+  // Two batches, four keys each; for the query (1, 0) keys 1 and 3 tie for
+  // the maximum score 2. Batch 1 masks every key.
+  const float q2[4] = {1, 0, 1, 0};
+  const float k2[16] = {0, 1, 2, 0, -1, 0, 2, 5, 0, 1, 2, 0, -1, 0, 2, 5};
+  const float v2[16] = {10, 11, 20, 21, 30, 31, 40, 41, 10, 11, 20, 21, 30, 31, 40, 41};
+  const std::uint8_t mask[8] = {1, 1, 1, 1, 0, 0, 0, 0};
+  std::int64_t idx[2];
+  float ctx[4];
+  Workspace ws;
+  REQUIRE(ws.reserve(att.workspace_bytes({2, 1, 4, 2, 2, 2}, Context{1})).ok());
+  REQUIRE(att.forward_argmax(Context{1}, ConstView(q2, Shape{2, 1, 2}), ConstView(k2, Shape{2, 4, 2}),
+                             ConstView(v2, Shape{2, 4, 2}), MaskView(mask, Shape{2, 1, 4}), idx,
+                             View(ctx, Shape{2, 1, 2}), ws)
+              .ok());
+  CHECK(idx[0] == 1);
+  CHECK(ctx[0] == 20.0f);
+  CHECK(idx[1] == -1);
+  CHECK(ctx[2] == 0.0f);
+  CHECK(ctx[3] == 0.0f);
+}
+
+TEST_CASE("attention: shape errors name the tensors") {
+  const SoftAttention att = make(Score::general, 6, 13);
+  const auto x = random_floats(1000, -1, 1, 50);
+  Workspace ws;
+  std::vector<float> c(100);
+  Status st = att.forward(Context{1}, ConstView(x.data(), Shape{1, 2, 5}), ConstView(x.data(), Shape{1, 3, 13}),
+                          ConstView(x.data(), Shape{1, 3, 4}), MaskView(), View(c.data(), Shape{1, 2, 4}),
+                          View(), ws);
+  CHECK(st.message().find("query width 5, the weights expect 6") != std::string::npos);
+  st = att.forward(Context{1}, ConstView(x.data(), Shape{1, 2, 6}), ConstView(x.data(), Shape{1, 3, 13}),
+                   ConstView(x.data(), Shape{1, 4, 4}), MaskView(), View(c.data(), Shape{1, 2, 4}), View(), ws);
+  CHECK(st.message().find("differ in length") != std::string::npos);
+  const std::uint8_t m[6] = {1, 1, 1, 1, 1, 1};
+  st = att.forward(Context{1}, ConstView(x.data(), Shape{1, 2, 6}), ConstView(x.data(), Shape{1, 3, 13}),
+                   ConstView(x.data(), Shape{1, 3, 4}), MaskView(m, Shape{1, 2, 2}),
+                   View(c.data(), Shape{1, 2, 4}), View(), ws);
+  CHECK(st.message().find("mask [1, 2, 2] must be [1, 2 or 1, 3]") != std::string::npos);
+  CHECK(MultiheadAttention::create(10, 3, false, {}).status().message().find("multiple of num_heads") !=
+        std::string::npos);
+}

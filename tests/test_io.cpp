@@ -1,0 +1,220 @@
+// The loader: strict JSON, every malformed-file class of case-format.md
+// (asserting the error text), parameter/config checks, the verify tool's
+// lines and exit codes.
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "../src/cli/runner.h"
+#include "edgeattn/io.h"
+#include "test_util.h"
+
+using namespace edgeattn;
+
+namespace {
+
+// A safetensors image: 8-byte length, the header text, then `data_bytes`
+// bytes (0x00).
+std::vector<std::uint8_t> image(const std::string& header, std::size_t data_bytes,
+                                std::uint64_t claimed_len = UINT64_MAX) {
+  std::vector<std::uint8_t> b(8);
+  const std::uint64_t n = claimed_len == UINT64_MAX ? header.size() : claimed_len;
+  std::memcpy(b.data(), &n, 8);
+  b.insert(b.end(), header.begin(), header.end());
+  b.insert(b.end(), data_bytes, 0);
+  return b;
+}
+
+std::string error_of(const std::vector<std::uint8_t>& bytes) {
+  Result<SafetensorsFile> f = SafetensorsFile::from_bytes(bytes.data(), bytes.size(), "t.safetensors");
+  if (!f.ok()) return f.status().message();
+  Result<Case> c = load_case(f.value());
+  return c.ok() ? std::string("(no error)") : c.status().message();
+}
+
+void expect_error(const std::vector<std::uint8_t>& bytes, const std::string& text) {
+  const std::string e = error_of(bytes);
+  INFO("error: " << e);
+  CHECK(e.find("t.safetensors") != std::string::npos);  // names the file
+  CHECK(e.find(text) != std::string::npos);
+}
+
+const std::string kMeta =
+    R"("__metadata__":{"module":"soft_attention","config":"{\"score\":\"dot\"}"})";
+
+}  // namespace
+
+TEST_CASE("JSON: strict RFC 8259") {
+  Result<Json> ok = parse_json(R"( {"a": [1, -2.5e3, true, null], "b": "x\u00e9\ud83d\ude00"} )");
+  REQUIRE(ok.ok());
+  CHECK(ok->find("a")->elements()[1].as_number() == -2500.0);
+  CHECK(ok->find("b")->as_string() == "x\xc3\xa9\xf0\x9f\x98\x80");
+  struct Bad {
+    const char* text;
+    const char* why;
+  };
+  const Bad bad[] = {{"{\"a\":1,}", "expected a string key"},
+                     {"[1,]", "invalid value"},
+                     {"{\"a\":1,\"a\":2}", "duplicate key \"a\""},
+                     {"01", "unexpected data"},
+                     {"1.", "invalid number"},
+                     {"NaN", "invalid value"},
+                     {"\"\\u0000\"", "NUL"},
+                     {"\"\\ud800\"", "unpaired surrogate"},
+                     {"\"\xc0\xaf\"", "invalid UTF-8"},
+                     {"\"\xed\xa0\x80\"", "invalid UTF-8"},
+                     {"\"a\tb\"", "control character"},
+                     {"// c\n1", "invalid value"},
+                     {"1e999", "out of range"},
+                     {"", "unexpected end"}};
+  for (const Bad& b : bad) {
+    Result<Json> r = parse_json(b.text);
+    INFO(b.text);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find(b.why) != std::string::npos);
+  }
+  const std::string nul_outside("1\0", 2);
+  CHECK_FALSE(parse_json(nul_outside).ok());
+  std::string deep(64, '['), deeper(65, '[');
+  deep += std::string(64, ']');
+  deeper += std::string(65, ']');
+  CHECK(parse_json(deep).ok());
+  Result<Json> too_deep = parse_json(deeper);
+  REQUIRE_FALSE(too_deep.ok());
+  CHECK(too_deep.status().message().find("deeper than 64") != std::string::npos);
+}
+
+TEST_CASE("safetensors: every malformed class is rejected with a message") {
+  const std::string t = R"("x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
+  // valid baseline
+  CHECK(error_of(image("{" + kMeta + "," + t + "}", 8)).find("input 'query'") == std::string::npos);
+  expect_error({1, 2, 3}, "too short");
+  expect_error(image("{}", 0, 1000), "header length 1000 runs past the end");
+  expect_error(image("[1,2]", 0), "header is not a JSON object");
+  expect_error(image("{\"a\":1,\"a\":2}", 0), "duplicate key");
+  expect_error(image(std::string("{\"a\0\":1}", 9), 0), "NUL");
+  expect_error(image("{\"\xff\":1}", 0), "invalid UTF-8");
+  expect_error(image(std::string(70, '[') + std::string(70, ']'), 0), "deeper than 64");
+  expect_error(image(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 4), "run past");
+  expect_error(image(R"({"x":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", 8), "reversed");
+  expect_error(image(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"y":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12),
+               "overlaps");
+  expect_error(image(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8), "gap");
+  expect_error(image(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 8), "belong to no tensor");
+  expect_error(image(R"({"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8), "is 12 bytes but data_offsets span 8");
+  expect_error(image(R"({"x":{"dtype":"F32","shape":[4294967296,4294967296,4],"data_offsets":[0,8]}})", 8),
+               "element count overflows");
+  expect_error(image(R"({"x":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})", 8), "unknown dtype 'Q4'");
+  expect_error(image(R"({"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,8]}})", 8), "non-negative integer");
+  expect_error(image(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"z":1}})", 8), "exactly dtype");
+  expect_error(image("{" + t + "}", 8), "no __metadata__");
+  expect_error(image(R"({"__metadata__":{"module":1},)" + t + "}", 8), "is a number, not a string");
+  expect_error(image(R"({"__metadata__":{"module":"transformer","config":"{}"},)" + t + "}", 8),
+               "unknown module 'transformer'");
+  expect_error(image(R"({"__metadata__":{"module":"soft_attention","config":"[1]"},)" + t + "}", 8),
+               "not a JSON object");
+  expect_error(image(R"({"__metadata__":{"module":"soft_attention","config":"{\"score\":7}"},)" + t + "}", 8),
+               "config 'score': expected a string");
+  expect_error(image(R"({"__metadata__":{"module":"multihead_attention","config":"{\"embed_dim\":0,\"num_heads\":1}"},)" + t + "}", 8),
+               "'embed_dim': must be a positive integer");
+  expect_error(image(R"({"__metadata__":{"module":"soft_attention","config":"{\"score\":\"general\"}"},)" + t + "}", 8),
+               "param.linear_in.weight: missing");
+}
+
+TEST_CASE("parameters: wrong shape and wrong dtype are named with both shapes") {
+  const std::string meta =
+      R"({"__metadata__":{"module":"multihead_attention","config":"{\"embed_dim\":2,\"num_heads\":1}"},)";
+  const std::string bad_shape =
+      meta + R"("param.in_proj_weight":{"dtype":"F32","shape":[2,6],"data_offsets":[0,48]}})";
+  expect_error(image(bad_shape, 48), "param.in_proj_weight: expected shape [6, 2], found [2, 6]");
+  const std::string bad_dtype =
+      meta + R"("param.in_proj_weight":{"dtype":"I64","shape":[6,2],"data_offsets":[0,96]}})";
+  expect_error(image(bad_dtype, 96), "tensor 'param.in_proj_weight': dtype I64, expected F32");
+}
+
+TEST_CASE("F16 and BF16 parameters are converted at load") {
+  // 1.0, -2.0, 65504 (max half), 2^-24 (smallest subnormal half)
+  const std::uint16_t half[4] = {0x3C00, 0xC000, 0x7BFF, 0x0001};
+  const std::uint16_t bf[2] = {0x3F80, 0xC0A0};  // 1.0, -5.0
+  std::vector<std::uint8_t> b = image(
+      R"({"h":{"dtype":"F16","shape":[4],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]}})", 0);
+  b.insert(b.end(), reinterpret_cast<const std::uint8_t*>(half), reinterpret_cast<const std::uint8_t*>(half) + 8);
+  b.insert(b.end(), reinterpret_cast<const std::uint8_t*>(bf), reinterpret_cast<const std::uint8_t*>(bf) + 4);
+  Result<SafetensorsFile> f = SafetensorsFile::from_bytes(b.data(), b.size(), "h.safetensors");
+  REQUIRE_MESSAGE(f.ok(), f.status().message());
+  Result<Tensor> h = f->read_f32(*f->find("h"));
+  REQUIRE(h.ok());
+  CHECK(h->data()[0] == 1.0f);
+  CHECK(h->data()[1] == -2.0f);
+  CHECK(h->data()[2] == 65504.0f);
+  CHECK(h->data()[3] == std::ldexp(1.0f, -24));
+  Result<Tensor> bt = f->read_f32(*f->find("b"));
+  REQUIRE(bt.ok());
+  CHECK(bt->data()[1] == -5.0f);
+}
+
+namespace {
+std::string data_dir() { return EDGEATTN_CASES_DIR; }
+
+int run_verify(std::vector<std::string> args, std::string& out, std::string& err) {
+  args.insert(args.begin(), "edgeattn-verify");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  std::ostringstream o, e;
+  const int rc = cli::verify_main(static_cast<int>(argv.size()), argv.data(), o, e);
+  out = o.str();
+  err = e.str();
+  (void)set_isa("auto");
+  return rc;
+}
+}  // namespace
+
+TEST_CASE("edgeattn-verify: lines, exit codes, one bad file does not stop the others") {
+  const std::string good = data_dir() + "/soft_dot_b2.case.safetensors";
+  const std::string bad = "missing.case.safetensors";
+  std::string out, err;
+  CHECK(run_verify({good}, out, err) == 0);
+  CHECK(out.find(good + " soft_attention context max_abs=") == 0);
+  CHECK(out.find(" ok\n") != std::string::npos);
+  CHECK(run_verify({bad, good}, out, err) == 2);
+  CHECK(err.find("missing.case.safetensors: cannot open") != std::string::npos);
+  CHECK(out.find(good + " soft_attention weights") != std::string::npos);  // still checked
+  CHECK(run_verify({"--isa", "scalar", "--threads", "2", good}, out, err) == 0);
+  CHECK(run_verify({"--isa", "avx1024", good}, out, err) == 2);
+  CHECK(run_verify({"--threads", "0", good}, out, err) == 2);
+  CHECK(run_verify({}, out, err) == 2);
+
+  // A case whose expected output is wrong: FAIL and exit 1.
+  Result<SafetensorsFile> f = SafetensorsFile::open(good);
+  REQUIRE(f.ok());
+  std::ifstream in(good, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
+  const TensorEntry* e = f->find("expected.context");
+  REQUIRE(e);
+  std::uint64_t hlen = 0;
+  std::memcpy(&hlen, bytes.data(), 8);
+  float* first = reinterpret_cast<float*>(bytes.data() + 8 + hlen + e->begin);
+  *first += 1.0f;
+  const std::string tampered = "tampered.case.safetensors";
+  std::ofstream(tampered, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  CHECK(run_verify({tampered}, out, err) == 1);
+  CHECK(out.find("context max_abs=1.0") != std::string::npos);
+  CHECK(out.find("FAIL") != std::string::npos);
+  std::remove(tampered.c_str());
+}
+
+TEST_CASE("model files: load_module from a case and from a state_dict prefix") {
+  const std::string path = data_dir() + "/mha_e16_h4_padded.case.safetensors";
+  Result<std::unique_ptr<Module>> m = load_module(path);
+  REQUIRE_MESSAGE(m.ok(), m.status().message());
+  CHECK(std::string(m.value()->kind()) == "multihead_attention");
+  CHECK(m.value()->weight_bytes() == (3 * 16 * 16 + 3 * 16 + 16 * 16 + 16) * 4);
+  Result<std::unique_ptr<Module>> sub =
+      load_module(path, "multihead_attention", R"({"embed_dim": 16, "num_heads": 4})", "param.");
+  CHECK(sub.ok());
+  Result<std::unique_ptr<Module>> wrong =
+      load_module(path, "multihead_attention", R"({"embed_dim": 8, "num_heads": 4})", "param.");
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.status().message().find("expected shape [24, 8], found [48, 16]") != std::string::npos);
+}
