@@ -5,9 +5,10 @@
 #   2. the same tests built with -fsanitize=address,undefined
 #   3. cmake --install, then a separate project built against the install
 #   4. a build without OpenMP and without SIMD (scalar only) runs the tests
-#   5. cross builds for aarch64 (NEON), ARMv7 (NEON) and ARMv6 (no NEON) run
-#      the tests under qemu-user (ARMv6 as -cpu arm1176)
-# Prints the time of each stage. EDGEATTN_SKIP_ARM=1 leaves out stage 5.
+#   5. 60 s of libFuzzer (clang, ASan + UBSan) over the loader and verify path
+#   6. cross builds for aarch64 (NEON), ARMv7 (NEON) and ARMv6 (no NEON) run
+#      the tests, parity cases included, under qemu-user (ARMv6: -cpu arm1176)
+# Prints the time of each stage. EDGEATTN_SKIP_ARM=1 leaves out stage 6.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -42,13 +43,14 @@ install_consumer() {
 arm_pkgs=()
 [ "${EDGEATTN_SKIP_ARM:-0}" = 1 ] ||
   arm_pkgs=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-arm-linux-gnueabi)
-stage deps bash tools/deps.sh qemu-user "${arm_pkgs[@]}"
+stage deps bash tools/deps.sh qemu-user clang libclang-rt-14-dev "${arm_pkgs[@]}"
 stage release configure_build_test "$out/release" -DCMAKE_BUILD_TYPE=Release
 stage sanitize configure_build_test "$out/asan" -DCMAKE_BUILD_TYPE=Debug -DEDGEATTN_SANITIZE=ON \
   -DEDGEATTN_BUILD_BENCH=OFF -DEDGEATTN_BUILD_EXAMPLES=OFF
 stage install install_consumer
 stage scalar-only-no-openmp configure_build_test "$out/minimal" -DCMAKE_BUILD_TYPE=Release \
   -DEDGEATTN_SIMD=OFF -DEDGEATTN_OPENMP=OFF -DEDGEATTN_BUILD_BENCH=OFF
+stage fuzz bash tools/fuzz.sh "${EDGEATTN_FUZZ_SECONDS:-60}" "$out/fuzz"
 if [ "${EDGEATTN_SKIP_ARM:-0}" != 1 ]; then
   for tc in aarch64-linux-gnu armv7-neon-linux-gnueabihf armv6-softfp-linux-gnueabi; do
     stage "$tc" configure_build_test "$out/$tc" -DCMAKE_BUILD_TYPE=Release \

@@ -16,7 +16,9 @@ Result<Prepared> prepare(Case c, const Context& ctx, std::size_t max_bytes) {
   if (!specs.ok()) return Status(specs.status().code(), where + specs.status().message());
   Prepared p;
   std::size_t total = 0;
-  for (const auto& [name, want] : c.expected) {
+  for (const auto& item : c.expected) {
+    const std::string& name = item.first;
+    const Value& want = item.second;
     const auto spec = std::find_if(specs->begin(), specs->end(),
                                    [&](const OutputSpec& s) { return s.name == name; });
     if (spec == specs->end())

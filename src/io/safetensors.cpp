@@ -169,7 +169,9 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::shared_ptr<Storage> storage,
   f.name_ = name;
   f.data_start_ = static_cast<std::size_t>(8 + header_len);
   const std::uint64_t data_size = storage->size - f.data_start_;
-  for (const auto& [key, v] : header.members()) {
+  for (const auto& member : header.members()) {
+    const std::string& key = member.first;
+    const Json& v = member.second;
     const auto entry_bad = [&](const std::string& what) { return bad("tensor '" + key + "': " + what); };
     if (key == "__metadata__") {
       if (!v.is_object()) return bad("__metadata__ is not an object");
