@@ -12,6 +12,13 @@ set(EDGEATTN_ISA_FLAGS_neon "")
 set(EDGEATTN_ISA_FLAGS_neon64 "")
 
 if(EDGEATTN_SIMD)
+  # Debian's xsimdConfig links a non-existent "xtl" target, so only its
+  # include directory is used. Cross builds do not see the host's config
+  # (it sits under the x86-64 lib dir) and find the header directly.
+  find_package(xsimd QUIET)
+  if(xsimd_FOUND AND xsimd_INCLUDE_DIRS)
+    set(EDGEATTN_XSIMD_INCLUDE ${xsimd_INCLUDE_DIRS} CACHE PATH "xsimd include directory")
+  endif()
   find_path(EDGEATTN_XSIMD_INCLUDE xsimd/xsimd.hpp)
   if(NOT EDGEATTN_XSIMD_INCLUDE)
     message(FATAL_ERROR "edgeattn: xsimd headers not found (apt-get install libxsimd-dev), "

@@ -3,39 +3,18 @@
 #include <string>
 
 #include "kernels/table.h"
+#include "parallel.h"
 
 namespace edgeattn {
 
+using detail::kMinElementsPerThread;
+using detail::kMinFlopsPerThread;
+using detail::parallel_for;
+using detail::threads_for;
+
 namespace {
 
-// Below this much work per thread, starting a thread costs more than it saves.
-constexpr double kMinFlopsPerThread = 1 << 18;
-constexpr std::size_t kMinElementsPerThread = 1 << 15;
-
 std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
-
-int threads_for(const Context& ctx, double work, double min_per_thread) {
-  int t = resolve_threads(ctx);
-  const double most = work / min_per_thread;
-  if (most < t) t = most < 1.0 ? 1 : static_cast<int>(most);
-  return t;
-}
-
-// Run body(piece) for piece in [0, pieces) on up to `threads` threads.
-template <class F>
-void parallel_for(int threads, std::size_t pieces, F body) {
-#if defined(EDGEATTN_HAVE_OPENMP)
-  if (threads > 1 && pieces > 1) {
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (std::ptrdiff_t p = 0; p < static_cast<std::ptrdiff_t>(pieces); ++p)
-      body(static_cast<std::size_t>(p));
-    return;
-  }
-#else
-  (void)threads;
-#endif
-  for (std::size_t p = 0; p < pieces; ++p) body(p);
-}
 
 // Per-operand strides aligned to an output of rank `rank` (NumPy broadcasting:
 // missing leading axes and axes of size 1 get stride 0).
@@ -119,7 +98,7 @@ Status binary(Binary op, const Context& ctx, ConstView a, ConstView b, View out)
   const std::size_t rows = rows_of(os), n = last_dim(os);
   const int last = os.rank ? os.rank - 1 : 0;
   const int t = threads_for(ctx, static_cast<double>(os.numel()), kMinElementsPerThread);
-  parallel_for(t, rows, [&](std::size_t r) {
+  parallel_for(t, rows, [&](std::size_t r, int) {
     binary_row(op, a.data() + row_offset(os, sa, r), os.rank ? sa.s[last] : 0,
                b.data() + row_offset(os, sb, r), os.rank ? sb.s[last] : 0,
                out.data() + row_offset(os, sy, r), os.rank ? sy.s[last] : 1, n);
@@ -176,7 +155,7 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
   // Validated once on the whole problem: the pieces are then valid by
   // construction and their own checks cannot fail.
   EDGEATTN_RETURN_IF_ERROR(detail::check_gemm(g));
-  parallel_for(t, pieces, [&](std::size_t p) {
+  parallel_for(t, pieces, [&](std::size_t p, int) {
     kernels::GemmArgs s = g;
     const std::size_t begin = p * chunk;
     const std::size_t size = len - begin < chunk ? len - begin : chunk;
@@ -215,7 +194,7 @@ Status softmax(const Context& ctx, ConstView x, MaskView mask, View y) {
   const Strides sx = broadcast_strides(x, s), sy = broadcast_strides(ConstView(y), s);
   const Strides sm = mask.empty() ? Strides{} : broadcast_strides(mask, s);
   const int t = threads_for(ctx, static_cast<double>(s.numel()), kMinElementsPerThread);
-  parallel_for(t, rows_of(s), [&](std::size_t r) {
+  parallel_for(t, rows_of(s), [&](std::size_t r, int) {
     const std::uint8_t* m = mask.empty() ? nullptr : mask.data() + row_offset(s, sm, r);
     kernels::softmax(x.data() + row_offset(s, sx, r), m, y.data() + row_offset(s, sy, r), n);
   });

@@ -225,3 +225,81 @@ TEST_CASE("attention: shape errors name the tensors") {
   CHECK(MultiheadAttention::create(10, 3, false, {}).status().message().find("multiple of num_heads") !=
         std::string::npos);
 }
+
+TEST_CASE("sampling: same seed, same indices on every ISA and thread count") {
+  const std::size_t rows = 64, n = 1029;
+  const auto s = random_floats(rows * n, -4, 4, 60);
+  std::vector<std::uint8_t> mask(rows * n, 1);
+  for (std::size_t j = 0; j < n; ++j) mask[5 * n + j] = 0;  // row 5: nothing to draw
+  for (std::size_t j = 0; j < n; j += 3) mask[7 * n + j] = 0;
+  std::vector<std::int64_t> first;
+  for_each_isa([&](Isa) {
+    for (int threads : {1, 2}) {
+      std::vector<std::int64_t> idx(rows * 3);
+      Workspace ws;
+      REQUIRE(ws.reserve(sample_rows_workspace_bytes(n, Context{threads})).ok());
+      REQUIRE(sample_rows(Context{threads}, ConstView(s.data(), Shape{rows, n}),
+                          MaskView(mask.data(), Shape{rows, n}), 1234, 0, 3, idx.data(), ws)
+                  .ok());
+      if (first.empty()) first = idx;
+      CHECK(idx == first);
+    }
+  });
+  for (int k = 0; k < 3; ++k) CHECK(first[5 * 3 + k] == -1);
+  for (int k = 0; k < 3; ++k) CHECK(first[7 * 3 + k] % 3 != 0);  // masked keys never drawn
+  std::vector<std::int64_t> other(rows * 3);
+  Workspace ws;
+  REQUIRE(ws.reserve(sample_rows_workspace_bytes(n, Context{1})).ok());
+  REQUIRE(sample_rows(Context{1}, ConstView(s.data(), Shape{rows, n}), MaskView(), 99, 0, 3,
+                      other.data(), ws).ok());
+  CHECK(other != first);  // another seed, other draws
+}
+
+TEST_CASE("sampling: frequencies follow the softmax weights (chi-square, fixed seed)") {
+  // One distribution over 8 categories, drawn once in each of 40000 rows.
+  const float scores[8] = {0.0f, 1.0f, -1.0f, 2.0f, 0.5f, -3.0f, 1.5f, 0.25f};
+  const std::size_t rows = 40000, n = 8;
+  std::vector<float> s(rows * n);
+  for (std::size_t r = 0; r < rows; ++r) std::memcpy(&s[r * n], scores, sizeof scores);
+  std::vector<std::int64_t> idx(rows);
+  Workspace ws;
+  REQUIRE(ws.reserve(sample_rows_workspace_bytes(n, Context{2})).ok());
+  REQUIRE(sample_rows(Context{2}, ConstView(s.data(), Shape{rows, n}), MaskView(), 7, 0, 1,
+                      idx.data(), ws).ok());
+  double p[8], z = 0;
+  for (int i = 0; i < 8; ++i) z += p[i] = std::exp(double(scores[i]));
+  std::vector<double> count(8, 0);
+  for (std::int64_t i : idx) {
+    REQUIRE(i >= 0);
+    REQUIRE(i < 8);
+    count[static_cast<std::size_t>(i)] += 1;
+  }
+  double chi2 = 0;
+  for (int i = 0; i < 8; ++i) {
+    const double expect = rows * p[i] / z;
+    chi2 += (count[i] - expect) * (count[i] - expect) / expect;
+  }
+  INFO("chi-square " << chi2);
+  CHECK(chi2 < 24.32);  // 7 degrees of freedom, p = 0.001
+  CHECK(chi2 > 0.0);
+}
+
+TEST_CASE("hard attention by sampling: Monte-Carlo context approaches the soft context") {
+  const SoftAttention att = make(Score::scaled_dot, 8, 8);
+  const std::size_t lq = 3, lk = 20, d = 8, draws = 20000;
+  const auto q = random_floats(lq * d, -1, 1, 70), k = random_floats(lk * d, -1, 1, 71);
+  const ConstView qv(q.data(), Shape{1, lq, d}), kv(k.data(), Shape{1, lk, d});
+  std::vector<float> soft(lq * d), mc(lq * d);
+  std::vector<std::int64_t> idx(lq * draws);
+  Workspace ws;
+  REQUIRE(ws.reserve(att.workspace_bytes({1, lq, lk, d, d, d}, Context{1})).ok());
+  REQUIRE(att.forward(Context{1}, qv, kv, kv, MaskView(), View(soft.data(), Shape{1, lq, d}), View(), ws).ok());
+  REQUIRE(att.forward_sample(Context{1}, qv, kv, kv, MaskView(), 5, draws, idx.data(),
+                             View(mc.data(), Shape{1, lq, d}), ws).ok());
+  for (std::size_t i = 0; i < mc.size(); ++i) CHECK(std::fabs(mc[i] - soft[i]) < 0.03);
+  std::vector<float> one(lq * d);
+  REQUIRE(att.forward_sample(Context{1}, qv, kv, kv, MaskView(), 5, 1, idx.data(),
+                             View(one.data(), Shape{1, lq, d}), ws).ok());
+  for (std::size_t i = 0; i < lq; ++i)  // one draw: the context is that value row
+    CHECK(std::memcmp(&one[i * d], &k[static_cast<std::size_t>(idx[i]) * d], d * 4) == 0);
+}

@@ -133,6 +133,34 @@ TEST_CASE("parameters: wrong shape and wrong dtype are named with both shapes") 
   expect_error(image(bad_dtype, 96), "tensor 'param.in_proj_weight': dtype I64, expected F32");
 }
 
+TEST_CASE("inputs: missing, wrong dtype and wrong shape are unusable, named") {
+  const std::string meta = "{" + kMeta + ",";
+  const auto prepared_error = [](const std::vector<std::uint8_t>& b) {
+    Result<SafetensorsFile> f = SafetensorsFile::from_bytes(b.data(), b.size(), "t.safetensors");
+    REQUIRE(f.ok());
+    Result<Case> c = load_case(f.value());
+    REQUIRE_MESSAGE(c.ok(), c.status().message());
+    Result<cli::Prepared> p = cli::prepare(std::move(c).value(), Context{1});
+    return p.ok() ? std::string("(no error)") : p.status().message();
+  };
+  const std::string q = R"("input.query":{"dtype":"F32","shape":[1,1,2],"data_offsets":[0,8]})";
+  const std::string k = R"("input.keys":{"dtype":"F32","shape":[1,3,2],"data_offsets":[8,32]})";
+  const std::string v = R"("input.values":{"dtype":"F32","shape":[1,3,2],"data_offsets":[32,56]})";
+  std::string e = prepared_error(image(meta + q + "," + k + "}", 32));
+  CHECK(e.find("t.safetensors: soft_attention: input 'values': missing") != std::string::npos);
+  const std::string bad_mask = R"("input.mask":{"dtype":"F32","shape":[1,1,3],"data_offsets":[56,68]})";
+  e = prepared_error(image(meta + q + "," + k + "," + v + "," + bad_mask + "}", 68));
+  CHECK(e.find("input 'mask': dtype F32, expected BOOL") != std::string::npos);
+  const std::string short_mask = R"("input.mask":{"dtype":"BOOL","shape":[1,1,2],"data_offsets":[56,58]})";
+  e = prepared_error(image(meta + q + "," + k + "," + v + "," + short_mask + "}", 58));
+  CHECK(e.find("mask [1, 1, 2] must be [1, 1 or 1, 3]") != std::string::npos);
+  const std::string bad_expected = R"("expected.context":{"dtype":"F32","shape":[1,2,2],"data_offsets":[56,72]})";
+  e = prepared_error(image(meta + q + "," + k + "," + v + "," + bad_expected + "}", 72));
+  CHECK(e.find("expected.context: F32 [1, 2, 2], the module gives F32 [1, 1, 2]") != std::string::npos);
+  const std::string ok_expected = R"("expected.context":{"dtype":"F32","shape":[1,1,2],"data_offsets":[56,64]})";
+  CHECK(prepared_error(image(meta + q + "," + k + "," + v + "," + ok_expected + "}", 64)) == "(no error)");
+}
+
 TEST_CASE("F16 and BF16 parameters are converted at load") {
   // 1.0, -2.0, 65504 (max half), 2^-24 (smallest subnormal half)
   const std::uint16_t half[4] = {0x3C00, 0xC000, 0x7BFF, 0x0001};

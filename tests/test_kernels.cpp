@@ -11,6 +11,7 @@
 //   softmax: 2e-6 relative + 1e-7 absolute per weight
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 #include "test_util.h"
@@ -210,6 +211,21 @@ TEST_CASE("exp: 1e-6 relative for |x| <= 87, special values, no NaN from large i
       }
     }
     CHECK(e[0] == 0.0f);  // exp(-inf)
+  });
+}
+
+TEST_CASE("exp_exact: bitwise the same on every ISA, within 1e-6 relative") {
+  std::vector<float> x = random_floats(4099, -87, 87, 44);
+  for (float v : {0.0f, -0.0f, -100.0f, 100.0f, -std::numeric_limits<float>::infinity(), std::nanf("")})
+    x.push_back(v);
+  std::vector<float> first;
+  for_each_isa([&](Isa) {
+    std::vector<float> y(x.size());
+    kernels::exp_exact(x.data(), y.data(), x.size());
+    for (std::size_t i = 0; i + 6 < x.size(); ++i)
+      CHECK(std::fabs(y[i] - std::exp(double(x[i]))) <= 1e-6 * std::exp(double(x[i])));
+    if (first.empty()) first = y;
+    CHECK(std::memcmp(first.data(), y.data(), y.size() * sizeof(float)) == 0);
   });
 }
 

@@ -62,6 +62,14 @@ class SoftAttention {
   Status forward_argmax(const Context& ctx, ConstView query, ConstView keys, ConstView values,
                         MaskView mask, std::int64_t* indices, View context, Workspace& ws) const;
 
+  // Hard attention by sampling: `draws` indices per query row drawn from the
+  // row's weights (sample_rows below, row key b * Lq + i); indices
+  // [B, Lq, draws]; context = the mean of the drawn values rows (the
+  // Monte-Carlo estimate of the soft context; one draw: that row).
+  Status forward_sample(const Context& ctx, ConstView query, ConstView keys, ConstView values,
+                        MaskView mask, std::uint64_t seed, std::size_t draws,
+                        std::int64_t* indices, View context, Workspace& ws) const;
+
   // Shapes of the inputs against each other and the weights.
   Status check(ConstView query, ConstView keys, ConstView values, MaskView mask) const;
 
@@ -73,6 +81,19 @@ class SoftAttention {
   ScoreWeights w_;
   std::size_t attn_dim_ = 0;
 };
+
+// Seeded categorical sampling from softmax rows. The k-th draw of row r uses
+// the uniform number uniform01(seed, first_row + r, k), a pure function of
+// its counters (SplitMix64, Steele et al. 2014), so rows can be split across
+// threads freely; the weights come from kernels::exp_exact and sums in a
+// fixed 16-wide tree, so the same seed gives the same indices on every ISA
+// and thread count. scores [R, N]; mask empty or [R or 1, N]; indices
+// [R, draws], -1 for a row with nothing to draw.
+float uniform01(std::uint64_t seed, std::uint64_t row, std::uint64_t draw);
+std::size_t sample_rows_workspace_bytes(std::size_t n, const Context& ctx);
+Status sample_rows(const Context& ctx, ConstView scores, MaskView mask, std::uint64_t seed,
+                   std::uint64_t first_row, std::size_t draws, std::int64_t* indices,
+                   Workspace& ws);
 
 // torch.nn.MultiheadAttention(E, h, bias=True, batch_first=True), eval mode.
 class MultiheadAttention {

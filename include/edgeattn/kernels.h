@@ -63,6 +63,10 @@ void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n);
 // large x is inf, never NaN); tanh and sigmoid are within 1e-6 absolute.
 void exp(const float* x, float* y, std::size_t n);
 void tanh(const float* x, float* y, std::size_t n);
+// exp by the same IEEE operation sequence on every ISA (no FMA): bitwise the
+// same result on every ISA (ARMv7 NEON alone flushes denormal results to 0),
+// within 1e-6 relative like exp. Slower than exp; for seeded sampling.
+void exp_exact(const float* x, float* y, std::size_t n);
 void sigmoid(const float* x, float* y, std::size_t n);
 
 // y = alpha * A x + beta * y, A row-major m x k with row stride lda.

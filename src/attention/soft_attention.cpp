@@ -90,6 +90,8 @@ std::size_t SoftAttention::workspace_bytes(const AttentionDims& d, const Context
     mm = max_of(mm, max_of(matmul_workspace_bytes(ctx, d.lq, a, d.dq),
                            matmul_workspace_bytes(ctx, d.lk, a, d.dk)));
   }
+  // scratch for the seeded sampling path, which runs after the GEMMs
+  mm = max_of(mm, sample_rows_workspace_bytes(d.lk, ctx));
   return workspace_bytes_for<float>(floats) + 4 * kAlignment + mm;
 }
 
@@ -239,6 +241,41 @@ Status SoftAttention::forward_argmax(const Context& ctx, ConstView q, ConstView 
         std::memset(out, 0, dv * sizeof(float));
       else
         std::memcpy(out, v.data() + (b * lk + static_cast<std::size_t>(best)) * dv, dv * sizeof(float));
+    }
+  }
+  ws.rewind(mark);
+  return st;
+}
+
+Status SoftAttention::forward_sample(const Context& ctx, ConstView q, ConstView k, ConstView v,
+                                     MaskView mask, std::uint64_t seed, std::size_t draws,
+                                     std::int64_t* indices, View context, Workspace& ws) const {
+  EDGEATTN_RETURN_IF_ERROR(check(q, k, v, mask));
+  const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1), dv = v.dim(2);
+  EDGEATTN_RETURN_IF_ERROR(require_dense(context, 3, "context"));
+  if (context.shape() != Shape{bsz, lq, dv})
+    return Status::invalid("context must be " + Shape{bsz, lq, dv}.to_string() + ", found " +
+                           context.shape().to_string());
+  if (!indices || draws == 0) return Status::invalid("hard attention: no indices or draws == 0");
+  const std::size_t mark = ws.used();
+  float* s = ws.take<float>(lq * lk);
+  if (!s && lq * lk != 0)
+    return {StatusCode::out_of_memory, "hard_attention: workspace too small (see workspace_bytes)"};
+  Status st;
+  for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
+    std::int64_t* idx = indices + b * lq * draws;
+    st = scores(ctx, q, k, b, s, ws);
+    if (st.ok())
+      st = sample_rows(ctx, ConstView(s, Shape{lq, lk}), batch_mask(mask, b), seed, b * lq, draws,
+                       idx, ws);
+    for (std::size_t i = 0; i < lq && st.ok(); ++i) {  // mean of the drawn rows
+      float* out = context.data() + (b * lq + i) * dv;
+      std::memset(out, 0, dv * sizeof(float));
+      if (idx[i * draws] < 0) continue;
+      for (std::size_t d = 0; d < draws; ++d)
+        kernels::axpy(1.0f, v.data() + (b * lk + static_cast<std::size_t>(idx[i * draws + d])) * dv,
+                      out, dv);
+      kernels::scale(1.0f / static_cast<float>(draws), out, out, dv);
     }
   }
   ws.rewind(mark);

@@ -30,6 +30,7 @@ void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n) 
 }
 void exp(const float* x, float* y, std::size_t n) { active_table().exp(x, y, n); }
 void tanh(const float* x, float* y, std::size_t n) { active_table().tanh(x, y, n); }
+void exp_exact(const float* x, float* y, std::size_t n) { active_table().exp_exact(x, y, n); }
 void sigmoid(const float* x, float* y, std::size_t n) { active_table().sigmoid(x, y, n); }
 void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
           const float* x, float beta, float* y) {

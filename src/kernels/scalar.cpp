@@ -4,6 +4,9 @@
 #include <cmath>
 #include <limits>
 
+#include <cstring>
+
+#include "exp_core.h"
 #include "table.h"
 
 namespace edgeattn::detail {
@@ -60,6 +63,37 @@ void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n) 
 void vexp(const float* x, float* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
 }
+// exp_core's primitives for one float.
+struct FloatOps {
+  using F = float;
+  using I = std::int32_t;
+  static F splat(float v) { return v; }
+  static I splat_int(std::int32_t v) { return v; }
+  static F min(F a, F b) { return b < a ? b : a; }
+  static F max(F a, F b) { return b > a ? b : a; }
+  static F fma(F a, F b, F c) { return std::fma(a, b, c); }
+  static F fnma(F a, F b, F c) { return std::fma(-a, b, c); }
+  static I bits(F v) {
+    I i;
+    std::memcpy(&i, &v, 4);
+    return i;
+  }
+  static F from_bits(I i) {
+    F v;
+    std::memcpy(&v, &i, 4);
+    return v;
+  }
+  static I shift_right(I v, int n) { return v >> n; }  // arithmetic (C++20, and GCC)
+  static I shift_left(I v, int n) {
+    return static_cast<I>(static_cast<std::uint32_t>(v) << n);
+  }
+  static F keep_nan(F x, F y) { return x != x ? x : y; }
+};
+
+void exp_exact(const float* x, float* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = exp_core<FloatOps, false>(x[i]);
+}
+
 void vtanh(const float* x, float* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
 }
@@ -100,7 +134,7 @@ double fma_peak(std::size_t iters, float* sink) {
 const KernelTable& scalar_table() {
   static const KernelTable t = {
       Isa::scalar, dot, axpy, scale, add, mul, add_scalar, reduce_sum, reduce_max, softmax,
-      vexp, vtanh, sigmoid, gemv, GemmBlocking{}, nullptr, gemm, fma_peak};
+      vexp, exp_exact, vtanh, sigmoid, gemv, GemmBlocking{}, nullptr, gemm, fma_peak};
   return t;
 }
 

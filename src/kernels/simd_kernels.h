@@ -13,6 +13,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "exp_core.h"
 #include "table.h"
 
 namespace edgeattn::detail {
@@ -78,36 +79,29 @@ float hmax(const fbatch<A>& v) {
   return m;
 }
 
-// exp: Cody-Waite reduction x = n ln2 + r with |r| <= ln2/2, e^r by its
-// degree-6 Taylor polynomial (truncation error < 1.2e-7 relative), then 2^n
-// applied as two exact power-of-two factors so that n from -150 to 128 works
-// without overflow in the exponent field (denormal results included).
+// exp_core's primitives for xsimd batches.
 template <class A>
-fbatch<A> exp_batch(fbatch<A> x) {
+struct BatchOps {
   using F = fbatch<A>;
   using I = ibatch<A>;
-  const F magic(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
-  const F xc = xsimd::min(xsimd::max(x, F(-104.0f)), F(89.0f));
-  const F t = xsimd::fma(xc, F(1.44269504088896341f), magic);
-  const F nf = t - magic;
-  F r = xsimd::fnma(nf, F(0.693359375f), xc);  // ln2 split in a high part with
-  r = xsimd::fnma(nf, F(-2.12194440e-4f), r);  // few bits and the remainder
-  F p(1.0f / 720.0f);
-  p = xsimd::fma(p, r, F(1.0f / 120.0f));
-  p = xsimd::fma(p, r, F(1.0f / 24.0f));
-  p = xsimd::fma(p, r, F(1.0f / 6.0f));
-  p = xsimd::fma(p, r, F(0.5f));
-  p = xsimd::fma(p, r, F(1.0f));
-  p = xsimd::fma(p, r, F(1.0f));
-  const I n = xsimd::bitwise_cast<I>(t) - xsimd::bitwise_cast<I>(magic);
-  const I n1 = n >> 1;
-  const I n2 = n - n1;
-  const F s1 = xsimd::bitwise_cast<F>((n1 + I(127)) << 23);
-  const F s2 = xsimd::bitwise_cast<F>((n2 + I(127)) << 23);
-  const F y = p * s1 * s2;
-  // NaN in, NaN out (min/max dropped it). Tested as "not equal to itself" via
-  // ==, since xsimd 8.1's AVX-512 != is an ordered compare, false for NaN.
-  return xsimd::select(x == x, y, x);
+  static F splat(float v) { return F(v); }
+  static I splat_int(std::int32_t v) { return I(v); }
+  static F min(F a, F b) { return xsimd::min(a, b); }
+  static F max(F a, F b) { return xsimd::max(a, b); }
+  static F fma(F a, F b, F c) { return xsimd::fma(a, b, c); }
+  static F fnma(F a, F b, F c) { return xsimd::fnma(a, b, c); }
+  static I bits(F v) { return xsimd::bitwise_cast<I>(v); }
+  static F from_bits(I v) { return xsimd::bitwise_cast<F>(v); }
+  static I shift_right(I v, int n) { return v >> n; }
+  static I shift_left(I v, int n) { return v << n; }
+  // x == x is false only for NaN (xsimd 8.1's AVX-512 != is an ordered
+  // compare, false for NaN, so it cannot be used for this test).
+  static F keep_nan(F x, F y) { return xsimd::select(x == x, y, x); }
+};
+
+template <class A>
+fbatch<A> exp_batch(fbatch<A> x) {
+  return exp_core<BatchOps<A>, true>(x);
 }
 
 // tanh(|x|) = (1 - e^{-2|x|}) / (1 + e^{-2|x|}), sign restored; for tiny |x|
@@ -253,6 +247,12 @@ template <class A>
 void vexp(const float* x, float* y, std::size_t n) {
   map1<A>(x, y, n, [](auto v) { return exp_batch<A>(v); });
 }
+// The no-FMA exp: bitwise the same on every ISA (see exp_core.h).
+template <class A>
+void exp_exact(const float* x, float* y, std::size_t n) {
+  map1<A>(x, y, n, [](auto v) { return exp_core<BatchOps<A>, false>(v); });
+}
+
 template <class A>
 void vtanh(const float* x, float* y, std::size_t n) {
   map1<A>(x, y, n, [](auto v) { return tanh_batch<A>(v); });
@@ -375,8 +375,8 @@ KernelTable make_table(Isa isa) {
   bl.nc = 2048;
   return KernelTable{isa,          dot<A>,       axpy<A>,         scale<A>,    add<A>,
                      mul<A>,       add_scalar<A>, reduce_sum<A>, reduce_max<A>, softmax<A>,
-                     vexp<A>,      vtanh<A>,     sigmoid<A>,      gemv<A>,     bl,
-                     gemm_micro<A, MR>, nullptr, fma_peak<A>};
+                     vexp<A>,      exp_exact<A>, vtanh<A>,     sigmoid<A>,      gemv<A>,
+                     bl,           gemm_micro<A, MR>, nullptr, fma_peak<A>};
 }
 
 }  // namespace

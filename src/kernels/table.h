@@ -36,6 +36,8 @@ struct KernelTable {
   float (*reduce_max)(const float*, std::size_t);
   void (*softmax)(const float*, const std::uint8_t*, float*, std::size_t);
   void (*exp)(const float*, float*, std::size_t);
+  // exp_core without FMA: bitwise identical on every ISA (sampling).
+  void (*exp_exact)(const float*, float*, std::size_t);
   void (*tanh)(const float*, float*, std::size_t);
   void (*sigmoid)(const float*, float*, std::size_t);
   void (*gemv)(std::size_t, std::size_t, float, const float*, std::size_t, const float*, float,

@@ -1,0 +1,42 @@
+// The exp algorithm, written once for a scalar float and for xsimd batches
+// (Ops supplies the primitives). Cody-Waite reduction x = n ln2 + r with
+// |r| <= ln2/2, e^r by its degree-6 Taylor polynomial (truncation error
+// < 1.2e-7 relative), then 2^n applied as two exact power-of-two factors so
+// that n from -150 to 128 needs no special case (denormal results included).
+//
+// kFused selects FMA for the polynomial (fast path) or separate multiply and
+// add: with the library compiled -ffp-contract=off, the unfused form is the
+// same IEEE operation sequence on every ISA, so its results are bitwise
+// identical everywhere (the seeded sampling path relies on that).
+#pragma once
+
+namespace edgeattn::detail {
+
+template <class Ops, bool kFused>
+typename Ops::F exp_core(typename Ops::F x) {
+  using F = typename Ops::F;
+  using I = typename Ops::I;
+  const auto madd = [](F a, F b, F c) { return kFused ? Ops::fma(a, b, c) : a * b + c; };
+  const auto nmadd = [](F a, F b, F c) { return kFused ? Ops::fnma(a, b, c) : c - a * b; };
+  const F magic = Ops::splat(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
+  const F xc = Ops::min(Ops::max(x, Ops::splat(-104.0f)), Ops::splat(89.0f));
+  const F t = madd(xc, Ops::splat(1.44269504088896341f), magic);
+  const F nf = t - magic;
+  F r = nmadd(nf, Ops::splat(0.693359375f), xc);  // ln2 split in a high part with
+  r = nmadd(nf, Ops::splat(-2.12194440e-4f), r);  // few bits and the remainder
+  F p = Ops::splat(1.0f / 720.0f);
+  p = madd(p, r, Ops::splat(1.0f / 120.0f));
+  p = madd(p, r, Ops::splat(1.0f / 24.0f));
+  p = madd(p, r, Ops::splat(1.0f / 6.0f));
+  p = madd(p, r, Ops::splat(0.5f));
+  p = madd(p, r, Ops::splat(1.0f));
+  p = madd(p, r, Ops::splat(1.0f));
+  const I n = Ops::bits(t) - Ops::bits(magic);
+  const I n1 = Ops::shift_right(n, 1);
+  const I n2 = n - n1;
+  const F s1 = Ops::from_bits(Ops::shift_left(n1 + Ops::splat_int(127), 23));
+  const F s2 = Ops::from_bits(Ops::shift_left(n2 + Ops::splat_int(127), 23));
+  return Ops::keep_nan(x, p * s1 * s2);  // min/max dropped a NaN input
+}
+
+}  // namespace edgeattn::detail

@@ -1,0 +1,45 @@
+// Operator-level threading shared by ops and modules. Internal.
+#pragma once
+
+#include <cstddef>
+
+#include "edgeattn/context.h"
+
+#if defined(EDGEATTN_HAVE_OPENMP)
+#include <omp.h>
+#endif
+
+namespace edgeattn::detail {
+
+// Below this much work per thread, starting a thread costs more than it saves.
+constexpr double kMinFlopsPerThread = 1 << 18;
+constexpr std::size_t kMinElementsPerThread = 1 << 15;
+
+// Threads for `work` units when each thread should get at least
+// `min_per_thread` of them (>= 1, <= the context's count).
+inline int threads_for(const Context& ctx, double work, double min_per_thread) {
+  int t = resolve_threads(ctx);
+  const double most = work / min_per_thread;
+  if (most < t) t = most < 1.0 ? 1 : static_cast<int>(most);
+  return t;
+}
+
+// body(piece, thread) for piece in [0, pieces) on up to `threads` threads;
+// thread < threads indexes per-thread scratch. Pieces are independent, so the
+// result does not depend on how they are spread.
+template <class F>
+void parallel_for(int threads, std::size_t pieces, F body) {
+#if defined(EDGEATTN_HAVE_OPENMP)
+  if (threads > 1 && pieces > 1) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (std::ptrdiff_t p = 0; p < static_cast<std::ptrdiff_t>(pieces); ++p)
+      body(static_cast<std::size_t>(p), omp_get_thread_num());
+    return;
+  }
+#else
+  (void)threads;
+#endif
+  for (std::size_t p = 0; p < pieces; ++p) body(p, 0);
+}
+
+}  // namespace edgeattn::detail
