@@ -174,6 +174,62 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
   return {};
 }
 
+namespace {
+std::size_t attention_bytes(const detail::KernelTable& t, int threads, std::size_t n,
+                            std::size_t d, std::size_t dv) {
+  return (detail::attend_packed_floats(t, n, d, dv) +
+          static_cast<std::size_t>(threads) * detail::attend_scratch_floats(t, d, dv)) *
+             sizeof(float) +
+         (static_cast<std::size_t>(threads) + 2) * kAlignment;
+}
+}  // namespace
+
+std::size_t attention_workspace_bytes(const Context& ctx, std::size_t m, std::size_t n,
+                                      std::size_t d, std::size_t dv) {
+  (void)m;  // rows stream through a fixed-size tile
+  std::size_t most = 0;
+  for (Isa isa : available_isas()) {
+    const std::size_t b = attention_bytes(*detail::table_for(isa), resolve_threads(ctx), n, d, dv);
+    most = b > most ? b : most;
+  }
+  return most;
+}
+
+Status attention(const Context& ctx, const kernels::AttendArgs& a, Workspace& ws) {
+  if (a.m == 0) return {};
+  if (!a.q || !a.o || (a.n && (!a.k || !a.v)) || a.ldq < a.d || a.ldo < a.dv ||
+      (a.n && (a.ldk < a.d || a.ldv < a.dv)) || (a.mask && a.ldmask && a.ldmask < a.n))
+    return Status::invalid("attention: a null pointer or a leading dimension below its width (m=" +
+                           std::to_string(a.m) + ", n=" + std::to_string(a.n) + ", d=" +
+                           std::to_string(a.d) + ", dv=" + std::to_string(a.dv) + ")");
+  const detail::KernelTable& t = detail::active_table();
+  const double flops = 4.0 * static_cast<double>(a.m) * a.n * a.d;
+  int threads = threads_for(ctx, flops, kMinFlopsPerThread);
+  const std::size_t unit = kernels::gemm_tile_rows();
+  const std::size_t units = ceil_div(a.m, unit);
+  if (static_cast<std::size_t>(threads) > units) threads = static_cast<int>(units);
+  const std::size_t free = ws.capacity() - ws.used();
+  while (threads > 1 && attention_bytes(t, threads, a.n, a.d, a.dv) > free) --threads;
+  if (attention_bytes(t, threads, a.n, a.d, a.dv) > free)
+    return {StatusCode::out_of_memory, "attention: workspace has " + std::to_string(free) +
+                                           " bytes free, needs " +
+                                           std::to_string(attention_bytes(t, 1, a.n, a.d, a.dv)) +
+                                           " (see attention_workspace_bytes)"};
+  const std::size_t mark = ws.used();
+  float* packed = ws.take<float>(detail::attend_packed_floats(t, a.n, a.d, a.dv));
+  const std::size_t scratch = detail::attend_scratch_floats(t, a.d, a.dv);
+  float* base = ws.take<float>(static_cast<std::size_t>(threads) * scratch);
+  detail::attend_pack(t, a, packed);
+  const std::size_t chunk = ceil_div(units, static_cast<std::size_t>(threads)) * unit;
+  parallel_for(threads, ceil_div(a.m, chunk), [&](std::size_t p, int thread) {
+    const std::size_t begin = p * chunk;
+    const std::size_t end = begin + chunk < a.m ? begin + chunk : a.m;
+    detail::attend_rows(t, a, packed, begin, end, base + static_cast<std::size_t>(thread) * scratch);
+  });
+  ws.rewind(mark);
+  return {};
+}
+
 Status softmax(const Context& ctx, ConstView x, MaskView mask, View y) {
   if (x.empty() || y.empty() || x.rank() < 1) return Status::invalid("softmax: x or y is empty");
   if (x.shape() != y.shape())

@@ -54,9 +54,25 @@ def attention_cases():
     yield "hard_general", HardAttention("general", dq=3, dk=8), dict(b=2, lq=3, lk=17, dq=3, dk=8, dv=2), None
 
 
+# Cases that carry only expected.context: a module asked for no weights may
+# take its streaming path (scores never materialised), so these check it.
+CONTEXT_ONLY = {"soft_stream_scaled_dot_rowmask", "soft_stream_general_padded", "soft_stream_dot_empty_rows",
+                "soft_stream_scaled_dot_L300"}
+
+
+def stream_cases():
+    yield "soft_stream_scaled_dot_rowmask", SoftAttention("scaled_dot"), dict(b=2, lq=19, lk=301, dq=24, dk=24, dv=13), \
+        lambda d: padding_mask(d["b"], d["lq"], d["lk"], [301, 257], per_query=True, empty_row=(1, 18))
+    yield "soft_stream_general_padded", SoftAttention("general", dq=7, dk=33), dict(b=2, lq=9, lk=40, dq=7, dk=33, dv=5), \
+        lambda d: padding_mask(d["b"], d["lq"], d["lk"], [40, 17])
+    yield "soft_stream_dot_empty_rows", SoftAttention("dot"), dict(b=2, lq=3, lk=10, dq=4, dk=4, dv=6), \
+        lambda d: padding_mask(d["b"], d["lq"], d["lk"], [10, 0])
+    yield "soft_stream_scaled_dot_L300", SoftAttention("scaled_dot"), dict(b=1, lq=300, lk=300, dq=64, dk=64, dv=64), None
+
+
 def write_attention(out, only):
     n = 0
-    for i, (name, module, d, mask_fn) in enumerate(attention_cases()):
+    for i, (name, module, d, mask_fn) in enumerate(list(attention_cases()) + list(stream_cases())):
         if only and not name.startswith(only):
             continue
         torch.manual_seed(1000 + i)
@@ -66,7 +82,8 @@ def write_attention(out, only):
                   "values": rand(d["b"], d["lk"], d["dv"])}
         if mask_fn:
             inputs["mask"] = mask_fn(d)
-        write_case(module, inputs, os.path.join(out, f"{name}.case.safetensors"))
+        write_case(module, inputs, os.path.join(out, f"{name}.case.safetensors"),
+                   outputs={"context"} if name in CONTEXT_ONLY else None)
         n += 1
     # Self-attention: query = keys = values.
     if not only or "soft_self".startswith(only) or only.startswith("soft_self"):

@@ -74,6 +74,8 @@ class SoftAttention {
   Status check(ConstView query, ConstView keys, ConstView values, MaskView mask) const;
 
  private:
+  Status forward_streaming(const Context& ctx, ConstView query, ConstView keys, ConstView values,
+                           MaskView mask, View context, Workspace& ws) const;
   // scores of batch b, [Lq, Lk], into s.
   Status scores(const Context& ctx, ConstView query, ConstView keys, std::size_t b, float* s,
                 Workspace& ws) const;

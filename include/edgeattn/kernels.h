@@ -96,6 +96,28 @@ std::size_t gemm_workspace_bytes(std::size_t m, std::size_t n, std::size_t k);
 // size) and returns invalid_argument naming the first bad one.
 Status gemm(const GemmArgs& args, void* workspace, std::size_t workspace_bytes);
 
+// Attention without materialising the scores: o_i = sum_j softmax_j(scale *
+// q_i . k_j) v_j over the keys mask allows, streamed over key blocks with the
+// online softmax of Milakov & Gimelshein (2018), as FlashAttention (Dao et
+// al. 2022) does. q [m x d], k [n x d], v [n x dv], o [m x dv], row-major with
+// leading dimensions; mask: null, or uint8 rows of n (ldmask apart; ldmask 0
+// = one row for every query), nonzero = may attend. A row with nothing to
+// attend gets o = 0. Threaded as ops.h attention().
+struct AttendArgs {
+  std::size_t m = 0, n = 0, d = 0, dv = 0;
+  const float* q = nullptr;
+  std::size_t ldq = 0;
+  const float* k = nullptr;
+  std::size_t ldk = 0;
+  const float* v = nullptr;
+  std::size_t ldv = 0;
+  const std::uint8_t* mask = nullptr;
+  std::size_t ldmask = 0;
+  float scale = 1.0f;
+  float* o = nullptr;
+  std::size_t ldo = 0;
+};
+
 // The micro-tile of the active ISA's GEMM (rows x columns): threaded
 // operators split work on multiples of it so that results do not depend on
 // the thread count.

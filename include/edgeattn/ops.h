@@ -30,6 +30,13 @@ kernels::GemmArgs gemm_args(std::size_t m, std::size_t n, std::size_t k, const f
                             const float* b, bool trans_b, float* c, float alpha = 1.0f,
                             float beta = 0.0f);
 
+// Streaming attention (kernels::AttendArgs) on up to resolve_threads(ctx)
+// threads: K and V are packed once, query rows are split in register-tile
+// multiples. Workspace O((n + threads) * (d + dv)), never O(m * n).
+std::size_t attention_workspace_bytes(const Context& ctx, std::size_t m, std::size_t n,
+                                      std::size_t d, std::size_t dv);
+Status attention(const Context& ctx, const kernels::AttendArgs& args, Workspace& ws);
+
 // y = softmax(x) over the last axis (see kernels::softmax for the masked and
 // empty-row rules). x and y: same shape, rank 1..4, last axis contiguous; y
 // may be x. mask: empty, or uint8 broadcastable to x's shape (axes of size 1

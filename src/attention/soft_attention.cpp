@@ -90,8 +90,9 @@ std::size_t SoftAttention::workspace_bytes(const AttentionDims& d, const Context
     mm = max_of(mm, max_of(matmul_workspace_bytes(ctx, d.lq, a, d.dq),
                            matmul_workspace_bytes(ctx, d.lk, a, d.dk)));
   }
-  // scratch for the seeded sampling path, which runs after the GEMMs
-  mm = max_of(mm, sample_rows_workspace_bytes(d.lk, ctx));
+  // scratch for the seeded sampling path and the streaming path
+  mm = max_of(mm, max_of(sample_rows_workspace_bytes(d.lk, ctx),
+                         attention_workspace_bytes(ctx, d.lq, d.lk, d.dk, d.dv)));
   return workspace_bytes_for<float>(floats) + 4 * kAlignment + mm;
 }
 
@@ -192,6 +193,7 @@ Status SoftAttention::forward(const Context& ctx, ConstView q, ConstView k, Cons
       return Status::invalid("weights must be " + Shape{bsz, lq, lk}.to_string() + ", found " +
                              weights.shape().to_string());
   }
+  if (weights.empty() && score_ != Score::additive) return forward_streaming(ctx, q, k, v, mask, context, ws);
   const std::size_t mark = ws.used();
   float* scratch = weights.empty() ? ws.take<float>(lq * lk) : nullptr;
   if (weights.empty() && !scratch && lq * lk != 0)
@@ -206,6 +208,39 @@ Status SoftAttention::forward(const Context& ctx, ConstView q, ConstView k, Cons
     if (!st.ok()) break;
     st = matmul(ctx, gemm_args(lq, dv, lk, w, v.data() + b * lk * dv, false,
                                context.data() + b * lq * dv), ws);
+  }
+  ws.rewind(mark);
+  return st;
+}
+
+// Without weights to return, dot-product scores never need to exist in full:
+// the streaming kernel keeps memory O(L d) (general first maps the queries).
+Status SoftAttention::forward_streaming(const Context& ctx, ConstView q, ConstView k, ConstView v,
+                                        MaskView mask, View context, Workspace& ws) const {
+  const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1), dq = q.dim(2), dk = k.dim(2);
+  const std::size_t dv = v.dim(2);
+  const std::size_t mark = ws.used();
+  float* qw = score_ == Score::general ? ws.take<float>(lq * dk) : nullptr;
+  if (score_ == Score::general && !qw && lq * dk != 0)
+    return {StatusCode::out_of_memory, "soft_attention: workspace too small (see workspace_bytes)"};
+  Status st;
+  for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
+    kernels::AttendArgs a;
+    a.m = lq, a.n = lk, a.d = dk, a.dv = dv;
+    a.q = q.data() + b * lq * dq, a.ldq = dq;
+    if (qw) {
+      st = matmul(ctx, gemm_args(lq, dk, dq, a.q, w_.linear_in.data(), true, qw), ws);
+      a.q = qw, a.ldq = dk;
+    }
+    a.k = k.data() + b * lk * dk, a.ldk = dk;
+    a.v = v.data() + b * lk * dv, a.ldv = dv;
+    if (!mask.empty()) {
+      a.mask = mask.data() + b * mask.dim(1) * lk;
+      a.ldmask = mask.dim(1) == 1 ? 0 : lk;
+    }
+    a.scale = score_ == Score::scaled_dot ? 1.0f / std::sqrt(static_cast<float>(dk)) : 1.0f;
+    a.o = context.data() + b * lq * dv, a.ldo = dv;
+    if (st.ok()) st = attention(ctx, a, ws);
   }
   ws.rewind(mark);
   return st;

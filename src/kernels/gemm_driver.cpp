@@ -29,7 +29,8 @@ Panels panels_for(const GemmBlocking& bl, std::size_t n, std::size_t k) {
   return {min_of(bl.kc, k), min_of(bl.nc, round_up(n, bl.nr))};
 }
 
-// pb[(tile * kb + p) * nr + j] = op(B)[pc + p][jc + tile*nr + j], zero past n.
+}  // namespace
+
 // Either way round, reads run along rows of B.
 void pack_b(const kernels::GemmArgs& g, std::size_t nr, std::size_t jc, std::size_t nb,
             std::size_t pc, std::size_t kb, float* pb) {
@@ -48,6 +49,8 @@ void pack_b(const kernels::GemmArgs& g, std::size_t nr, std::size_t jc, std::siz
     }
   }
 }
+
+namespace {
 
 void scale_c(const kernels::GemmArgs& g) {
   for (std::size_t i = 0; i < g.m; ++i)

@@ -100,6 +100,17 @@ void vtanh(const float* x, float* y, std::size_t n) {
 void sigmoid(const float* x, float* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + std::exp(-x[i]));
 }
+float online_softmax(float* s, std::size_t n, float m_in, float* m_out) {
+  float m = m_in;
+  for (std::size_t i = 0; i < n; ++i) m = s[i] > m ? s[i] : m;
+  *m_out = m;
+  float sum = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) {
+    s[i] = m == -std::numeric_limits<float>::infinity() ? 0.0f : std::exp(s[i] - m);
+    sum += s[i];
+  }
+  return sum;
+}
 void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
           const float* x, float beta, float* y) {
   for (std::size_t i = 0; i < m; ++i) {
@@ -134,7 +145,8 @@ double fma_peak(std::size_t iters, float* sink) {
 const KernelTable& scalar_table() {
   static const KernelTable t = {
       Isa::scalar, dot, axpy, scale, add, mul, add_scalar, reduce_sum, reduce_max, softmax,
-      vexp, exp_exact, vtanh, sigmoid, gemv, GemmBlocking{}, nullptr, gemm, fma_peak};
+      vexp, exp_exact, vtanh, sigmoid, online_softmax, gemv, GemmBlocking{}, nullptr, gemm,
+      fma_peak};
   return t;
 }
 

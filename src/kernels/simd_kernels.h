@@ -244,6 +244,38 @@ void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n) 
 }
 
 template <class A>
+float online_softmax(float* s, std::size_t n, float m_in, float* m_out) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  const float ninf = -std::numeric_limits<float>::infinity();
+  const float bm = reduce_max<A>(s, n);
+  const float m = bm > m_in ? bm : m_in;
+  *m_out = m;
+  if (m == ninf) {
+    for (std::size_t i = 0; i < n; ++i) s[i] = 0.0f;
+    return 0.0f;
+  }
+  const F vm(m);
+  F sum0(0.0f), sum1(0.0f);
+  std::size_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    const F e0 = exp_batch<A>(F::load_unaligned(s + i) - vm);
+    const F e1 = exp_batch<A>(F::load_unaligned(s + i + W) - vm);
+    e0.store_unaligned(s + i);
+    e1.store_unaligned(s + i + W);
+    sum0 += e0;
+    sum1 += e1;
+  }
+  for (; i < n; i += W) {
+    const std::size_t c = n - i < W ? n - i : W;
+    const F e = exp_batch<A>(load_tail<A>(s + i, c, ninf) - vm);
+    store_tail<A>(s + i, c, e);
+    sum0 += e;
+  }
+  return hsum<A>(sum0 + sum1);
+}
+
+template <class A>
 void vexp(const float* x, float* y, std::size_t n) {
   map1<A>(x, y, n, [](auto v) { return exp_batch<A>(v); });
 }
@@ -375,7 +407,8 @@ KernelTable make_table(Isa isa) {
   bl.nc = 2048;
   return KernelTable{isa,          dot<A>,       axpy<A>,         scale<A>,    add<A>,
                      mul<A>,       add_scalar<A>, reduce_sum<A>, reduce_max<A>, softmax<A>,
-                     vexp<A>,      exp_exact<A>, vtanh<A>,     sigmoid<A>,      gemv<A>,
+                     vexp<A>,      exp_exact<A>, vtanh<A>,     sigmoid<A>,      online_softmax<A>,
+                     gemv<A>,
                      bl,           gemm_micro<A, MR>, nullptr, fma_peak<A>};
 }
 

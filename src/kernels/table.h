@@ -40,6 +40,10 @@ struct KernelTable {
   void (*exp_exact)(const float*, float*, std::size_t);
   void (*tanh)(const float*, float*, std::size_t);
   void (*sigmoid)(const float*, float*, std::size_t);
+  // One online-softmax step over a block of scores: m = max(m_in, s[0..n)),
+  // s = exp(s - m) in place, returns the sum; m written to *m_out. An all
+  // -inf block with m_in = -inf gives zeros and sum 0.
+  float (*online_softmax)(float* s, std::size_t n, float m_in, float* m_out);
   void (*gemv)(std::size_t, std::size_t, float, const float*, std::size_t, const float*, float,
                float*);
   // Blocked GEMM when micro_kernel is set; otherwise the plain reference.
@@ -65,6 +69,20 @@ EDGEATTN_DECLARE_TABLE(neon64)
 const KernelTable* table_for(Isa isa);
 // The table in force now.
 const KernelTable& active_table();
+
+// B panels as the micro-kernel reads them: pb[(tile * kb + p) * nr + j] =
+// op(B)[pc + p][jc + tile * nr + j], zero past nb columns (gemm_driver.cpp).
+void pack_b(const kernels::GemmArgs& g, std::size_t nr, std::size_t jc, std::size_t nb,
+            std::size_t pc, std::size_t kb, float* pb);
+
+// Streaming attention (attention_driver.cpp): K and V packed once, shared by
+// the threads; then any range of query rows, independently.
+std::size_t attend_packed_floats(const KernelTable& t, std::size_t n, std::size_t d,
+                                 std::size_t dv);
+std::size_t attend_scratch_floats(const KernelTable& t, std::size_t d, std::size_t dv);
+void attend_pack(const KernelTable& t, const kernels::AttendArgs& a, float* packed);
+void attend_rows(const KernelTable& t, const kernels::AttendArgs& a, const float* packed,
+                 std::size_t row_begin, std::size_t row_end, float* scratch);
 
 // Argument checks of kernels::gemm (sizes, leading dimensions, pointers).
 Status check_gemm(const kernels::GemmArgs& g);

@@ -1,0 +1,128 @@
+// Streaming attention: scores never leave an L1-sized tile. For each tile of
+// mr query rows and each block of kBlock keys:
+//   S = scale Q K_blk^T               (micro-kernel over packed K panels)
+//   per row: m' = max(m, rowmax S), P = exp(S - m'), l = l e^(m - m') + sum P,
+//            O = O e^(m - m')          (online softmax, Milakov & Gimelshein 2018)
+//   O += P V_blk                      (micro-kernel over packed V panels)
+// and finally O / l, as FlashAttention (Dao et al. 2022) does on GPUs. K and
+// V are packed once per call and shared by all row ranges. Each row's result
+// depends only on its own data, so any split of rows gives the same bits.
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "table.h"
+
+namespace edgeattn::detail {
+namespace {
+
+constexpr std::size_t kBlock = 256;  // keys per block: S tile mr x 256 floats
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+std::size_t round_up(std::size_t v, std::size_t m) { return (v + m - 1) / m * m; }
+std::size_t min_of(std::size_t a, std::size_t b) { return a < b ? a : b; }
+
+const std::uint8_t* mask_row(const kernels::AttendArgs& a, std::size_t row) {
+  return a.mask ? a.mask + row * a.ldmask : nullptr;
+}
+
+// Masked scores become -inf, so the softmax step gives them weight 0.
+void apply_mask(float* s, const std::uint8_t* m, std::size_t n) {
+  if (!m) return;
+  for (std::size_t j = 0; j < n; ++j)
+    if (!m[j]) s[j] = kNegInf;
+}
+
+// The scalar reference: one query row at a time, key by key.
+void attend_rows_reference(const KernelTable& t, const kernels::AttendArgs& a,
+                           std::size_t begin, std::size_t end, float* o) {
+  for (std::size_t i = begin; i < end; ++i) {
+    const float* q = a.q + i * a.ldq;
+    const std::uint8_t* mk = mask_row(a, i);
+    float m = kNegInf, l = 0.0f;
+    std::memset(o, 0, a.dv * sizeof(float));
+    for (std::size_t j = 0; j < a.n; ++j) {
+      if (mk && !mk[j]) continue;
+      float s = a.scale * t.dot(q, a.k + j * a.ldk, a.d), m_new = 0.0f;
+      const float p = t.online_softmax(&s, 1, m, &m_new);  // exp(s - m_new)
+      const float alpha = m == kNegInf ? 0.0f : std::exp(m - m_new);
+      t.scale(alpha, o, o, a.dv);
+      l = l * alpha + p;
+      t.axpy(p, a.v + j * a.ldv, o, a.dv);
+      m = m_new;
+    }
+    float* out = a.o + i * a.ldo;
+    t.scale(l > 0.0f ? 1.0f / l : 0.0f, o, out, a.dv);
+  }
+}
+
+}  // namespace
+
+std::size_t attend_packed_floats(const KernelTable& t, std::size_t n, std::size_t d,
+                                 std::size_t dv) {
+  if (!t.micro_kernel) return 0;
+  const std::size_t nr = t.blocking.nr;
+  return round_up(n, nr) * d + round_up(dv, nr) * n + 2 * 16;
+}
+
+std::size_t attend_scratch_floats(const KernelTable& t, std::size_t d, std::size_t dv) {
+  (void)d;
+  if (!t.micro_kernel) return dv;
+  const std::size_t mr = t.blocking.mr, nr = t.blocking.nr;
+  return mr * kBlock + mr * round_up(dv, nr) + 2 * mr + 3 * 16;
+}
+
+void attend_pack(const KernelTable& t, const kernels::AttendArgs& a, float* packed) {
+  if (!t.micro_kernel) return;
+  const std::size_t nr = t.blocking.nr;
+  kernels::GemmArgs kt;  // K as the B of S = Q K^T
+  kt.b = a.k, kt.ldb = a.ldk, kt.trans_b = true;
+  pack_b(kt, nr, 0, a.n, 0, a.d, packed);
+  kernels::GemmArgs vt;  // V as the B of O = P V
+  vt.b = a.v, vt.ldb = a.ldv;
+  pack_b(vt, nr, 0, a.dv, 0, a.n, packed + round_up(round_up(a.n, nr) * a.d, 16));
+}
+
+void attend_rows(const KernelTable& t, const kernels::AttendArgs& a, const float* packed,
+                 std::size_t begin, std::size_t end, float* scratch) {
+  if (!t.micro_kernel) return attend_rows_reference(t, a, begin, end, scratch);
+  const std::size_t mr = t.blocking.mr, nr = t.blocking.nr;
+  const std::size_t dv_pad = round_up(a.dv, nr);
+  const float* pk = packed;
+  const float* pv = packed + round_up(round_up(a.n, nr) * a.d, 16);
+  float* s = scratch;                                   // [mr x kBlock]
+  float* o = s + mr * kBlock;                           // [mr x dv_pad]
+  float* m = o + round_up(mr * dv_pad, 16);             // [mr]
+  float* l = m + round_up(mr, 16);                      // [mr]
+  for (std::size_t r0 = begin; r0 < end; r0 += mr) {
+    const std::size_t rows = min_of(mr, end - r0);
+    std::memset(o, 0, mr * dv_pad * sizeof(float));
+    for (std::size_t i = 0; i < mr; ++i) m[i] = kNegInf, l[i] = 0.0f;
+    for (std::size_t k0 = 0; k0 < a.n; k0 += kBlock) {
+      const std::size_t kc = min_of(kBlock, a.n - k0);
+      for (std::size_t j = 0; j < kc; j += nr)
+        t.micro_kernel(a.d, a.q + r0 * a.ldq, a.ldq, rows, pk + (k0 + j) * a.d, s + j, kBlock,
+                       a.scale, 0.0f);
+      for (std::size_t i = 0; i < rows; ++i) {
+        float* si = s + i * kBlock;
+        const std::uint8_t* mk = mask_row(a, r0 + i);
+        apply_mask(si, mk ? mk + k0 : nullptr, kc);
+        float m_new;
+        const float sum = t.online_softmax(si, kc, m[i], &m_new);
+        if (m_new == kNegInf) continue;  // nothing attended yet
+        const float alpha = m[i] == kNegInf ? 0.0f : std::exp(m[i] - m_new);
+        if (alpha != 1.0f) t.scale(alpha, o + i * dv_pad, o + i * dv_pad, dv_pad);
+        l[i] = l[i] * alpha + sum;
+        m[i] = m_new;
+      }
+      for (std::size_t i = rows; i < mr; ++i)  // rows past the end: keep them finite
+        std::memset(s + i * kBlock, 0, kc * sizeof(float));
+      for (std::size_t j = 0; j < dv_pad; j += nr)
+        t.micro_kernel(kc, s, kBlock, mr, pv + j * a.n + k0 * nr, o + j, dv_pad, 1.0f, 1.0f);
+    }
+    for (std::size_t i = 0; i < rows; ++i)
+      t.scale(l[i] > 0.0f ? 1.0f / l[i] : 0.0f, o + i * dv_pad, a.o + (r0 + i) * a.ldo, a.dv);
+  }
+}
+
+}  // namespace edgeattn::detail
