@@ -175,10 +175,10 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
 }
 
 namespace {
-std::size_t attention_bytes(const detail::KernelTable& t, int threads, std::size_t n,
-                            std::size_t d, std::size_t dv) {
-  return (detail::attend_packed_floats(t, n, d, dv) +
-          static_cast<std::size_t>(threads) * detail::attend_scratch_floats(t, d, dv)) *
+std::size_t attention_bytes(const detail::KernelTable& t, int threads, std::size_t m,
+                            std::size_t n, std::size_t d, std::size_t dv) {
+  return (detail::attend_packed_floats(t, m, n, d, dv) +
+          static_cast<std::size_t>(threads) * detail::attend_scratch_floats(t, m, n, dv)) *
              sizeof(float) +
          (static_cast<std::size_t>(threads) + 2) * kAlignment;
 }
@@ -186,10 +186,9 @@ std::size_t attention_bytes(const detail::KernelTable& t, int threads, std::size
 
 std::size_t attention_workspace_bytes(const Context& ctx, std::size_t m, std::size_t n,
                                       std::size_t d, std::size_t dv) {
-  (void)m;  // rows stream through a fixed-size tile
   std::size_t most = 0;
   for (Isa isa : available_isas()) {
-    const std::size_t b = attention_bytes(*detail::table_for(isa), resolve_threads(ctx), n, d, dv);
+    const std::size_t b = attention_bytes(*detail::table_for(isa), resolve_threads(ctx), m, n, d, dv);
     most = b > most ? b : most;
   }
   return most;
@@ -209,15 +208,15 @@ Status attention(const Context& ctx, const kernels::AttendArgs& a, Workspace& ws
   const std::size_t units = ceil_div(a.m, unit);
   if (static_cast<std::size_t>(threads) > units) threads = static_cast<int>(units);
   const std::size_t free = ws.capacity() - ws.used();
-  while (threads > 1 && attention_bytes(t, threads, a.n, a.d, a.dv) > free) --threads;
-  if (attention_bytes(t, threads, a.n, a.d, a.dv) > free)
+  while (threads > 1 && attention_bytes(t, threads, a.m, a.n, a.d, a.dv) > free) --threads;
+  if (attention_bytes(t, threads, a.m, a.n, a.d, a.dv) > free)
     return {StatusCode::out_of_memory, "attention: workspace has " + std::to_string(free) +
                                            " bytes free, needs " +
-                                           std::to_string(attention_bytes(t, 1, a.n, a.d, a.dv)) +
+                                           std::to_string(attention_bytes(t, 1, a.m, a.n, a.d, a.dv)) +
                                            " (see attention_workspace_bytes)"};
   const std::size_t mark = ws.used();
-  float* packed = ws.take<float>(detail::attend_packed_floats(t, a.n, a.d, a.dv));
-  const std::size_t scratch = detail::attend_scratch_floats(t, a.d, a.dv);
+  float* packed = ws.take<float>(detail::attend_packed_floats(t, a.m, a.n, a.d, a.dv));
+  const std::size_t scratch = detail::attend_scratch_floats(t, a.m, a.n, a.dv);
   float* base = ws.take<float>(static_cast<std::size_t>(threads) * scratch);
   detail::attend_pack(t, a, packed);
   const std::size_t chunk = ceil_div(units, static_cast<std::size_t>(threads)) * unit;

@@ -51,6 +51,8 @@ void add_scalar(const float* a, float b, float* y, std::size_t n);
 float reduce_sum(const float* x, std::size_t n);
 float reduce_max(const float* x, std::size_t n);
 float reduce_mean(const float* x, std::size_t n);
+// The index of the first maximum of x[0..n) (as torch.argmax); 0 if n == 0.
+std::size_t argmax(const float* x, std::size_t n);
 
 // y = softmax(x) over n elements, stable (the maximum is subtracted first).
 // mask (may be null): element i takes part only if mask[i] != 0; excluded

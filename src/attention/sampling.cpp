@@ -1,7 +1,10 @@
 // Seeded categorical sampling that gives the same indices on every ISA and
 // thread count: the row maximum is exact, exp_exact has one operation
 // sequence everywhere, and every sum runs in an order fixed by the row
-// length alone (16-element chunks summed as a tree, chunks in sequence).
+// length alone: 16 partial sums, lane l adding elements i = l (mod 16) in
+// order (the same for vectors of 4, 8 or 16 floats), then the 16 in order.
+// A draw picks a lane by its partial sum, then an element within the lane;
+// P(lane) P(element | lane) = e_i / total, the categorical distribution.
 #include <cmath>
 #include <limits>
 
@@ -13,7 +16,7 @@
 namespace edgeattn {
 namespace {
 
-constexpr std::size_t kChunk = 16;
+constexpr std::size_t kLanes = 16;
 
 std::uint64_t splitmix64(std::uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -22,58 +25,58 @@ std::uint64_t splitmix64(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
-float tree16(const float* e) {
-  float t[kChunk];
-  for (std::size_t i = 0; i < kChunk; ++i) t[i] = e[i];
-  for (std::size_t w = kChunk / 2; w > 0; w /= 2)
-    for (std::size_t i = 0; i < w; ++i) t[i] += t[i + w];
-  return t[0];
-}
-
-// Unnormalised weights e (n rounded up to a chunk, zero padded) and the
-// chunk sums; returns their total (0 when nothing may be drawn).
-float prepare_row(const float* s, const std::uint8_t* m, std::size_t n, float* e, float* chunk) {
+// Unnormalised weights e (n rounded up to 16, zero padded) and the 16
+// partial sums; returns their total (0 when nothing may be drawn).
+float prepare_row(const float* s, const std::uint8_t* m, std::size_t n, float* e, float* part) {
+  const std::size_t padded = (n + kLanes - 1) / kLanes * kLanes;
   float mx = -std::numeric_limits<float>::infinity();
-  for (std::size_t j = 0; j < n; ++j)
-    if ((!m || m[j]) && s[j] > mx) mx = s[j];
-  const std::size_t padded = (n + kChunk - 1) / kChunk * kChunk;
-  if (mx == -std::numeric_limits<float>::infinity()) return 0.0f;
-  for (std::size_t j = 0; j < n; ++j) e[j] = s[j] - mx;
+  if (!m) {
+    mx = kernels::reduce_max(s, n);
+  } else {
+    for (std::size_t j = 0; j < n; ++j)
+      if (m[j] && s[j] > mx) mx = s[j];
+  }
+  if (!(mx > -std::numeric_limits<float>::infinity())) return 0.0f;
+  kernels::add_scalar(s, -mx, e, n);  // exact: every ISA rounds it the same
   kernels::exp_exact(e, e, n);
-  for (std::size_t j = 0; j < padded; ++j)
-    if (j >= n || (m && !m[j])) e[j] = 0.0f;
+  if (m)
+    for (std::size_t j = 0; j < n; ++j)
+      if (!m[j]) e[j] = 0.0f;
+  for (std::size_t j = n; j < padded; ++j) e[j] = 0.0f;
+  for (std::size_t l = 0; l < kLanes; ++l) part[l] = 0.0f;
+  for (std::size_t c = 0; c < padded; c += kLanes)
+    for (std::size_t l = 0; l < kLanes; ++l) part[l] += e[c + l];
   float total = 0.0f;
-  for (std::size_t c = 0; c < padded / kChunk; ++c) total += chunk[c] = tree16(e + c * kChunk);
+  for (std::size_t l = 0; l < kLanes; ++l) total += part[l];
   return total;
 }
 
-// The index at which the running sum first exceeds u * total.
-std::int64_t draw(const float* e, const float* chunk, std::size_t chunks, float total, float u) {
-  const float t = u * total;
-  float acc = 0.0f;
-  for (std::size_t c = 0; c < chunks; ++c) {
-    if (!(acc + chunk[c] > t)) {
-      acc += chunk[c];
-      continue;
+// The lane whose running total first exceeds u * total, then the element
+// of that lane whose running sum first exceeds the rest.
+std::int64_t draw(const float* e, const float* part, std::size_t padded, float total, float u) {
+  float t = u * total;
+  std::size_t lane = kLanes;
+  for (std::size_t l = 0; l < kLanes; ++l) {
+    if (part[l] > t) {
+      lane = l;
+      break;
     }
-    std::int64_t last = -1;
-    for (std::size_t j = c * kChunk; j < (c + 1) * kChunk; ++j) {
-      if (e[j] == 0.0f) continue;
-      last = static_cast<std::int64_t>(j);
-      acc += e[j];
-      if (acc > t) return last;
-    }
-    return last;  // rounding: the element sum fell short of the tree sum
+    t -= part[l];
   }
-  for (std::size_t j = chunks * kChunk; j-- > 0;)  // t >= total cannot happen; be safe
-    if (e[j] != 0.0f) return static_cast<std::int64_t>(j);
-  return -1;
+  for (std::size_t l = kLanes; lane == kLanes && l-- > 0;)  // rounding: the last lane used
+    if (part[l] > 0.0f) lane = l;
+  std::int64_t last = -1;
+  float acc = 0.0f;
+  for (std::size_t j = lane; j < padded; j += kLanes) {
+    if (e[j] == 0.0f) continue;
+    last = static_cast<std::int64_t>(j);
+    acc += e[j];
+    if (acc > t) break;
+  }
+  return last;
 }
 
-std::size_t per_thread_floats(std::size_t n) {
-  const std::size_t padded = (n + kChunk - 1) / kChunk * kChunk;
-  return padded + padded / kChunk;
-}
+std::size_t per_thread_floats(std::size_t n) { return (n + kLanes - 1) / kLanes * kLanes + kLanes; }
 
 }  // namespace
 
@@ -107,15 +110,15 @@ Status sample_rows(const Context& ctx, ConstView scores, MaskView mask, std::uin
   if (fit < static_cast<std::size_t>(t)) t = static_cast<int>(fit);
   const std::size_t mark = ws.used();
   unsigned char* base = static_cast<unsigned char*>(ws.take_bytes(per * static_cast<std::size_t>(t)));
-  const std::size_t padded = (n + kChunk - 1) / kChunk * kChunk;
+  const std::size_t padded = (n + kLanes - 1) / kLanes * kLanes;
   detail::parallel_for(t, rows, [&](std::size_t r, int thread) {
     float* e = reinterpret_cast<float*>(base + per * static_cast<std::size_t>(thread));
-    float* chunk = e + padded;
+    float* part = e + padded;
     const std::uint8_t* m = mask.empty() ? nullptr : mask.data() + (mask.dim(0) == 1 ? 0 : r * n);
-    const float total = prepare_row(scores.data() + r * n, m, n, e, chunk);
+    const float total = prepare_row(scores.data() + r * n, m, n, e, part);
     for (std::size_t k = 0; k < draws; ++k)
       indices[r * draws + k] =
-          total > 0.0f ? draw(e, chunk, padded / kChunk, total, uniform01(seed, first_row + r, k)) : -1;
+          total > 0.0f ? draw(e, part, padded, total, uniform01(seed, first_row + r, k)) : -1;
   });
   ws.rewind(mark);
   return {};

@@ -4,6 +4,7 @@
 // do not depend on the thread count.
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "common.h"
 #include "edgeattn/attention.h"
@@ -266,10 +267,16 @@ Status SoftAttention::forward_argmax(const Context& ctx, ConstView q, ConstView 
     const MaskView mb = batch_mask(mask, b);
     for (std::size_t i = 0; i < lq && st.ok(); ++i) {
       const std::uint8_t* m = mb.empty() ? nullptr : mb.data() + (mb.dim(0) == 1 ? 0 : i * lk);
-      std::int64_t best = -1;
-      for (std::size_t j = 0; j < lk; ++j)  // first maximum, as torch.argmax
-        if ((!m || m[j]) && (best < 0 || s[i * lk + j] > s[i * lk + best]))
-          best = static_cast<std::int64_t>(j);
+      float* si = s + i * lk;
+      std::size_t allowed = lk;
+      if (m) {  // masked keys cannot win: -inf, or -1 when none is left
+        allowed = 0;
+        for (std::size_t j = 0; j < lk; ++j) {
+          allowed += m[j] != 0;
+          if (!m[j]) si[j] = -std::numeric_limits<float>::infinity();
+        }
+      }
+      const std::int64_t best = allowed ? static_cast<std::int64_t>(kernels::argmax(si, lk)) : -1;
       indices[b * lq + i] = best;
       float* out = context.data() + (b * lq + i) * dv;
       if (best < 0)

@@ -22,6 +22,7 @@ void add_scalar(const float* a, float b, float* y, std::size_t n) {
 }
 float reduce_sum(const float* x, std::size_t n) { return active_table().reduce_sum(x, n); }
 float reduce_max(const float* x, std::size_t n) { return active_table().reduce_max(x, n); }
+std::size_t argmax(const float* x, std::size_t n) { return active_table().argmax(x, n); }
 float reduce_mean(const float* x, std::size_t n) {
   return n == 0 ? 0.0f : active_table().reduce_sum(x, n) / static_cast<float>(n);
 }

@@ -33,47 +33,45 @@ void apply_mask(float* s, const std::uint8_t* m, std::size_t n) {
     if (!m[j]) s[j] = kNegInf;
 }
 
-// The scalar reference: one query row at a time, key by key.
-void attend_rows_reference(const KernelTable& t, const kernels::AttendArgs& a,
-                           std::size_t begin, std::size_t end, float* o) {
+// Whether the call runs tile by tile (packed K and V) or row by row: a
+// decoder step (fewer queries than a register tile) does not pay for packing,
+// and the scalar path has no micro-kernel.
+bool tiled(const KernelTable& t, std::size_t m) {
+  return t.micro_kernel != nullptr && m >= t.blocking.mr;
+}
+
+// One query at a time: its scores by GEMV, the masked softmax, then the
+// weighted sum of value rows.
+void attend_rows_direct(const KernelTable& t, const kernels::AttendArgs& a, std::size_t begin,
+                        std::size_t end, float* s) {
   for (std::size_t i = begin; i < end; ++i) {
-    const float* q = a.q + i * a.ldq;
-    const std::uint8_t* mk = mask_row(a, i);
-    float m = kNegInf, l = 0.0f;
+    t.gemv(a.n, a.d, a.scale, a.k, a.ldk, a.q + i * a.ldq, 0.0f, s);
+    t.softmax(s, mask_row(a, i), s, a.n);
+    float* o = a.o + i * a.ldo;
     std::memset(o, 0, a.dv * sizeof(float));
-    for (std::size_t j = 0; j < a.n; ++j) {
-      if (mk && !mk[j]) continue;
-      float s = a.scale * t.dot(q, a.k + j * a.ldk, a.d), m_new = 0.0f;
-      const float p = t.online_softmax(&s, 1, m, &m_new);  // exp(s - m_new)
-      const float alpha = m == kNegInf ? 0.0f : std::exp(m - m_new);
-      t.scale(alpha, o, o, a.dv);
-      l = l * alpha + p;
-      t.axpy(p, a.v + j * a.ldv, o, a.dv);
-      m = m_new;
-    }
-    float* out = a.o + i * a.ldo;
-    t.scale(l > 0.0f ? 1.0f / l : 0.0f, o, out, a.dv);
+    for (std::size_t j = 0; j < a.n; ++j)
+      if (s[j] != 0.0f) t.axpy(s[j], a.v + j * a.ldv, o, a.dv);
   }
 }
 
 }  // namespace
 
-std::size_t attend_packed_floats(const KernelTable& t, std::size_t n, std::size_t d,
-                                 std::size_t dv) {
-  if (!t.micro_kernel) return 0;
+std::size_t attend_packed_floats(const KernelTable& t, std::size_t m, std::size_t n,
+                                 std::size_t d, std::size_t dv) {
+  if (!tiled(t, m)) return 0;
   const std::size_t nr = t.blocking.nr;
   return round_up(n, nr) * d + round_up(dv, nr) * n + 2 * 16;
 }
 
-std::size_t attend_scratch_floats(const KernelTable& t, std::size_t d, std::size_t dv) {
-  (void)d;
-  if (!t.micro_kernel) return dv;
+std::size_t attend_scratch_floats(const KernelTable& t, std::size_t m, std::size_t n,
+                                  std::size_t dv) {
+  if (!tiled(t, m)) return n;
   const std::size_t mr = t.blocking.mr, nr = t.blocking.nr;
   return mr * kBlock + mr * round_up(dv, nr) + 2 * mr + 3 * 16;
 }
 
 void attend_pack(const KernelTable& t, const kernels::AttendArgs& a, float* packed) {
-  if (!t.micro_kernel) return;
+  if (!tiled(t, a.m)) return;
   const std::size_t nr = t.blocking.nr;
   kernels::GemmArgs kt;  // K as the B of S = Q K^T
   kt.b = a.k, kt.ldb = a.ldk, kt.trans_b = true;
@@ -85,7 +83,7 @@ void attend_pack(const KernelTable& t, const kernels::AttendArgs& a, float* pack
 
 void attend_rows(const KernelTable& t, const kernels::AttendArgs& a, const float* packed,
                  std::size_t begin, std::size_t end, float* scratch) {
-  if (!t.micro_kernel) return attend_rows_reference(t, a, begin, end, scratch);
+  if (!tiled(t, a.m)) return attend_rows_direct(t, a, begin, end, scratch);
   const std::size_t mr = t.blocking.mr, nr = t.blocking.nr;
   const std::size_t dv_pad = round_up(a.dv, nr);
   const float* pk = packed;

@@ -42,6 +42,12 @@ float reduce_max(const float* x, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
   return m;
 }
+std::size_t argmax(const float* x, std::size_t n) {
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < n; ++i)
+    if (x[i] > x[best]) best = i;
+  return best;
+}
 void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n) {
   float m = -std::numeric_limits<float>::infinity();
   bool any = false;
@@ -144,7 +150,7 @@ double fma_peak(std::size_t iters, float* sink) {
 
 const KernelTable& scalar_table() {
   static const KernelTable t = {
-      Isa::scalar, dot, axpy, scale, add, mul, add_scalar, reduce_sum, reduce_max, softmax,
+      Isa::scalar, dot, axpy, scale, add, mul, add_scalar, reduce_sum, reduce_max, argmax, softmax,
       vexp, exp_exact, vtanh, sigmoid, online_softmax, gemv, GemmBlocking{}, nullptr, gemm,
       fma_peak};
   return t;

@@ -196,6 +196,21 @@ float reduce_max(const float* x, std::size_t n) {
   return hmax<A>(xsimd::max(m0, m1));
 }
 
+// First maximum: the maximum in one pass, then the first vector holding it.
+template <class A>
+std::size_t argmax(const float* x, std::size_t n) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  if (n == 0) return 0;
+  const F m(reduce_max<A>(x, n));
+  std::size_t i = 0;
+  for (; i + W <= n; i += W)
+    if (xsimd::any(F::load_unaligned(x + i) == m)) break;
+  for (; i < n; ++i)
+    if (x[i] == m.get(0)) return i;
+  return 0;  // only NaNs
+}
+
 // Mask bytes as 1.0f / 0.0f.
 template <class A>
 fbatch<A> load_mask(const std::uint8_t* m, std::size_t count) {
@@ -406,7 +421,8 @@ KernelTable make_table(Isa isa) {
   bl.kc = 256;
   bl.nc = 2048;
   return KernelTable{isa,          dot<A>,       axpy<A>,         scale<A>,    add<A>,
-                     mul<A>,       add_scalar<A>, reduce_sum<A>, reduce_max<A>, softmax<A>,
+                     mul<A>,       add_scalar<A>, reduce_sum<A>, reduce_max<A>, argmax<A>,
+                     softmax<A>,
                      vexp<A>,      exp_exact<A>, vtanh<A>,     sigmoid<A>,      online_softmax<A>,
                      gemv<A>,
                      bl,           gemm_micro<A, MR>, nullptr, fma_peak<A>};

@@ -34,6 +34,7 @@ struct KernelTable {
   void (*add_scalar)(const float*, float, float*, std::size_t);
   float (*reduce_sum)(const float*, std::size_t);
   float (*reduce_max)(const float*, std::size_t);
+  std::size_t (*argmax)(const float*, std::size_t);
   void (*softmax)(const float*, const std::uint8_t*, float*, std::size_t);
   void (*exp)(const float*, float*, std::size_t);
   // exp_core without FMA: bitwise identical on every ISA (sampling).
@@ -77,9 +78,10 @@ void pack_b(const kernels::GemmArgs& g, std::size_t nr, std::size_t jc, std::siz
 
 // Streaming attention (attention_driver.cpp): K and V packed once, shared by
 // the threads; then any range of query rows, independently.
-std::size_t attend_packed_floats(const KernelTable& t, std::size_t n, std::size_t d,
-                                 std::size_t dv);
-std::size_t attend_scratch_floats(const KernelTable& t, std::size_t d, std::size_t dv);
+std::size_t attend_packed_floats(const KernelTable& t, std::size_t m, std::size_t n,
+                                 std::size_t d, std::size_t dv);
+std::size_t attend_scratch_floats(const KernelTable& t, std::size_t m, std::size_t n,
+                                  std::size_t dv);
 void attend_pack(const KernelTable& t, const kernels::AttendArgs& a, float* packed);
 void attend_rows(const KernelTable& t, const kernels::AttendArgs& a, const float* packed,
                  std::size_t row_begin, std::size_t row_end, float* scratch);
