@@ -352,6 +352,38 @@ TEST_CASE("gemv: row blocks and tails, lda > k, beta 0 does not read y") {
   });
 }
 
+TEST_CASE("gemv_t: weighted sums of rows, column tails, beta 0 does not read y") {
+  for_each_isa([](Isa) {
+    for (std::size_t m : {1u, 3u, 50u}) {
+      for (std::size_t k : sweep_sizes()) {
+        if (k > 1024) continue;
+        const std::size_t lda = k + 1;
+        const auto a = random_floats(m * lda, -1, 1, 31 * m + k), x = random_floats(m, -1, 1, 32);
+        for (float beta : {0.0f, -0.5f}) {
+          std::vector<float> y = beta == 0.0f ? std::vector<float>(k, std::nanf(""))
+                                              : random_floats(k, -1, 1, 33);
+          const std::vector<float> y0 = y;
+          std::vector<double> want(k), tol(k);
+          for (std::size_t j = 0; j < k; ++j) {
+            double s = 0, mag = 0;
+            for (std::size_t i = 0; i < m; ++i) {
+              s += double(a[i * lda + j]) * x[i];
+              mag += std::fabs(double(a[i * lda + j]) * x[i]);
+            }
+            const double old = beta == 0.0f ? 0.0 : beta * double(y0[j]);
+            want[j] = 2.0 * s + old;
+            tol[j] = (m * kEps + 1e-6) * (2.0 * mag + std::fabs(old));
+          }
+          kernels::gemv_t(m, k, 2.0f, a.data(), lda, x.data(), beta, y.data());
+          CAPTURE(m);
+          CAPTURE(k);
+          expect_close(y.data(), want, tol, "gemv_t");
+        }
+      }
+    }
+  });
+}
+
 namespace {
 struct GemmCase {
   std::size_t m, n, k;

@@ -4,7 +4,8 @@
 #      qemu-x86_64 -cpu qemu64 / Nehalem / Haswell
 #   2. the same tests built with -fsanitize=address,undefined
 #   3. cmake --install, then a separate project built against the install
-#   4. a build without OpenMP and without SIMD (scalar only) runs the tests
+#   4. a build without OpenMP and without SIMD (scalar only) runs the tests,
+#      and so does a shared-library build
 #   5. 60 s of libFuzzer (clang, ASan + UBSan) over the loader and verify path
 #   6. cross builds for aarch64 (NEON), ARMv7 (NEON) and ARMv6 (no NEON) run
 #      the tests, parity cases included, under qemu-user (ARMv6: -cpu arm1176)
@@ -50,6 +51,8 @@ stage sanitize configure_build_test "$out/asan" -DCMAKE_BUILD_TYPE=Debug -DEDGEA
 stage install install_consumer
 stage scalar-only-no-openmp configure_build_test "$out/minimal" -DCMAKE_BUILD_TYPE=Release \
   -DEDGEATTN_SIMD=OFF -DEDGEATTN_OPENMP=OFF -DEDGEATTN_BUILD_BENCH=OFF
+stage shared-library configure_build_test "$out/shared" -DCMAKE_BUILD_TYPE=Release \
+  -DBUILD_SHARED_LIBS=ON -DEDGEATTN_BUILD_BENCH=OFF -DEDGEATTN_QEMU_X86_TESTS=OFF
 stage fuzz bash tools/fuzz.sh "${EDGEATTN_FUZZ_SECONDS:-60}" "$out/fuzz"
 if [ "${EDGEATTN_SKIP_ARM:-0}" != 1 ]; then
   for tc in aarch64-linux-gnu armv7-neon-linux-gnueabihf armv6-softfp-linux-gnueabi; do

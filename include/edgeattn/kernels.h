@@ -76,6 +76,11 @@ void sigmoid(const float* x, float* y, std::size_t n);
 void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
           const float* x, float beta, float* y);
 
+// y = alpha * A^T x + beta * y, A row-major m x k (so y has k elements and x
+// m): the weighted sum of A's rows, e.g. attention weights times values.
+void gemv_t(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
+            const float* x, float beta, float* y);
+
 // C = alpha * A op(B) + beta * C, all row-major. A is m x k; B is k x n, or
 // n x k when trans_b (then op(B) = B^T, the shape of attention scores Q K^T).
 // beta == 0 means C is not read.

@@ -38,6 +38,11 @@ void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t
   active_table().gemv(m, k, alpha, a, lda, x, beta, y);
 }
 
+void gemv_t(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
+            const float* x, float beta, float* y) {
+  active_table().gemv_t(m, k, alpha, a, lda, x, beta, y);
+}
+
 namespace {
 std::size_t table_workspace_bytes(const detail::KernelTable& t, std::size_t m, std::size_t n,
                                   std::size_t k) {

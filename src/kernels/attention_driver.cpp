@@ -41,16 +41,13 @@ bool tiled(const KernelTable& t, std::size_t m) {
 }
 
 // One query at a time: its scores by GEMV, the masked softmax, then the
-// weighted sum of value rows.
+// weighted sum of value rows (transposed GEMV).
 void attend_rows_direct(const KernelTable& t, const kernels::AttendArgs& a, std::size_t begin,
                         std::size_t end, float* s) {
   for (std::size_t i = begin; i < end; ++i) {
     t.gemv(a.n, a.d, a.scale, a.k, a.ldk, a.q + i * a.ldq, 0.0f, s);
     t.softmax(s, mask_row(a, i), s, a.n);
-    float* o = a.o + i * a.ldo;
-    std::memset(o, 0, a.dv * sizeof(float));
-    for (std::size_t j = 0; j < a.n; ++j)
-      if (s[j] != 0.0f) t.axpy(s[j], a.v + j * a.ldv, o, a.dv);
+    t.gemv_t(a.n, a.dv, 1.0f, a.v, a.ldv, s, 0.0f, a.o + i * a.ldo);
   }
 }
 

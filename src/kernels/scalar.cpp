@@ -124,6 +124,14 @@ void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t
     y[i] = beta == 0.0f ? s : s + beta * y[i];
   }
 }
+void gemv_t(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
+            const float* x, float beta, float* y) {
+  for (std::size_t j = 0; j < k; ++j) {
+    float s = 0.0f;
+    for (std::size_t i = 0; i < m; ++i) s += a[i * lda + j] * x[i];
+    y[j] = beta == 0.0f ? alpha * s : alpha * s + beta * y[j];
+  }
+}
 void gemm(const kernels::GemmArgs& g) {
   for (std::size_t i = 0; i < g.m; ++i) {
     for (std::size_t j = 0; j < g.n; ++j) {
@@ -151,7 +159,7 @@ double fma_peak(std::size_t iters, float* sink) {
 const KernelTable& scalar_table() {
   static const KernelTable t = {
       Isa::scalar, dot, axpy, scale, add, mul, add_scalar, reduce_sum, reduce_max, argmax, softmax,
-      vexp, exp_exact, vtanh, sigmoid, online_softmax, gemv, GemmBlocking{}, nullptr, gemm,
+      vexp, exp_exact, vtanh, sigmoid, online_softmax, gemv, gemv_t, GemmBlocking{}, nullptr, gemm,
       fma_peak};
   return t;
 }

@@ -349,6 +349,49 @@ void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t
   for (; i < m; ++i) finish(i, dot<A>(a + i * lda, x, k));
 }
 
+// y = alpha A^T x + beta y: columns in blocks of four vectors held in
+// registers while the rows stream past, each row scaled by its x.
+template <class A>
+void gemv_t(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
+            const float* x, float beta, float* y) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size, B = 4 * W;
+  auto finish = [&](F acc, float* out, std::size_t count) {
+    F r = F(alpha) * acc;
+    if (beta != 0.0f)
+      r = xsimd::fma(F(beta), count == W ? F::load_unaligned(out) : load_tail<A>(out, count), r);
+    if (count == W)
+      r.store_unaligned(out);
+    else
+      store_tail<A>(out, count, r);
+  };
+  std::size_t j = 0;
+  for (; j + B <= k; j += B) {
+    F c0(0.0f), c1(0.0f), c2(0.0f), c3(0.0f);
+    for (std::size_t i = 0; i < m; ++i) {
+      const float* r = a + i * lda + j;
+      const F xi(x[i]);
+      c0 = xsimd::fma(xi, F::load_unaligned(r), c0);
+      c1 = xsimd::fma(xi, F::load_unaligned(r + W), c1);
+      c2 = xsimd::fma(xi, F::load_unaligned(r + 2 * W), c2);
+      c3 = xsimd::fma(xi, F::load_unaligned(r + 3 * W), c3);
+    }
+    finish(c0, y + j, W);
+    finish(c1, y + j + W, W);
+    finish(c2, y + j + 2 * W, W);
+    finish(c3, y + j + 3 * W, W);
+  }
+  for (; j < k; j += W) {  // the last columns, one vector (or a tail) at a time
+    const std::size_t count = k - j < W ? k - j : W;
+    F c(0.0f);
+    for (std::size_t i = 0; i < m; ++i) {
+      const float* r = a + i * lda + j;
+      c = xsimd::fma(F(x[i]), count == W ? F::load_unaligned(r) : load_tail<A>(r, count), c);
+    }
+    finish(c, y + j, count);
+  }
+}
+
 // The GEMM micro-kernel: an MR x 2W tile of C held in 2*MR registers; each
 // step broadcasts one element from each of MR rows of A (read in place, as
 // XNNPACK does: MR sequential streams) against two vectors of the packed,
@@ -424,7 +467,7 @@ KernelTable make_table(Isa isa) {
                      mul<A>,       add_scalar<A>, reduce_sum<A>, reduce_max<A>, argmax<A>,
                      softmax<A>,
                      vexp<A>,      exp_exact<A>, vtanh<A>,     sigmoid<A>,      online_softmax<A>,
-                     gemv<A>,
+                     gemv<A>,      gemv_t<A>,
                      bl,           gemm_micro<A, MR>, nullptr, fma_peak<A>};
 }
 

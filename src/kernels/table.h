@@ -47,6 +47,8 @@ struct KernelTable {
   float (*online_softmax)(float* s, std::size_t n, float m_in, float* m_out);
   void (*gemv)(std::size_t, std::size_t, float, const float*, std::size_t, const float*, float,
                float*);
+  void (*gemv_t)(std::size_t, std::size_t, float, const float*, std::size_t, const float*, float,
+                 float*);
   // Blocked GEMM when micro_kernel is set; otherwise the plain reference.
   GemmBlocking blocking;
   MicroKernel micro_kernel;

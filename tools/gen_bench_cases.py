@@ -1,0 +1,46 @@
+#!/usr/bin/python3
+"""Writes the benchmark workloads of workloads.md that are one module each
+(W1, W2) as case files for edgeattn-bench, into bench/cases/:
+
+    /usr/bin/python3 tools/gen_bench_cases.py
+    build/src/edgeattn-bench bench/cases/*.case.safetensors
+
+Each carries only the outputs the workload asks for (context), so modules
+may take their fastest path. W1 at L = 4096 is 3 MB; it is written only with
+--large and is not committed."""
+import argparse
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from edgeattn_torch import SoftAttention, write_case  # noqa: E402
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(here, "..", "bench", "cases"))
+    ap.add_argument("--large", action="store_true", help="also W1 at L = 4096")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    torch.set_num_threads(1)
+    torch.manual_seed(3)
+    for L in (128, 1024) + ((4096,) if a.large else ()):
+        x = torch.randn(1, L, 64)
+        write_case(SoftAttention("scaled_dot"), {"query": x, "keys": x, "values": x},
+                   os.path.join(a.out, f"W1_sdpa_L{L}_d64.case.safetensors"), outputs={"context"})
+    q, k = torch.randn(1, 1, 256), torch.randn(1, 50, 256)
+    write_case(SoftAttention("dot"), {"query": q, "keys": k, "values": k},
+               os.path.join(a.out, "W2_luong_dot.case.safetensors"), outputs={"context"})
+    m = SoftAttention("additive", dq=256, dk=256, attn_hidden=256, bias=False)
+    for p in m.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    write_case(m, {"query": q, "keys": k, "values": k},
+               os.path.join(a.out, "W2_bahdanau_full.case.safetensors"), outputs={"context"})
+    print("wrote workload cases to", os.path.normpath(a.out))
+
+
+if __name__ == "__main__":
+    main()
