@@ -47,7 +47,7 @@ void report(benchmark::State& st, double flops, int threads) {
 // W1: self-attention, query = keys = values = X [1, L, 64], context only.
 void w1_sdpa(benchmark::State& st, std::size_t L, int threads) {
   const std::size_t d = 64;
-  const SoftAttention att = SoftAttention::create(Score::scaled_dot, {}).value();
+  const SoftAttention att = std::move(SoftAttention::create(Score::scaled_dot, {})).value();
   const auto x = noise(L * d, 1);
   std::vector<float> ctx(L * d);
   const Context c{threads};
@@ -68,7 +68,7 @@ void w2_step(benchmark::State& st, Score score) {
     w.key_proj = tensor(Shape{a, d}, 3, 0.05f);
     w.v = tensor(Shape{1, a}, 4, 0.1f);
   }
-  const SoftAttention att = SoftAttention::create(score, std::move(w)).value();
+  const SoftAttention att = std::move(SoftAttention::create(score, std::move(w))).value();
   const auto q = noise(d, 5), k = noise(lk * d, 6);
   std::vector<float> ctx(d);
   const Context c{1};

@@ -137,7 +137,8 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
   }
   // Split the larger of m and n into pieces that start at multiples of the
   // register tile, so every element is computed as on one thread.
-  const bool along_n = g.n >= g.m;
+  // (a pre-packed B is read whole by every piece, so those split along m)
+  const bool along_n = g.n >= g.m && !g.packed_b;
   const std::size_t len = along_n ? g.n : g.m;
   const std::size_t unit = along_n ? kernels::gemm_tile_cols() : kernels::gemm_tile_rows();
   const std::size_t units = ceil_div(len, unit);

@@ -29,7 +29,7 @@ SoftAttention make(Score score, std::size_t dq, std::size_t dk, std::size_t a = 
     w.key_proj = tensor(Shape{a, dk}, 4);
     w.v = tensor(Shape{1, a}, 5);
   }
-  return SoftAttention::create(score, std::move(w)).value();
+  return std::move(SoftAttention::create(score, std::move(w))).value();
 }
 
 // Double-precision soft attention for one batch element.
@@ -134,7 +134,7 @@ TEST_CASE("attention modules: bitwise equal for 1 and 2 threads on every ISA") {
   }
   MultiheadAttention::Weights mw{tensor(Shape{3 * d, d}, 30), tensor(Shape{3 * d}, 31),
                                  tensor(Shape{d, d}, 32), tensor(Shape{d}, 33)};
-  const MultiheadAttention mha = MultiheadAttention::create(d, 4, true, std::move(mw)).value();
+  const MultiheadAttention mha = std::move(MultiheadAttention::create(d, 4, true, std::move(mw))).value();
   std::vector<std::uint8_t> kpm(b * lk, 0);
   for (std::size_t j = 200; j < lk; ++j) kpm[j] = 1;
   for_each_isa([&](Isa) {

@@ -237,7 +237,10 @@ TEST_CASE("model files: load_module from a case and from a state_dict prefix") {
   Result<std::unique_ptr<Module>> m = load_module(path);
   REQUIRE_MESSAGE(m.ok(), m.status().message());
   CHECK(std::string(m.value()->kind()) == "multihead_attention");
-  CHECK(m.value()->weight_bytes() == (3 * 16 * 16 + 3 * 16 + 16 * 16 + 16) * 4);
+  // Parameters plus their copies packed for the GEMM (size depends on the ISA).
+  const std::size_t params = (3 * 16 * 16 + 3 * 16 + 16 * 16 + 16) * 4;
+  CHECK(m.value()->weight_bytes() >= params);
+  CHECK(m.value()->weight_bytes() <= params + 4 * 32 * 16 * 4);
   Result<std::unique_ptr<Module>> sub =
       load_module(path, "multihead_attention", R"({"embed_dim": 16, "num_heads": 4})", "param.");
   CHECK(sub.ok());

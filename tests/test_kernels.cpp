@@ -430,6 +430,15 @@ void check_gemm(const GemmCase& c) {
   CAPTURE(c.trans_b);
   CAPTURE(c.beta);
   expect_close(got.data(), want, tol, "gemm");
+  // B packed beforehand: bitwise the same C (the same arithmetic, only the
+  // packing moved out of the call).
+  Result<kernels::PackedB> packed = kernels::PackedB::pack(b.data(), ldb, c.trans_b, c.k, c.n);
+  REQUIRE(packed.ok());
+  std::vector<float> cp = c0;
+  g.c = cp.data();
+  g.packed_b = &packed.value();
+  REQUIRE(kernels::gemm(g, ws.data() + 1, ws.size() - 1).ok());
+  CHECK(std::memcmp(cp.data(), cm.data(), cm.size() * sizeof(float)) == 0);
   for (std::size_t i = 0; i < c.m; ++i)  // padding columns untouched
     for (std::size_t j = c.n; j < ldc; ++j)
       if (!(std::isnan(cm[i * ldc + j]) && std::isnan(c0[i * ldc + j])))
@@ -451,6 +460,30 @@ TEST_CASE("gemm: odd shapes, both op(B), alpha/beta, strided, blocking edges") {
       check_gemm({256, 256, 256, tb, 1.0f, 0.0f, 0});
     }
   });
+}
+
+TEST_CASE("gemm: B packed for another ISA falls back to B; a packed B of other size is an error") {
+  const std::size_t m = 9, n = 40, k = 300;
+  const auto a = random_floats(m * k, -1, 1, 1), b = random_floats(k * n, -1, 1, 2);
+  REQUIRE(set_isa("auto").ok());
+  Result<kernels::PackedB> packed = kernels::PackedB::pack(b.data(), n, false, k, n);  // for the best ISA
+  REQUIRE(packed.ok());
+  std::vector<float> want(m * n), got(m * n);
+  kernels::GemmArgs g;
+  g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.b = b.data(), g.ldb = n, g.ldc = n;
+  std::vector<unsigned char> ws(kernels::gemm_workspace_bytes(m, n, k));
+  for_each_isa([&](Isa) {
+    g.packed_b = nullptr, g.c = want.data();
+    REQUIRE(kernels::gemm(g, ws.data(), ws.size()).ok());
+    g.packed_b = &packed.value(), g.c = got.data();
+    REQUIRE(kernels::gemm(g, ws.data(), ws.size()).ok());
+    CHECK(want == got);
+  });
+  Result<kernels::PackedB> other = kernels::PackedB::pack(b.data(), n, false, k - 1, n);
+  REQUIRE(other.ok());
+  g.packed_b = &other.value();
+  const Status s = kernels::gemm(g, ws.data(), ws.size());
+  CHECK(s.message().find("packed B is 299 x 40") != std::string::npos);
 }
 
 TEST_CASE("gemm: k == 0 scales C by beta; bad arguments are named") {

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "edgeattn/context.h"
+#include "edgeattn/kernels.h"
 #include "edgeattn/status.h"
 #include "edgeattn/tensor.h"
 
@@ -81,6 +82,8 @@ class SoftAttention {
                 Workspace& ws) const;
   Score score_ = Score::dot;
   ScoreWeights w_;
+  // The projection matrices packed once for the GEMM (kernels::PackedB).
+  kernels::PackedB packed_in_, packed_query_, packed_key_;
   std::size_t attn_dim_ = 0;
 };
 
@@ -123,6 +126,7 @@ class MultiheadAttention {
   std::size_t e_ = 0, h_ = 0;
   bool causal_ = false;
   Weights w_;
+  kernels::PackedB packed_[4];  // the q, k, v in-projections and the out-projection
 };
 
 }  // namespace edgeattn

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "edgeattn/status.h"
+#include "edgeattn/tensor.h"
 
 namespace edgeattn {
 
@@ -81,9 +82,13 @@ void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t
 void gemv_t(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
             const float* x, float beta, float* y);
 
+class PackedB;
+
 // C = alpha * A op(B) + beta * C, all row-major. A is m x k; B is k x n, or
 // n x k when trans_b (then op(B) = B^T, the shape of attention scores Q K^T).
-// beta == 0 means C is not read.
+// beta == 0 means C is not read. packed_b (optional): op(B) packed once
+// beforehand, used instead of packing b on every call when it was packed
+// for the ISA that runs; b must still be given (it serves any other ISA).
 struct GemmArgs {
   std::size_t m = 0, n = 0, k = 0;
   float alpha = 1.0f;
@@ -95,6 +100,26 @@ struct GemmArgs {
   float beta = 0.0f;
   float* c = nullptr;
   std::size_t ldc = 0;
+  const PackedB* packed_b = nullptr;
+};
+
+// op(B) of a GEMM (k x n) packed in the layout the active ISA's GEMM reads:
+// for weights, packed once at load time instead of on every call. Move-only.
+class PackedB {
+ public:
+  PackedB() = default;
+  static Result<PackedB> pack(const float* b, std::size_t ldb, bool trans_b, std::size_t k,
+                              std::size_t n);
+  Isa isa() const { return isa_; }
+  std::size_t k() const { return k_; }
+  std::size_t n() const { return n_; }
+  const float* data() const { return buf_.floats(); }
+  std::size_t bytes() const { return buf_.bytes(); }
+
+ private:
+  Isa isa_ = Isa::scalar;
+  std::size_t k_ = 0, n_ = 0;
+  AlignedBuffer buf_;
 };
 // Scratch bytes gemm() needs for this size (enough for every compiled ISA,
 // so that set_isa() after planning stays safe). Includes alignment slack.

@@ -55,6 +55,7 @@ class Module {
   virtual ~Module() = default;
   // The registry name ("soft_attention", ...).
   virtual const char* kind() const = 0;
+  // Memory the weights take: parameters, plus copies packed for the GEMM.
   virtual std::size_t weight_bytes() const = 0;
   // Checks the inputs (names, types, shapes, against each other and the
   // weights) and says what every output will be.

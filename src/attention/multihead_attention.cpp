@@ -34,12 +34,21 @@ Result<MultiheadAttention> MultiheadAttention::create(std::size_t e, std::size_t
   m.h_ = h;
   m.causal_ = causal;
   m.w_ = std::move(w);
+  const float* blocks[4] = {m.w_.in_proj_weight.data(), m.w_.in_proj_weight.data() + e * e,
+                            m.w_.in_proj_weight.data() + 2 * e * e, m.w_.out_proj_weight.data()};
+  for (int i = 0; i < 4; ++i) {  // each [E, E], used as B^T: packed once here
+    Result<kernels::PackedB> p = kernels::PackedB::pack(blocks[i], e, true, e, e);
+    if (!p.ok()) return p.status();
+    m.packed_[i] = std::move(p).value();
+  }
   return m;
 }
 
 std::size_t MultiheadAttention::weight_bytes() const {
+  std::size_t packed = 0;
+  for (const auto& p : packed_) packed += p.bytes();
   return (w_.in_proj_weight.numel() + w_.in_proj_bias.numel() + w_.out_proj_weight.numel() +
-          w_.out_proj_bias.numel()) * sizeof(float);
+          w_.out_proj_bias.numel()) * sizeof(float) + packed;
 }
 
 std::size_t MultiheadAttention::workspace_bytes(std::size_t lq, std::size_t lk,
@@ -55,10 +64,13 @@ std::size_t MultiheadAttention::workspace_bytes(std::size_t lq, std::size_t lk,
 }
 
 namespace {
-// y[rows x out] = x[rows x in] W^T + b, W = weight rows [row0, row0 + out).
+// y[rows x out] = x[rows x in] W^T + b.
 Status project(const Context& ctx, const float* x, std::size_t rows, std::size_t in,
-               const float* weight, const float* bias, std::size_t out, float* y, Workspace& ws) {
-  EDGEATTN_RETURN_IF_ERROR(matmul(ctx, gemm_args(rows, out, in, x, weight, true, y), ws));
+               const float* weight, const kernels::PackedB& packed, const float* bias,
+               std::size_t out, float* y, Workspace& ws) {
+  kernels::GemmArgs g = gemm_args(rows, out, in, x, weight, true, y);
+  g.packed_b = &packed;
+  EDGEATTN_RETURN_IF_ERROR(matmul(ctx, g, ws));
   for (std::size_t r = 0; r < rows; ++r) kernels::add(y + r * out, bias, y + r * out, out);
   return {};
 }
@@ -104,10 +116,12 @@ Status MultiheadAttention::forward(const Context& ctx, ConstView query, ConstVie
   const float* bias = w_.in_proj_bias.data();
   Status st;
   for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
-    st = project(ctx, query.data() + b * lq * e, lq, e, w, bias, e, qp, ws);
-    if (st.ok()) st = project(ctx, key.data() + b * lk * e, lk, e, w + e * e, bias + e, e, kp, ws);
+    st = project(ctx, query.data() + b * lq * e, lq, e, w, packed_[0], bias, e, qp, ws);
     if (st.ok())
-      st = project(ctx, value.data() + b * lk * e, lk, e, w + 2 * e * e, bias + 2 * e, e, vp, ws);
+      st = project(ctx, key.data() + b * lk * e, lk, e, w + e * e, packed_[1], bias + e, e, kp, ws);
+    if (st.ok())
+      st = project(ctx, value.data() + b * lk * e, lk, e, w + 2 * e * e, packed_[2], bias + 2 * e,
+                   e, vp, ws);
     if (!st.ok()) break;
     for (std::size_t i = 0; i < lq; ++i)
       for (std::size_t j = 0; j < lk; ++j)
@@ -127,8 +141,8 @@ Status MultiheadAttention::forward(const Context& ctx, ConstView query, ConstVie
     }
     if (wb) kernels::scale(1.0f / static_cast<float>(h_), wb, wb, lq * lk);  // mean over heads
     if (st.ok())
-      st = project(ctx, heads, lq, e, w_.out_proj_weight.data(), w_.out_proj_bias.data(), e,
-                   output.data() + b * lq * e, ws);
+      st = project(ctx, heads, lq, e, w_.out_proj_weight.data(), packed_[3],
+                   w_.out_proj_bias.data(), e, output.data() + b * lq * e, ws);
   }
   ws.rewind(mark);
   return st;

@@ -58,12 +58,27 @@ Result<SoftAttention> SoftAttention::create(Score score, ScoreWeights w) {
                              w.query_bias.shape().to_string());
   }
   a.w_ = std::move(w);
+  // Weights are packed for the GEMM once, here (with the ISA active now; a
+  // later set_isa() makes the GEMM pack from the plain weights again).
+  const auto pack = [](const Tensor& t, kernels::PackedB& out) -> Status {
+    Result<kernels::PackedB> p = kernels::PackedB::pack(t.data(), t.shape()[1], true,
+                                                        t.shape()[1], t.shape()[0]);
+    if (!p.ok()) return p.status();
+    out = std::move(p).value();
+    return {};
+  };
+  if (score == Score::general) EDGEATTN_RETURN_IF_ERROR(pack(a.w_.linear_in, a.packed_in_));
+  if (score == Score::additive) {
+    EDGEATTN_RETURN_IF_ERROR(pack(a.w_.query_proj, a.packed_query_));
+    EDGEATTN_RETURN_IF_ERROR(pack(a.w_.key_proj, a.packed_key_));
+  }
   return a;
 }
 
 std::size_t SoftAttention::weight_bytes() const {
   return (w_.linear_in.numel() + w_.query_proj.numel() + w_.query_bias.numel() +
-          w_.key_proj.numel() + w_.v.numel()) * sizeof(float);
+          w_.key_proj.numel() + w_.v.numel()) * sizeof(float) +
+         packed_in_.bytes() + packed_query_.bytes() + packed_key_.bytes();
 }
 
 std::size_t SoftAttention::query_dim() const {
@@ -145,7 +160,9 @@ Status SoftAttention::scores(const Context& ctx, ConstView q, ConstView k, std::
     case Score::general: {  // (q W^T) k^T
       float* qw = ws.take<float>(lq * dk);
       if (!qw) return {StatusCode::out_of_memory, "soft_attention: workspace too small"};
-      st = matmul(ctx, gemm_args(lq, dk, dq, qb, w_.linear_in.data(), true, qw), ws);
+      kernels::GemmArgs g = gemm_args(lq, dk, dq, qb, w_.linear_in.data(), true, qw);
+      g.packed_b = &packed_in_;
+      st = matmul(ctx, g, ws);
       if (st.ok()) st = matmul(ctx, gemm_args(lq, lk, dk, qw, kb, true, s), ws);
       break;
     }
@@ -155,8 +172,12 @@ Status SoftAttention::scores(const Context& ctx, ConstView q, ConstView k, std::
       float* kp = ws.take<float>(lk * a);
       float* t = ws.take<float>(a);
       if (!qp || !kp || !t) return {StatusCode::out_of_memory, "soft_attention: workspace too small"};
-      st = matmul(ctx, gemm_args(lq, a, dq, qb, w_.query_proj.data(), true, qp), ws);
-      if (st.ok()) st = matmul(ctx, gemm_args(lk, a, dk, kb, w_.key_proj.data(), true, kp), ws);
+      kernels::GemmArgs gq = gemm_args(lq, a, dq, qb, w_.query_proj.data(), true, qp);
+      kernels::GemmArgs gk = gemm_args(lk, a, dk, kb, w_.key_proj.data(), true, kp);
+      gq.packed_b = &packed_query_;
+      gk.packed_b = &packed_key_;
+      st = matmul(ctx, gq, ws);
+      if (st.ok()) st = matmul(ctx, gk, ws);
       if (!st.ok()) break;
       if (w_.query_bias.numel())
         for (std::size_t i = 0; i < lq; ++i) kernels::add(qp + i * a, w_.query_bias.data(), qp + i * a, a);
@@ -230,7 +251,9 @@ Status SoftAttention::forward_streaming(const Context& ctx, ConstView q, ConstVi
     a.m = lq, a.n = lk, a.d = dk, a.dv = dv;
     a.q = q.data() + b * lq * dq, a.ldq = dq;
     if (qw) {
-      st = matmul(ctx, gemm_args(lq, dk, dq, a.q, w_.linear_in.data(), true, qw), ws);
+      kernels::GemmArgs g = gemm_args(lq, dk, dq, a.q, w_.linear_in.data(), true, qw);
+      g.packed_b = &packed_in_;
+      st = matmul(ctx, g, ws);
       a.q = qw, a.ldq = dk;
     }
     a.k = k.data() + b * lk * dk, a.ldk = dk;

@@ -64,6 +64,9 @@ Status check_gemm(const kernels::GemmArgs& g) {
   if (g.k == 0) return {};
   if (!g.a || !g.b) return bad(std::string(g.a ? "B" : "A") + " is null" + dims);
   if (g.lda < g.k) return bad("lda " + std::to_string(g.lda) + " < k" + dims);
+  if (g.packed_b && (g.packed_b->k() != g.k || g.packed_b->n() != g.n))
+    return bad("packed B is " + std::to_string(g.packed_b->k()) + " x " +
+               std::to_string(g.packed_b->n()) + ", op(B) is k x n" + dims);
   const std::size_t min_ldb = g.trans_b ? g.k : g.n;
   if (g.ldb < min_ldb)
     return bad("ldb " + std::to_string(g.ldb) + " < " + (g.trans_b ? "k" : "n") + dims);
@@ -98,6 +101,23 @@ Status gemm(const GemmArgs& args, void* workspace, std::size_t workspace_bytes) 
   float* aligned = reinterpret_cast<float*>((addr + kAlignment - 1) / kAlignment * kAlignment);
   detail::gemm_blocked(t, args, aligned);
   return {};
+}
+
+Result<PackedB> PackedB::pack(const float* b, std::size_t ldb, bool trans_b, std::size_t k,
+                              std::size_t n) {
+  if (!b || ldb < (trans_b ? k : n))
+    return Status::invalid("PackedB: B is null or ldb " + std::to_string(ldb) + " is too small");
+  const detail::KernelTable& t = active_table();
+  PackedB p;
+  p.isa_ = t.isa, p.k_ = k, p.n_ = n;
+  Result<AlignedBuffer> buf =
+      AlignedBuffer::allocate(detail::packed_b_floats(t.blocking, n, k) * sizeof(float));
+  if (!buf.ok()) return buf.status();
+  p.buf_ = std::move(buf).value();
+  GemmArgs g;
+  g.n = n, g.k = k, g.b = b, g.ldb = ldb, g.trans_b = trans_b;
+  if (p.buf_.floats()) detail::pack_b_all(t, g, p.buf_.floats());
+  return p;
 }
 
 std::size_t gemm_tile_rows() {

@@ -69,19 +69,50 @@ std::size_t gemm_workspace_floats(const GemmBlocking& bl, std::size_t m, std::si
   return round_up(p.kc * p.nc, kFloatsPerLine) + round_up(bl.mr * bl.nr, kFloatsPerLine);
 }
 
+std::size_t packed_b_floats(const GemmBlocking& bl, std::size_t n, std::size_t k) {
+  if (bl.nr == 0) return 0;
+  std::size_t total = 0;
+  for (std::size_t jc = 0; jc < n; jc += bl.nc)
+    total += round_up(min_of(bl.nc, n - jc), bl.nr) * k;
+  return total;
+}
+
+void pack_b_all(const KernelTable& t, const kernels::GemmArgs& g, float* out) {
+  const GemmBlocking& bl = t.blocking;
+  for (std::size_t jc = 0; jc < g.n; jc += bl.nc) {
+    const std::size_t nb = min_of(bl.nc, g.n - jc);
+    for (std::size_t pc = 0; pc < g.k; pc += bl.kc) {
+      const std::size_t kb = min_of(bl.kc, g.k - pc);
+      pack_b(g, bl.nr, jc, nb, pc, kb, out);
+      out += round_up(nb, bl.nr) * kb;
+    }
+  }
+}
+
 void gemm_blocked(const KernelTable& t, const kernels::GemmArgs& g, float* ws) {
   if (g.m == 0 || g.n == 0) return;
   if (g.k == 0) return scale_c(g);
   const GemmBlocking& bl = t.blocking;
   const Panels p = panels_for(bl, g.n, g.k);
-  float* pb = ws;
-  float* tile = pb + round_up(p.kc * p.nc, kFloatsPerLine);
+  float* scratch_b = ws;
+  float* tile = scratch_b + round_up(p.kc * p.nc, kFloatsPerLine);
+  // Blocks of a pre-packed B follow each other in this loop's order
+  // (pack_b_all); p.kc and p.nc equal the ISA's blocking whenever B has
+  // more than one block in that direction.
+  const float* prepacked =
+      g.packed_b && g.packed_b->isa() == t.isa ? g.packed_b->data() : nullptr;
   for (std::size_t jc = 0; jc < g.n; jc += p.nc) {
     const std::size_t nb = min_of(p.nc, g.n - jc);
     for (std::size_t pc = 0; pc < g.k; pc += p.kc) {
       const std::size_t kb = min_of(p.kc, g.k - pc);
       const float beta = pc == 0 ? g.beta : 1.0f;
-      pack_b(g, bl.nr, jc, nb, pc, kb, pb);
+      const float* pb = prepacked;
+      if (prepacked) {
+        prepacked += round_up(nb, bl.nr) * kb;
+      } else {
+        pack_b(g, bl.nr, jc, nb, pc, kb, scratch_b);
+        pb = scratch_b;
+      }
       for (std::size_t jr = 0; jr < nb; jr += bl.nr) {
         const std::size_t cols = min_of(bl.nr, nb - jr);
         const float* b_panel = pb + jr * kb;

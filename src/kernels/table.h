@@ -95,5 +95,8 @@ Status check_gemm(const kernels::GemmArgs& g);
 std::size_t gemm_workspace_floats(const GemmBlocking& bl, std::size_t m, std::size_t n,
                                   std::size_t k);
 void gemm_blocked(const KernelTable& t, const kernels::GemmArgs& g, float* workspace);
+// All of op(B) packed block by block in the order gemm_blocked visits them.
+std::size_t packed_b_floats(const GemmBlocking& bl, std::size_t n, std::size_t k);
+void pack_b_all(const KernelTable& t, const kernels::GemmArgs& g, float* out);
 
 }  // namespace edgeattn::detail
