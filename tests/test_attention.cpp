@@ -303,3 +303,37 @@ TEST_CASE("hard attention by sampling: Monte-Carlo context approaches the soft c
   for (std::size_t i = 0; i < lq; ++i)  // one draw: the context is that value row
     CHECK(std::memcmp(&one[i * d], &k[static_cast<std::size_t>(idx[i]) * d], d * 4) == 0);
 }
+
+TEST_CASE("additive attention with the key projection cached: bitwise the same as forward") {
+  const std::size_t b = 2, lk = 23, dq = 10, dk = 14, dv = 6, a = 12;
+  const SoftAttention att = make(Score::additive, dq, dk, a);
+  const auto k = random_floats(b * lk * dk, -1, 1, 80), v = random_floats(b * lk * dv, -1, 1, 81);
+  std::vector<std::uint8_t> mask(b * lk, 1);
+  mask[lk + 3] = 0;
+  for_each_isa([&](Isa) {
+    for (std::size_t lq : {1u, 3u}) {
+      const auto q = random_floats(b * lq * dq, -1, 1, 82);
+      const AttentionDims dims{b, lq, lk, dq, dk, dv};
+      Workspace ws;
+      REQUIRE(ws.reserve(att.workspace_bytes(dims, Context{1})).ok());
+      std::vector<float> c1(b * lq * dv), w1(b * lq * lk), c2(c1.size()), w2(w1.size()), cache(b * lk * a);
+      const ConstView qv(q.data(), Shape{b, lq, dq}), vv(v.data(), Shape{b, lk, dv});
+      const MaskView mv(mask.data(), Shape{b, 1, lk});
+      REQUIRE(att.forward(Context{1}, qv, ConstView(k.data(), Shape{b, lk, dk}), vv, mv,
+                          View(c1.data(), Shape{b, lq, dv}), View(w1.data(), Shape{b, lq, lk}), ws).ok());
+      REQUIRE(att.project_keys(Context{1}, ConstView(k.data(), Shape{b, lk, dk}),
+                               View(cache.data(), Shape{b, lk, a}), ws).ok());
+      const Status st = att.forward_cached(Context{1}, qv, ConstView(cache.data(), Shape{b, lk, a}), vv, mv,
+                                           View(c2.data(), Shape{b, lq, dv}), View(w2.data(), Shape{b, lq, lk}), ws);
+      REQUIRE_MESSAGE(st.ok(), st.to_string());
+      CHECK(w1 == w2);
+      CHECK(c1 == c2);
+    }
+  });
+  const SoftAttention dot = make(Score::dot, 4, 4);
+  Workspace ws;
+  std::vector<float> x(16);
+  CHECK(dot.project_keys(Context{1}, ConstView(x.data(), Shape{1, 4, 4}), View(x.data(), Shape{1, 4, 4}), ws)
+            .message()
+            .find("only additive") != std::string::npos);
+}

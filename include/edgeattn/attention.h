@@ -71,10 +71,22 @@ class SoftAttention {
                         MaskView mask, std::uint64_t seed, std::size_t draws,
                         std::int64_t* indices, View context, Workspace& ws) const;
 
+  // Additive attention in decoder steps: the key projection keys Wk^T depends
+  // only on the keys, so compute it once per sequence (key_cache
+  // [B, Lk, A]) and pass the cache instead of the keys at every step.
+  std::size_t attn_dim() const { return attn_dim_; }
+  Status project_keys(const Context& ctx, ConstView keys, View key_cache, Workspace& ws) const;
+  Status forward_cached(const Context& ctx, ConstView query, ConstView key_cache, ConstView values,
+                        MaskView mask, View context, View weights, Workspace& ws) const;
+
   // Shapes of the inputs against each other and the weights.
   Status check(ConstView query, ConstView keys, ConstView values, MaskView mask) const;
 
  private:
+  Status softmax_mix(const Context& ctx, float* w, std::size_t lq, std::size_t lk, MaskView mask_b,
+                     const float* vb, std::size_t dv, float* out, Workspace& ws) const;
+  Status additive_scores(const Context& ctx, const float* qb, std::size_t lq, std::size_t dq,
+                         const float* kp, std::size_t lk, float* s, Workspace& ws) const;
   Status forward_streaming(const Context& ctx, ConstView query, ConstView keys, ConstView values,
                            MaskView mask, View context, Workspace& ws) const;
   // scores of batch b, [Lq, Lk], into s.

@@ -167,29 +167,38 @@ Status SoftAttention::scores(const Context& ctx, ConstView q, ConstView k, std::
       break;
     }
     case Score::additive: {  // v . tanh(Wq q_i + bq + Wk k_j)
-      const std::size_t a = attn_dim_;
-      float* qp = ws.take<float>(lq * a);
-      float* kp = ws.take<float>(lk * a);
-      float* t = ws.take<float>(a);
-      if (!qp || !kp || !t) return {StatusCode::out_of_memory, "soft_attention: workspace too small"};
-      kernels::GemmArgs gq = gemm_args(lq, a, dq, qb, w_.query_proj.data(), true, qp);
-      kernels::GemmArgs gk = gemm_args(lk, a, dk, kb, w_.key_proj.data(), true, kp);
-      gq.packed_b = &packed_query_;
+      float* kp = ws.take<float>(lk * attn_dim_);
+      if (!kp) return {StatusCode::out_of_memory, "soft_attention: workspace too small"};
+      kernels::GemmArgs gk = gemm_args(lk, attn_dim_, dk, kb, w_.key_proj.data(), true, kp);
       gk.packed_b = &packed_key_;
-      st = matmul(ctx, gq, ws);
-      if (st.ok()) st = matmul(ctx, gk, ws);
-      if (!st.ok()) break;
-      if (w_.query_bias.numel())
-        for (std::size_t i = 0; i < lq; ++i) kernels::add(qp + i * a, w_.query_bias.data(), qp + i * a, a);
-      for (std::size_t i = 0; i < lq; ++i)
-        for (std::size_t j = 0; j < lk; ++j) {
-          kernels::add(qp + i * a, kp + j * a, t, a);
-          kernels::tanh(t, t, a);
-          s[i * lk + j] = kernels::dot(w_.v.data(), t, a);
-        }
+      st = matmul(ctx, gk, ws);
+      if (st.ok()) st = additive_scores(ctx, qb, lq, dq, kp, lk, s, ws);
       break;
     }
   }
+  ws.rewind(mark);
+  return st;
+}
+
+Status SoftAttention::additive_scores(const Context& ctx, const float* qb, std::size_t lq,
+                                      std::size_t dq, const float* kp, std::size_t lk, float* s,
+                                      Workspace& ws) const {
+  const std::size_t a = attn_dim_;
+  const std::size_t mark = ws.used();
+  float* qp = ws.take<float>(lq * a);
+  float* t = ws.take<float>(a);
+  if (!qp || !t) return {StatusCode::out_of_memory, "soft_attention: workspace too small"};
+  kernels::GemmArgs gq = gemm_args(lq, a, dq, qb, w_.query_proj.data(), true, qp);
+  gq.packed_b = &packed_query_;
+  Status st = matmul(ctx, gq, ws);
+  if (st.ok() && w_.query_bias.numel())
+    for (std::size_t i = 0; i < lq; ++i) kernels::add(qp + i * a, w_.query_bias.data(), qp + i * a, a);
+  for (std::size_t i = 0; i < lq && st.ok(); ++i)
+    for (std::size_t j = 0; j < lk; ++j) {
+      kernels::add(qp + i * a, kp + j * a, t, a);
+      kernels::tanh(t, t, a);
+      s[i * lk + j] = kernels::dot(w_.v.data(), t, a);
+    }
   ws.rewind(mark);
   return st;
 }
@@ -201,20 +210,41 @@ MaskView batch_mask(MaskView mask, std::size_t b) {
 }
 }  // namespace
 
-Status SoftAttention::forward(const Context& ctx, ConstView q, ConstView k, ConstView v,
-                              MaskView mask, View context, View weights, Workspace& ws) const {
-  EDGEATTN_RETURN_IF_ERROR(check(q, k, v, mask));
-  const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1), dv = v.dim(2);
+namespace {
+// context [B, Lq, Dv] and (when given) weights [B, Lq, Lk], dense.
+Status check_outputs(View context, View weights, std::size_t bsz, std::size_t lq, std::size_t lk,
+                     std::size_t dv) {
   EDGEATTN_RETURN_IF_ERROR(require_dense(context, 3, "context"));
   if (context.shape() != Shape{bsz, lq, dv})
     return Status::invalid("context must be " + Shape{bsz, lq, dv}.to_string() + ", found " +
                            context.shape().to_string());
-  if (!weights.empty()) {
-    EDGEATTN_RETURN_IF_ERROR(require_dense(weights, 3, "weights"));
-    if (weights.shape() != Shape{bsz, lq, lk})
-      return Status::invalid("weights must be " + Shape{bsz, lq, lk}.to_string() + ", found " +
-                             weights.shape().to_string());
+  if (weights.empty()) return {};
+  EDGEATTN_RETURN_IF_ERROR(require_dense(weights, 3, "weights"));
+  if (weights.shape() != Shape{bsz, lq, lk})
+    return Status::invalid("weights must be " + Shape{bsz, lq, lk}.to_string() + ", found " +
+                           weights.shape().to_string());
+  return {};
+}
+}  // namespace
+
+// weights = softmax(scores) in place over [Lq, Lk], then context = weights V.
+Status SoftAttention::softmax_mix(const Context& ctx, float* w, std::size_t lq, std::size_t lk,
+                                  MaskView mask_b, const float* vb, std::size_t dv, float* out,
+                                  Workspace& ws) const {
+  const View wv(w, Shape{lq, lk});
+  EDGEATTN_RETURN_IF_ERROR(softmax(ctx, wv, mask_b, wv));
+  if (lq == 1) {  // a decoder step: the weighted sum of value rows
+    kernels::gemv_t(lk, dv, 1.0f, vb, dv, w, 0.0f, out);
+    return {};
   }
+  return matmul(ctx, gemm_args(lq, dv, lk, w, vb, false, out), ws);
+}
+
+Status SoftAttention::forward(const Context& ctx, ConstView q, ConstView k, ConstView v,
+                              MaskView mask, View context, View weights, Workspace& ws) const {
+  EDGEATTN_RETURN_IF_ERROR(check(q, k, v, mask));
+  const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1), dv = v.dim(2);
+  EDGEATTN_RETURN_IF_ERROR(check_outputs(context, weights, bsz, lq, lk, dv));
   if (weights.empty() && score_ != Score::additive) return forward_streaming(ctx, q, k, v, mask, context, ws);
   const std::size_t mark = ws.used();
   float* scratch = weights.empty() ? ws.take<float>(lq * lk) : nullptr;
@@ -224,12 +254,59 @@ Status SoftAttention::forward(const Context& ctx, ConstView q, ConstView k, Cons
   for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
     float* w = weights.empty() ? scratch : weights.data() + b * lq * lk;
     st = scores(ctx, q, k, b, w, ws);
-    if (!st.ok()) break;
-    const View wv(w, Shape{lq, lk});
-    st = softmax(ctx, wv, batch_mask(mask, b), wv);
-    if (!st.ok()) break;
-    st = matmul(ctx, gemm_args(lq, dv, lk, w, v.data() + b * lk * dv, false,
-                               context.data() + b * lq * dv), ws);
+    if (st.ok())
+      st = softmax_mix(ctx, w, lq, lk, batch_mask(mask, b), v.data() + b * lk * dv, dv,
+                       context.data() + b * lq * dv, ws);
+  }
+  ws.rewind(mark);
+  return st;
+}
+
+Status SoftAttention::project_keys(const Context& ctx, ConstView keys, View cache,
+                                   Workspace& ws) const {
+  if (score_ != Score::additive)
+    return Status::invalid("project_keys: only additive attention projects its keys");
+  EDGEATTN_RETURN_IF_ERROR(require_dense(keys, 3, "keys"));
+  EDGEATTN_RETURN_IF_ERROR(require_dense(cache, 3, "key_cache"));
+  const std::size_t bsz = keys.dim(0), lk = keys.dim(1), dk = keys.dim(2);
+  if (dk != key_dim() || cache.shape() != Shape{bsz, lk, attn_dim_})
+    return Status::invalid("project_keys: keys " + keys.shape().to_string() + " and key_cache " +
+                           cache.shape().to_string() + " must be [B, Lk, " +
+                           std::to_string(key_dim()) + "] and [B, Lk, " +
+                           std::to_string(attn_dim_) + "]");
+  kernels::GemmArgs g = gemm_args(bsz * lk, attn_dim_, dk, keys.data(), w_.key_proj.data(), true,
+                                  cache.data());
+  g.packed_b = &packed_key_;
+  return matmul(ctx, g, ws);
+}
+
+Status SoftAttention::forward_cached(const Context& ctx, ConstView q, ConstView key_cache,
+                                     ConstView v, MaskView mask, View context, View weights,
+                                     Workspace& ws) const {
+  if (score_ != Score::additive)
+    return Status::invalid("forward_cached: only additive attention has a key cache");
+  EDGEATTN_RETURN_IF_ERROR(require_dense(key_cache, 3, "key_cache"));
+  if (key_cache.dim(2) != attn_dim_)
+    return Status::invalid("key_cache " + key_cache.shape().to_string() + " must be [B, Lk, " +
+                           std::to_string(attn_dim_) + "]");
+  // The cache stands in for the keys in the shape checks, with the key width
+  // the weights expect.
+  const Shape ks{key_cache.dim(0), key_cache.dim(1), key_dim()};
+  EDGEATTN_RETURN_IF_ERROR(check(q, ConstView(key_cache.data(), ks), v, mask));
+  const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = key_cache.dim(1), dv = v.dim(2);
+  EDGEATTN_RETURN_IF_ERROR(check_outputs(context, weights, bsz, lq, lk, dv));
+  const std::size_t mark = ws.used();
+  float* scratch = weights.empty() ? ws.take<float>(lq * lk) : nullptr;
+  if (weights.empty() && !scratch && lq * lk != 0)
+    return {StatusCode::out_of_memory, "soft_attention: workspace too small (see workspace_bytes)"};
+  Status st;
+  for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
+    float* w = weights.empty() ? scratch : weights.data() + b * lq * lk;
+    st = additive_scores(ctx, q.data() + b * lq * q.dim(2), lq, q.dim(2),
+                         key_cache.data() + b * lk * attn_dim_, lk, w, ws);
+    if (st.ok())
+      st = softmax_mix(ctx, w, lq, lk, batch_mask(mask, b), v.data() + b * lk * dv, dv,
+                       context.data() + b * lq * dv, ws);
   }
   ws.rewind(mark);
   return st;
@@ -275,10 +352,7 @@ Status SoftAttention::forward_argmax(const Context& ctx, ConstView q, ConstView 
                                      Workspace& ws) const {
   EDGEATTN_RETURN_IF_ERROR(check(q, k, v, mask));
   const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1), dv = v.dim(2);
-  EDGEATTN_RETURN_IF_ERROR(require_dense(context, 3, "context"));
-  if (context.shape() != Shape{bsz, lq, dv})
-    return Status::invalid("context must be " + Shape{bsz, lq, dv}.to_string() + ", found " +
-                           context.shape().to_string());
+  EDGEATTN_RETURN_IF_ERROR(check_outputs(context, View(), bsz, lq, lk, dv));
   if (!indices) return Status::invalid("hard attention: indices is null");
   const std::size_t mark = ws.used();
   float* s = ws.take<float>(lq * lk);
@@ -317,10 +391,7 @@ Status SoftAttention::forward_sample(const Context& ctx, ConstView q, ConstView 
                                      std::int64_t* indices, View context, Workspace& ws) const {
   EDGEATTN_RETURN_IF_ERROR(check(q, k, v, mask));
   const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1), dv = v.dim(2);
-  EDGEATTN_RETURN_IF_ERROR(require_dense(context, 3, "context"));
-  if (context.shape() != Shape{bsz, lq, dv})
-    return Status::invalid("context must be " + Shape{bsz, lq, dv}.to_string() + ", found " +
-                           context.shape().to_string());
+  EDGEATTN_RETURN_IF_ERROR(check_outputs(context, View(), bsz, lq, lk, dv));
   if (!indices || draws == 0) return Status::invalid("hard attention: no indices or draws == 0");
   const std::size_t mark = ws.used();
   float* s = ws.take<float>(lq * lk);
