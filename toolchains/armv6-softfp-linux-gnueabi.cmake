@@ -11,7 +11,8 @@ set(CMAKE_C_COMPILER ${_triple}-gcc)
 set(CMAKE_CXX_COMPILER ${_triple}-g++)
 set(_arch_flags "-march=armv6 -marm -mfpu=vfp -mfloat-abi=softfp")
 set(CMAKE_C_FLAGS_INIT "${_arch_flags}")
-set(CMAKE_CXX_FLAGS_INIT "${_arch_flags}")
+# -Wno-psabi: GCC's notes on a 32-bit ARM ABI change in GCC 7.1, of no concern here.
+set(CMAKE_CXX_FLAGS_INIT "${_arch_flags} -Wno-psabi")
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
 
 # ARMv6 Pis have one core: no OpenMP (which also has no static libgomp here).
