@@ -123,6 +123,14 @@ std::size_t matmul_workspace_bytes(const Context& ctx, std::size_t m, std::size_
 }
 
 Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
+  if (g.m == 1 && g.n > 0 && g.k > 0) {  // one row (a decoder step): a GEMV, unpacked
+    EDGEATTN_RETURN_IF_ERROR(detail::check_gemm(g));
+    if (g.trans_b)
+      kernels::gemv(g.n, g.k, g.alpha, g.b, g.ldb, g.a, g.beta, g.c);
+    else
+      kernels::gemv_t(g.k, g.n, g.alpha, g.b, g.ldb, g.a, g.beta, g.c);
+    return {};
+  }
   const std::size_t per_thread = kernels::gemm_workspace_bytes(g.m, g.n, g.k);
   const double flops = 2.0 * static_cast<double>(g.m) * g.n * g.k;
   int t = threads_for(ctx, flops, kMinFlopsPerThread);

@@ -18,7 +18,8 @@ namespace edgeattn {
 // C = alpha * A op(B) + beta * C (see kernels::GemmArgs) on up to
 // resolve_threads(ctx) threads. The workspace must hold
 // matmul_workspace_bytes() for the same context; a workspace sized for fewer
-// threads makes the call use fewer threads (same result, only slower).
+// threads makes the call use fewer threads (same result, only slower). A
+// problem of one row (m == 1) runs as a GEMV.
 std::size_t matmul_workspace_bytes(const Context& ctx, std::size_t m, std::size_t n,
                                    std::size_t k);
 Status matmul(const Context& ctx, const kernels::GemmArgs& args, Workspace& ws);

@@ -12,8 +12,13 @@
 
 namespace edgeattn::detail {
 
+// Always inlined: called once per vector in the hot loops, and a call would
+// pass the vector through memory.
 template <class Ops, bool kFused>
-typename Ops::F exp_core(typename Ops::F x) {
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+inline typename Ops::F exp_core(typename Ops::F x) {
   using F = typename Ops::F;
   using I = typename Ops::I;
   const auto madd = [](F a, F b, F c) { return kFused ? Ops::fma(a, b, c) : a * b + c; };
