@@ -212,7 +212,10 @@ Status attention(const Context& ctx, const kernels::AttendArgs& a, Workspace& ws
                            std::to_string(a.d) + ", dv=" + std::to_string(a.dv) + ")");
   const detail::KernelTable& t = detail::active_table();
   const double flops = 4.0 * static_cast<double>(a.m) * a.n * a.d;
-  int threads = threads_for(ctx, flops, kMinFlopsPerThread);
+  // K and V are packed on one thread first, so a thread pays off only with
+  // more work than a GEMM piece needs (measured: L = 128, d = 64 runs faster
+  // on one thread).
+  int threads = threads_for(ctx, flops, 32.0 * kMinFlopsPerThread);
   const std::size_t unit = kernels::gemm_tile_rows();
   const std::size_t units = ceil_div(a.m, unit);
   if (static_cast<std::size_t>(threads) > units) threads = static_cast<int>(units);

@@ -1,5 +1,5 @@
-// Streaming attention: scores never leave an L1-sized tile. For each tile of
-// mr query rows and each block of kBlock keys:
+// Streaming attention: scores never leave an L1-sized tile. For each group
+// of query tiles, each block of kBlock keys, and each tile of mr rows:
 //   S = scale Q K_blk^T               (micro-kernel over packed K panels)
 //   per row: m' = max(m, rowmax S), P = exp(S - m'), l = l e^(m - m') + sum P,
 //            O = O e^(m - m')          (online softmax, Milakov & Gimelshein 2018)
@@ -17,6 +17,10 @@ namespace edgeattn::detail {
 namespace {
 
 constexpr std::size_t kBlock = 256;  // keys per block: S tile mr x 256 floats
+// Query tiles that share each key block while its packed K and V (2 x 64 KB
+// at d = 64) stay in L2: without groups every tile of mr rows re-streams all
+// of K and V, from L3 once they outgrow L2 (L = 4096: 2 MB).
+constexpr std::size_t kGroupTiles = 16;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 std::size_t round_up(std::size_t v, std::size_t m) { return (v + m - 1) / m * m; }
@@ -51,6 +55,34 @@ void attend_rows_direct(const KernelTable& t, const kernels::AttendArgs& a, std:
   }
 }
 
+// One tile of `rows` (<= mr) query rows against keys [k0, k0 + kc): scores,
+// the online-softmax step of each row (m, l), and O += P V.
+void attend_tile(const KernelTable& t, const kernels::AttendArgs& a, const float* pk,
+                 const float* pv, std::size_t r0, std::size_t rows, std::size_t k0, std::size_t kc,
+                 float* s, float* o, float* m, float* l) {
+  const std::size_t mr = t.blocking.mr, nr = t.blocking.nr;
+  const std::size_t dv_pad = round_up(a.dv, nr);
+  for (std::size_t j = 0; j < kc; j += nr)
+    t.micro_kernel(a.d, a.q + r0 * a.ldq, a.ldq, rows, pk + (k0 + j) * a.d, s + j, kBlock,
+                   a.scale, 0.0f);
+  for (std::size_t i = 0; i < rows; ++i) {
+    float* si = s + i * kBlock;
+    const std::uint8_t* mk = mask_row(a, r0 + i);
+    apply_mask(si, mk ? mk + k0 : nullptr, kc);
+    float m_new;
+    const float sum = t.online_softmax(si, kc, m[i], &m_new);
+    if (m_new == kNegInf) continue;  // nothing attended yet
+    const float alpha = m[i] == kNegInf ? 0.0f : std::exp(m[i] - m_new);
+    if (alpha != 1.0f) t.scale(alpha, o + i * dv_pad, o + i * dv_pad, dv_pad);
+    l[i] = l[i] * alpha + sum;
+    m[i] = m_new;
+  }
+  for (std::size_t i = rows; i < mr; ++i)  // rows past the end: keep them finite
+    std::memset(s + i * kBlock, 0, kc * sizeof(float));
+  for (std::size_t j = 0; j < dv_pad; j += nr)
+    t.micro_kernel(kc, s, kBlock, mr, pv + j * a.n + k0 * nr, o + j, dv_pad, 1.0f, 1.0f);
+}
+
 }  // namespace
 
 std::size_t attend_packed_floats(const KernelTable& t, std::size_t m, std::size_t n,
@@ -63,8 +95,8 @@ std::size_t attend_packed_floats(const KernelTable& t, std::size_t m, std::size_
 std::size_t attend_scratch_floats(const KernelTable& t, std::size_t m, std::size_t n,
                                   std::size_t dv) {
   if (!tiled(t, m)) return n;
-  const std::size_t mr = t.blocking.mr, nr = t.blocking.nr;
-  return mr * kBlock + mr * round_up(dv, nr) + 2 * mr + 3 * 16;
+  const std::size_t mr = t.blocking.mr, nr = t.blocking.nr, rows = kGroupTiles * mr;
+  return mr * kBlock + rows * round_up(dv, nr) + 2 * rows + 3 * 16;
 }
 
 void attend_pack(const KernelTable& t, const kernels::AttendArgs& a, float* packed) {
@@ -85,38 +117,25 @@ void attend_rows(const KernelTable& t, const kernels::AttendArgs& a, const float
   const std::size_t dv_pad = round_up(a.dv, nr);
   const float* pk = packed;
   const float* pv = packed + round_up(round_up(a.n, nr) * a.d, 16);
+  const std::size_t group = kGroupTiles * mr;
   float* s = scratch;                                   // [mr x kBlock]
-  float* o = s + mr * kBlock;                           // [mr x dv_pad]
-  float* m = o + round_up(mr * dv_pad, 16);             // [mr]
-  float* l = m + round_up(mr, 16);                      // [mr]
-  for (std::size_t r0 = begin; r0 < end; r0 += mr) {
-    const std::size_t rows = min_of(mr, end - r0);
-    std::memset(o, 0, mr * dv_pad * sizeof(float));
-    for (std::size_t i = 0; i < mr; ++i) m[i] = kNegInf, l[i] = 0.0f;
+  float* o = s + mr * kBlock;                           // [group x dv_pad]
+  float* m = o + round_up(group * dv_pad, 16);          // [group]
+  float* l = m + round_up(group, 16);                   // [group]
+  for (std::size_t g0 = begin; g0 < end; g0 += group) {
+    const std::size_t g_end = min_of(end, g0 + group);
+    std::memset(o, 0, group * dv_pad * sizeof(float));
+    for (std::size_t i = 0; i < group; ++i) m[i] = kNegInf, l[i] = 0.0f;
     for (std::size_t k0 = 0; k0 < a.n; k0 += kBlock) {
       const std::size_t kc = min_of(kBlock, a.n - k0);
-      for (std::size_t j = 0; j < kc; j += nr)
-        t.micro_kernel(a.d, a.q + r0 * a.ldq, a.ldq, rows, pk + (k0 + j) * a.d, s + j, kBlock,
-                       a.scale, 0.0f);
-      for (std::size_t i = 0; i < rows; ++i) {
-        float* si = s + i * kBlock;
-        const std::uint8_t* mk = mask_row(a, r0 + i);
-        apply_mask(si, mk ? mk + k0 : nullptr, kc);
-        float m_new;
-        const float sum = t.online_softmax(si, kc, m[i], &m_new);
-        if (m_new == kNegInf) continue;  // nothing attended yet
-        const float alpha = m[i] == kNegInf ? 0.0f : std::exp(m[i] - m_new);
-        if (alpha != 1.0f) t.scale(alpha, o + i * dv_pad, o + i * dv_pad, dv_pad);
-        l[i] = l[i] * alpha + sum;
-        m[i] = m_new;
-      }
-      for (std::size_t i = rows; i < mr; ++i)  // rows past the end: keep them finite
-        std::memset(s + i * kBlock, 0, kc * sizeof(float));
-      for (std::size_t j = 0; j < dv_pad; j += nr)
-        t.micro_kernel(kc, s, kBlock, mr, pv + j * a.n + k0 * nr, o + j, dv_pad, 1.0f, 1.0f);
+      for (std::size_t r0 = g0; r0 < g_end; r0 += mr)
+        attend_tile(t, a, pk, pv, r0, min_of(mr, g_end - r0), k0, kc, s, o + (r0 - g0) * dv_pad,
+                    m + (r0 - g0), l + (r0 - g0));
     }
-    for (std::size_t i = 0; i < rows; ++i)
-      t.scale(l[i] > 0.0f ? 1.0f / l[i] : 0.0f, o + i * dv_pad, a.o + (r0 + i) * a.ldo, a.dv);
+    for (std::size_t r = g0; r < g_end; ++r) {
+      const std::size_t i = r - g0;
+      t.scale(l[i] > 0.0f ? 1.0f / l[i] : 0.0f, o + i * dv_pad, a.o + r * a.ldo, a.dv);
+    }
   }
 }
 

@@ -10,15 +10,18 @@
 // identical everywhere (the seeded sampling path relies on that).
 #pragma once
 
+// For the per-vector math functions: called once per vector in hot loops,
+// where a call would pass the vector through memory.
+#if defined(__GNUC__)
+#define EDGEATTN_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define EDGEATTN_ALWAYS_INLINE inline
+#endif
+
 namespace edgeattn::detail {
 
-// Always inlined: called once per vector in the hot loops, and a call would
-// pass the vector through memory.
 template <class Ops, bool kFused>
-#if defined(__GNUC__)
-__attribute__((always_inline))
-#endif
-inline typename Ops::F exp_core(typename Ops::F x) {
+EDGEATTN_ALWAYS_INLINE typename Ops::F exp_core(typename Ops::F x) {
   using F = typename Ops::F;
   using I = typename Ops::I;
   const auto madd = [](F a, F b, F c) { return kFused ? Ops::fma(a, b, c) : a * b + c; };

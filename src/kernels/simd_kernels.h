@@ -100,14 +100,14 @@ struct BatchOps {
 };
 
 template <class A>
-fbatch<A> exp_batch(fbatch<A> x) {
+EDGEATTN_ALWAYS_INLINE fbatch<A> exp_batch(fbatch<A> x) {
   return exp_core<BatchOps<A>, true>(x);
 }
 
 // tanh(|x|) = (1 - e^{-2|x|}) / (1 + e^{-2|x|}), sign restored; for tiny |x|
 // tanh x = x to within x^3/3, which avoids the cancellation in 1 - e^{-2|x|}.
 template <class A>
-fbatch<A> tanh_batch(fbatch<A> x) {
+EDGEATTN_ALWAYS_INLINE fbatch<A> tanh_batch(fbatch<A> x) {
   using F = fbatch<A>;
   const F ax = xsimd::abs(x);
   const F e = exp_batch<A>(F(-2.0f) * ax);
@@ -117,7 +117,7 @@ fbatch<A> tanh_batch(fbatch<A> x) {
 }
 
 template <class A>
-fbatch<A> sigmoid_batch(fbatch<A> x) {
+EDGEATTN_ALWAYS_INLINE fbatch<A> sigmoid_batch(fbatch<A> x) {
   using F = fbatch<A>;
   return F(1.0f) / (F(1.0f) + exp_batch<A>(-x));
 }

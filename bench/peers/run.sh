@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Side by side on this machine: edgeattn (Google Benchmark, bench_attention),
+# PyTorch eager and torch.jit traced (Debian's python3-torch, glibc malloc),
+# and ONNX Runtime (npm onnxruntime-node, installed with --ignore-scripts into
+# OUT; models exported with torch.onnx.export), each with 1 and 2 threads and
+# the timing rule of workloads.md. Prints one line per workload and runner.
+# Usage: bench/peers/run.sh [OUT_DIR]   (needs a Release build in build/)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=${1:-/tmp/edgeattn-peers}
+mkdir -p "$out/onnx"
+bash tools/deps.sh python3-torch
+command -v node >/dev/null && command -v npm >/dev/null || { echo "needs node and npm" >&2; exit 2; }
+if [ ! -d "$out/node_modules/onnxruntime-node" ]; then
+  (cd "$out" && npm install --silent --no-audit --no-fund --ignore-scripts onnxruntime-node@1.30.0 >/dev/null)
+fi
+for t in 1 2; do
+  /usr/bin/python3 bench/peers/torch_bench.py "$t" "$out/onnx"
+  NODE_PATH="$out/node_modules" node bench/peers/ort_bench.js "$out/onnx" "$t"
+  OMP_NUM_THREADS=$t build/bench/bench_attention --benchmark_filter="W1.*threads:$t|W2|W9" \
+    --benchmark_repetitions=3 --benchmark_report_aggregates_only=true 2>/dev/null |
+    awk -v t="$t" '/_median/ { sub(/_median$/, "", $1); sub(/\/threads:[0-9]\/real_time/, "", $1);
+                               print $1, "edgeattn", "threads=" t, "median_us=" ($3 == "us" ? $2 : $2 / 1000) }'
+done

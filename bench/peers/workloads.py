@@ -1,0 +1,68 @@
+"""The attention workloads of workloads.md as PyTorch modules, shared by the
+PyTorch timing and the ONNX export (so both peers run the same graphs)."""
+import torch
+from torch import nn
+
+
+class Sdpa(nn.Module):  # W1: softmax(X X^T / sqrt(d)) X
+    def forward(self, x):
+        return torch.softmax(x @ x.transpose(1, 2) * (x.shape[-1] ** -0.5), dim=-1) @ x
+
+
+class LuongDot(nn.Module):  # W2: one query, keys = values
+    def forward(self, q, k):
+        return torch.softmax(q @ k.transpose(1, 2), dim=-1) @ k
+
+
+class Bahdanau(nn.Module):  # W2: additive, A = 256, no query bias
+    def __init__(self, d=256, a=256):
+        super().__init__()
+        torch.manual_seed(0)
+        self.query_proj = nn.Linear(d, a, bias=False)
+        self.key_proj = nn.Linear(d, a, bias=False)
+        self.v = nn.Linear(a, 1, bias=False)
+
+    def forward(self, q, k):  # key projection inside the call (W2_bahdanau_full)
+        return self.step(q, self.key_proj(k), k)
+
+    def step(self, q, kp, k):  # key projection given (W2_bahdanau_pre)
+        s = self.v(torch.tanh(self.query_proj(q).unsqueeze(2) + kp.unsqueeze(1))).squeeze(-1)
+        return torch.softmax(s, dim=-1) @ k
+
+
+class BahdanauPre(nn.Module):
+    def __init__(self, full):
+        super().__init__()
+        self.full = full
+
+    def forward(self, q, kp, k):
+        return self.full.step(q, kp, k)
+
+
+class Argmax(nn.Module):  # W9: hard attention's selection
+    def forward(self, s):
+        return torch.argmax(s, dim=-1)
+
+
+class Multinomial(nn.Module):  # W9: one sample per row of softmax(scores)
+    def forward(self, s):
+        return torch.multinomial(torch.softmax(s, dim=-1), 1)
+
+
+def cases():
+    """(name, module, inputs, counted flops or bytes, unit)"""
+    torch.manual_seed(1)
+    out = []
+    for L in (128, 1024, 4096):
+        out.append((f"W1_sdpa_L{L}_d64", Sdpa(), (torch.randn(1, L, 64),), 4.0 * L * L * 64, "flops"))
+    q, k = torch.randn(1, 1, 256), torch.randn(1, 50, 256)
+    out.append(("W2_luong_dot", LuongDot(), (q, k), 51200.0, "flops"))
+    b = Bahdanau()
+    out.append(("W2_bahdanau_full", b, (q, k), 6735872.0, "flops"))
+    with torch.no_grad():
+        kp = b.key_proj(k)
+    out.append(("W2_bahdanau_pre", BahdanauPre(b), (q, kp, k), 182272.0, "flops"))
+    s = torch.randn(64, 1024)
+    out.append(("W9_argmax_64x1024", Argmax(), (s,), 262144.0, "bytes"))
+    out.append(("W9_multinomial_64x1024", Multinomial(), (s,), 262144.0, "bytes"))
+    return out
