@@ -234,6 +234,19 @@ TEST_CASE("exp_exact: bitwise the same on every ISA, within 1e-6 relative") {
   });
 }
 
+TEST_CASE("lane_sums16: the same bits on every ISA, each lane in order") {
+  const auto x = random_floats(16 * 67, -100, 100, 45);
+  std::vector<float> first;
+  for_each_isa([&](Isa) {
+    std::vector<float> lanes(16);
+    kernels::lane_sums16(x.data(), x.size(), lanes.data());
+    std::vector<float> want(16, 0.0f);  // the defined order, in float
+    for (std::size_t c = 0; c < x.size(); c += 16)
+      for (std::size_t l = 0; l < 16; ++l) want[l] += x[c + l];
+    CHECK(std::memcmp(lanes.data(), want.data(), 16 * sizeof(float)) == 0);
+  });
+}
+
 TEST_CASE("tanh and sigmoid: 1e-6 absolute everywhere") {
   std::vector<float> x = random_floats(4099, -12, 12, 5);
   const auto small = random_floats(67, -1e-3f, 1e-3f, 6);
@@ -384,6 +397,27 @@ TEST_CASE("gemv_t: weighted sums of rows, column tails, beta 0 does not read y")
           CAPTURE(k);
           expect_close(y.data(), want, tol, "gemv_t");
         }
+      }
+    }
+  });
+}
+
+TEST_CASE("additive_scores: v . tanh(q + k_j) against double precision") {
+  for_each_isa([](Isa) {
+    for (std::size_t a : {1u, 7u, 16u, 33u, 256u}) {
+      const std::size_t n = 9, ldk = a + 2;
+      const auto q = random_floats(a, -2, 2, 51), k = random_floats(n * ldk, -2, 2, 52);
+      const auto v = random_floats(a, -1, 1, 53);
+      std::vector<float> out(n);
+      kernels::additive_scores(q.data(), k.data(), ldk, n, a, v.data(), out.data());
+      for (std::size_t j = 0; j < n; ++j) {
+        double s = 0, mag = 0;
+        for (std::size_t i = 0; i < a; ++i) {
+          s += v[i] * std::tanh(double(q[i]) + k[j * ldk + i]);
+          mag += std::fabs(v[i]);
+        }
+        CAPTURE(a);
+        CHECK(std::fabs(out[j] - s) <= 1e-6 * mag + 1e-6);  // tanh's 1e-6 per term
       }
     }
   });

@@ -52,6 +52,10 @@ void add_scalar(const float* a, float b, float* y, std::size_t n);
 float reduce_sum(const float* x, std::size_t n);
 float reduce_max(const float* x, std::size_t n);
 float reduce_mean(const float* x, std::size_t n);
+// Sixteen interleaved partial sums: lanes[l] = x[l] + x[16 + l] + ... added
+// in that order (n a multiple of 16), so the result is bitwise the same on
+// every ISA; a sum whose rounding must not depend on the vector width.
+void lane_sums16(const float* x, std::size_t n, float* lanes);
 // The index of the first maximum of x[0..n) (as torch.argmax); 0 if n == 0.
 std::size_t argmax(const float* x, std::size_t n);
 
@@ -71,6 +75,11 @@ void tanh(const float* x, float* y, std::size_t n);
 // within 1e-6 relative like exp. Slower than exp; for seeded sampling.
 void exp_exact(const float* x, float* y, std::size_t n);
 void sigmoid(const float* x, float* y, std::size_t n);
+
+// Bahdanau's additive scores: out[j] = sum_a v[a] tanh(q[a] + k[j * ldk + a])
+// for j < n, a < a_dim (q: the projected query, k: the projected keys).
+void additive_scores(const float* q, const float* k, std::size_t ldk, std::size_t n,
+                     std::size_t a_dim, const float* v, float* out);
 
 // y = alpha * A x + beta * y, A row-major m x k with row stride lda.
 // beta == 0 means y is not read (so it may hold garbage or NaN).

@@ -43,11 +43,9 @@ float prepare_row(const float* s, const std::uint8_t* m, std::size_t n, float* e
     for (std::size_t j = 0; j < n; ++j)
       if (!m[j]) e[j] = 0.0f;
   for (std::size_t j = n; j < padded; ++j) e[j] = 0.0f;
-  float acc[kLanes] = {};  // local, so the compiler may keep it in registers
-  for (std::size_t c = 0; c < padded; c += kLanes)
-    for (std::size_t l = 0; l < kLanes; ++l) acc[l] += e[c + l];
+  kernels::lane_sums16(e, padded, part);
   float total = 0.0f;
-  for (std::size_t l = 0; l < kLanes; ++l) total += part[l] = acc[l];
+  for (std::size_t l = 0; l < kLanes; ++l) total += part[l];
   return total;
 }
 

@@ -102,7 +102,7 @@ std::size_t SoftAttention::workspace_bytes(const AttentionDims& d, const Context
     mm = max_of(mm, matmul_workspace_bytes(ctx, d.lq, d.dk, d.dq));
   } else if (score_ == Score::additive) {
     const std::size_t a = attn_dim_;
-    floats += d.lq * a + d.lk * a + a;
+    floats += d.lq * a + d.lk * a;
     mm = max_of(mm, max_of(matmul_workspace_bytes(ctx, d.lq, a, d.dq),
                            matmul_workspace_bytes(ctx, d.lk, a, d.dk)));
   }
@@ -186,19 +186,14 @@ Status SoftAttention::additive_scores(const Context& ctx, const float* qb, std::
   const std::size_t a = attn_dim_;
   const std::size_t mark = ws.used();
   float* qp = ws.take<float>(lq * a);
-  float* t = ws.take<float>(a);
-  if (!qp || !t) return {StatusCode::out_of_memory, "soft_attention: workspace too small"};
+  if (!qp) return {StatusCode::out_of_memory, "soft_attention: workspace too small"};
   kernels::GemmArgs gq = gemm_args(lq, a, dq, qb, w_.query_proj.data(), true, qp);
   gq.packed_b = &packed_query_;
   Status st = matmul(ctx, gq, ws);
   if (st.ok() && w_.query_bias.numel())
     for (std::size_t i = 0; i < lq; ++i) kernels::add(qp + i * a, w_.query_bias.data(), qp + i * a, a);
   for (std::size_t i = 0; i < lq && st.ok(); ++i)
-    for (std::size_t j = 0; j < lk; ++j) {
-      kernels::add(qp + i * a, kp + j * a, t, a);
-      kernels::tanh(t, t, a);
-      s[i * lk + j] = kernels::dot(w_.v.data(), t, a);
-    }
+    kernels::additive_scores(qp + i * a, kp, a, lk, a, w_.v.data(), s + i * lk);
   ws.rewind(mark);
   return st;
 }

@@ -23,6 +23,9 @@ void add_scalar(const float* a, float b, float* y, std::size_t n) {
 float reduce_sum(const float* x, std::size_t n) { return active_table().reduce_sum(x, n); }
 float reduce_max(const float* x, std::size_t n) { return active_table().reduce_max(x, n); }
 std::size_t argmax(const float* x, std::size_t n) { return active_table().argmax(x, n); }
+void lane_sums16(const float* x, std::size_t n, float* lanes) {
+  active_table().lane_sums16(x, n, lanes);
+}
 float reduce_mean(const float* x, std::size_t n) {
   return n == 0 ? 0.0f : active_table().reduce_sum(x, n) / static_cast<float>(n);
 }
@@ -36,6 +39,11 @@ void sigmoid(const float* x, float* y, std::size_t n) { active_table().sigmoid(x
 void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
           const float* x, float beta, float* y) {
   active_table().gemv(m, k, alpha, a, lda, x, beta, y);
+}
+
+void additive_scores(const float* q, const float* k, std::size_t ldk, std::size_t n,
+                     std::size_t a_dim, const float* v, float* out) {
+  active_table().additive_scores(q, k, ldk, n, a_dim, v, out);
 }
 
 void gemv_t(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,

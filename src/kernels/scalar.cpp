@@ -100,6 +100,12 @@ void exp_exact(const float* x, float* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] = exp_core<FloatOps, false>(x[i]);
 }
 
+void lane_sums16(const float* x, std::size_t n, float* lanes) {
+  for (std::size_t l = 0; l < 16; ++l) lanes[l] = 0.0f;
+  for (std::size_t c = 0; c < n; c += 16)
+    for (std::size_t l = 0; l < 16; ++l) lanes[l] += x[c + l];
+}
+
 void vtanh(const float* x, float* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
 }
@@ -116,6 +122,14 @@ float online_softmax(float* s, std::size_t n, float m_in, float* m_out) {
     sum += s[i];
   }
   return sum;
+}
+void additive_scores(const float* q, const float* k, std::size_t ldk, std::size_t n,
+                     std::size_t a_dim, const float* v, float* out) {
+  for (std::size_t j = 0; j < n; ++j) {
+    float s = 0.0f;
+    for (std::size_t a = 0; a < a_dim; ++a) s += v[a] * std::tanh(q[a] + k[j * ldk + a]);
+    out[j] = s;
+  }
 }
 void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
           const float* x, float beta, float* y) {
@@ -159,7 +173,7 @@ double fma_peak(std::size_t iters, float* sink) {
 const KernelTable& scalar_table() {
   static const KernelTable t = {
       Isa::scalar, dot, axpy, scale, add, mul, add_scalar, reduce_sum, reduce_max, argmax, softmax,
-      vexp, exp_exact, vtanh, sigmoid, online_softmax, gemv, gemv_t, GemmBlocking{}, nullptr, gemm,
+      vexp, exp_exact, lane_sums16, vtanh, sigmoid, online_softmax, additive_scores, gemv, gemv_t, GemmBlocking{}, nullptr, gemm,
       fma_peak};
   return t;
 }

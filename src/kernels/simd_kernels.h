@@ -301,12 +301,50 @@ void exp_exact(const float* x, float* y, std::size_t n) {
 }
 
 template <class A>
+void lane_sums16(const float* x, std::size_t n, float* lanes) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size, V = 16 / W;  // vectors per 16 lanes
+  static_assert(16 % W == 0, "16 lanes must be whole vectors");
+  F acc[V];
+  for (std::size_t v = 0; v < V; ++v) acc[v] = F(0.0f);
+  for (std::size_t c = 0; c < n; c += 16)
+    for (std::size_t v = 0; v < V; ++v) acc[v] += F::load_unaligned(x + c + v * W);
+  for (std::size_t v = 0; v < V; ++v) acc[v].store_unaligned(lanes + v * W);
+}
+
+template <class A>
 void vtanh(const float* x, float* y, std::size_t n) {
   map1<A>(x, y, n, [](auto v) { return tanh_batch<A>(v); });
 }
 template <class A>
 void sigmoid(const float* x, float* y, std::size_t n) {
   map1<A>(x, y, n, [](auto v) { return sigmoid_batch<A>(v); });
+}
+
+// Additive scores, one key row at a time, fused: the sum of v tanh(q + k)
+// stays in registers (tails: zero-padded q, k and v add v * tanh(0) = 0).
+template <class A>
+void additive_scores(const float* q, const float* k, std::size_t ldk, std::size_t n,
+                     std::size_t a_dim, const float* v, float* out) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  for (std::size_t j = 0; j < n; ++j) {
+    const float* kj = k + j * ldk;
+    F acc0(0.0f), acc1(0.0f);
+    std::size_t a = 0;
+    for (; a + 2 * W <= a_dim; a += 2 * W) {
+      const F t0 = tanh_batch<A>(F::load_unaligned(q + a) + F::load_unaligned(kj + a));
+      const F t1 = tanh_batch<A>(F::load_unaligned(q + a + W) + F::load_unaligned(kj + a + W));
+      acc0 = xsimd::fma(F::load_unaligned(v + a), t0, acc0);
+      acc1 = xsimd::fma(F::load_unaligned(v + a + W), t1, acc1);
+    }
+    for (; a < a_dim; a += W) {
+      const std::size_t c = a_dim - a < W ? a_dim - a : W;
+      const F t = tanh_batch<A>(load_tail<A>(q + a, c) + load_tail<A>(kj + a, c));
+      acc0 = xsimd::fma(load_tail<A>(v + a, c), t, acc0);
+    }
+    out[j] = hsum<A>(acc0 + acc1);
+  }
 }
 
 // y = alpha A x + beta y, four rows at a time so that each load of x feeds
@@ -466,8 +504,8 @@ KernelTable make_table(Isa isa) {
   return KernelTable{isa,          dot<A>,       axpy<A>,         scale<A>,    add<A>,
                      mul<A>,       add_scalar<A>, reduce_sum<A>, reduce_max<A>, argmax<A>,
                      softmax<A>,
-                     vexp<A>,      exp_exact<A>, vtanh<A>,     sigmoid<A>,      online_softmax<A>,
-                     gemv<A>,      gemv_t<A>,
+                     vexp<A>,      exp_exact<A>, lane_sums16<A>, vtanh<A>,     sigmoid<A>,      online_softmax<A>,
+                     additive_scores<A>, gemv<A>,      gemv_t<A>,
                      bl,           gemm_micro<A, MR>, nullptr, fma_peak<A>};
 }
 

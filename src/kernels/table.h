@@ -39,12 +39,17 @@ struct KernelTable {
   void (*exp)(const float*, float*, std::size_t);
   // exp_core without FMA: bitwise identical on every ISA (sampling).
   void (*exp_exact)(const float*, float*, std::size_t);
+  // lanes[l] = sum of x[c + l] over c = 0, 16, 32, ... < n (n a multiple of
+  // 16), each lane in that order: the same bits for any vector width.
+  void (*lane_sums16)(const float* x, std::size_t n, float* lanes);
   void (*tanh)(const float*, float*, std::size_t);
   void (*sigmoid)(const float*, float*, std::size_t);
   // One online-softmax step over a block of scores: m = max(m_in, s[0..n)),
   // s = exp(s - m) in place, returns the sum; m written to *m_out. An all
   // -inf block with m_in = -inf gives zeros and sum 0.
   float (*online_softmax)(float* s, std::size_t n, float m_in, float* m_out);
+  void (*additive_scores)(const float*, const float*, std::size_t, std::size_t, std::size_t,
+                          const float*, float*);
   void (*gemv)(std::size_t, std::size_t, float, const float*, std::size_t, const float*, float,
                float*);
   void (*gemv_t)(std::size_t, std::size_t, float, const float*, std::size_t, const float*, float,
