@@ -83,6 +83,10 @@ class SoftAttention {
   Status check(ConstView query, ConstView keys, ConstView values, MaskView mask) const;
 
  private:
+  template <class ScoresOf>
+  Status materialized(const Context& ctx, std::size_t bsz, std::size_t lq, std::size_t lk,
+                      ConstView v, MaskView mask, View context, View weights, Workspace& ws,
+                      ScoresOf scores_of) const;
   Status softmax_mix(const Context& ctx, float* w, std::size_t lq, std::size_t lk, MaskView mask_b,
                      const float* vb, std::size_t dv, float* out, Workspace& ws) const;
   Status additive_scores(const Context& ctx, const float* qb, std::size_t lq, std::size_t dq,

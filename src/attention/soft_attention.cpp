@@ -235,12 +235,13 @@ Status SoftAttention::softmax_mix(const Context& ctx, float* w, std::size_t lq, 
   return matmul(ctx, gemm_args(lq, dv, lk, w, vb, false, out), ws);
 }
 
-Status SoftAttention::forward(const Context& ctx, ConstView q, ConstView k, ConstView v,
-                              MaskView mask, View context, View weights, Workspace& ws) const {
-  EDGEATTN_RETURN_IF_ERROR(check(q, k, v, mask));
-  const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1), dv = v.dim(2);
-  EDGEATTN_RETURN_IF_ERROR(check_outputs(context, weights, bsz, lq, lk, dv));
-  if (weights.empty() && score_ != Score::additive) return forward_streaming(ctx, q, k, v, mask, context, ws);
+// For each batch element: scores_of(b, w) writes its [Lq, Lk] scores into w
+// (the caller's weights, or scratch), then softmax and the context.
+template <class ScoresOf>
+Status SoftAttention::materialized(const Context& ctx, std::size_t bsz, std::size_t lq,
+                                   std::size_t lk, ConstView v, MaskView mask, View context,
+                                   View weights, Workspace& ws, ScoresOf scores_of) const {
+  const std::size_t dv = v.dim(2);
   const std::size_t mark = ws.used();
   float* scratch = weights.empty() ? ws.take<float>(lq * lk) : nullptr;
   if (weights.empty() && !scratch && lq * lk != 0)
@@ -248,13 +249,23 @@ Status SoftAttention::forward(const Context& ctx, ConstView q, ConstView k, Cons
   Status st;
   for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
     float* w = weights.empty() ? scratch : weights.data() + b * lq * lk;
-    st = scores(ctx, q, k, b, w, ws);
+    st = scores_of(b, w);
     if (st.ok())
       st = softmax_mix(ctx, w, lq, lk, batch_mask(mask, b), v.data() + b * lk * dv, dv,
                        context.data() + b * lq * dv, ws);
   }
   ws.rewind(mark);
   return st;
+}
+
+Status SoftAttention::forward(const Context& ctx, ConstView q, ConstView k, ConstView v,
+                              MaskView mask, View context, View weights, Workspace& ws) const {
+  EDGEATTN_RETURN_IF_ERROR(check(q, k, v, mask));
+  const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1);
+  EDGEATTN_RETURN_IF_ERROR(check_outputs(context, weights, bsz, lq, lk, v.dim(2)));
+  if (weights.empty() && score_ != Score::additive) return forward_streaming(ctx, q, k, v, mask, context, ws);
+  return materialized(ctx, bsz, lq, lk, v, mask, context, weights, ws,
+                      [&](std::size_t b, float* w) { return scores(ctx, q, k, b, w, ws); });
 }
 
 Status SoftAttention::project_keys(const Context& ctx, ConstView keys, View cache,
@@ -288,23 +299,12 @@ Status SoftAttention::forward_cached(const Context& ctx, ConstView q, ConstView 
   // the weights expect.
   const Shape ks{key_cache.dim(0), key_cache.dim(1), key_dim()};
   EDGEATTN_RETURN_IF_ERROR(check(q, ConstView(key_cache.data(), ks), v, mask));
-  const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = key_cache.dim(1), dv = v.dim(2);
-  EDGEATTN_RETURN_IF_ERROR(check_outputs(context, weights, bsz, lq, lk, dv));
-  const std::size_t mark = ws.used();
-  float* scratch = weights.empty() ? ws.take<float>(lq * lk) : nullptr;
-  if (weights.empty() && !scratch && lq * lk != 0)
-    return {StatusCode::out_of_memory, "soft_attention: workspace too small (see workspace_bytes)"};
-  Status st;
-  for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
-    float* w = weights.empty() ? scratch : weights.data() + b * lq * lk;
-    st = additive_scores(ctx, q.data() + b * lq * q.dim(2), lq, q.dim(2),
-                         key_cache.data() + b * lk * attn_dim_, lk, w, ws);
-    if (st.ok())
-      st = softmax_mix(ctx, w, lq, lk, batch_mask(mask, b), v.data() + b * lk * dv, dv,
-                       context.data() + b * lq * dv, ws);
-  }
-  ws.rewind(mark);
-  return st;
+  const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = key_cache.dim(1), dq = q.dim(2);
+  EDGEATTN_RETURN_IF_ERROR(check_outputs(context, weights, bsz, lq, lk, v.dim(2)));
+  return materialized(ctx, bsz, lq, lk, v, mask, context, weights, ws, [&](std::size_t b, float* w) {
+    return additive_scores(ctx, q.data() + b * lq * dq, lq, dq,
+                           key_cache.data() + b * lk * attn_dim_, lk, w, ws);
+  });
 }
 
 // Without weights to return, dot-product scores never need to exist in full:

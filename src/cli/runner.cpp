@@ -128,6 +128,18 @@ std::string fmt(double v) {
   return buf;
 }
 
+// One file loaded and planned; an unusable one gets its line on `err`.
+Result<Prepared> open_case(const std::string& file, const Context& ctx) {
+  Result<Case> c = load_case(file);
+  if (!c.ok()) return c.status();
+  return prepare(std::move(c).value(), ctx);
+}
+
+void print_unusable(std::ostream& err, const std::string& file, const Status& s) {
+  const std::string& m = s.message();
+  err << (m.compare(0, file.size(), file) == 0 ? m : file + ": " + m) << "\n";
+}
+
 // Options applied to the process: ISA and threads.
 Result<Context> apply(const Options& o) {
   Status s = set_isa(o.isa.c_str());
@@ -144,12 +156,10 @@ int verify_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   if (!ctx.ok()) return usage(err, "edgeattn-verify", false, ctx.status());
   int worst = 0;
   for (const std::string& file : o->files) {
-    Result<Case> c = load_case(file);
-    Result<Prepared> p = c.ok() ? prepare(std::move(c).value(), ctx.value()) : Result<Prepared>(c.status());
+    Result<Prepared> p = open_case(file, ctx.value());
     Status run = p.ok() ? p->c.module->run(ctx.value(), p->c.inputs, p->outputs, p->ws) : p.status();
     if (!run.ok()) {
-      const std::string& m = run.message();
-      err << (m.compare(0, file.size(), file) == 0 ? m : file + ": " + m) << "\n";
+      print_unusable(err, file, run);
       worst = 2;
       continue;
     }
@@ -170,13 +180,11 @@ int bench_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   if (!ctx.ok()) return usage(err, "edgeattn-bench", true, ctx.status());
   int worst = 0;
   for (const std::string& file : o->files) {
-    Result<Case> c = load_case(file);
-    Result<Prepared> p = c.ok() ? prepare(std::move(c).value(), ctx.value()) : Result<Prepared>(c.status());
+    Result<Prepared> p = open_case(file, ctx.value());
     const auto call = [&] { return p->c.module->run(ctx.value(), p->c.inputs, p->outputs, p->ws); };
     Status first = p.ok() ? call() : p.status();
     if (!first.ok()) {
-      const std::string& m = first.message();
-      err << (m.compare(0, file.size(), file) == 0 ? m : file + ": " + m) << "\n";
+      print_unusable(err, file, first);
       worst = 2;
       continue;
     }
