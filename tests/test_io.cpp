@@ -161,6 +161,35 @@ TEST_CASE("inputs: missing, wrong dtype and wrong shape are unusable, named") {
   CHECK(prepared_error(image(meta + q + "," + k + "," + v + "," + ok_expected + "}", 64)) == "(no error)");
 }
 
+TEST_CASE("a small file asking for a huge plan is unusable, not an OOM") {
+  // Additive attention of 60000 one-wide queries and keys: 1 MB of inputs,
+  // 14.4 GB of scores to materialise.
+  const std::size_t n = 60000, bytes = n * 4;
+  const std::string meta = R"({"__metadata__":{"module":"soft_attention","config":"{\"score\":\"additive\"}"},)";
+  std::string h = meta;
+  std::size_t off = 0;
+  const auto entry = [&](const std::string& name, const std::string& shape, std::size_t size) {
+    h += "\"" + name + "\":{\"dtype\":\"F32\",\"shape\":" + shape + ",\"data_offsets\":[" +
+         std::to_string(off) + "," + std::to_string(off + size) + "]},";
+    off += size;
+  };
+  for (const char* p : {"param.query_proj.weight", "param.key_proj.weight", "param.v.weight"})
+    entry(p, "[1,1]", 4);
+  entry("param.query_proj.bias", "[1]", 4);
+  for (const char* in : {"input.query", "input.keys", "input.values"})
+    entry(in, "[1," + std::to_string(n) + ",1]", bytes);
+  h.back() = '}';
+  const std::vector<std::uint8_t> b = image(h, off);
+  Result<SafetensorsFile> f = SafetensorsFile::from_bytes(b.data(), b.size(), "big.safetensors");
+  REQUIRE_MESSAGE(f.ok(), f.status().message());
+  Result<Case> c = load_case(f.value());
+  REQUIRE_MESSAGE(c.ok(), c.status().message());
+  Result<cli::Prepared> p = cli::prepare(std::move(c).value(), Context{1}, std::size_t(1) << 30);
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.status().code() == StatusCode::out_of_memory);
+  CHECK(p.status().message().find("bytes this run may allocate") != std::string::npos);
+}
+
 TEST_CASE("F16 and BF16 parameters are converted at load") {
   // 1.0, -2.0, 65504 (max half), 2^-24 (smallest subnormal half)
   const std::uint16_t half[4] = {0x3C00, 0xC000, 0x7BFF, 0x0001};

@@ -8,6 +8,10 @@
 
 #include "edgeattn/kernels.h"
 
+#if defined(__unix__)
+#include <unistd.h>
+#endif
+
 namespace edgeattn::cli {
 
 Result<Prepared> prepare(Case c, const Context& ctx, std::size_t max_bytes) {
@@ -31,14 +35,20 @@ Result<Prepared> prepare(Case c, const Context& ctx, std::size_t max_bytes) {
   for (const OutputSpec& s : specs.value()) {
     if (s.on_request && !c.expected.count(s.name)) continue;
     total += s.shape.numel() * (s.type == ValueType::i64 ? 8 : 4);
-    if (max_bytes && total > max_bytes) return Status(StatusCode::out_of_memory, where + "outputs too large");
+    if (max_bytes && total > max_bytes)
+      return Status(StatusCode::out_of_memory,
+                    where + "outputs need more than the " + std::to_string(max_bytes) +
+                        " bytes this run may allocate");
     Result<Value> v = Value::zeros(s.type, s.shape);
     if (!v.ok()) return Status(v.status().code(), where + v.status().message());
     p.outputs[s.name] = std::move(v).value();
   }
   const std::size_t ws = c.module->workspace_bytes(c.inputs, ctx);
   if (max_bytes && ws > max_bytes - std::min(total, max_bytes))
-    return Status(StatusCode::out_of_memory, where + "workspace too large");
+    return Status(StatusCode::out_of_memory,
+                  where + "workspace of " + std::to_string(ws) + " bytes is more than the " +
+                      std::to_string(max_bytes - std::min(total, max_bytes)) +
+                      " bytes this run may allocate");
   Status st = p.ws.reserve(ws);
   if (!st.ok()) return Status(st.code(), where + st.message());
   p.c = std::move(c);
@@ -128,11 +138,23 @@ std::string fmt(double v) {
   return buf;
 }
 
-// One file loaded and planned; an unusable one gets its line on `err`.
+// What the tools may allocate for one file: half the machine's memory, so
+// that a small file asking for a huge plan gets an error instead of the OOM
+// killer (0 = no cap where the OS does not say).
+std::size_t allocation_cap() {
+#if defined(__unix__)
+  const long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && size > 0)
+    return static_cast<std::size_t>(pages) / 2 * static_cast<std::size_t>(size);
+#endif
+  return 0;
+}
+
+// One file loaded and planned.
 Result<Prepared> open_case(const std::string& file, const Context& ctx) {
   Result<Case> c = load_case(file);
   if (!c.ok()) return c.status();
-  return prepare(std::move(c).value(), ctx);
+  return prepare(std::move(c).value(), ctx, allocation_cap());
 }
 
 void print_unusable(std::ostream& err, const std::string& file, const Status& s) {
