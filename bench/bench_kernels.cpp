@@ -4,6 +4,7 @@
 //   build/bench/bench_kernels --benchmark_filter=gemm
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -89,15 +90,29 @@ void register_vector_kernels(Isa isa) {
     benchmark::ClobberMemory();
   });
   reg("add/4096", 1.0 * n, 12.0 * n, [=] { kernels::add(x->data(), y->data(), y->data(), n); });
+  reg("mul/4096", 1.0 * n, 12.0 * n, [=] { kernels::mul(x->data(), y->data(), y->data(), n); });
+  reg("scale/4096", 1.0 * n, 8.0 * n, [=] { kernels::scale(1.0f, x->data(), y->data(), n); });
+  reg("add_scalar/4096", 1.0 * n, 8.0 * n,
+      [=] { kernels::add_scalar(x->data(), 0.0f, y->data(), n); });
+  reg("argmax/4096", 0, 4.0 * n,
+      [=] { benchmark::DoNotOptimize(kernels::argmax(x->data(), n)); });
+  reg("lane_sums16/4096", 1.0 * n, 4.0 * n, [=] {
+    float lanes[16];
+    kernels::lane_sums16(x->data(), n, lanes);
+    benchmark::DoNotOptimize(lanes);
+  });
   reg("reduce_sum/4096", 1.0 * n, 4.0 * n,
       [=] { benchmark::DoNotOptimize(kernels::reduce_sum(x->data(), n)); });
   reg("reduce_max/4096", 0, 4.0 * n,
       [=] { benchmark::DoNotOptimize(kernels::reduce_max(x->data(), n)); });
   auto out = std::make_shared<std::vector<float>>(n);
-  for (const char* fn : {"exp", "tanh", "sigmoid"}) {
+  for (const char* fn : {"exp", "exp_exact", "tanh", "sigmoid"}) {
     const std::string f = fn;
     benchmark::RegisterBenchmark((f + "/4096" + p).c_str(), [=](benchmark::State& st) {
-      auto k = f == "exp" ? kernels::exp : f == "tanh" ? kernels::tanh : kernels::sigmoid;
+      auto k = f == "exp"         ? kernels::exp
+               : f == "exp_exact" ? kernels::exp_exact
+               : f == "tanh"      ? kernels::tanh
+                                  : kernels::sigmoid;
       timed(st, isa, 1, 0, 8.0 * n, [&] { k(x->data(), out->data(), n); });
       st.counters["Gelem_per_s"] = benchmark::Counter(double(n) * st.iterations() * 1e-9,
                                                       benchmark::Counter::kIsRate);
@@ -122,6 +137,23 @@ void register_vector_kernels(Isa isa) {
   auto gy = std::make_shared<std::vector<float>>(gm);
   reg("gemv/256x256", 2.0 * gm * gk, 4.0 * gm * gk, [=] {
     kernels::gemv(gm, gk, 1.0f, a->data(), gk, gx->data(), 0.0f, gy->data());
+  });
+  // A^T x: attention weights of 50 keys times their 256-wide values.
+  reg("gemv_t/50x256", 2.0 * 50 * 256, 4.0 * 50 * 256, [=] {
+    kernels::gemv_t(50, 256, 1.0f, a->data(), 256, gx->data(), 0.0f, gy->data());
+  });
+  // Bahdanau scores: 50 keys, attention width 256 (tanh-bound).
+  reg("additive_scores/50x256", 3.0 * 50 * 256, 4.0 * 50 * 256, [=] {
+    kernels::additive_scores(gx->data(), a->data(), 256, 50, 256, gx->data(), gy->data());
+  });
+  // One online-softmax step over a 256-score block (the streaming kernel's).
+  auto blk = std::make_shared<std::vector<float>>(256);
+  benchmark::RegisterBenchmark(("online_softmax/256" + p).c_str(), [=](benchmark::State& st) {
+    timed(st, isa, 1, 0, 8.0 * 256, [&] {
+      std::copy(s->begin(), s->begin() + 256, blk->begin());
+      float m;
+      benchmark::DoNotOptimize(detail::active_table().online_softmax(blk->data(), 256, -1e30f, &m));
+    });
   });
 }
 
