@@ -83,6 +83,9 @@ class SoftAttention {
   Status check(ConstView query, ConstView keys, ConstView values, MaskView mask) const;
 
  private:
+  template <class Select>
+  Status hard(const Context& ctx, ConstView query, ConstView keys, ConstView values, MaskView mask,
+              View context, Workspace& ws, Select select) const;
   template <class ScoresOf>
   Status materialized(const Context& ctx, std::size_t bsz, std::size_t lq, std::size_t lk,
                       ConstView v, MaskView mask, View context, View weights, Workspace& ws,

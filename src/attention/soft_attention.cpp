@@ -342,13 +342,14 @@ Status SoftAttention::forward_streaming(const Context& ctx, ConstView q, ConstVi
   return st;
 }
 
-Status SoftAttention::forward_argmax(const Context& ctx, ConstView q, ConstView k, ConstView v,
-                                     MaskView mask, std::int64_t* indices, View context,
-                                     Workspace& ws) const {
+// Hard attention's frame: the inputs checked, then for each batch element
+// its [Lq, Lk] scores in scratch and select(b, scores) picking from them.
+template <class Select>
+Status SoftAttention::hard(const Context& ctx, ConstView q, ConstView k, ConstView v,
+                           MaskView mask, View context, Workspace& ws, Select select) const {
   EDGEATTN_RETURN_IF_ERROR(check(q, k, v, mask));
-  const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1), dv = v.dim(2);
-  EDGEATTN_RETURN_IF_ERROR(check_outputs(context, View(), bsz, lq, lk, dv));
-  if (!indices) return Status::invalid("hard attention: indices is null");
+  const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1);
+  EDGEATTN_RETURN_IF_ERROR(check_outputs(context, View(), bsz, lq, lk, v.dim(2)));
   const std::size_t mark = ws.used();
   float* s = ws.take<float>(lq * lk);
   if (!s && lq * lk != 0)
@@ -356,8 +357,20 @@ Status SoftAttention::forward_argmax(const Context& ctx, ConstView q, ConstView 
   Status st;
   for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
     st = scores(ctx, q, k, b, s, ws);
+    if (st.ok()) st = select(b, s);
+  }
+  ws.rewind(mark);
+  return st;
+}
+
+Status SoftAttention::forward_argmax(const Context& ctx, ConstView q, ConstView k, ConstView v,
+                                     MaskView mask, std::int64_t* indices, View context,
+                                     Workspace& ws) const {
+  if (!indices) return Status::invalid("hard attention: indices is null");
+  const std::size_t lq = q.dim(1), lk = k.dim(1), dv = v.dim(2);
+  return hard(ctx, q, k, v, mask, context, ws, [&](std::size_t b, float* s) {
     const MaskView mb = batch_mask(mask, b);
-    for (std::size_t i = 0; i < lq && st.ok(); ++i) {
+    for (std::size_t i = 0; i < lq; ++i) {
       const std::uint8_t* m = mb.empty() ? nullptr : mb.data() + (mb.dim(0) == 1 ? 0 : i * lk);
       float* si = s + i * lk;
       std::size_t allowed = lk;
@@ -376,30 +389,20 @@ Status SoftAttention::forward_argmax(const Context& ctx, ConstView q, ConstView 
       else
         std::memcpy(out, v.data() + (b * lk + static_cast<std::size_t>(best)) * dv, dv * sizeof(float));
     }
-  }
-  ws.rewind(mark);
-  return st;
+    return Status();
+  });
 }
 
 Status SoftAttention::forward_sample(const Context& ctx, ConstView q, ConstView k, ConstView v,
                                      MaskView mask, std::uint64_t seed, std::size_t draws,
                                      std::int64_t* indices, View context, Workspace& ws) const {
-  EDGEATTN_RETURN_IF_ERROR(check(q, k, v, mask));
-  const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1), dv = v.dim(2);
-  EDGEATTN_RETURN_IF_ERROR(check_outputs(context, View(), bsz, lq, lk, dv));
   if (!indices || draws == 0) return Status::invalid("hard attention: no indices or draws == 0");
-  const std::size_t mark = ws.used();
-  float* s = ws.take<float>(lq * lk);
-  if (!s && lq * lk != 0)
-    return {StatusCode::out_of_memory, "hard_attention: workspace too small (see workspace_bytes)"};
-  Status st;
-  for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
+  const std::size_t lq = q.dim(1), lk = k.dim(1), dv = v.dim(2);
+  return hard(ctx, q, k, v, mask, context, ws, [&](std::size_t b, float* s) {
     std::int64_t* idx = indices + b * lq * draws;
-    st = scores(ctx, q, k, b, s, ws);
-    if (st.ok())
-      st = sample_rows(ctx, ConstView(s, Shape{lq, lk}), batch_mask(mask, b), seed, b * lq, draws,
-                       idx, ws);
-    for (std::size_t i = 0; i < lq && st.ok(); ++i) {  // mean of the drawn rows
+    EDGEATTN_RETURN_IF_ERROR(sample_rows(ctx, ConstView(s, Shape{lq, lk}), batch_mask(mask, b),
+                                         seed, b * lq, draws, idx, ws));
+    for (std::size_t i = 0; i < lq; ++i) {  // the mean of the drawn value rows
       float* out = context.data() + (b * lq + i) * dv;
       std::memset(out, 0, dv * sizeof(float));
       if (idx[i * draws] < 0) continue;
@@ -408,9 +411,8 @@ Status SoftAttention::forward_sample(const Context& ctx, ConstView q, ConstView 
                       out, dv);
       kernels::scale(1.0f / static_cast<float>(draws), out, out, dv);
     }
-  }
-  ws.rewind(mark);
-  return st;
+    return Status();
+  });
 }
 
 }  // namespace edgeattn
