@@ -281,6 +281,82 @@ TEST_CASE("tanh and sigmoid: 1e-6 absolute everywhere") {
   });
 }
 
+TEST_CASE("relu and silu: relu exact, silu within |x| * 1e-6 + 1e-6") {
+  std::vector<float> x = random_floats(4099, -12, 12, 7);
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 90.0f, -90.0f, 1e30f, -1e30f, inf, -inf}) x.push_back(v);
+  for_each_isa([&](Isa) {
+    for (std::size_t n : sweep_sizes()) {
+      if (n > x.size()) continue;
+      for (std::size_t off = 0; off < 3; ++off) {
+        Misaligned in(std::vector<float>(x.begin(), x.begin() + n), off);
+        std::vector<float> r(n), si(n);
+        kernels::relu(in.data(), r.data(), n);
+        kernels::silu(in.data(), si.data(), n);
+        std::vector<double> want_r(n), want_s(n), tol_r(n, 0.0), tol_s(n);
+        for (std::size_t i = 0; i < n; ++i) {
+          const double v = in.data()[i];
+          want_r[i] = v > 0 ? v : 0.0;
+          want_s[i] = v / (1.0 + std::exp(-v));
+          tol_s[i] = 1e-6 * (1.0 + std::fabs(v));
+        }
+        CAPTURE(n);
+        expect_close(r.data(), want_r, tol_r, "relu");
+        expect_close(si.data(), want_s, tol_s, "silu");
+      }
+    }
+  });
+}
+
+TEST_CASE("sum_max: one rounded product added and compared, every position") {
+  for_each_isa([](Isa) {
+    for (std::size_t n : sweep_sizes()) {
+      const auto x = random_floats(n, -3, 3, 11 + n), s0 = random_floats(n, -1, 1, 12 + n),
+                 m0 = random_floats(n, -1, 1, 13 + n);
+      for (std::size_t off = 0; off < 3; ++off) {
+        Misaligned mx(x, off), sum(s0, 2 - off), mxm(m0, off);
+        const float alpha = 0.7f;
+        kernels::sum_max(alpha, mx.data(), sum.data(), mxm.data(), n);
+        bool same = true;
+        for (std::size_t i = 0; i < n; ++i) {  // exact: the same two roundings on every ISA
+          const float t = alpha * x[i];
+          same &= sum.data()[i] == s0[i] + t && mxm.data()[i] == (t > m0[i] ? t : m0[i]);
+        }
+        CAPTURE(n);
+        CHECK(same);
+      }
+    }
+  });
+}
+
+TEST_CASE("conv_row: 2-D taps against double precision, agreeing with scalar") {
+  for_each_isa([](Isa) {
+    for (std::size_t kw : {1u, 3u, 7u})
+      for (std::size_t n : sweep_sizes()) {
+        if (n > 300) continue;
+        const std::size_t kh = kw == 1 ? 1 : kw - 1, ldx = n + kw + 2;
+        const auto x = random_floats(kh * ldx, -1, 1, 21 + n), w = random_floats(kh * kw, -1, 1, 22 + kw),
+                   y0 = random_floats(n, -1, 1, 23 + n);
+        Misaligned mx(x, n % 4), my(y0, kw % 3);
+        kernels::conv_row(mx.data(), ldx, w.data(), kh, kw, my.data(), n);
+        std::vector<double> want(n), tol(n);
+        for (std::size_t c = 0; c < n; ++c) {
+          double acc = y0[c], mag = std::fabs(y0[c]);
+          for (std::size_t i = 0; i < kh; ++i)
+            for (std::size_t j = 0; j < kw; ++j) {
+              acc += double(w[i * kw + j]) * x[i * ldx + c + j];
+              mag += std::fabs(double(w[i * kw + j]) * x[i * ldx + c + j]);
+            }
+          want[c] = acc;
+          tol[c] = (kh * kw + 1) * kEps * mag + 1e-7;
+        }
+        CAPTURE(n);
+        CAPTURE(kw);
+        expect_close(my.data(), want, tol, "conv_row");
+      }
+  });
+}
+
 namespace {
 // Double-precision softmax with the library's masked/empty-row rules.
 std::vector<double> softmax_ref(const std::vector<float>& x, const std::uint8_t* mask) {

@@ -75,6 +75,19 @@ void tanh(const float* x, float* y, std::size_t n);
 // within 1e-6 relative like exp. Slower than exp; for seeded sampling.
 void exp_exact(const float* x, float* y, std::size_t n);
 void sigmoid(const float* x, float* y, std::size_t n);
+// Activations: y = max(x, 0); y = x * sigmoid(x) (SiLU / swish).
+void relu(const float* x, float* y, std::size_t n);
+void silu(const float* x, float* y, std::size_t n);
+// One output row of a stride-1 2-D cross-correlation, accumulated (direct
+// convolution over a zero-padded plane): y[c] += sum_{i < kh, j < kw}
+// w[i * kw + j] * x[i * ldx + c + j] for c < n; x holds kh rows of at
+// least n + kw - 1 readable floats, ldx apart.
+void conv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
+              float* y, std::size_t n);
+// Pooling across rows (e.g. over the channels of a feature map, CBAM):
+// t = alpha * x[i]; sum[i] += t; max[i] = max(max[i], t). t is rounded
+// before it is added, as PyTorch's mean of a scaled map computes it.
+void sum_max(float alpha, const float* x, float* sum, float* max, std::size_t n);
 
 // Bahdanau's additive scores: out[j] = sum_a v[a] tanh(q[a] + k[j * ldk + a])
 // for j < n, a < a_dim (q: the projected query, k: the projected keys).

@@ -36,6 +36,15 @@ void exp(const float* x, float* y, std::size_t n) { active_table().exp(x, y, n);
 void tanh(const float* x, float* y, std::size_t n) { active_table().tanh(x, y, n); }
 void exp_exact(const float* x, float* y, std::size_t n) { active_table().exp_exact(x, y, n); }
 void sigmoid(const float* x, float* y, std::size_t n) { active_table().sigmoid(x, y, n); }
+void relu(const float* x, float* y, std::size_t n) { active_table().relu(x, y, n); }
+void silu(const float* x, float* y, std::size_t n) { active_table().silu(x, y, n); }
+void conv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
+              float* y, std::size_t n) {
+  active_table().conv_row(x, ldx, w, kh, kw, y, n);
+}
+void sum_max(float alpha, const float* x, float* sum, float* max, std::size_t n) {
+  active_table().sum_max(alpha, x, sum, max, n);
+}
 void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
           const float* x, float beta, float* y) {
   active_table().gemv(m, k, alpha, a, lda, x, beta, y);

@@ -112,6 +112,28 @@ void vtanh(const float* x, float* y, std::size_t n) {
 void sigmoid(const float* x, float* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + std::exp(-x[i]));
 }
+void relu(const float* x, float* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+void silu(const float* x, float* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = x[i] / (1.0f + std::exp(-x[i]));
+}
+void sum_max(float alpha, const float* x, float* sum, float* max, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float t = alpha * x[i];
+    sum[i] += t;
+    max[i] = t > max[i] ? t : max[i];
+  }
+}
+void conv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
+              float* y, std::size_t n) {
+  for (std::size_t c = 0; c < n; ++c) {
+    float s = y[c];
+    for (std::size_t i = 0; i < kh; ++i)
+      for (std::size_t j = 0; j < kw; ++j) s += w[i * kw + j] * x[i * ldx + c + j];
+    y[c] = s;
+  }
+}
 float online_softmax(float* s, std::size_t n, float m_in, float* m_out) {
   float m = m_in;
   for (std::size_t i = 0; i < n; ++i) m = s[i] > m ? s[i] : m;
@@ -173,7 +195,7 @@ double fma_peak(std::size_t iters, float* sink) {
 const KernelTable& scalar_table() {
   static const KernelTable t = {
       Isa::scalar, dot, axpy, scale, add, mul, add_scalar, reduce_sum, reduce_max, argmax, softmax,
-      vexp, exp_exact, lane_sums16, vtanh, sigmoid, online_softmax, additive_scores, gemv, gemv_t, GemmBlocking{}, nullptr, gemm,
+      vexp, exp_exact, lane_sums16, vtanh, sigmoid, relu, silu, sum_max, conv_row, online_softmax, additive_scores, gemv, gemv_t, GemmBlocking{}, nullptr, gemm,
       fma_peak};
   return t;
 }

@@ -321,6 +321,64 @@ void sigmoid(const float* x, float* y, std::size_t n) {
   map1<A>(x, y, n, [](auto v) { return sigmoid_batch<A>(v); });
 }
 
+template <class A>
+void relu(const float* x, float* y, std::size_t n) {
+  const fbatch<A> zero(0.0f);
+  map1<A>(x, y, n, [&](auto v) { return xsimd::max(v, zero); });
+}
+template <class A>
+void silu(const float* x, float* y, std::size_t n) {
+  map1<A>(x, y, n, [](auto v) { return v * sigmoid_batch<A>(v); });
+}
+template <class A>
+void sum_max(float alpha, const float* x, float* sum, float* max, std::size_t n) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  const F va(alpha);
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) {
+    const F t = va * F::load_unaligned(x + i);
+    (F::load_unaligned(sum + i) + t).store_unaligned(sum + i);
+    xsimd::max(F::load_unaligned(max + i), t).store_unaligned(max + i);
+  }
+  for (; i < n; ++i) {  // one rounding per element, as the vector lanes
+    const float t = alpha * x[i];
+    sum[i] += t;
+    max[i] = t > max[i] ? t : max[i];
+  }
+}
+
+// The accumulators of two vectors of output stay in registers over all
+// taps; each tap is a broadcast weight times an unaligned row load.
+template <class A>
+void conv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
+              float* y, std::size_t n) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  std::size_t c = 0;
+  for (; c + 2 * W <= n; c += 2 * W) {
+    F a0 = F::load_unaligned(y + c), a1 = F::load_unaligned(y + c + W);
+    for (std::size_t i = 0; i < kh; ++i) {
+      const float* xr = x + i * ldx + c;
+      for (std::size_t j = 0; j < kw; ++j) {
+        const F wv(w[i * kw + j]);
+        a0 = xsimd::fma(wv, F::load_unaligned(xr + j), a0);
+        a1 = xsimd::fma(wv, F::load_unaligned(xr + j + W), a1);
+      }
+    }
+    a0.store_unaligned(y + c);
+    a1.store_unaligned(y + c + W);
+  }
+  for (; c < n; c += W) {  // tails read only the n + kw - 1 valid floats
+    const std::size_t cnt = n - c < W ? n - c : W;
+    F a = load_tail<A>(y + c, cnt);
+    for (std::size_t i = 0; i < kh; ++i)
+      for (std::size_t j = 0; j < kw; ++j)
+        a = xsimd::fma(F(w[i * kw + j]), load_tail<A>(x + i * ldx + c + j, cnt), a);
+    store_tail<A>(y + c, cnt, a);
+  }
+}
+
 // Additive scores, one key row at a time, fused: the sum of v tanh(q + k)
 // stays in registers (tails: zero-padded q, k and v add v * tanh(0) = 0).
 template <class A>
@@ -504,7 +562,7 @@ KernelTable make_table(Isa isa) {
   return KernelTable{isa,          dot<A>,       axpy<A>,         scale<A>,    add<A>,
                      mul<A>,       add_scalar<A>, reduce_sum<A>, reduce_max<A>, argmax<A>,
                      softmax<A>,
-                     vexp<A>,      exp_exact<A>, lane_sums16<A>, vtanh<A>,     sigmoid<A>,      online_softmax<A>,
+                     vexp<A>,      exp_exact<A>, lane_sums16<A>, vtanh<A>,     sigmoid<A>,      relu<A>, silu<A>, sum_max<A>, conv_row<A>, online_softmax<A>,
                      additive_scores<A>, gemv<A>,      gemv_t<A>,
                      bl,           gemm_micro<A, MR>, nullptr, fma_peak<A>};
 }

@@ -44,6 +44,11 @@ struct KernelTable {
   void (*lane_sums16)(const float* x, std::size_t n, float* lanes);
   void (*tanh)(const float*, float*, std::size_t);
   void (*sigmoid)(const float*, float*, std::size_t);
+  void (*relu)(const float*, float*, std::size_t);
+  void (*silu)(const float*, float*, std::size_t);
+  void (*sum_max)(float, const float*, float*, float*, std::size_t);
+  void (*conv_row)(const float*, std::size_t, const float*, std::size_t, std::size_t, float*,
+                   std::size_t);
   // One online-softmax step over a block of scores: m = max(m_in, s[0..n)),
   // s = exp(s - m) in place, returns the sum; m written to *m_out. An all
   // -inf block with m_in = -inf gives zeros and sum 0.
