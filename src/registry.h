@@ -13,5 +13,12 @@ using Factory = Result<std::unique_ptr<Module>> (*)(const Json& config, const Pa
 Result<std::unique_ptr<Module>> make_soft_attention(const Json& config, const ParamSet& params);
 Result<std::unique_ptr<Module>> make_hard_attention(const Json& config, const ParamSet& params);
 Result<std::unique_ptr<Module>> make_multihead_attention(const Json& config, const ParamSet& params);
+Result<std::unique_ptr<Module>> make_se(const Json& config, const ParamSet& params);
+Result<std::unique_ptr<Module>> make_eca(const Json& config, const ParamSet& params);
+Result<std::unique_ptr<Module>> make_cbam_channel(const Json& config, const ParamSet& params);
+Result<std::unique_ptr<Module>> make_cbam_spatial(const Json& config, const ParamSet& params);
+Result<std::unique_ptr<Module>> make_cbam(const Json& config, const ParamSet& params);
+Result<std::unique_ptr<Module>> make_non_local(const Json& config, const ParamSet& params);
+Result<std::unique_ptr<Module>> make_sagan_attention(const Json& config, const ParamSet& params);
 
 }  // namespace edgeattn::detail

@@ -14,7 +14,8 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from edgeattn_torch import HardAttention, MultiheadAttention, SoftAttention, write_case  # noqa: E402
+from edgeattn_torch import (ECA, SE, Cbam, CbamChannel, CbamSpatial, HardAttention,  # noqa: E402
+                            MultiheadAttention, NonLocal, SaganAttention, SoftAttention, write_case)
 
 
 def rand(*shape):
@@ -123,6 +124,48 @@ def write_multihead(out, only):
     return n
 
 
+def randomize(module, std=0.5):
+    """Random weights, and BatchNorm statistics far from the identity."""
+    for name, p in module.named_parameters():
+        torch.nn.init.normal_(p, std=std)
+    for m in module.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.normal_(0, 0.3)
+            m.running_var.uniform_(0.5, 2.0)
+
+
+def vision_cases():
+    # name, module, input shape [B, C, H, W], outputs compared (None = all)
+    yield "se_c40_7x9_b2", SE(40, 10), (2, 40, 7, 9), None
+    yield "se_c24_silu_hard_sigmoid_nobias", SE(24, 6, bias=False, act="silu", gate="hard_sigmoid"), (1, 24, 5, 3), None
+    yield "se_efficientnet_names", SE(16, 4, act="silu", efficientnet_names=True), (2, 16, 4, 4), None
+    yield "eca_c40_k5_7x9_b2", ECA(40, 5), (2, 40, 7, 9), None
+    yield "eca_c13_k3", ECA(13, 3), (1, 13, 1, 17), None
+    yield "cbam_channel_c40_r5", CbamChannel(40, 5), (2, 40, 7, 9), None
+    yield "cbam_channel_c33_r4_bias", CbamChannel(33, 4, mlp_bias=True), (1, 33, 3, 5), None
+    yield "cbam_spatial_k7_c40_7x9", CbamSpatial(7), (2, 40, 7, 9), None
+    yield "cbam_spatial_k3_eps1e-3", CbamSpatial(3, bn_eps=1e-3), (1, 3, 5, 4), None
+    yield "cbam_c40_7x9_b2", Cbam(40, 5, 7), (2, 40, 7, 9), None
+    yield "cbam_c17_k5_bias", Cbam(17, 3, 5, mlp_bias=True), (1, 17, 6, 11), None
+    yield "non_local_c40_r20_7x9_b2", NonLocal(40, 20), (2, 40, 7, 9), None
+    yield "non_local_stream_c24_r12_noscale", NonLocal(24, 12, use_scale=False), (1, 24, 9, 11), {"y"}
+    yield "sagan_c40_7x9_b2", SaganAttention(40), (2, 40, 7, 9), None
+    yield "sagan_stream_c16_13x5", SaganAttention(16), (1, 16, 13, 5), {"y"}
+
+
+def write_vision(out, only):
+    n = 0
+    for i, (name, module, shape, outputs) in enumerate(vision_cases()):
+        if only and not name.startswith(only):
+            continue
+        torch.manual_seed(3000 + i)
+        randomize(module, std=0.3 if isinstance(module, (NonLocal, SaganAttention)) else 0.5)
+        write_case(module, {"x": rand(*shape)}, os.path.join(out, f"{name}.case.safetensors"),
+                   outputs=outputs)
+        n += 1
+    return n
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -131,7 +174,7 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(1)
-    n = write_attention(a.out, a.only) + write_multihead(a.out, a.only)
+    n = write_attention(a.out, a.only) + write_multihead(a.out, a.only) + write_vision(a.out, a.only)
     print(f"wrote {n} cases to {os.path.normpath(a.out)}")
 
 

@@ -6,4 +6,5 @@
 #include "edgeattn/ops.h"
 #include "edgeattn/status.h"
 #include "edgeattn/tensor.h"
+#include "edgeattn/vision.h"
 #include "edgeattn/version.h"

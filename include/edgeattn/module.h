@@ -76,6 +76,9 @@ class ParamSet {
   ParamSet() = default;
   explicit ParamSet(std::string where) : where_(std::move(where)) {}
   void add(const std::string& key, Tensor t) { tensors_[key] = std::move(t); }
+  // A parameter that cannot be read as floats (e.g. BatchNorm's int64
+  // num_batches_tracked): harmless unless a module takes it, then `why`.
+  void add_unreadable(const std::string& key, Status why) { unreadable_[key] = std::move(why); }
   bool has(const std::string& key) const { return tensors_.count(key) != 0; }
   // The tensor `key`, which must have shape `expected`.
   Result<Tensor> take(const std::string& key, const Shape& expected) const;
@@ -91,6 +94,7 @@ class ParamSet {
  private:
   std::string where_;
   std::map<std::string, Tensor> tensors_;
+  std::map<std::string, Status> unreadable_;
 };
 
 // Typed, checked access to a module's JSON config.

@@ -49,8 +49,8 @@ Result<ParamSet> read_params(const SafetensorsFile& f, const std::string& prefix
   for (const TensorEntry& e : f.entries()) {
     if (!starts_with(e.name, prefix)) continue;
     Result<Tensor> t = f.read_f32(e);
-    if (!t.ok()) return t.status();
-    p.add(e.name.substr(prefix.size()), std::move(t).value());
+    if (t.ok()) p.add(e.name.substr(prefix.size()), std::move(t).value());
+    else p.add_unreadable(e.name.substr(prefix.size()), t.status());
   }
   return p;
 }

@@ -47,6 +47,8 @@ const Value* find_output(const ValueMap& outputs, const std::string& name) {
 }
 
 Result<Tensor> ParamSet::take_any(const std::string& key) const {
+  const auto bad = unreadable_.find(key);
+  if (bad != unreadable_.end()) return bad->second;
   const auto it = tensors_.find(key);
   if (it == tensors_.end()) return Status::invalid(where_ + "param." + key + ": missing");
   Result<Tensor> copy = Tensor::zeros(it->second.shape());
@@ -56,6 +58,7 @@ Result<Tensor> ParamSet::take_any(const std::string& key) const {
 }
 
 Result<Tensor> ParamSet::take(const std::string& key, const Shape& expected) const {
+  if (unreadable_.count(key)) return take_any(key);
   const auto it = tensors_.find(key);
   if (it == tensors_.end())
     return Status::invalid(where_ + "param." + key + ": missing (expected shape " +
@@ -86,6 +89,8 @@ ParamSet ParamSet::subset(const std::string& prefix) const {
     Result<Tensor> copy = take_any(key);
     if (copy.ok()) s.add(key.substr(prefix.size()), std::move(copy).value());
   }
+  for (const auto& [key, why] : unreadable_)
+    if (key.compare(0, prefix.size(), prefix) == 0) s.add_unreadable(key.substr(prefix.size()), why);
   return s;
 }
 

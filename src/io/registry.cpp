@@ -13,6 +13,13 @@ constexpr Entry kRegistry[] = {
     {"soft_attention", detail::make_soft_attention},
     {"hard_attention", detail::make_hard_attention},
     {"multihead_attention", detail::make_multihead_attention},
+    {"se", detail::make_se},
+    {"eca", detail::make_eca},
+    {"cbam_channel", detail::make_cbam_channel},
+    {"cbam_spatial", detail::make_cbam_spatial},
+    {"cbam", detail::make_cbam},
+    {"non_local", detail::make_non_local},
+    {"sagan_attention", detail::make_sagan_attention},
 };
 
 }  // namespace

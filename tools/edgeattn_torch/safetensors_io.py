@@ -23,7 +23,7 @@ def write_safetensors(path, tensors, metadata=None):
         t = tensors[name].detach().contiguous().cpu()
         if t.dtype not in _DTYPES:
             raise ValueError(f"{name}: dtype {t.dtype} not supported")
-        data = t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        data = t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""  # 0-dim too
         if t.dtype == torch.bool:
             data = t.to(torch.uint8).numpy().tobytes()
         header[name] = {"dtype": _DTYPES[t.dtype], "shape": list(t.shape),

@@ -1,0 +1,278 @@
+// Attention for CNNs (modules.md: se, eca, cbam_channel, cbam_spatial, cbam,
+// non_local, sagan_attention) and the blocks a small attention CNN needs
+// around them: Conv2d with BatchNorm folded in, activations, pooling, Linear.
+//
+// Feature maps are NCHW float32, contiguous, batch >= 1; positions flatten
+// row-major (n = h * W + w). Every module returns its attention map when the
+// caller passes a view for it (channel weights [B, C], spatial map
+// [B, 1, H, W], position attention [B, N, N]) and skips it otherwise.
+//
+// As in attention.h, objects are immutable once created (one may serve
+// several threads, each with its own Workspace); workspace_bytes() for the
+// largest input serves smaller ones; results are bitwise the same for any
+// thread count.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "edgeattn/context.h"
+#include "edgeattn/kernels.h"
+#include "edgeattn/status.h"
+#include "edgeattn/tensor.h"
+
+namespace edgeattn {
+
+enum class Activation { none, relu, silu };
+const char* activation_name(Activation a);
+Result<Activation> activation_from_name(const std::string& name);
+// y = act(x) elementwise over a contiguous tensor; y may be x.
+Status activate(const Context& ctx, Activation act, ConstView x, View y);
+
+// Eval-mode BatchNorm2d: y = (x - running_mean) / sqrt(running_var + eps) *
+// weight + bias, every tensor [C]; num_batches_tracked is not needed.
+struct BatchNorm {
+  Tensor weight, bias, running_mean, running_var;
+  float eps = 1e-5f;
+};
+// Checks that the four tensors are [channels]; `what` names it in errors.
+Status check_batch_norm(const BatchNorm& bn, std::size_t channels, const std::string& what);
+
+struct Conv2dParams {
+  std::size_t in_channels = 0, out_channels = 0;
+  std::size_t kernel_h = 1, kernel_w = 1;
+  std::size_t stride_h = 1, stride_w = 1;
+  std::size_t pad_h = 0, pad_w = 0;  // zero padding on both sides, as PyTorch
+  std::size_t groups = 1;
+  Activation act = Activation::none;  // applied after bias (and BatchNorm)
+};
+
+// torch.nn.Conv2d (a cross-correlation) with an optional BatchNorm folded
+// into its weight and bias at creation, and a fused activation. A 1x1 conv
+// with stride 1 runs as one GEMM on the map; a conv with few output channels
+// per group (depthwise, a CBAM spatial conv) adds each tap's shifted rows
+// directly; any other conv is im2col + GEMM.
+class Conv2d {
+ public:
+  // weight [O, I / groups, kh, kw] (for 1x1 also [O, I]); bias [O] or
+  // absent (numel 0); bn null or [O] tensors.
+  static Result<Conv2d> create(const Conv2dParams& p, const Tensor& weight, const Tensor& bias,
+                               const BatchNorm* bn = nullptr);
+  const Conv2dParams& params() const { return p_; }
+  // [B, O, OH, OW] for input [B, I, H, W], or an error naming the mismatch.
+  Result<Shape> output_shape(const Shape& input) const;
+  std::size_t weight_bytes() const;
+  std::size_t workspace_bytes(const Shape& input, const Context& ctx) const;
+  Status forward(const Context& ctx, ConstView x, View y, Workspace& ws) const;
+
+ private:
+  enum class Path { gemm1x1, direct, im2col };
+  Status forward_direct(const Context& ctx, const float* x, std::size_t h, std::size_t w,
+                        float* y, std::size_t oh, std::size_t ow) const;
+  Status forward_im2col(const Context& ctx, const float* x, std::size_t h, std::size_t w,
+                        float* y, std::size_t oh, std::size_t ow, Workspace& ws) const;
+  Conv2dParams p_;
+  Path path_ = Path::im2col;
+  Tensor weight_;  // [O, I / groups * kh * kw], BatchNorm folded in
+  Tensor bias_;    // [O] (zeros when the conv had none and no BatchNorm)
+};
+
+// Pooling over H and W of [B, C, H, W] (torch.nn.MaxPool2d / AvgPool2d,
+// floor mode). Max pooling pads with -inf; average pooling counts padded
+// zeros in the divisor (count_include_pad=True, PyTorch's default).
+struct Pool2dParams {
+  std::size_t kernel_h = 2, kernel_w = 2;
+  std::size_t stride_h = 2, stride_w = 2;
+  std::size_t pad_h = 0, pad_w = 0;
+};
+Result<Shape> pool2d_output_shape(const Pool2dParams& p, const Shape& input);
+Status max_pool2d(const Context& ctx, const Pool2dParams& p, ConstView x, View y);
+Status avg_pool2d(const Context& ctx, const Pool2dParams& p, ConstView x, View y);
+// y[b, c] = mean over H, W of x[b, c] (adaptive_avg_pool2d(x, 1) flattened).
+Status global_avg_pool(const Context& ctx, ConstView x, View y);
+
+// torch.nn.Linear: y [B, out] = x [B, in] W^T + b; W [out, in] packed once.
+class Linear {
+ public:
+  static Result<Linear> create(const Tensor& weight, const Tensor& bias);
+  std::size_t in_features() const { return weight_.shape()[1]; }
+  std::size_t out_features() const { return weight_.shape()[0]; }
+  std::size_t weight_bytes() const;
+  std::size_t workspace_bytes(std::size_t batch, const Context& ctx) const;
+  Status forward(const Context& ctx, ConstView x, View y, Workspace& ws) const;
+
+ private:
+  Tensor weight_, bias_;
+  kernels::PackedB packed_;
+};
+
+// ---- Channel attention: y = x * a[b, c] ----------------------------------
+
+enum class Gate { sigmoid, hard_sigmoid };  // hard: relu6(x + 3) / 6 (MobileNetV3)
+
+// Squeeze-and-excitation (Hu et al. 2018), timm SEModule:
+// a = gate(fc2(act(fc1(mean_hw(x))))).
+class SqueezeExcite {
+ public:
+  struct Weights {
+    Tensor fc1_weight;  // [R, C]
+    Tensor fc1_bias;    // [R] or absent
+    Tensor fc2_weight;  // [C, R]
+    Tensor fc2_bias;    // [C] or absent
+  };
+  static Result<SqueezeExcite> create(Activation act, Gate gate, Weights w);
+  std::size_t channels() const { return w_.fc2_weight.shape()[0]; }
+  std::size_t weight_bytes() const;
+  std::size_t workspace_bytes(const Shape& input, const Context& ctx) const;
+  // attention [B, C] or empty.
+  Status forward(const Context& ctx, ConstView x, View y, View attention, Workspace& ws) const;
+
+ private:
+  Activation act_ = Activation::relu;
+  Gate gate_ = Gate::sigmoid;
+  Weights w_;
+};
+
+// Efficient channel attention (Wang et al. 2020), timm EcaModule:
+// a = sigmoid(conv1d(mean_hw(x))) across channels, zero padding (k-1)/2.
+class EfficientChannelAttention {
+ public:
+  // kernel: the conv1d weight, k (odd) taps.
+  static Result<EfficientChannelAttention> create(std::size_t channels, Tensor kernel);
+  std::size_t channels() const { return channels_; }
+  std::size_t weight_bytes() const;
+  std::size_t workspace_bytes(const Shape& input, const Context& ctx) const;
+  Status forward(const Context& ctx, ConstView x, View y, View attention, Workspace& ws) const;
+
+ private:
+  std::size_t channels_ = 0;
+  Tensor kernel_;
+};
+
+// CBAM's channel attention, timm ChannelAttn (Woo et al. 2018):
+// a = sigmoid(mlp(mean_hw(x)) + mlp(max_hw(x))), mlp = fc2(relu(fc1(.))).
+class CbamChannel {
+ public:
+  using Weights = SqueezeExcite::Weights;  // biases absent unless mlp_bias
+  static Result<CbamChannel> create(Weights w);
+  std::size_t channels() const { return w_.fc2_weight.shape()[0]; }
+  std::size_t weight_bytes() const;
+  std::size_t workspace_bytes(const Shape& input, const Context& ctx) const;
+  Status forward(const Context& ctx, ConstView x, View y, View attention, Workspace& ws) const;
+  // a [C] for one image's channel descriptors mean [C] and max [C];
+  // scratch: scratch_floats() (R + C).
+  void weights_from(const float* mean, const float* max, float* a, float* scratch) const;
+  std::size_t scratch_floats() const { return w_.fc1_weight.shape()[0] + channels(); }
+
+ private:
+  Weights w_;
+};
+
+// CBAM's spatial attention, timm SpatialAttn: s = sigmoid(bn(conv2d(
+// [mean_c(x), max_c(x)], padding k//2))) [B, 1, H, W]; y = x * s.
+class CbamSpatial {
+ public:
+  // conv_weight [1, 2, k, k] (no bias); bn over one channel, folded.
+  static Result<CbamSpatial> create(std::size_t kernel_size, const Tensor& conv_weight,
+                                    const BatchNorm& bn);
+  std::size_t weight_bytes() const { return conv_.weight_bytes(); }
+  std::size_t workspace_bytes(const Shape& input, const Context& ctx) const;
+  Status forward(const Context& ctx, ConstView x, View y, View attention, Workspace& ws) const;
+  // The same on x scaled per channel by channel_scale [B, C] (null: 1), as
+  // CBAM applies it after channel attention, without materialising the
+  // scaled map: y = x * channel_scale * s.
+  Status forward_scaled(const Context& ctx, ConstView x, const float* channel_scale, View y,
+                        View attention, Workspace& ws) const;
+
+ private:
+  Conv2d conv_;
+};
+
+// CBAM, timm CbamModule: y = spatial(channel(x)), in four passes over x.
+class Cbam {
+ public:
+  static Result<Cbam> create(CbamChannel channel, CbamSpatial spatial);
+  std::size_t channels() const { return channel_.channels(); }
+  std::size_t weight_bytes() const { return channel_.weight_bytes() + spatial_.weight_bytes(); }
+  std::size_t workspace_bytes(const Shape& input, const Context& ctx) const;
+  // channel_attention [B, C], spatial_attention [B, 1, H, W]; either empty.
+  Status forward(const Context& ctx, ConstView x, View y, View channel_attention,
+                 View spatial_attention, Workspace& ws) const;
+
+ private:
+  CbamChannel channel_;
+  CbamSpatial spatial_;
+};
+
+// ---- Self-attention over positions ---------------------------------------
+
+// The core that non-local and SAGAN blocks share: 1x1 conv projections of a
+// map [C, N] to queries and keys [N, Rq] and values [N, Rv], then
+// O = softmax(Q K^T * scale) V [N, Rv]. The three projections are one GEMM
+// with weights packed once.
+class PositionAttention {
+ public:
+  struct Weights {
+    Tensor query_weight, query_bias;  // [Rq, C] (or [Rq, C, 1, 1]), [Rq]
+    Tensor key_weight, key_bias;      // [Rq, C], [Rq]
+    Tensor value_weight, value_bias;  // [Rv, C], [Rv]
+  };
+  static Result<PositionAttention> create(float scale, Weights w);
+  std::size_t channels() const { return channels_; }
+  std::size_t query_dim() const { return rq_; }
+  std::size_t value_dim() const { return rv_; }
+  std::size_t weight_bytes() const;
+  // Scratch for one image of n positions, with or without the map.
+  std::size_t workspace_bytes(std::size_t n, const Context& ctx) const;
+  // One image: x [C, n] -> o [n, Rv]; attention [n, n] or null (then the
+  // streaming kernel runs and A never exists: O(n (R + C)) memory).
+  Status forward_image(const Context& ctx, const float* x, std::size_t n, float* o,
+                       float* attention, Workspace& ws) const;
+
+ private:
+  std::size_t channels_ = 0, rq_ = 0, rv_ = 0;
+  float scale_ = 1.0f;
+  Tensor weight_, bias_;  // [2 Rq + Rv, C], [2 Rq + Rv]: queries, keys, values
+  kernels::PackedB packed_;
+};
+
+// Embedded-Gaussian non-local block (Wang et al. 2018), timm NonLocalAttn:
+// t, p, g = 1x1 convs C -> R (query, key, value); A = softmax(T P^T * scale),
+// scale = C^-0.5 (the input channels, as timm) if use_scale, else 1;
+// y = norm(z(A G)) + x, z a 1x1 conv R -> C.
+class NonLocal {
+ public:
+  struct Weights {
+    PositionAttention::Weights tpg;  // t = query, p = key, g = value
+    Tensor z_weight, z_bias;         // [C, R], [C]
+    BatchNorm norm;                  // [C]
+  };
+  static Result<NonLocal> create(bool use_scale, Weights w);
+  std::size_t channels() const { return core_.channels(); }
+  std::size_t weight_bytes() const;
+  std::size_t workspace_bytes(const Shape& input, const Context& ctx) const;
+  // attention [B, N, N] or empty.
+  Status forward(const Context& ctx, ConstView x, View y, View attention, Workspace& ws) const;
+
+ private:
+  PositionAttention core_;
+  Tensor out_weight_, out_bias_;  // z with norm folded in: [C, R], [C]
+};
+
+// The self-attention block of SAGAN (Zhang et al. 2019): Q, K = 1x1 convs
+// C -> C/8, V = 1x1 conv C -> C; A = softmax(Q K^T) (no scale);
+// y = gamma * (A V) + x.
+class SaganAttention {
+ public:
+  static Result<SaganAttention> create(PositionAttention::Weights w, float gamma);
+  std::size_t channels() const { return core_.channels(); }
+  std::size_t weight_bytes() const { return core_.weight_bytes() + sizeof(float); }
+  std::size_t workspace_bytes(const Shape& input, const Context& ctx) const;
+  Status forward(const Context& ctx, ConstView x, View y, View attention, Workspace& ws) const;
+
+ private:
+  PositionAttention core_;
+  float gamma_ = 0.0f;
+};
+
+}  // namespace edgeattn

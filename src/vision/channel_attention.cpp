@@ -1,0 +1,336 @@
+// Channel and spatial attention: SE, ECA, CBAM (channel, spatial, both).
+// Each reads the map once for its descriptors and once more to write
+// y = x * a (CBAM: once more for the spatial pooling), the passes the
+// workloads count; the attention maps themselves are tiny.
+#include <cmath>
+#include <limits>
+
+#include "../attention/common.h"
+#include "../parallel.h"
+#include "edgeattn/vision.h"
+#include "vision_common.h"
+
+namespace edgeattn {
+
+using detail::parallel_for;
+using detail::threads_for;
+
+namespace {
+
+int map_threads(const Context& ctx, ConstView x) {
+  return threads_for(ctx, double(x.numel()), detail::kMinElementsPerThread);
+}
+
+// Pass 1: mean (and max) over H, W of every [b, c] row.
+void channel_descriptors(const Context& ctx, ConstView x, float* mean, float* max) {
+  const std::size_t n = x.dim(2) * x.dim(3);
+  parallel_for(map_threads(ctx, x), x.dim(0) * x.dim(1), [&](std::size_t r, int) {
+    mean[r] = kernels::reduce_mean(x.data() + r * n, n);
+    if (max) max[r] = kernels::reduce_max(x.data() + r * n, n);
+  });
+}
+
+// Last pass: y[b, c] = x[b, c] * a[b, c].
+void apply_channel_scale(const Context& ctx, ConstView x, const float* a, View y) {
+  const std::size_t n = x.dim(2) * x.dim(3);
+  parallel_for(map_threads(ctx, x), x.dim(0) * x.dim(1), [&](std::size_t r, int) {
+    kernels::scale(a[r], x.data() + r * n, y.data() + r * n, n);
+  });
+}
+
+// out [C] = fc2(act(fc1 in + b1)) + b2, hidden [R] scratch (1x1 convs on a
+// 1x1 map are GEMVs).
+void mlp(const SqueezeExcite::Weights& w, Activation act, const float* in, float* hidden,
+         float* out) {
+  const std::size_t r = w.fc1_weight.shape()[0], c = w.fc1_weight.shape()[1];
+  kernels::gemv(r, c, 1.0f, w.fc1_weight.data(), c, in, 0.0f, hidden);
+  if (w.fc1_bias.numel()) kernels::add(hidden, w.fc1_bias.data(), hidden, r);
+  detail::activate_row(act, hidden, hidden, r);
+  kernels::gemv(c, r, 1.0f, w.fc2_weight.data(), r, hidden, 0.0f, out);
+  if (w.fc2_bias.numel()) kernels::add(out, w.fc2_bias.data(), out, c);
+}
+
+Status check_mlp(const SqueezeExcite::Weights& w, const char* module) {
+  const auto bad = [&](const std::string& what) {
+    return Status::invalid(std::string(module) + ": " + what);
+  };
+  const Shape& s1 = w.fc1_weight.shape();
+  if (w.fc1_weight.numel() == 0 || s1.rank != 2)
+    return bad("fc1.weight must be [R, C], found " + s1.to_string());
+  const std::size_t r = s1[0], c = s1[1];
+  if (w.fc2_weight.numel() == 0 || w.fc2_weight.shape() != Shape{c, r})
+    return bad("fc2.weight must be " + Shape{c, r}.to_string() + ", found " +
+               w.fc2_weight.shape().to_string());
+  if (w.fc1_bias.numel() && w.fc1_bias.shape() != Shape{r})
+    return bad("fc1.bias must be " + Shape{r}.to_string() + ", found " + w.fc1_bias.shape().to_string());
+  if (w.fc2_bias.numel() && w.fc2_bias.shape() != Shape{c})
+    return bad("fc2.bias must be " + Shape{c}.to_string() + ", found " + w.fc2_bias.shape().to_string());
+  return {};
+}
+
+std::size_t mlp_bytes(const SqueezeExcite::Weights& w) {
+  return (w.fc1_weight.numel() + w.fc1_bias.numel() + w.fc2_weight.numel() + w.fc2_bias.numel()) *
+         sizeof(float);
+}
+
+// Scratch of the channel modules: mean, max and weights [B, C], and the
+// MLP's hidden and second output [R + C].
+std::size_t channel_workspace(const Shape& in, std::size_t extra) {
+  const std::size_t bc = in.rank == 4 ? in[0] * in[1] : 0;
+  return 3 * workspace_bytes_for<float>(bc) + workspace_bytes_for<float>(extra);
+}
+
+// The first half of SE, ECA and CBAM's channel attention: checks, the
+// descriptors, then gate(mean, max, a, scratch) per image. The weights a
+// [B, C] go to `attention` if given, else to the workspace; the caller
+// rewinds the workspace when done with them.
+template <class GateOf>
+Result<float*> channel_gates(const Context& ctx, ConstView x, View attention, Workspace& ws,
+                             std::size_t channels, std::size_t scratch_floats, bool need_max,
+                             const char* module, const char* attention_name, GateOf gate) {
+  EDGEATTN_RETURN_IF_ERROR(detail::check_map(x, channels, module));
+  const std::size_t bc = x.dim(0) * channels;
+  if (!attention.empty())
+    EDGEATTN_RETURN_IF_ERROR(
+        detail::check_output(attention, Shape{x.dim(0), channels}, attention_name));
+  float* mean = ws.take<float>(bc);
+  float* max = need_max ? ws.take<float>(bc) : nullptr;
+  float* a = attention.empty() ? ws.take<float>(bc) : attention.data();
+  float* scratch = ws.take<float>(scratch_floats);
+  if (!mean || (need_max && !max) || !a || !scratch)
+    return Status{StatusCode::out_of_memory,
+                  std::string(module) + ": workspace too small (see workspace_bytes)"};
+  channel_descriptors(ctx, x, mean, max);
+  for (std::size_t b = 0; b < x.dim(0); ++b)
+    gate(mean + b * channels, max ? max + b * channels : nullptr, a + b * channels, scratch);
+  return a;
+}
+
+// SE, ECA, CBAM channel: the gates, then y = x a.
+template <class GateOf>
+Status channel_attention(const Context& ctx, ConstView x, View y, View attention, Workspace& ws,
+                         std::size_t channels, std::size_t scratch_floats, bool need_max,
+                         const char* module, GateOf gate) {
+  EDGEATTN_RETURN_IF_ERROR(detail::check_output(y, x.shape(), "y"));
+  const std::size_t mark = ws.used();
+  Result<float*> a = channel_gates(ctx, x, attention, ws, channels, scratch_floats, need_max,
+                                   module, "attention", gate);
+  if (a.ok()) apply_channel_scale(ctx, x, a.value(), y);
+  ws.rewind(mark);
+  return a.status();
+}
+
+}  // namespace
+
+// ---- SE ----
+
+Result<SqueezeExcite> SqueezeExcite::create(Activation act, Gate gate, Weights w) {
+  EDGEATTN_RETURN_IF_ERROR(check_mlp(w, "se"));
+  SqueezeExcite m;
+  m.act_ = act;
+  m.gate_ = gate;
+  m.w_ = std::move(w);
+  return m;
+}
+
+std::size_t SqueezeExcite::weight_bytes() const { return mlp_bytes(w_); }
+
+std::size_t SqueezeExcite::workspace_bytes(const Shape& in, const Context&) const {
+  return channel_workspace(in, w_.fc1_weight.shape()[0]);
+}
+
+Status SqueezeExcite::forward(const Context& ctx, ConstView x, View y, View attention,
+                              Workspace& ws) const {
+  const std::size_t c = channels(), r = w_.fc1_weight.shape()[0];
+  return channel_attention(ctx, x, y, attention, ws, c, r, false, "se",
+                           [&](const float* mean, const float*, float* a, float* hidden) {
+                             mlp(w_, act_, mean, hidden, a);
+                             if (gate_ == Gate::sigmoid) return kernels::sigmoid(a, a, c);
+                             for (std::size_t i = 0; i < c; ++i) {  // relu6(x + 3) / 6
+                               const float t = a[i] + 3.0f;
+                               a[i] = (t < 0.0f ? 0.0f : t > 6.0f ? 6.0f : t) / 6.0f;
+                             }
+                           });
+}
+
+// ---- ECA ----
+
+Result<EfficientChannelAttention> EfficientChannelAttention::create(std::size_t channels,
+                                                                    Tensor kernel) {
+  const std::size_t k = kernel.numel();
+  if (channels == 0) return Status::invalid("eca: channels must be positive");
+  if (k == 0 || k % 2 == 0)
+    return Status::invalid("eca: conv.weight must have an odd number of taps, found " +
+                           kernel.shape().to_string());
+  EfficientChannelAttention m;
+  m.channels_ = channels;
+  m.kernel_ = std::move(kernel);
+  return m;
+}
+
+std::size_t EfficientChannelAttention::weight_bytes() const {
+  return kernel_.numel() * sizeof(float);
+}
+
+std::size_t EfficientChannelAttention::workspace_bytes(const Shape& in, const Context&) const {
+  return channel_workspace(in, 1);
+}
+
+Status EfficientChannelAttention::forward(const Context& ctx, ConstView x, View y, View attention,
+                                          Workspace& ws) const {
+  const std::size_t c = channels_, k = kernel_.numel(), pad = (k - 1) / 2;
+  const float* w = kernel_.data();
+  return channel_attention(ctx, x, y, attention, ws, c, 1, false, "eca",
+                           [&](const float* mean, const float*, float* a, float*) {
+                             for (std::size_t i = 0; i < c; ++i) {  // conv1d, zero padding
+                               float s = 0.0f;
+                               for (std::size_t j = 0; j < k; ++j) {
+                                 const std::ptrdiff_t src = std::ptrdiff_t(i + j) - std::ptrdiff_t(pad);
+                                 if (src >= 0 && src < std::ptrdiff_t(c)) s += w[j] * mean[src];
+                               }
+                               a[i] = s;
+                             }
+                             kernels::sigmoid(a, a, c);
+                           });
+}
+
+// ---- CBAM channel ----
+
+Result<CbamChannel> CbamChannel::create(Weights w) {
+  EDGEATTN_RETURN_IF_ERROR(check_mlp(w, "cbam_channel"));
+  CbamChannel m;
+  m.w_ = std::move(w);
+  return m;
+}
+
+std::size_t CbamChannel::weight_bytes() const { return mlp_bytes(w_); }
+
+std::size_t CbamChannel::workspace_bytes(const Shape& in, const Context&) const {
+  return channel_workspace(in, scratch_floats());
+}
+
+void CbamChannel::weights_from(const float* mean, const float* max, float* a,
+                               float* scratch) const {
+  const std::size_t c = channels();
+  float* hidden = scratch;
+  float* from_max = scratch + w_.fc1_weight.shape()[0];
+  mlp(w_, Activation::relu, mean, hidden, a);
+  mlp(w_, Activation::relu, max, hidden, from_max);
+  kernels::add(a, from_max, a, c);
+  kernels::sigmoid(a, a, c);
+}
+
+Status CbamChannel::forward(const Context& ctx, ConstView x, View y, View attention,
+                            Workspace& ws) const {
+  return channel_attention(ctx, x, y, attention, ws, channels(), scratch_floats(), true,
+                           "cbam_channel",
+                           [&](const float* mean, const float* max, float* a, float* scratch) {
+                             weights_from(mean, max, a, scratch);
+                           });
+}
+
+// ---- CBAM spatial ----
+
+Result<CbamSpatial> CbamSpatial::create(std::size_t k, const Tensor& conv_weight,
+                                        const BatchNorm& bn) {
+  if (k == 0 || k % 2 == 0)
+    return Status::invalid("cbam_spatial: kernel_size must be odd, found " + std::to_string(k));
+  Conv2dParams p;
+  p.in_channels = 2, p.out_channels = 1, p.kernel_h = p.kernel_w = k, p.pad_h = p.pad_w = k / 2;
+  Result<Conv2d> conv = Conv2d::create(p, conv_weight, Tensor(), &bn);
+  if (!conv.ok()) return Status::invalid("cbam_spatial " + conv.status().message());
+  CbamSpatial m;
+  m.conv_ = std::move(conv).value();
+  return m;
+}
+
+std::size_t CbamSpatial::workspace_bytes(const Shape& in, const Context& ctx) const {
+  if (in.rank != 4) return 0;
+  const Shape pooled{1, 2, in[2], in[3]};
+  return workspace_bytes_for<float>(3 * in[2] * in[3]) + conv_.workspace_bytes(pooled, ctx);
+}
+
+Status CbamSpatial::forward(const Context& ctx, ConstView x, View y, View attention,
+                            Workspace& ws) const {
+  return forward_scaled(ctx, x, nullptr, y, attention, ws);
+}
+
+Status CbamSpatial::forward_scaled(const Context& ctx, ConstView x, const float* channel_scale,
+                                   View y, View attention, Workspace& ws) const {
+  EDGEATTN_RETURN_IF_ERROR(detail::require_dense(x, 4, "x"));
+  if (x.numel() == 0) return Status::invalid("cbam_spatial: x " + x.shape().to_string() + " is empty");
+  EDGEATTN_RETURN_IF_ERROR(detail::check_output(y, x.shape(), "y"));
+  const std::size_t bsz = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), n = h * w;
+  if (!attention.empty())
+    EDGEATTN_RETURN_IF_ERROR(detail::check_output(attention, Shape{bsz, 1, h, w}, "attention"));
+  const std::size_t mark = ws.used();
+  float* pooled = ws.take<float>(2 * n);  // [mean_c, max_c], as timm concatenates them
+  float* own_map = attention.empty() ? ws.take<float>(n) : nullptr;
+  if (!pooled || (attention.empty() && !own_map)) {
+    ws.rewind(mark);
+    return {StatusCode::out_of_memory, "cbam_spatial: workspace too small (see workspace_bytes)"};
+  }
+  // Pooling across channels runs over chunks of positions, so each position
+  // sees the channels in the same order for any thread count.
+  const std::size_t chunk = 256;
+  const int t = map_threads(ctx, x);
+  Status st;
+  for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
+    const float* xb = x.data() + b * c * n;
+    const float* sb = channel_scale ? channel_scale + b * c : nullptr;
+    float* s = attention.empty() ? own_map : attention.data() + b * n;
+    parallel_for(t, detail::ceil_div(n, chunk), [&](std::size_t p, int) {
+      const std::size_t lo = p * chunk, len = n - lo < chunk ? n - lo : chunk;
+      float* sum = pooled + lo;
+      float* mx = pooled + n + lo;
+      for (std::size_t i = 0; i < len; ++i) sum[i] = 0.0f, mx[i] = -std::numeric_limits<float>::infinity();
+      for (std::size_t ch = 0; ch < c; ++ch)
+        kernels::sum_max(sb ? sb[ch] : 1.0f, xb + ch * n + lo, sum, mx, len);
+      kernels::scale(1.0f / float(c), sum, sum, len);
+    });
+    st = conv_.forward(ctx, ConstView(pooled, Shape{1, 2, h, w}), View(s, Shape{1, 1, h, w}), ws);
+    if (!st.ok()) break;
+    kernels::sigmoid(s, s, n);
+    float* yb = y.data() + b * c * n;
+    parallel_for(t, c, [&](std::size_t ch, int) {  // (x * a_c) * s, PyTorch's two roundings
+      const float* xr = xb + ch * n;
+      if (sb) {
+        kernels::scale(sb[ch], xr, yb + ch * n, n);
+        xr = yb + ch * n;
+      }
+      kernels::mul(xr, s, yb + ch * n, n);
+    });
+  }
+  ws.rewind(mark);
+  return st;
+}
+
+// ---- CBAM ----
+
+Result<Cbam> Cbam::create(CbamChannel channel, CbamSpatial spatial) {
+  Cbam m;
+  m.channel_ = std::move(channel);
+  m.spatial_ = std::move(spatial);
+  return m;
+}
+
+std::size_t Cbam::workspace_bytes(const Shape& in, const Context& ctx) const {
+  return channel_.workspace_bytes(in, ctx) + spatial_.workspace_bytes(in, ctx);
+}
+
+Status Cbam::forward(const Context& ctx, ConstView x, View y, View channel_attention,
+                     View spatial_attention, Workspace& ws) const {
+  EDGEATTN_RETURN_IF_ERROR(detail::check_output(y, x.shape(), "y"));
+  const std::size_t mark = ws.used();
+  Result<float*> a = channel_gates(
+      ctx, x, channel_attention, ws, channels(), channel_.scratch_floats(), true, "cbam",
+      "channel_attention", [&](const float* mean, const float* max, float* g, float* scratch) {
+        channel_.weights_from(mean, max, g, scratch);
+      });
+  Status st = a.status();
+  if (st.ok()) st = spatial_.forward_scaled(ctx, x, a.value(), y, spatial_attention, ws);
+  ws.rewind(mark);
+  return st;
+}
+
+}  // namespace edgeattn

@@ -1,0 +1,247 @@
+// Conv2d with BatchNorm folded in (PyTorch's cross-correlation, zero
+// padding), three algorithms chosen once at creation.
+#include <cmath>
+#include <cstring>
+
+#include "../attention/common.h"
+#include "../parallel.h"
+#include "edgeattn/ops.h"
+#include "edgeattn/vision.h"
+#include "vision_common.h"
+
+namespace edgeattn {
+
+using detail::kMinFlopsPerThread;
+using detail::parallel_for;
+using detail::threads_for;
+
+Status check_batch_norm(const BatchNorm& bn, std::size_t channels, const std::string& what) {
+  const Tensor* parts[4] = {&bn.weight, &bn.bias, &bn.running_mean, &bn.running_var};
+  const char* names[4] = {"weight", "bias", "running_mean", "running_var"};
+  for (int i = 0; i < 4; ++i)
+    if (parts[i]->numel() == 0 || parts[i]->shape() != Shape{channels})
+      return Status::invalid(what + "." + names[i] + ": expected " + Shape{channels}.to_string() +
+                             ", found " +
+                             (parts[i]->numel() ? parts[i]->shape().to_string() : "none"));
+  if (!(bn.eps > 0.0f)) return Status::invalid(what + ": eps must be positive");
+  for (std::size_t c = 0; c < channels; ++c)
+    if (!(bn.running_var.data()[c] + bn.eps > 0.0f))
+      return Status::invalid(what + ".running_var[" + std::to_string(c) +
+                             "] + eps is not positive");
+  return {};
+}
+
+namespace detail {
+
+void fold_batch_norm(const BatchNorm& bn, float* weight, std::size_t row, float* bias) {
+  for (std::size_t c = 0; c < bn.weight.numel(); ++c) {
+    // In double, so the fold adds no rounding beyond the final one.
+    const double s = double(bn.weight.data()[c]) /
+                     std::sqrt(double(bn.running_var.data()[c]) + double(bn.eps));
+    for (std::size_t k = 0; k < row; ++k) weight[c * row + k] = float(weight[c * row + k] * s);
+    bias[c] = float((double(bias[c]) - bn.running_mean.data()[c]) * s + bn.bias.data()[c]);
+  }
+}
+
+Result<Tensor> copy_tensor(const float* data, const Shape& shape) {
+  EDGEATTN_ASSIGN_OR_RETURN(t, Tensor::zeros(shape));
+  if (shape.numel()) std::memcpy(t.data(), data, shape.numel() * sizeof(float));
+  return t;
+}
+
+Status check_map(ConstView x, std::size_t channels, const char* module) {
+  EDGEATTN_RETURN_IF_ERROR(require_dense(x, 4, "x"));
+  if (x.dim(1) != channels || x.numel() == 0)
+    return Status::invalid(std::string(module) + ": x " + x.shape().to_string() +
+                           " must be [B, " + std::to_string(channels) + ", H, W] with H, W >= 1");
+  return {};
+}
+
+Status check_output(ConstView v, const Shape& want, const char* what) {
+  if (v.empty() || !v.is_contiguous() || v.shape() != want)
+    return Status::invalid(std::string(what) + " must be a contiguous " + want.to_string() +
+                           " tensor, found " + (v.empty() ? "none" : v.shape().to_string()));
+  return {};
+}
+
+}  // namespace detail
+
+using detail::ceil_div;
+
+Result<Conv2d> Conv2d::create(const Conv2dParams& p, const Tensor& weight, const Tensor& bias,
+                              const BatchNorm* bn) {
+  const std::string what = "conv2d(" + std::to_string(p.in_channels) + " -> " +
+                           std::to_string(p.out_channels) + ")";
+  if (p.in_channels == 0 || p.out_channels == 0 || p.kernel_h == 0 || p.kernel_w == 0 ||
+      p.stride_h == 0 || p.stride_w == 0 || p.groups == 0)
+    return Status::invalid(what + ": channels, kernel, stride and groups must be positive");
+  if (p.in_channels % p.groups || p.out_channels % p.groups)
+    return Status::invalid(what + ": groups " + std::to_string(p.groups) +
+                           " must divide both channel counts");
+  const std::size_t ig = p.in_channels / p.groups;
+  const Shape full{p.out_channels, ig, p.kernel_h, p.kernel_w};
+  const bool linear_shaped = p.kernel_h == 1 && p.kernel_w == 1 &&
+                             weight.shape() == Shape{p.out_channels, ig};
+  if (weight.numel() == 0 || (weight.shape() != full && !linear_shaped))
+    return Status::invalid(what + ": weight must be " + full.to_string() + ", found " +
+                           (weight.numel() ? weight.shape().to_string() : "none"));
+  if (bias.numel() && bias.shape() != Shape{p.out_channels})
+    return Status::invalid(what + ": bias must be " + Shape{p.out_channels}.to_string() +
+                           ", found " + bias.shape().to_string());
+  if (bn) EDGEATTN_RETURN_IF_ERROR(check_batch_norm(*bn, p.out_channels, what + " batch norm"));
+
+  Conv2d c;
+  c.p_ = p;
+  const std::size_t row = ig * p.kernel_h * p.kernel_w;
+  EDGEATTN_ASSIGN_OR_RETURN(w, detail::copy_tensor(weight.data(), Shape{p.out_channels, row}));
+  EDGEATTN_ASSIGN_OR_RETURN(b, Tensor::zeros(Shape{p.out_channels}));
+  if (bias.numel()) std::memcpy(b.data(), bias.data(), p.out_channels * sizeof(float));
+  if (bn) detail::fold_batch_norm(*bn, w.data(), row, b.data());
+  c.weight_ = std::move(w);
+  c.bias_ = std::move(b);
+  const bool stride1 = p.stride_h == 1 && p.stride_w == 1;
+  if (p.kernel_h == 1 && p.kernel_w == 1 && stride1 && p.pad_h == 0 && p.pad_w == 0 &&
+      p.groups == 1)
+    c.path_ = Path::gemm1x1;
+  else if (stride1 && (ig == 1 || p.out_channels / p.groups <= 4))
+    c.path_ = Path::direct;  // a GEMM of so few rows would waste its tile
+  else
+    c.path_ = Path::im2col;
+  return c;
+}
+
+Result<Shape> Conv2d::output_shape(const Shape& in) const {
+  if (in.rank != 4 || in[1] != p_.in_channels || in[0] == 0 || in[2] == 0 || in[3] == 0)
+    return Status::invalid("conv2d: input " + in.to_string() + " must be [B, " +
+                           std::to_string(p_.in_channels) + ", H, W] with B, H, W >= 1");
+  const std::size_t hp = in[2] + 2 * p_.pad_h, wp = in[3] + 2 * p_.pad_w;
+  if (hp < p_.kernel_h || wp < p_.kernel_w)
+    return Status::invalid("conv2d: input " + in.to_string() + " padded is smaller than the " +
+                           std::to_string(p_.kernel_h) + "x" + std::to_string(p_.kernel_w) +
+                           " kernel");
+  return Shape{in[0], p_.out_channels, (hp - p_.kernel_h) / p_.stride_h + 1,
+               (wp - p_.kernel_w) / p_.stride_w + 1};
+}
+
+std::size_t Conv2d::weight_bytes() const {
+  return (weight_.numel() + bias_.numel()) * sizeof(float);
+}
+
+std::size_t Conv2d::workspace_bytes(const Shape& in, const Context& ctx) const {
+  const Result<Shape> out = output_shape(in);
+  if (!out.ok()) return 0;
+  const std::size_t n = out.value()[2] * out.value()[3];
+  const std::size_t og = p_.out_channels / p_.groups, k = weight_.shape()[1];
+  switch (path_) {
+    case Path::gemm1x1:
+      return matmul_workspace_bytes(ctx, p_.out_channels, n, p_.in_channels);
+    case Path::direct:
+      return workspace_bytes_for<float>(p_.in_channels * (in[2] + 2 * p_.pad_h) *
+                                        (in[3] + 2 * p_.pad_w));
+    case Path::im2col:
+      return workspace_bytes_for<float>(k * n) + matmul_workspace_bytes(ctx, og, n, k);
+  }
+  return 0;
+}
+
+namespace {
+
+// bias and activation over rows of n, one row per output channel.
+void epilogue(const Context& ctx, Activation act, const float* bias, float* y,
+              std::size_t channels, std::size_t n, bool add_bias) {
+  const int t = threads_for(ctx, double(channels) * n, detail::kMinElementsPerThread);
+  parallel_for(t, channels, [&](std::size_t c, int) {
+    float* row = y + c * n;
+    if (add_bias) kernels::add_scalar(row, bias[c], row, n);
+    detail::activate_row(act, row, row, n);
+  });
+}
+
+}  // namespace
+
+Status Conv2d::forward_direct(const Context& ctx, const float* x, std::size_t h, std::size_t w,
+                              float* y, std::size_t oh, std::size_t ow) const {
+  // x: the image zero-padded to [I, h, w] (h, w include the padding).
+  const std::size_t ig = p_.in_channels / p_.groups, og = p_.out_channels / p_.groups;
+  const std::size_t taps = p_.kernel_h * p_.kernel_w;
+  const double flops = 2.0 * p_.out_channels * ig * taps * oh * ow;
+  const int t = threads_for(ctx, flops, kMinFlopsPerThread);
+  parallel_for(t, p_.out_channels, [&](std::size_t o, int) {
+    float* yr = y + o * oh * ow;
+    for (std::size_t i = 0; i < oh * ow; ++i) yr[i] = bias_.data()[o];
+    const std::size_t first_in = o / og * ig;
+    for (std::size_t ic = 0; ic < ig; ++ic) {
+      const float* plane = x + (first_in + ic) * h * w;
+      const float* wk = weight_.data() + (o * ig + ic) * taps;
+      for (std::size_t r = 0; r < oh; ++r)
+        kernels::conv_row(plane + r * w, w, wk, p_.kernel_h, p_.kernel_w, yr + r * ow, ow);
+    }
+    detail::activate_row(p_.act, yr, yr, oh * ow);
+  });
+  return {};
+}
+
+Status Conv2d::forward_im2col(const Context& ctx, const float* x, std::size_t h, std::size_t w,
+                              float* y, std::size_t oh, std::size_t ow, Workspace& ws) const {
+  const std::size_t ig = p_.in_channels / p_.groups, og = p_.out_channels / p_.groups;
+  const std::size_t kh = p_.kernel_h, kw = p_.kernel_w, k = ig * kh * kw, n = oh * ow;
+  const std::size_t mark = ws.used();
+  float* col = ws.take<float>(k * n);
+  if (!col) return {StatusCode::out_of_memory, "conv2d: workspace too small (see workspace_bytes)"};
+  Status st;
+  for (std::size_t g = 0; g < p_.groups && st.ok(); ++g) {
+    // col[(ic kh + i) kw + j][r ow + c] = x[ic][r sh + i - ph][c sw + j - pw], 0 outside.
+    const int t = threads_for(ctx, double(k) * n, detail::kMinElementsPerThread);
+    parallel_for(t, k, [&](std::size_t q, int) {
+      const std::size_t ic = q / (kh * kw), i = q / kw % kh, j = q % kw;
+      const float* plane = x + (g * ig + ic) * h * w;
+      float* out = col + q * n;
+      for (std::size_t r = 0; r < oh; ++r) {
+        const std::ptrdiff_t ih = std::ptrdiff_t(r * p_.stride_h + i) - std::ptrdiff_t(p_.pad_h);
+        for (std::size_t c = 0; c < ow; ++c) {
+          const std::ptrdiff_t iw =
+              std::ptrdiff_t(c * p_.stride_w + j) - std::ptrdiff_t(p_.pad_w);
+          const bool inside = ih >= 0 && ih < std::ptrdiff_t(h) && iw >= 0 && iw < std::ptrdiff_t(w);
+          out[r * ow + c] = inside ? plane[ih * std::ptrdiff_t(w) + iw] : 0.0f;
+        }
+      }
+    });
+    st = matmul(ctx, gemm_args(og, n, k, weight_.data() + g * og * k, col, false, y + g * og * n),
+                ws);
+  }
+  ws.rewind(mark);
+  if (st.ok()) epilogue(ctx, p_.act, bias_.data(), y, p_.out_channels, n, true);
+  return st;
+}
+
+Status Conv2d::forward(const Context& ctx, ConstView x, View y, Workspace& ws) const {
+  EDGEATTN_RETURN_IF_ERROR(detail::require_dense(x, 4, "conv2d input"));
+  EDGEATTN_ASSIGN_OR_RETURN(out, output_shape(x.shape()));
+  EDGEATTN_RETURN_IF_ERROR(detail::check_output(y, out, "conv2d output"));
+  const std::size_t h = x.dim(2), w = x.dim(3), oh = out[2], ow = out[3];
+  const std::size_t in_img = p_.in_channels * h * w, out_img = p_.out_channels * oh * ow;
+  const std::size_t ph = h + 2 * p_.pad_h, pw = w + 2 * p_.pad_w;
+  Status st;
+  for (std::size_t b = 0; b < x.dim(0) && st.ok(); ++b) {
+    const float* xb = x.data() + b * in_img;
+    float* yb = y.data() + b * out_img;
+    if (path_ == Path::gemm1x1) {
+      st = matmul(ctx, gemm_args(p_.out_channels, h * w, p_.in_channels, weight_.data(), xb,
+                                 false, yb), ws);
+      if (st.ok()) epilogue(ctx, p_.act, bias_.data(), yb, p_.out_channels, h * w, true);
+    } else if (path_ == Path::direct) {
+      const std::size_t mark = ws.used();
+      float* padded = ws.take<float>(p_.in_channels * ph * pw);
+      if (!padded)
+        return {StatusCode::out_of_memory, "conv2d: workspace too small (see workspace_bytes)"};
+      detail::pad_planes(xb, p_.in_channels, h, w, p_.pad_h, p_.pad_w, padded);
+      st = forward_direct(ctx, padded, ph, pw, yb, oh, ow);
+      ws.rewind(mark);
+    } else {
+      st = forward_im2col(ctx, xb, h, w, yb, oh, ow, ws);
+    }
+  }
+  return st;
+}
+
+}  // namespace edgeattn

@@ -1,0 +1,245 @@
+// Self-attention over the positions of a feature map: the non-local block
+// (Wang et al. 2018) and SAGAN's (Zhang et al. 2019), on one shared core.
+#include <cmath>
+#include <cstring>
+
+#include "../attention/common.h"
+#include "../parallel.h"
+#include "edgeattn/ops.h"
+#include "edgeattn/vision.h"
+#include "vision_common.h"
+
+namespace edgeattn {
+
+using detail::max_of;
+using detail::parallel_for;
+using detail::threads_for;
+
+namespace {
+
+// A 1x1 conv weight as [rows, cols]: [r, c] or [r, c, 1, 1]; rows 0 = any.
+Status conv1x1_shape(const Tensor& t, std::size_t rows, std::size_t cols, const char* what) {
+  const Shape& s = t.shape();
+  const bool ok = t.numel() != 0 && (s.rank == 2 || (s.rank == 4 && s[2] == 1 && s[3] == 1)) &&
+                  (rows == 0 || s[0] == rows) && (cols == 0 || s[1] == cols);
+  if (!ok)
+    return Status::invalid(std::string(what) + ": expected [" +
+                           (rows ? std::to_string(rows) : std::string("R")) + ", " +
+                           (cols ? std::to_string(cols) : std::string("C")) + "(, 1, 1)], found " +
+                           (t.numel() ? s.to_string() : "none"));
+  return {};
+}
+
+Status vector_shape(const Tensor& t, std::size_t n, const char* what) {
+  if (t.numel() == 0 || t.shape() != Shape{n})
+    return Status::invalid(std::string(what) + ": expected " + Shape{n}.to_string() + ", found " +
+                           (t.numel() ? t.shape().to_string() : "none"));
+  return {};
+}
+
+Status map_outputs(ConstView x, View y, View attention) {
+  EDGEATTN_RETURN_IF_ERROR(detail::check_output(y, x.shape(), "y"));
+  const std::size_t n = x.dim(2) * x.dim(3);
+  if (!attention.empty())
+    EDGEATTN_RETURN_IF_ERROR(detail::check_output(attention, Shape{x.dim(0), n, n}, "attention"));
+  return {};
+}
+
+}  // namespace
+
+Result<PositionAttention> PositionAttention::create(float scale, Weights w) {
+  EDGEATTN_RETURN_IF_ERROR(conv1x1_shape(w.query_weight, 0, 0, "query weight"));
+  const std::size_t rq = w.query_weight.shape()[0], c = w.query_weight.shape()[1];
+  EDGEATTN_RETURN_IF_ERROR(conv1x1_shape(w.key_weight, rq, c, "key weight"));
+  EDGEATTN_RETURN_IF_ERROR(conv1x1_shape(w.value_weight, 0, c, "value weight"));
+  const std::size_t rv = w.value_weight.shape()[0];
+  EDGEATTN_RETURN_IF_ERROR(vector_shape(w.query_bias, rq, "query bias"));
+  EDGEATTN_RETURN_IF_ERROR(vector_shape(w.key_bias, rq, "key bias"));
+  EDGEATTN_RETURN_IF_ERROR(vector_shape(w.value_bias, rv, "value bias"));
+  PositionAttention m;
+  m.channels_ = c, m.rq_ = rq, m.rv_ = rv, m.scale_ = scale;
+  const std::size_t d = 2 * rq + rv;
+  EDGEATTN_ASSIGN_OR_RETURN(weight, Tensor::zeros(Shape{d, c}));
+  EDGEATTN_ASSIGN_OR_RETURN(bias, Tensor::zeros(Shape{d}));
+  const Tensor* parts[3][2] = {{&w.query_weight, &w.query_bias},
+                               {&w.key_weight, &w.key_bias},
+                               {&w.value_weight, &w.value_bias}};
+  std::size_t row = 0;
+  for (const auto& part : parts) {
+    const std::size_t rows = part[1]->numel();
+    std::memcpy(weight.data() + row * c, part[0]->data(), rows * c * sizeof(float));
+    std::memcpy(bias.data() + row, part[1]->data(), rows * sizeof(float));
+    row += rows;
+  }
+  EDGEATTN_ASSIGN_OR_RETURN(packed, kernels::PackedB::pack(weight.data(), c, true, c, d));
+  m.weight_ = std::move(weight);
+  m.bias_ = std::move(bias);
+  m.packed_ = std::move(packed);
+  return m;
+}
+
+std::size_t PositionAttention::weight_bytes() const {
+  return (weight_.numel() + bias_.numel()) * sizeof(float) + packed_.bytes();
+}
+
+std::size_t PositionAttention::workspace_bytes(std::size_t n, const Context& ctx) const {
+  const std::size_t d = 2 * rq_ + rv_;
+  const std::size_t attend = max_of(attention_workspace_bytes(ctx, n, n, rq_, rv_),
+                                    max_of(matmul_workspace_bytes(ctx, n, n, rq_),
+                                           matmul_workspace_bytes(ctx, n, rv_, n)));
+  return workspace_bytes_for<float>(n * channels_) + workspace_bytes_for<float>(n * d) +
+         max_of(matmul_workspace_bytes(ctx, n, d, channels_), attend);
+}
+
+Status PositionAttention::forward_image(const Context& ctx, const float* x, std::size_t n,
+                                        float* o, float* attention, Workspace& ws) const {
+  const std::size_t c = channels_, d = 2 * rq_ + rv_;
+  const std::size_t mark = ws.used();
+  float* xt = ws.take<float>(n * c);
+  float* qkv = ws.take<float>(n * d);
+  if (!xt || !qkv) {
+    ws.rewind(mark);
+    return {StatusCode::out_of_memory, "position attention: workspace too small (see workspace_bytes)"};
+  }
+  // The map [C, n] as rows of positions [n, C], in blocks that stay in L1.
+  const std::size_t block = 16;
+  const int t = threads_for(ctx, double(n) * c, detail::kMinElementsPerThread);
+  parallel_for(t, detail::ceil_div(n, block), [&](std::size_t p, int) {
+    const std::size_t lo = p * block, hi = lo + block < n ? lo + block : n;
+    for (std::size_t ch = 0; ch < c; ++ch)
+      for (std::size_t i = lo; i < hi; ++i) xt[i * c + ch] = x[ch * n + i];
+  });
+  kernels::GemmArgs proj = gemm_args(n, d, c, xt, weight_.data(), true, qkv);
+  proj.packed_b = &packed_;
+  Status st = matmul(ctx, proj, ws);
+  if (st.ok())
+    parallel_for(t, n, [&](std::size_t i, int) { kernels::add(qkv + i * d, bias_.data(), qkv + i * d, d); });
+  const float* q = qkv;
+  const float* k = qkv + rq_;
+  const float* v = qkv + 2 * rq_;
+  if (st.ok() && attention) {  // materialised: A = softmax(Q K^T scale), O = A V
+    kernels::GemmArgs s = gemm_args(n, n, rq_, q, k, true, attention, scale_);
+    s.lda = s.ldb = d;
+    st = matmul(ctx, s, ws);
+    const View a(attention, Shape{n, n});
+    if (st.ok()) st = softmax(ctx, a, MaskView(), a);
+    kernels::GemmArgs ov = gemm_args(n, rv_, n, attention, v, false, o);
+    ov.ldb = d;
+    if (st.ok()) st = matmul(ctx, ov, ws);
+  } else if (st.ok()) {  // streamed: A never exists
+    kernels::AttendArgs a;
+    a.m = a.n = n, a.d = rq_, a.dv = rv_;
+    a.q = q, a.k = k, a.v = v, a.ldq = a.ldk = a.ldv = d;
+    a.scale = scale_, a.o = o, a.ldo = rv_;
+    st = edgeattn::attention(ctx, a, ws);
+  }
+  ws.rewind(mark);
+  return st;
+}
+
+// ---- non-local ----
+
+Result<NonLocal> NonLocal::create(bool use_scale, Weights w) {
+  const std::size_t c = w.tpg.query_weight.shape().rank >= 2 ? w.tpg.query_weight.shape()[1] : 0;
+  const float scale = use_scale && c ? 1.0f / std::sqrt(float(c)) : 1.0f;
+  Result<PositionAttention> core = PositionAttention::create(scale, std::move(w.tpg));
+  if (!core.ok()) return Status::invalid("non_local " + core.status().message());
+  NonLocal m;
+  m.core_ = std::move(core).value();
+  const std::size_t r = m.core_.value_dim();
+  if (m.core_.query_dim() != r)
+    return Status::invalid("non_local: t, p and g must have the same output width, found " +
+                           std::to_string(m.core_.query_dim()) + " and " + std::to_string(r));
+  EDGEATTN_RETURN_IF_ERROR(conv1x1_shape(w.z_weight, c, r, "non_local z.weight"));
+  EDGEATTN_RETURN_IF_ERROR(vector_shape(w.z_bias, c, "non_local z.bias"));
+  EDGEATTN_RETURN_IF_ERROR(check_batch_norm(w.norm, c, "non_local norm"));
+  EDGEATTN_ASSIGN_OR_RETURN(zw, detail::copy_tensor(w.z_weight.data(), Shape{c, r}));
+  EDGEATTN_ASSIGN_OR_RETURN(zb, detail::copy_tensor(w.z_bias.data(), Shape{c}));
+  detail::fold_batch_norm(w.norm, zw.data(), r, zb.data());
+  m.out_weight_ = std::move(zw);
+  m.out_bias_ = std::move(zb);
+  return m;
+}
+
+std::size_t NonLocal::weight_bytes() const {
+  return core_.weight_bytes() + (out_weight_.numel() + out_bias_.numel()) * sizeof(float);
+}
+
+std::size_t NonLocal::workspace_bytes(const Shape& in, const Context& ctx) const {
+  if (in.rank != 4) return 0;
+  const std::size_t n = in[2] * in[3], c = channels(), r = core_.value_dim();
+  return workspace_bytes_for<float>(n * r) +
+         max_of(core_.workspace_bytes(n, ctx), matmul_workspace_bytes(ctx, c, n, r));
+}
+
+Status NonLocal::forward(const Context& ctx, ConstView x, View y, View attention,
+                         Workspace& ws) const {
+  EDGEATTN_RETURN_IF_ERROR(detail::check_map(x, channels(), "non_local"));
+  EDGEATTN_RETURN_IF_ERROR(map_outputs(x, y, attention));
+  const std::size_t c = channels(), n = x.dim(2) * x.dim(3), r = core_.value_dim();
+  const std::size_t mark = ws.used();
+  float* o = ws.take<float>(n * r);
+  if (!o) return {StatusCode::out_of_memory, "non_local: workspace too small (see workspace_bytes)"};
+  Status st;
+  for (std::size_t b = 0; b < x.dim(0) && st.ok(); ++b) {
+    const float* xb = x.data() + b * c * n;
+    float* yb = y.data() + b * c * n;
+    st = core_.forward_image(ctx, xb, n, o, attention.empty() ? nullptr : attention.data() + b * n * n, ws);
+    if (!st.ok()) break;
+    // y = (x + b') + W' O^T: z and its BatchNorm folded into W', b'.
+    for (std::size_t ch = 0; ch < c; ++ch)
+      kernels::add_scalar(xb + ch * n, out_bias_.data()[ch], yb + ch * n, n);
+    st = matmul(ctx, gemm_args(c, n, r, out_weight_.data(), o, true, yb, 1.0f, 1.0f), ws);
+  }
+  ws.rewind(mark);
+  return st;
+}
+
+// ---- SAGAN ----
+
+Result<SaganAttention> SaganAttention::create(PositionAttention::Weights w, float gamma) {
+  Result<PositionAttention> core = PositionAttention::create(1.0f, std::move(w));
+  if (!core.ok()) return Status::invalid("sagan_attention " + core.status().message());
+  SaganAttention m;
+  m.core_ = std::move(core).value();
+  const std::size_t c = m.core_.channels();
+  if (c < 8 || m.core_.query_dim() != c / 8 || m.core_.value_dim() != c)
+    return Status::invalid("sagan_attention: with " + std::to_string(c) +
+                           " channels (at least 8) query/key convs must have C/8 = " +
+                           std::to_string(c / 8) + " outputs and the value conv C, found " +
+                           std::to_string(m.core_.query_dim()) + " and " +
+                           std::to_string(m.core_.value_dim()));
+  m.gamma_ = gamma;
+  return m;
+}
+
+std::size_t SaganAttention::workspace_bytes(const Shape& in, const Context& ctx) const {
+  if (in.rank != 4) return 0;
+  const std::size_t n = in[2] * in[3];
+  return workspace_bytes_for<float>(n * channels()) + core_.workspace_bytes(n, ctx);
+}
+
+Status SaganAttention::forward(const Context& ctx, ConstView x, View y, View attention,
+                               Workspace& ws) const {
+  EDGEATTN_RETURN_IF_ERROR(detail::check_map(x, channels(), "sagan_attention"));
+  EDGEATTN_RETURN_IF_ERROR(map_outputs(x, y, attention));
+  const std::size_t c = channels(), n = x.dim(2) * x.dim(3);
+  const std::size_t mark = ws.used();
+  float* o = ws.take<float>(n * c);
+  if (!o) return {StatusCode::out_of_memory, "sagan_attention: workspace too small (see workspace_bytes)"};
+  Status st;
+  const int t = threads_for(ctx, double(n) * c, detail::kMinElementsPerThread);
+  for (std::size_t b = 0; b < x.dim(0) && st.ok(); ++b) {
+    const float* xb = x.data() + b * c * n;
+    float* yb = y.data() + b * c * n;
+    st = core_.forward_image(ctx, xb, n, o, attention.empty() ? nullptr : attention.data() + b * n * n, ws);
+    if (!st.ok()) break;
+    parallel_for(t, c, [&](std::size_t ch, int) {  // y = gamma O^T + x
+      for (std::size_t i = 0; i < n; ++i) yb[ch * n + i] = gamma_ * o[i * c + ch] + xb[ch * n + i];
+    });
+  }
+  ws.rewind(mark);
+  return st;
+}
+
+}  // namespace edgeattn
