@@ -121,7 +121,7 @@ TEST_CASE("dot and reduce_sum / reduce_max / reduce_mean") {
   });
 }
 
-TEST_CASE("elementwise: axpy, scale, add, mul, add_scalar (also in place)") {
+TEST_CASE("elementwise: axpy, scale, add, mul, add_scalar, scale_mul (also in place)") {
   for_each_isa([](Isa) {
     for (std::size_t n : sweep_sizes()) {
       const auto a = random_floats(n, -3, 3, 7 + n), b = random_floats(n, -3, 3, 77 + n);
@@ -152,6 +152,10 @@ TEST_CASE("elementwise: axpy, scale, add, mul, add_scalar (also in place)") {
             [&](const float* x, const float*, float* o) { kernels::add_scalar(x, alpha, o, n); },
             [&](double x, double) { return x + alpha; },
             [&](double x, double) { return std::fabs(x) + std::fabs(alpha); });
+        run("scale_mul",
+            [&](const float* x, const float* y, float* o) { kernels::scale_mul(alpha, x, y, o, n); },
+            [&](double x, double y) { return alpha * x * y; },
+            [&](double x, double y) { return std::fabs(alpha * x * y); });
         run("axpy",
             [&](const float* x, const float* y, float* o) {
               for (std::size_t i = 0; i < n; ++i) o[i] = y[i];
@@ -308,24 +312,36 @@ TEST_CASE("relu and silu: relu exact, silu within |x| * 1e-6 + 1e-6") {
   });
 }
 
-TEST_CASE("sum_max: one rounded product added and compared, every position") {
+TEST_CASE("rows_mean_max: mean and max across rows against double precision") {
   for_each_isa([](Isa) {
-    for (std::size_t n : sweep_sizes()) {
-      const auto x = random_floats(n, -3, 3, 11 + n), s0 = random_floats(n, -1, 1, 12 + n),
-                 m0 = random_floats(n, -1, 1, 13 + n);
-      for (std::size_t off = 0; off < 3; ++off) {
-        Misaligned mx(x, off), sum(s0, 2 - off), mxm(m0, off);
-        const float alpha = 0.7f;
-        kernels::sum_max(alpha, mx.data(), sum.data(), mxm.data(), n);
-        bool same = true;
-        for (std::size_t i = 0; i < n; ++i) {  // exact: the same two roundings on every ISA
-          const float t = alpha * x[i];
-          same &= sum.data()[i] == s0[i] + t && mxm.data()[i] == (t > m0[i] ? t : m0[i]);
+    for (std::size_t rows : {1u, 3u, 17u, 64u})
+      for (std::size_t n : sweep_sizes()) {
+        const std::size_t ldx = n + 5;
+        const auto x = random_floats(rows * ldx, -3, 3, 11 + n), sc = random_floats(rows, 0, 1, 12 + rows);
+        for (const float* scale : {static_cast<const float*>(nullptr), sc.data()}) {
+          Misaligned mx(x, n % 4);
+          std::vector<float> mean(n), max(n);
+          kernels::rows_mean_max(mx.data(), ldx, rows, scale, mean.data(), max.data(), n);
+          std::vector<double> want_mean(n), want_max(n), tol_mean(n), tol_max(n, 0.0);
+          for (std::size_t i = 0; i < n; ++i) {
+            double s = 0, mag = 0;
+            float m = -INFINITY;
+            for (std::size_t r = 0; r < rows; ++r) {
+              const float t = scale ? scale[r] * x[r * ldx + i] : x[r * ldx + i];  // rounded, as specified
+              s += t;
+              mag += std::fabs(t);
+              m = std::max(m, t);
+            }
+            want_mean[i] = s / rows;
+            tol_mean[i] = (rows + 1) * kEps * mag / rows;
+            want_max[i] = m;
+          }
+          CAPTURE(n);
+          CAPTURE(rows);
+          expect_close(mean.data(), want_mean, tol_mean, "rows_mean_max mean");
+          expect_close(max.data(), want_max, tol_max, "rows_mean_max max");
         }
-        CAPTURE(n);
-        CHECK(same);
       }
-    }
   });
 }
 

@@ -47,6 +47,9 @@ void add(const float* a, const float* b, float* y, std::size_t n);
 void mul(const float* a, const float* b, float* y, std::size_t n);
 // y[i] = a[i] + b (the broadcast of a scalar; mul by a scalar is scale())
 void add_scalar(const float* a, float b, float* y, std::size_t n);
+// y[i] = (alpha * a[i]) * b[i], rounded after each product (one pass for
+// two broadcast multiplies, e.g. a channel weight and a spatial map).
+void scale_mul(float alpha, const float* a, const float* b, float* y, std::size_t n);
 
 // Reductions along a contiguous axis. Empty input: sum 0, mean 0, max -inf.
 float reduce_sum(const float* x, std::size_t n);
@@ -84,10 +87,13 @@ void silu(const float* x, float* y, std::size_t n);
 // least n + kw - 1 readable floats, ldx apart.
 void conv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
               float* y, std::size_t n);
-// Pooling across rows (e.g. over the channels of a feature map, CBAM):
-// t = alpha * x[i]; sum[i] += t; max[i] = max(max[i], t). t is rounded
-// before it is added, as PyTorch's mean of a scaled map computes it.
-void sum_max(float alpha, const float* x, float* sum, float* max, std::size_t n);
+// Mean and max across `rows` rows of n (ldx apart), e.g. over the channels
+// of a feature map (CBAM): with t_r = scale[r] * x[r * ldx + i] (scale null:
+// t_r = x), mean[i] = (t_0 + t_1 + ... ) / rows in that order and max[i] =
+// max_r t_r. Each t_r is rounded before it is added, as PyTorch's mean of a
+// scaled map computes it.
+void rows_mean_max(const float* x, std::size_t ldx, std::size_t rows, const float* scale,
+                   float* mean, float* max, std::size_t n);
 
 // Bahdanau's additive scores: out[j] = sum_a v[a] tanh(q[a] + k[j * ldk + a])
 // for j < n, a < a_dim (q: the projected query, k: the projected keys).

@@ -20,6 +20,9 @@ void mul(const float* a, const float* b, float* y, std::size_t n) { active_table
 void add_scalar(const float* a, float b, float* y, std::size_t n) {
   active_table().add_scalar(a, b, y, n);
 }
+void scale_mul(float alpha, const float* a, const float* b, float* y, std::size_t n) {
+  active_table().scale_mul(alpha, a, b, y, n);
+}
 float reduce_sum(const float* x, std::size_t n) { return active_table().reduce_sum(x, n); }
 float reduce_max(const float* x, std::size_t n) { return active_table().reduce_max(x, n); }
 std::size_t argmax(const float* x, std::size_t n) { return active_table().argmax(x, n); }
@@ -42,8 +45,9 @@ void conv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, s
               float* y, std::size_t n) {
   active_table().conv_row(x, ldx, w, kh, kw, y, n);
 }
-void sum_max(float alpha, const float* x, float* sum, float* max, std::size_t n) {
-  active_table().sum_max(alpha, x, sum, max, n);
+void rows_mean_max(const float* x, std::size_t ldx, std::size_t rows, const float* scale,
+                   float* mean, float* max, std::size_t n) {
+  active_table().rows_mean_max(x, ldx, rows, scale, mean, max, n);
 }
 void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
           const float* x, float beta, float* y) {

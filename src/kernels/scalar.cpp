@@ -32,6 +32,9 @@ void mul(const float* a, const float* b, float* y, std::size_t n) {
 void add_scalar(const float* a, float b, float* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] = a[i] + b;
 }
+void scale_mul(float alpha, const float* a, const float* b, float* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = (alpha * a[i]) * b[i];
+}
 float reduce_sum(const float* x, std::size_t n) {
   float s = 0.0f;
   for (std::size_t i = 0; i < n; ++i) s += x[i];
@@ -118,11 +121,17 @@ void relu(const float* x, float* y, std::size_t n) {
 void silu(const float* x, float* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] = x[i] / (1.0f + std::exp(-x[i]));
 }
-void sum_max(float alpha, const float* x, float* sum, float* max, std::size_t n) {
+void rows_mean_max(const float* x, std::size_t ldx, std::size_t rows, const float* scale,
+                   float* mean, float* max, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
-    const float t = alpha * x[i];
-    sum[i] += t;
-    max[i] = t > max[i] ? t : max[i];
+    float s = 0.0f, m = -std::numeric_limits<float>::infinity();
+    for (std::size_t r = 0; r < rows; ++r) {
+      const float t = scale ? scale[r] * x[r * ldx + i] : x[r * ldx + i];
+      s += t;
+      m = t > m ? t : m;
+    }
+    mean[i] = s / static_cast<float>(rows);
+    max[i] = m;
   }
 }
 void conv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
@@ -194,8 +203,8 @@ double fma_peak(std::size_t iters, float* sink) {
 
 const KernelTable& scalar_table() {
   static const KernelTable t = {
-      Isa::scalar, dot, axpy, scale, add, mul, add_scalar, reduce_sum, reduce_max, argmax, softmax,
-      vexp, exp_exact, lane_sums16, vtanh, sigmoid, relu, silu, sum_max, conv_row, online_softmax, additive_scores, gemv, gemv_t, GemmBlocking{}, nullptr, gemm,
+      Isa::scalar, dot, axpy, scale, add, mul, add_scalar, scale_mul, reduce_sum, reduce_max, argmax, softmax,
+      vexp, exp_exact, lane_sums16, vtanh, sigmoid, relu, silu, rows_mean_max, conv_row, online_softmax, additive_scores, gemv, gemv_t, GemmBlocking{}, nullptr, gemm,
       fma_peak};
   return t;
 }

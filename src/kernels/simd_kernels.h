@@ -164,6 +164,12 @@ void add_scalar(const float* a, float b, float* y, std::size_t n) {
 }
 
 template <class A>
+void scale_mul(float alpha, const float* a, const float* b, float* y, std::size_t n) {
+  const fbatch<A> va(alpha);
+  map2<A>(a, b, y, n, [&](auto u, auto v) { return (va * u) * v; });
+}
+
+template <class A>
 float reduce_sum(const float* x, std::size_t n) {
   using F = fbatch<A>;
   constexpr std::size_t W = F::size;
@@ -330,45 +336,85 @@ template <class A>
 void silu(const float* x, float* y, std::size_t n) {
   map1<A>(x, y, n, [](auto v) { return v * sigmoid_batch<A>(v); });
 }
-template <class A>
-void sum_max(float alpha, const float* x, float* sum, float* max, std::size_t n) {
+// V vectors of positions at a time, their sums and maxima in registers
+// over all rows; the tail goes through the same code on a padded copy
+// of each row's last elements.
+template <class A, std::size_t V>
+std::size_t rows_mean_max_blocks(const float* x, std::size_t ldx, std::size_t rows,
+                                 const float* scale, float* mean, float* max, std::size_t i,
+                                 std::size_t n) {
   using F = fbatch<A>;
   constexpr std::size_t W = F::size;
-  const F va(alpha);
-  std::size_t i = 0;
-  for (; i + W <= n; i += W) {
-    const F t = va * F::load_unaligned(x + i);
-    (F::load_unaligned(sum + i) + t).store_unaligned(sum + i);
-    xsimd::max(F::load_unaligned(max + i), t).store_unaligned(max + i);
+  const F ninf(-std::numeric_limits<float>::infinity()), vrows(static_cast<float>(rows));
+  for (; i + V * W <= n; i += V * W) {
+    F s[V], m[V];
+    for (std::size_t v = 0; v < V; ++v) s[v] = F(0.0f), m[v] = ninf;
+    for (std::size_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * ldx + i;
+      const F a(scale ? scale[r] : 1.0f);
+      for (std::size_t v = 0; v < V; ++v) {
+        const F t = scale ? a * F::load_unaligned(xr + v * W) : F::load_unaligned(xr + v * W);
+        s[v] += t;
+        m[v] = xsimd::max(m[v], t);
+      }
+    }
+    for (std::size_t v = 0; v < V; ++v) {
+      (s[v] / vrows).store_unaligned(mean + i + v * W);
+      m[v].store_unaligned(max + i + v * W);
+    }
   }
-  for (; i < n; ++i) {  // one rounding per element, as the vector lanes
-    const float t = alpha * x[i];
-    sum[i] += t;
-    max[i] = t > max[i] ? t : max[i];
-  }
+  return i;
 }
 
-// The accumulators of two vectors of output stay in registers over all
-// taps; each tap is a broadcast weight times an unaligned row load.
+template <class A>
+void rows_mean_max(const float* x, std::size_t ldx, std::size_t rows, const float* scale,
+                   float* mean, float* max, std::size_t n) {
+  using F = fbatch<A>;
+  std::size_t i = rows_mean_max_blocks<A, 4>(x, ldx, rows, scale, mean, max, 0, n);
+  i = rows_mean_max_blocks<A, 1>(x, ldx, rows, scale, mean, max, i, n);
+  if (i == n) return;
+  const std::size_t cnt = n - i;
+  F s(0.0f), m(-std::numeric_limits<float>::infinity());
+  for (std::size_t r = 0; r < rows; ++r) {
+    const F xv = load_tail<A>(x + r * ldx + i, cnt);
+    const F t = scale ? F(scale[r]) * xv : xv;
+    s += t;
+    m = xsimd::max(m, t);
+  }
+  store_tail<A>(mean + i, cnt, s / F(static_cast<float>(rows)));
+  store_tail<A>(max + i, cnt, m);
+}
+
+// The accumulators of V vectors of output stay in registers over all taps;
+// each tap is one broadcast weight times V unaligned row loads.
+template <class A, std::size_t V>
+std::size_t conv_row_blocks(const float* x, std::size_t ldx, const float* w, std::size_t kh,
+                            std::size_t kw, float* y, std::size_t c, std::size_t n) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  for (; c + V * W <= n; c += V * W) {
+    F acc[V];
+    for (std::size_t v = 0; v < V; ++v) acc[v] = F::load_unaligned(y + c + v * W);
+    for (std::size_t i = 0; i < kh; ++i) {
+      const float* xr = x + i * ldx + c;
+      for (std::size_t j = 0; j < kw; ++j) {
+        const F wv(w[i * kw + j]);
+        for (std::size_t v = 0; v < V; ++v)
+          acc[v] = xsimd::fma(wv, F::load_unaligned(xr + j + v * W), acc[v]);
+      }
+    }
+    for (std::size_t v = 0; v < V; ++v) acc[v].store_unaligned(y + c + v * W);
+  }
+  return c;
+}
+
 template <class A>
 void conv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
               float* y, std::size_t n) {
   using F = fbatch<A>;
   constexpr std::size_t W = F::size;
-  std::size_t c = 0;
-  for (; c + 2 * W <= n; c += 2 * W) {
-    F a0 = F::load_unaligned(y + c), a1 = F::load_unaligned(y + c + W);
-    for (std::size_t i = 0; i < kh; ++i) {
-      const float* xr = x + i * ldx + c;
-      for (std::size_t j = 0; j < kw; ++j) {
-        const F wv(w[i * kw + j]);
-        a0 = xsimd::fma(wv, F::load_unaligned(xr + j), a0);
-        a1 = xsimd::fma(wv, F::load_unaligned(xr + j + W), a1);
-      }
-    }
-    a0.store_unaligned(y + c);
-    a1.store_unaligned(y + c + W);
-  }
+  std::size_t c = conv_row_blocks<A, 4>(x, ldx, w, kh, kw, y, 0, n);
+  c = conv_row_blocks<A, 1>(x, ldx, w, kh, kw, y, c, n);
   for (; c < n; c += W) {  // tails read only the n + kw - 1 valid floats
     const std::size_t cnt = n - c < W ? n - c : W;
     F a = load_tail<A>(y + c, cnt);
@@ -560,9 +606,9 @@ KernelTable make_table(Isa isa) {
   bl.kc = 256;
   bl.nc = 2048;
   return KernelTable{isa,          dot<A>,       axpy<A>,         scale<A>,    add<A>,
-                     mul<A>,       add_scalar<A>, reduce_sum<A>, reduce_max<A>, argmax<A>,
+                     mul<A>,       add_scalar<A>, scale_mul<A>, reduce_sum<A>, reduce_max<A>, argmax<A>,
                      softmax<A>,
-                     vexp<A>,      exp_exact<A>, lane_sums16<A>, vtanh<A>,     sigmoid<A>,      relu<A>, silu<A>, sum_max<A>, conv_row<A>, online_softmax<A>,
+                     vexp<A>,      exp_exact<A>, lane_sums16<A>, vtanh<A>,     sigmoid<A>,      relu<A>, silu<A>, rows_mean_max<A>, conv_row<A>, online_softmax<A>,
                      additive_scores<A>, gemv<A>,      gemv_t<A>,
                      bl,           gemm_micro<A, MR>, nullptr, fma_peak<A>};
 }

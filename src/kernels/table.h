@@ -32,6 +32,7 @@ struct KernelTable {
   void (*add)(const float*, const float*, float*, std::size_t);
   void (*mul)(const float*, const float*, float*, std::size_t);
   void (*add_scalar)(const float*, float, float*, std::size_t);
+  void (*scale_mul)(float, const float*, const float*, float*, std::size_t);
   float (*reduce_sum)(const float*, std::size_t);
   float (*reduce_max)(const float*, std::size_t);
   std::size_t (*argmax)(const float*, std::size_t);
@@ -46,7 +47,8 @@ struct KernelTable {
   void (*sigmoid)(const float*, float*, std::size_t);
   void (*relu)(const float*, float*, std::size_t);
   void (*silu)(const float*, float*, std::size_t);
-  void (*sum_max)(float, const float*, float*, float*, std::size_t);
+  void (*rows_mean_max)(const float*, std::size_t, std::size_t, const float*, float*, float*,
+                        std::size_t);
   void (*conv_row)(const float*, std::size_t, const float*, std::size_t, std::size_t, float*,
                    std::size_t);
   // One online-softmax step over a block of scores: m = max(m_in, s[0..n)),

@@ -281,24 +281,14 @@ Status CbamSpatial::forward_scaled(const Context& ctx, ConstView x, const float*
     float* s = attention.empty() ? own_map : attention.data() + b * n;
     parallel_for(t, detail::ceil_div(n, chunk), [&](std::size_t p, int) {
       const std::size_t lo = p * chunk, len = n - lo < chunk ? n - lo : chunk;
-      float* sum = pooled + lo;
-      float* mx = pooled + n + lo;
-      for (std::size_t i = 0; i < len; ++i) sum[i] = 0.0f, mx[i] = -std::numeric_limits<float>::infinity();
-      for (std::size_t ch = 0; ch < c; ++ch)
-        kernels::sum_max(sb ? sb[ch] : 1.0f, xb + ch * n + lo, sum, mx, len);
-      kernels::scale(1.0f / float(c), sum, sum, len);
+      kernels::rows_mean_max(xb + lo, n, c, sb, pooled + lo, pooled + n + lo, len);
     });
     st = conv_.forward(ctx, ConstView(pooled, Shape{1, 2, h, w}), View(s, Shape{1, 1, h, w}), ws);
     if (!st.ok()) break;
     kernels::sigmoid(s, s, n);
     float* yb = y.data() + b * c * n;
     parallel_for(t, c, [&](std::size_t ch, int) {  // (x * a_c) * s, PyTorch's two roundings
-      const float* xr = xb + ch * n;
-      if (sb) {
-        kernels::scale(sb[ch], xr, yb + ch * n, n);
-        xr = yb + ch * n;
-      }
-      kernels::mul(xr, s, yb + ch * n, n);
+      kernels::scale_mul(sb ? sb[ch] : 1.0f, xb + ch * n, s, yb + ch * n, n);
     });
   }
   ws.rewind(mark);
