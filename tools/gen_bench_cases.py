@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the benchmark workloads of workloads.md that are one module each
-(W1, W2) as case files for edgeattn-bench, into bench/cases/:
+(W1-W6) as case files for edgeattn-bench, into bench/cases/:
 
     /usr/bin/python3 tools/gen_bench_cases.py
     build/src/edgeattn-bench bench/cases/*.case.safetensors
@@ -15,7 +15,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from edgeattn_torch import SoftAttention, write_case  # noqa: E402
+from edgeattn_torch import ECA, SE, Cbam, NonLocal, SoftAttention, randomize, write_case  # noqa: E402
 
 
 def main():
@@ -39,6 +39,15 @@ def main():
         torch.nn.init.normal_(p, std=0.05)
     write_case(m, {"query": q, "keys": k, "values": k},
                os.path.join(a.out, "W2_bahdanau_full.case.safetensors"), outputs={"context"})
+    for name, m, shape in (("W3_se_64x32x32", SE(64, 4), (1, 64, 32, 32)),
+                           ("W3_se_256x14x14", SE(256, 16), (1, 256, 14, 14)),
+                           ("W4_cbam_64x32x32", Cbam(64, 4, 7), (1, 64, 32, 32)),
+                           ("W5_eca_256x14x14", ECA(256, 5), (1, 256, 14, 14)),
+                           ("W6_nonlocal_64x16x16", NonLocal(64, 32), (1, 64, 16, 16)),
+                           ("W6_nonlocal_64x32x32", NonLocal(64, 32), (1, 64, 32, 32))):
+        randomize(m, std=0.2)
+        write_case(m, {"x": torch.randn(*shape)}, os.path.join(a.out, f"{name}.case.safetensors"),
+                   outputs={"y"})
     print("wrote workload cases to", os.path.normpath(a.out))
 
 

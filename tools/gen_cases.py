@@ -15,7 +15,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from edgeattn_torch import (ECA, SE, Cbam, CbamChannel, CbamSpatial, HardAttention,  # noqa: E402
-                            MultiheadAttention, NonLocal, SaganAttention, SoftAttention, write_case)
+                            MultiheadAttention, NonLocal, SaganAttention, SoftAttention, randomize,
+                            write_case)
 
 
 def rand(*shape):
@@ -122,16 +123,6 @@ def write_multihead(out, only):
         write_case(m, inputs, os.path.join(out, f"{name}.case.safetensors"))
         n += 1
     return n
-
-
-def randomize(module, std=0.5):
-    """Random weights, and BatchNorm statistics far from the identity."""
-    for name, p in module.named_parameters():
-        torch.nn.init.normal_(p, std=std)
-    for m in module.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.normal_(0, 0.3)
-            m.running_var.uniform_(0.5, 2.0)
 
 
 def vision_cases():

@@ -1,7 +1,15 @@
-"""The attention workloads of workloads.md as PyTorch modules, shared by the
-PyTorch timing and the ONNX export (so both peers run the same graphs)."""
+"""The workloads of workloads.md as PyTorch modules, shared by the PyTorch
+timing and the ONNX export (so both peers run the same graphs). The CNN
+attention workloads run the project's reference modules (timm's
+formulas), returning y only."""
+import os
+import sys
+
 import torch
 from torch import nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from edgeattn_torch import ECA, SE, Cbam, NonLocal, randomize  # noqa: E402
 
 
 class Sdpa(nn.Module):  # W1: softmax(X X^T / sqrt(d)) X
@@ -49,6 +57,15 @@ class Multinomial(nn.Module):  # W9: one sample per row of softmax(scores)
         return torch.multinomial(torch.softmax(s, dim=-1), 1)
 
 
+class YOnly(nn.Module):
+    def __init__(self, m):
+        super().__init__()
+        self.m = randomize(m, std=0.2)
+
+    def forward(self, x):
+        return self.m(x)["y"]
+
+
 def cases():
     """(name, module, inputs, counted flops or bytes, unit)"""
     torch.manual_seed(1)
@@ -65,4 +82,14 @@ def cases():
     s = torch.randn(64, 1024)
     out.append(("W9_argmax_64x1024", Argmax(), (s,), 262144.0, "bytes"))
     out.append(("W9_multinomial_64x1024", Multinomial(), (s,), 262144.0, "bytes"))
+    for name, m, shape, passes in (("W3_se_64x32x32", SE(64, 4), (1, 64, 32, 32), 3),
+                                   ("W3_se_256x14x14", SE(256, 16), (1, 256, 14, 14), 3),
+                                   ("W4_cbam_64x32x32", Cbam(64, 4, 7), (1, 64, 32, 32), 4),
+                                   ("W5_eca_256x14x14", ECA(256, 5), (1, 256, 14, 14), 3)):
+        x = torch.randn(*shape)
+        out.append((name, YOnly(m), (x,), passes * 4.0 * x.numel(), "bytes"))
+    for hw in (16, 32):
+        n = hw * hw
+        out.append((f"W6_nonlocal_64x{hw}x{hw}", YOnly(NonLocal(64, 32)), (torch.randn(1, 64, hw, hw),),
+                    4.0 * n * n * 32, "flops"))
     return out

@@ -8,6 +8,18 @@ from torch import nn
 import torch.nn.functional as F
 
 
+def randomize(module, std=0.5):
+    """Random weights, and BatchNorm statistics far from the identity, so
+    that golden cases and workloads exercise the BatchNorm fold."""
+    for p in module.parameters():
+        nn.init.normal_(p, std=std)
+    for m in module.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.normal_(0, 0.3)
+            m.running_var.uniform_(0.5, 2.0)
+    return module
+
+
 def _act(name):
     return {"relu": nn.ReLU(), "silu": nn.SiLU()}[name]
 
