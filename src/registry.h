@@ -20,5 +20,7 @@ Result<std::unique_ptr<Module>> make_cbam_spatial(const Json& config, const Para
 Result<std::unique_ptr<Module>> make_cbam(const Json& config, const ParamSet& params);
 Result<std::unique_ptr<Module>> make_non_local(const Json& config, const ParamSet& params);
 Result<std::unique_ptr<Module>> make_sagan_attention(const Json& config, const ParamSet& params);
+Result<std::unique_ptr<Module>> make_gru(const Json& config, const ParamSet& params);
+Result<std::unique_ptr<Module>> make_lstm(const Json& config, const ParamSet& params);
 
 }  // namespace edgeattn::detail

@@ -14,7 +14,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from edgeattn_torch import (ECA, SE, Cbam, CbamChannel, CbamSpatial, HardAttention,  # noqa: E402
+from edgeattn_torch import (ECA, GRU, LSTM, SE, Cbam, CbamChannel, CbamSpatial, HardAttention,  # noqa: E402
                             MultiheadAttention, NonLocal, SaganAttention, SoftAttention, randomize,
                             write_case)
 
@@ -157,6 +157,40 @@ def write_vision(out, only):
     return n
 
 
+def rnn_cases():
+    # name, class, (input, hidden, layers, bidirectional), (B, T), initial state, lengths
+    yield "gru_uni_l1", GRU, (5, 7, 1, False), (2, 6), False, None
+    yield "gru_bi_l2_h0_lengths", GRU, (6, 9, 2, True), (3, 8), True, [8, 3, 5]
+    yield "gru_bi_l1_lengths", GRU, (4, 17, 1, True), (2, 5), False, [2, 5]
+    yield "gru_uni_l2_h0", GRU, (3, 16, 2, False), (1, 11), True, None
+    yield "lstm_uni_l1", LSTM, (5, 7, 1, False), (2, 6), False, None
+    yield "lstm_bi_l2_h0_lengths", LSTM, (6, 9, 2, True), (3, 8), True, [4, 8, 1]
+    yield "lstm_bi_l1", LSTM, (4, 19, 1, True), (1, 9), False, None
+    yield "lstm_uni_l2_lengths", LSTM, (3, 12, 2, False), (2, 7), True, [7, 2]
+
+
+def write_rnn(out, only):
+    n = 0
+    for i, (name, cls, (inp, hid, layers, bidi), (b, t), state, lengths) in enumerate(rnn_cases()):
+        if only and not name.startswith(only):
+            continue
+        torch.manual_seed(4000 + i)
+        m = cls(inp, hid, layers, bidi)
+        for p in m.parameters():
+            torch.nn.init.uniform_(p, -0.5, 0.5)
+        inputs = {"x": rand(b, t, inp)}
+        s = (2 if bidi else 1) * layers
+        if state:
+            inputs["h0"] = rand(s, b, hid) * 0.5
+            if cls is LSTM:
+                inputs["c0"] = rand(s, b, hid) * 0.5
+        if lengths is not None:
+            inputs["lengths"] = torch.tensor(lengths, dtype=torch.int64)
+        write_case(m, inputs, os.path.join(out, f"{name}.case.safetensors"))
+        n += 1
+    return n
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -165,7 +199,7 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(1)
-    n = write_attention(a.out, a.only) + write_multihead(a.out, a.only) + write_vision(a.out, a.only)
+    n = write_attention(a.out, a.only) + write_multihead(a.out, a.only) + write_vision(a.out, a.only) + write_rnn(a.out, a.only)
     print(f"wrote {n} cases to {os.path.normpath(a.out)}")
 
 

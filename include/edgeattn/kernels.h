@@ -81,6 +81,16 @@ void sigmoid(const float* x, float* y, std::size_t n);
 // Activations: y = max(x, 0); y = x * sigmoid(x) (SiLU / swish).
 void relu(const float* x, float* y, std::size_t n);
 void silu(const float* x, float* y, std::size_t n);
+// Recurrent cell updates for one row of n hidden units, as torch.nn.GRU and
+// torch.nn.LSTM compute them. gx: the input projection W_ih x + b_ih, gh:
+// the recurrent one W_hh h + b_hh, each with the gates one after another.
+// GRU (gates r, z, n): r = sigmoid(gx_r + gh_r), z = sigmoid(gx_z + gh_z),
+// m = tanh(gx_n + r * gh_n), h_out = (1 - z) * m + z * h.
+// LSTM (gates i, f, g, o, each gx + gh): c = sigmoid(f) * c +
+// sigmoid(i) * tanh(g) (c updated in place), h_out = sigmoid(o) * tanh(c).
+// h_out may alias h.
+void gru_gates(const float* gx, const float* gh, const float* h, float* h_out, std::size_t n);
+void lstm_gates(const float* gx, const float* gh, float* c, float* h_out, std::size_t n);
 // One output row of a stride-1 2-D cross-correlation, accumulated (direct
 // convolution over a zero-padded plane): y[c] += sum_{i < kh, j < kw}
 // w[i * kw + j] * x[i * ldx + c + j] for c < n; x holds kh rows of at

@@ -20,6 +20,8 @@ constexpr Entry kRegistry[] = {
     {"cbam", detail::make_cbam},
     {"non_local", detail::make_non_local},
     {"sagan_attention", detail::make_sagan_attention},
+    {"gru", detail::make_gru},
+    {"lstm", detail::make_lstm},
 };
 
 }  // namespace

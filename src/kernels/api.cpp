@@ -41,6 +41,12 @@ void exp_exact(const float* x, float* y, std::size_t n) { active_table().exp_exa
 void sigmoid(const float* x, float* y, std::size_t n) { active_table().sigmoid(x, y, n); }
 void relu(const float* x, float* y, std::size_t n) { active_table().relu(x, y, n); }
 void silu(const float* x, float* y, std::size_t n) { active_table().silu(x, y, n); }
+void gru_gates(const float* gx, const float* gh, const float* h, float* h_out, std::size_t n) {
+  active_table().gru_gates(gx, gh, h, h_out, n);
+}
+void lstm_gates(const float* gx, const float* gh, float* c, float* h_out, std::size_t n) {
+  active_table().lstm_gates(gx, gh, c, h_out, n);
+}
 void conv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
               float* y, std::size_t n) {
   active_table().conv_row(x, ldx, w, kh, kw, y, n);

@@ -134,6 +134,25 @@ void rows_mean_max(const float* x, std::size_t ldx, std::size_t rows, const floa
     max[i] = m;
   }
 }
+float sigmoid1(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+void gru_gates(const float* gx, const float* gh, const float* h, float* h_out, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float r = sigmoid1(gx[i] + gh[i]);
+    const float z = sigmoid1(gx[n + i] + gh[n + i]);
+    const float m = std::tanh(gx[2 * n + i] + r * gh[2 * n + i]);
+    h_out[i] = (1.0f - z) * m + z * h[i];
+  }
+}
+void lstm_gates(const float* gx, const float* gh, float* c, float* h_out, std::size_t n) {
+  for (std::size_t k = 0; k < n; ++k) {
+    const float i = sigmoid1(gx[k] + gh[k]);
+    const float f = sigmoid1(gx[n + k] + gh[n + k]);
+    const float g = std::tanh(gx[2 * n + k] + gh[2 * n + k]);
+    const float o = sigmoid1(gx[3 * n + k] + gh[3 * n + k]);
+    c[k] = f * c[k] + i * g;
+    h_out[k] = o * std::tanh(c[k]);
+  }
+}
 void conv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
               float* y, std::size_t n) {
   for (std::size_t c = 0; c < n; ++c) {
@@ -204,7 +223,7 @@ double fma_peak(std::size_t iters, float* sink) {
 const KernelTable& scalar_table() {
   static const KernelTable t = {
       Isa::scalar, dot, axpy, scale, add, mul, add_scalar, scale_mul, reduce_sum, reduce_max, argmax, softmax,
-      vexp, exp_exact, lane_sums16, vtanh, sigmoid, relu, silu, rows_mean_max, conv_row, online_softmax, additive_scores, gemv, gemv_t, GemmBlocking{}, nullptr, gemm,
+      vexp, exp_exact, lane_sums16, vtanh, sigmoid, relu, silu, rows_mean_max, gru_gates, lstm_gates, conv_row, online_softmax, additive_scores, gemv, gemv_t, GemmBlocking{}, nullptr, gemm,
       fma_peak};
   return t;
 }

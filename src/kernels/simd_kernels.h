@@ -385,6 +385,49 @@ void rows_mean_max(const float* x, std::size_t ldx, std::size_t rows, const floa
   store_tail<A>(max + i, cnt, m);
 }
 
+// The gate math of one row, a vector of hidden units at a time (tails
+// through zero-padded copies, so every unit sees the same arithmetic).
+template <class A, class F>
+void for_vectors(std::size_t n, F body) {
+  constexpr std::size_t W = fbatch<A>::size;
+  for (std::size_t i = 0; i < n; i += W) body(i, n - i < W ? n - i : W);
+}
+template <class A>
+fbatch<A> load_n(const float* p, std::size_t count) {
+  return count == fbatch<A>::size ? fbatch<A>::load_unaligned(p) : load_tail<A>(p, count);
+}
+template <class A>
+void store_n(float* p, std::size_t count, const fbatch<A>& v) {
+  if (count == fbatch<A>::size) v.store_unaligned(p);
+  else store_tail<A>(p, count, v);
+}
+
+template <class A>
+void gru_gates(const float* gx, const float* gh, const float* h, float* h_out, std::size_t n) {
+  using F = fbatch<A>;
+  for_vectors<A>(n, [&](std::size_t i, std::size_t cnt) {
+    const F r = sigmoid_batch<A>(load_n<A>(gx + i, cnt) + load_n<A>(gh + i, cnt));
+    const F z = sigmoid_batch<A>(load_n<A>(gx + n + i, cnt) + load_n<A>(gh + n + i, cnt));
+    const F m = tanh_batch<A>(load_n<A>(gx + 2 * n + i, cnt) + r * load_n<A>(gh + 2 * n + i, cnt));
+    store_n<A>(h_out + i, cnt, (F(1.0f) - z) * m + z * load_n<A>(h + i, cnt));
+  });
+}
+
+template <class A>
+void lstm_gates(const float* gx, const float* gh, float* c, float* h_out, std::size_t n) {
+  using F = fbatch<A>;
+  const auto gate = [&](std::size_t g, std::size_t i, std::size_t cnt) {
+    return load_n<A>(gx + g * n + i, cnt) + load_n<A>(gh + g * n + i, cnt);
+  };
+  for_vectors<A>(n, [&](std::size_t k, std::size_t cnt) {
+    const F i = sigmoid_batch<A>(gate(0, k, cnt)), f = sigmoid_batch<A>(gate(1, k, cnt));
+    const F g = tanh_batch<A>(gate(2, k, cnt)), o = sigmoid_batch<A>(gate(3, k, cnt));
+    const F cn = f * load_n<A>(c + k, cnt) + i * g;
+    store_n<A>(c + k, cnt, cn);
+    store_n<A>(h_out + k, cnt, o * tanh_batch<A>(cn));
+  });
+}
+
 // The accumulators of V vectors of output stay in registers over all taps;
 // each tap is one broadcast weight times V unaligned row loads.
 template <class A, std::size_t V>
@@ -608,7 +651,7 @@ KernelTable make_table(Isa isa) {
   return KernelTable{isa,          dot<A>,       axpy<A>,         scale<A>,    add<A>,
                      mul<A>,       add_scalar<A>, scale_mul<A>, reduce_sum<A>, reduce_max<A>, argmax<A>,
                      softmax<A>,
-                     vexp<A>,      exp_exact<A>, lane_sums16<A>, vtanh<A>,     sigmoid<A>,      relu<A>, silu<A>, rows_mean_max<A>, conv_row<A>, online_softmax<A>,
+                     vexp<A>,      exp_exact<A>, lane_sums16<A>, vtanh<A>,     sigmoid<A>,      relu<A>, silu<A>, rows_mean_max<A>, gru_gates<A>, lstm_gates<A>, conv_row<A>, online_softmax<A>,
                      additive_scores<A>, gemv<A>,      gemv_t<A>,
                      bl,           gemm_micro<A, MR>, nullptr, fma_peak<A>};
 }

@@ -49,6 +49,8 @@ struct KernelTable {
   void (*silu)(const float*, float*, std::size_t);
   void (*rows_mean_max)(const float*, std::size_t, std::size_t, const float*, float*, float*,
                         std::size_t);
+  void (*gru_gates)(const float*, const float*, const float*, float*, std::size_t);
+  void (*lstm_gates)(const float*, const float*, float*, float*, std::size_t);
   void (*conv_row)(const float*, std::size_t, const float*, std::size_t, std::size_t, float*,
                    std::size_t);
   // One online-softmax step over a block of scores: m = max(m_in, s[0..n)),

@@ -13,10 +13,12 @@ Then on the device: edgeattn-verify attn.case.safetensors
 from .safetensors_io import read_safetensors, write_safetensors
 from .attention import HardAttention, MultiheadAttention, SoftAttention
 from .export import export, write_case
+from .rnn import GRU, LSTM
 from .vision import ECA, SE, Cbam, CbamChannel, CbamSpatial, NonLocal, SaganAttention, randomize
 
 __all__ = [
     "SoftAttention", "HardAttention", "MultiheadAttention",
+    "GRU", "LSTM",
     "SE", "ECA", "CbamChannel", "CbamSpatial", "Cbam", "NonLocal", "SaganAttention", "randomize",
     "export", "write_case", "write_safetensors", "read_safetensors",
 ]

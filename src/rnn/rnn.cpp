@@ -1,0 +1,319 @@
+// GRU and LSTM layers and cells as torch.nn.GRU / LSTM / GRUCell / LSTMCell
+// compute them (Cho et al. 2014; Hochreiter & Schmidhuber 1997; PyTorch's
+// gate order and its n = tanh(W_in x + b_in + r * (W_hn h + b_hn))).
+#include <cstring>
+#include <string>
+
+#include "../attention/common.h"
+#include "edgeattn/ops.h"
+#include "edgeattn/rnn.h"
+
+namespace edgeattn {
+
+using detail::max_of;
+
+const char* rnn_type_name(RnnType t) { return t == RnnType::gru ? "gru" : "lstm"; }
+
+namespace {
+
+Status expect_shape(const Tensor& t, const Shape& s, const std::string& what) {
+  if (t.numel() == 0 || t.shape() != s)
+    return Status::invalid(what + " must be " + s.to_string() + ", found " +
+                           (t.numel() ? t.shape().to_string() : "none"));
+  return {};
+}
+
+Status expect_view(ConstView v, const Shape& s, const char* what) {
+  if (v.empty() || !v.is_contiguous() || v.shape() != s)
+    return Status::invalid(std::string(what) + " must be a contiguous " + s.to_string() +
+                           " tensor, found " + (v.empty() ? "none" : v.shape().to_string()));
+  return {};
+}
+
+Status oom(const char* who) {
+  return {StatusCode::out_of_memory, std::string(who) + ": workspace too small (see workspace_bytes)"};
+}
+
+}  // namespace
+
+// ---- RnnCell ----
+
+Result<RnnCell> RnnCell::make(RnnType type, RnnWeights w, bool keep_input) {
+  const std::size_t g = type == RnnType::gru ? 3 : 4;
+  const char* name = rnn_type_name(type);
+  if (w.weight_hh.numel() == 0 || w.weight_hh.shape().rank != 2 ||
+      w.weight_hh.shape()[0] != g * w.weight_hh.shape()[1])
+    return Status::invalid(std::string(name) + ": weight_hh must be [" + std::to_string(g) +
+                           " H, H], found " + w.weight_hh.shape().to_string());
+  const std::size_t h = w.weight_hh.shape()[1], gh = g * h;
+  if (w.weight_ih.numel() == 0 || w.weight_ih.shape().rank != 2 || w.weight_ih.shape()[0] != gh)
+    return Status::invalid(std::string(name) + ": weight_ih must be [" + std::to_string(gh) +
+                           ", I], found " + w.weight_ih.shape().to_string());
+  EDGEATTN_RETURN_IF_ERROR(expect_shape(w.bias_ih, Shape{gh}, std::string(name) + ": bias_ih"));
+  EDGEATTN_RETURN_IF_ERROR(expect_shape(w.bias_hh, Shape{gh}, std::string(name) + ": bias_hh"));
+  RnnCell c;
+  c.type_ = type;
+  c.hidden_ = h;
+  c.input_ = w.weight_ih.shape()[1];
+  EDGEATTN_ASSIGN_OR_RETURN(phh, kernels::PackedB::pack(w.weight_hh.data(), h, true, h, gh));
+  c.packed_hh_ = std::move(phh);
+  if (keep_input) {
+    EDGEATTN_ASSIGN_OR_RETURN(pih, kernels::PackedB::pack(w.weight_ih.data(), c.input_, true, c.input_, gh));
+    c.packed_ih_ = std::move(pih);
+    c.weight_ih_ = std::move(w.weight_ih);
+    c.bias_ih_ = std::move(w.bias_ih);
+  }
+  c.weight_hh_ = std::move(w.weight_hh);
+  c.bias_hh_ = std::move(w.bias_hh);
+  return c;
+}
+
+Result<RnnCell> RnnCell::create(RnnType type, RnnWeights w) { return make(type, std::move(w), true); }
+
+std::size_t RnnCell::weight_bytes() const {
+  return (weight_ih_.numel() + bias_ih_.numel() + weight_hh_.numel() + bias_hh_.numel()) *
+             sizeof(float) + packed_ih_.bytes() + packed_hh_.bytes();
+}
+
+std::size_t RnnCell::workspace_bytes(std::size_t batch, const Context& ctx) const {
+  const std::size_t gh = gates() * hidden_;
+  return 2 * workspace_bytes_for<float>(batch * gh) + workspace_bytes_for<const float*>(batch) +
+         max_of(matmul_workspace_bytes(ctx, batch, gh, input_),
+                matmul_workspace_bytes(ctx, batch, gh, hidden_));
+}
+
+Status RnnCell::step_rows(const Context& ctx, const float* const* gx, std::size_t rows,
+                          const float* h, float* c, float* h_out, float* gh, Workspace& ws) const {
+  const std::size_t n = hidden_, g = gates() * n;
+  for (std::size_t r = 0; r < rows; ++r) std::memcpy(gh + r * g, bias_hh_.data(), g * sizeof(float));
+  kernels::GemmArgs a = gemm_args(rows, g, n, h, weight_hh_.data(), true, gh, 1.0f, 1.0f);
+  a.packed_b = &packed_hh_;
+  EDGEATTN_RETURN_IF_ERROR(matmul(ctx, a, ws));  // gh = W_hh h + b_hh, one row: a GEMV
+  for (std::size_t r = 0; r < rows; ++r) {
+    if (type_ == RnnType::gru) kernels::gru_gates(gx[r], gh + r * g, h + r * n, h_out + r * n, n);
+    else kernels::lstm_gates(gx[r], gh + r * g, c + r * n, h_out + r * n, n);
+  }
+  return {};
+}
+
+Status RnnCell::check_state(ConstView h, View c, View h_out, std::size_t batch) const {
+  const Shape s{batch, hidden_};
+  EDGEATTN_RETURN_IF_ERROR(expect_view(h, s, "h"));
+  EDGEATTN_RETURN_IF_ERROR(expect_view(h_out, s, "h_out"));
+  if (type_ == RnnType::lstm) return expect_view(c, s, "c");
+  if (!c.empty()) return Status::invalid("c: a GRU cell has no cell state; pass an empty view");
+  return {};
+}
+
+Status RnnCell::step_projected(const Context& ctx, ConstView gx, ConstView h, View c, View h_out,
+                               Workspace& ws) const {
+  if (gx.empty() || gx.rank() != 2)
+    return Status::invalid("gx must be [B, " + std::to_string(gates() * hidden_) + "]");
+  const std::size_t bsz = gx.dim(0), g = gates() * hidden_;
+  EDGEATTN_RETURN_IF_ERROR(expect_view(gx, Shape{bsz, g}, "gx"));
+  EDGEATTN_RETURN_IF_ERROR(check_state(h, c, h_out, bsz));
+  const std::size_t mark = ws.used();
+  const float** rows = ws.take<const float*>(bsz);
+  float* gh = ws.take<float>(bsz * g);
+  if (!rows || !gh) {
+    ws.rewind(mark);
+    return oom(rnn_type_name(type_));
+  }
+  for (std::size_t r = 0; r < bsz; ++r) rows[r] = gx.data() + r * g;
+  const Status st = step_rows(ctx, rows, bsz, h.data(), c.empty() ? nullptr : c.data(), h_out.data(), gh, ws);
+  ws.rewind(mark);
+  return st;
+}
+
+Status RnnCell::step(const Context& ctx, ConstView x, ConstView h, View c, View h_out,
+                     Workspace& ws) const {
+  if (weight_ih_.numel() == 0)
+    return Status::invalid(std::string(rnn_type_name(type_)) + ": this cell has no input weights");
+  if (x.empty() || x.rank() != 2 || x.dim(1) != input_ || !x.is_contiguous())
+    return Status::invalid("x must be a contiguous [B, " + std::to_string(input_) + "] tensor, found " +
+                           (x.empty() ? std::string("none") : x.shape().to_string()));
+  const std::size_t bsz = x.dim(0), g = gates() * hidden_;
+  const std::size_t mark = ws.used();
+  float* gx = ws.take<float>(bsz * g);
+  if (!gx) return oom(rnn_type_name(type_));
+  kernels::GemmArgs a = gemm_args(bsz, g, input_, x.data(), weight_ih_.data(), true, gx);
+  a.packed_b = &packed_ih_;
+  Status st = matmul(ctx, a, ws);
+  for (std::size_t r = 0; st.ok() && r < bsz; ++r) kernels::add(gx + r * g, bias_ih_.data(), gx + r * g, g);
+  if (st.ok()) st = step_projected(ctx, ConstView(gx, Shape{bsz, g}), h, c, h_out, ws);
+  ws.rewind(mark);
+  return st;
+}
+
+// ---- Rnn ----
+
+Result<Rnn> Rnn::create(RnnType type, std::size_t input_size, std::size_t hidden_size,
+                        std::size_t num_layers, bool bidirectional, std::vector<RnnWeights> w) {
+  const std::size_t dirs = bidirectional ? 2 : 1, g = type == RnnType::gru ? 3 : 4;
+  const std::size_t gh = g * hidden_size;
+  const char* name = rnn_type_name(type);
+  if (input_size == 0 || hidden_size == 0 || num_layers == 0)
+    return Status::invalid(std::string(name) + ": input_size, hidden_size and num_layers must be positive");
+  if (w.size() != num_layers * dirs)
+    return Status::invalid(std::string(name) + ": expected " + std::to_string(num_layers * dirs) +
+                           " weight sets (layers x directions), found " + std::to_string(w.size()));
+  Rnn r;
+  r.type_ = type, r.input_ = input_size, r.hidden_ = hidden_size, r.layers_ = num_layers, r.dirs_ = dirs;
+  for (std::size_t l = 0; l < num_layers; ++l) {
+    const std::size_t in = l == 0 ? input_size : dirs * hidden_size;
+    EDGEATTN_ASSIGN_OR_RETURN(wl, Tensor::zeros(Shape{dirs * gh, in}));
+    EDGEATTN_ASSIGN_OR_RETURN(bl, Tensor::zeros(Shape{dirs * gh}));
+    for (std::size_t d = 0; d < dirs; ++d) {
+      RnnWeights& x = w[l * dirs + d];
+      const std::string where = std::string(name) + " layer " + std::to_string(l) + (d ? " reverse" : "");
+      EDGEATTN_RETURN_IF_ERROR(expect_shape(x.weight_ih, Shape{gh, in}, where + ": weight_ih"));
+      EDGEATTN_RETURN_IF_ERROR(expect_shape(x.weight_hh, Shape{gh, hidden_size}, where + ": weight_hh"));
+      EDGEATTN_RETURN_IF_ERROR(expect_shape(x.bias_ih, Shape{gh}, where + ": bias_ih"));
+      std::memcpy(wl.data() + d * gh * in, x.weight_ih.data(), gh * in * sizeof(float));
+      std::memcpy(bl.data() + d * gh, x.bias_ih.data(), gh * sizeof(float));
+      Result<RnnCell> cell = RnnCell::make(type, std::move(x), false);
+      if (!cell.ok()) return Status::invalid(where + " " + cell.status().message());
+      r.cells_.push_back(std::move(cell).value());
+    }
+    EDGEATTN_ASSIGN_OR_RETURN(packed, kernels::PackedB::pack(wl.data(), in, true, in, dirs * gh));
+    r.w_ih_.push_back(std::move(wl));
+    r.b_ih_.push_back(std::move(bl));
+    r.packed_ih_.push_back(std::move(packed));
+  }
+  return r;
+}
+
+std::size_t Rnn::weight_bytes() const {
+  std::size_t b = 0;
+  for (const RnnCell& c : cells_) b += c.weight_bytes();
+  for (std::size_t l = 0; l < layers_; ++l)
+    b += (w_ih_[l].numel() + b_ih_[l].numel()) * sizeof(float) + packed_ih_[l].bytes();
+  return b;
+}
+
+std::size_t Rnn::workspace_bytes(std::size_t bsz, std::size_t steps, const Context& ctx) const {
+  const std::size_t h = hidden_, gh = cells_[0].gates() * h, dh = dirs_ * h, rows = bsz * steps;
+  const std::size_t io = layers_ > 1 ? 2 * workspace_bytes_for<float>(rows * dh) : 0;
+  const std::size_t per_dir = 5 * workspace_bytes_for<float>(bsz * h) + workspace_bytes_for<float>(bsz * gh) +
+                              workspace_bytes_for<const float*>(bsz) +
+                              2 * workspace_bytes_for<std::size_t>(bsz) +
+                              matmul_workspace_bytes(ctx, bsz, gh, h);
+  return workspace_bytes_for<float>(rows * dirs_ * gh) + io +
+         max_of(matmul_workspace_bytes(ctx, rows, dirs_ * gh, max_of(input_, dh)), per_dir);
+}
+
+Status Rnn::check(ConstView x, ConstView h0, ConstView c0, const std::int64_t* lengths,
+                  View output, View h_n, View c_n) const {
+  const char* name = rnn_type_name(type_);
+  if (x.empty() || x.rank() != 3 || !x.is_contiguous() || x.dim(2) != input_ || x.dim(0) == 0 ||
+      x.dim(1) == 0)
+    return Status::invalid(std::string(name) + ": x must be a contiguous [B, T, " +
+                           std::to_string(input_) + "] tensor with B, T >= 1, found " +
+                           (x.empty() ? std::string("none") : x.shape().to_string()));
+  const std::size_t bsz = x.dim(0), steps = x.dim(1);
+  const Shape state{layers_ * dirs_, bsz, hidden_};
+  if (!h0.empty()) EDGEATTN_RETURN_IF_ERROR(expect_view(h0, state, "h0"));
+  if (!h_n.empty()) EDGEATTN_RETURN_IF_ERROR(expect_view(h_n, state, "h_n"));
+  if (type_ == RnnType::lstm) {
+    if (!c0.empty()) EDGEATTN_RETURN_IF_ERROR(expect_view(c0, state, "c0"));
+    if (!c_n.empty()) EDGEATTN_RETURN_IF_ERROR(expect_view(c_n, state, "c_n"));
+  } else if (!c0.empty() || !c_n.empty()) {
+    return Status::invalid("gru: c0 and c_n are LSTM states; pass empty views");
+  }
+  EDGEATTN_RETURN_IF_ERROR(expect_view(output, Shape{bsz, steps, dirs_ * hidden_}, "output"));
+  for (std::size_t b = 0; lengths && b < bsz; ++b)
+    if (lengths[b] < 1 || lengths[b] > static_cast<std::int64_t>(steps))
+      return Status::invalid(std::string(name) + ": lengths[" + std::to_string(b) + "] = " +
+                             std::to_string(lengths[b]) + " is outside [1, " +
+                             std::to_string(steps) + "]");
+  return {};
+}
+
+Status Rnn::run_direction(const Context& ctx, std::size_t layer, std::size_t dir, const float* gx,
+                          std::size_t bsz, std::size_t steps, const std::int64_t* lengths,
+                          ConstView h0, ConstView c0, float* out, View h_n, View c_n,
+                          Workspace& ws) const {
+  const RnnCell& cell = cells_[layer * dirs_ + dir];
+  const std::size_t n = hidden_, g = cell.gates() * n, ldgx = dirs_ * g, dh = dirs_ * n;
+  const bool lstm = type_ == RnnType::lstm;
+  const std::size_t state = (layer * dirs_ + dir) * bsz * n;  // offset in h0/h_n
+  float* h = ws.take<float>(bsz * n);
+  float* c = ws.take<float>(bsz * n);
+  float* h_act = ws.take<float>(bsz * n);
+  float* c_act = ws.take<float>(bsz * n);
+  float* h_new = ws.take<float>(bsz * n);
+  float* gh = ws.take<float>(bsz * g);
+  const float** rows = ws.take<const float*>(bsz);
+  std::size_t* which = ws.take<std::size_t>(bsz);
+  std::size_t* when = ws.take<std::size_t>(bsz);
+  if (!h || !c || !h_act || !c_act || !h_new || !gh || !rows || !which || !when)
+    return oom(rnn_type_name(type_));
+  const auto init = [&](float* dst, ConstView src) {
+    if (src.empty()) std::memset(dst, 0, bsz * n * sizeof(float));
+    else std::memcpy(dst, src.data() + state, bsz * n * sizeof(float));
+  };
+  init(h, h0);
+  if (lstm) init(c, c0);
+  const std::size_t row_bytes = n * sizeof(float);
+  for (std::size_t s = 0; s < steps; ++s) {
+    // The sequences still running at step s, each at its own time index
+    // (the reverse direction starts at its own last element).
+    std::size_t active = 0;
+    for (std::size_t b = 0; b < bsz; ++b) {
+      const std::size_t len = lengths ? static_cast<std::size_t>(lengths[b]) : steps;
+      if (s >= len) continue;
+      const std::size_t t = dir == 0 ? s : len - 1 - s;
+      which[active] = b, when[active] = t;
+      rows[active] = gx + (b * steps + t) * ldgx + dir * g;
+      std::memcpy(h_act + active * n, h + b * n, row_bytes);
+      if (lstm) std::memcpy(c_act + active * n, c + b * n, row_bytes);
+      ++active;
+    }
+    EDGEATTN_RETURN_IF_ERROR(cell.step_rows(ctx, rows, active, h_act, lstm ? c_act : nullptr, h_new, gh, ws));
+    for (std::size_t a = 0; a < active; ++a) {
+      const std::size_t b = which[a];
+      std::memcpy(h + b * n, h_new + a * n, row_bytes);
+      if (lstm) std::memcpy(c + b * n, c_act + a * n, row_bytes);
+      std::memcpy(out + (b * steps + when[a]) * dh + dir * n, h_new + a * n, row_bytes);
+    }
+  }
+  if (!h_n.empty()) std::memcpy(h_n.data() + state, h, bsz * row_bytes);
+  if (lstm && !c_n.empty()) std::memcpy(c_n.data() + state, c, bsz * row_bytes);
+  return {};
+}
+
+Status Rnn::forward(const Context& ctx, ConstView x, ConstView h0, ConstView c0,
+                    const std::int64_t* lengths, View output, View h_n, View c_n,
+                    Workspace& ws) const {
+  EDGEATTN_RETURN_IF_ERROR(check(x, h0, c0, lengths, output, h_n, c_n));
+  const std::size_t bsz = x.dim(0), steps = x.dim(1), rows = bsz * steps;
+  const std::size_t g = cells_[0].gates() * hidden_, dg = dirs_ * g, dh = dirs_ * hidden_;
+  const std::size_t mark = ws.used();
+  float* gx = ws.take<float>(rows * dg);
+  float* io[2] = {nullptr, nullptr};
+  if (layers_ > 1) io[0] = ws.take<float>(rows * dh), io[1] = ws.take<float>(rows * dh);
+  if (!gx || (layers_ > 1 && (!io[0] || !io[1]))) {
+    ws.rewind(mark);
+    return oom(rnn_type_name(type_));
+  }
+  Status st;
+  for (std::size_t l = 0; l < layers_ && st.ok(); ++l) {
+    const float* in = l == 0 ? x.data() : io[(l - 1) % 2];
+    float* out = l + 1 == layers_ ? output.data() : io[l % 2];
+    // Every time step's input projection, both directions: one GEMM.
+    kernels::GemmArgs a = gemm_args(rows, dg, l == 0 ? input_ : dh, in, w_ih_[l].data(), true, gx);
+    a.packed_b = &packed_ih_[l];
+    st = matmul(ctx, a, ws);
+    for (std::size_t r = 0; st.ok() && r < rows; ++r) kernels::add(gx + r * dg, b_ih_[l].data(), gx + r * dg, dg);
+    if (lengths) std::memset(out, 0, rows * dh * sizeof(float));  // outputs past a length are 0
+    for (std::size_t d = 0; d < dirs_ && st.ok(); ++d) {
+      const std::size_t dmark = ws.used();
+      st = run_direction(ctx, l, d, gx, bsz, steps, lengths, h0, c0, out, h_n, c_n, ws);
+      ws.rewind(dmark);
+    }
+  }
+  ws.rewind(mark);
+  return st;
+}
+
+}  // namespace edgeattn
