@@ -4,9 +4,14 @@
 
 #include <memory>
 
+#include "edgeattn/attention.h"
 #include "edgeattn/module.h"
 
 namespace edgeattn::detail {
+
+// The parameters of a soft-attention score under p's keys (linear_in.weight;
+// query_proj.*, key_proj.weight, v.weight), shared by every module holding one.
+Result<ScoreWeights> score_weights(Score score, bool bias, const ParamSet& p);
 
 using Factory = Result<std::unique_ptr<Module>> (*)(const Json& config, const ParamSet& params);
 
@@ -22,5 +27,7 @@ Result<std::unique_ptr<Module>> make_non_local(const Json& config, const ParamSe
 Result<std::unique_ptr<Module>> make_sagan_attention(const Json& config, const ParamSet& params);
 Result<std::unique_ptr<Module>> make_gru(const Json& config, const ParamSet& params);
 Result<std::unique_ptr<Module>> make_lstm(const Json& config, const ParamSet& params);
+Result<std::unique_ptr<Module>> make_seq2seq(const Json& config, const ParamSet& params);
+Result<std::unique_ptr<Module>> make_attention_forecaster(const Json& config, const ParamSet& params);
 
 }  // namespace edgeattn::detail

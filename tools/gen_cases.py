@@ -14,8 +14,8 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from edgeattn_torch import (ECA, GRU, LSTM, SE, Cbam, CbamChannel, CbamSpatial, HardAttention,  # noqa: E402
-                            MultiheadAttention, NonLocal, SaganAttention, SoftAttention, randomize,
+from edgeattn_torch import (ECA, GRU, LSTM, SE, AttentionForecaster, Cbam, CbamChannel, CbamSpatial, HardAttention,  # noqa: E402
+                            MultiheadAttention, NonLocal, SaganAttention, Seq2Seq, SoftAttention, randomize,
                             write_case)
 
 
@@ -191,6 +191,45 @@ def write_rnn(out, only):
     return n
 
 
+def seq2seq_cases():
+    # name, attention score, attn_hidden, (Vs, Vt, E, He, Hd), (B, S), src lengths, max_len
+    yield "seq2seq_additive", "additive", 11, (13, 17, 6, 5, 9), (1, 7), None, 6
+    yield "seq2seq_additive_padded", "additive", 8, (12, 10, 5, 4, 7), (3, 6), [6, 2, 4], 5
+    yield "seq2seq_general_padded", "general", None, (9, 11, 4, 6, 5), (2, 5), [3, 5], 4
+    yield "seq2seq_dot", "dot", None, (10, 9, 7, 4, 8), (2, 4), None, 5
+    yield "seq2seq_scaled_dot_padded", "scaled_dot", None, (10, 9, 7, 3, 6), (2, 6), [6, 1], 4
+
+
+def write_seq2seq(out, only):
+    n = 0
+    for i, (name, score, a, (vs, vt, e, he, hd), (b, s), lengths, t) in enumerate(seq2seq_cases()):
+        if only and not name.startswith(only):
+            continue
+        torch.manual_seed(5000 + i)
+        m = Seq2Seq(vs, vt, e, he, hd, score, a, bos=1, eos=2, max_len=t)
+        for p in m.parameters():
+            torch.nn.init.normal_(p, std=0.6)
+        inputs = {"src": torch.randint(0, vs, (b, s))}
+        if lengths is not None:
+            inputs["src_lengths"] = torch.tensor(lengths, dtype=torch.int64)
+        write_case(m, inputs, os.path.join(out, f"{name}.case.safetensors"))
+        n += 1
+    # (the y-only case checks the path that attends from the last state alone)
+    for i, (name, f, h, heads, p, b, t) in enumerate([("forecaster_f1_h16", 1, 16, 4, 1, 2, 24),
+                                                       ("forecaster_f3_h12_p4", 3, 12, 3, 4, 1, 19),
+                                                       ("forecaster_y_only_f2_h8", 2, 8, 2, 3, 3, 13)]):
+        if only and not name.startswith(only):
+            continue
+        torch.manual_seed(6000 + i)
+        m = AttentionForecaster(f, h, heads, p)
+        for q in m.parameters():
+            torch.nn.init.normal_(q, std=0.4)
+        write_case(m, {"x": rand(b, t, f)}, os.path.join(out, f"{name}.case.safetensors"),
+                   outputs={"y"} if "y_only" in name else None)
+        n += 1
+    return n
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -199,7 +238,8 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(1)
-    n = write_attention(a.out, a.only) + write_multihead(a.out, a.only) + write_vision(a.out, a.only) + write_rnn(a.out, a.only)
+    n = write_attention(a.out, a.only) + write_multihead(a.out, a.only) + write_vision(a.out, a.only) + write_rnn(a.out, a.only) + \
+        write_seq2seq(a.out, a.only)
     print(f"wrote {n} cases to {os.path.normpath(a.out)}")
 
 

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "edgeattn/attention.h"
 #include "edgeattn/context.h"
 #include "edgeattn/kernels.h"
 #include "edgeattn/status.h"
@@ -53,6 +54,7 @@ class RnnCell {
 
  private:
   friend class Rnn;
+  friend class Seq2Seq;
   static Result<RnnCell> make(RnnType type, RnnWeights w, bool keep_input);
   Status check_state(ConstView h, View c, View h_out, std::size_t batch) const;
   // rows of h (ldh apart, contiguous within) advanced one step: gx row r at
@@ -100,6 +102,146 @@ class Rnn {
   std::vector<RnnCell> cells_;            // [layer * D + dir]: the recurrent halves
   std::vector<Tensor> w_ih_, b_ih_;       // per layer, directions stacked: [D G H, in]
   std::vector<kernels::PackedB> packed_ih_;
+};
+
+// ---- seq2seq: GRU encoder-decoder with attention (Bahdanau et al. 2015) ----
+
+struct Seq2SeqConfig {
+  std::size_t src_vocab = 0, tgt_vocab = 0, emb = 0, enc_hidden = 0, dec_hidden = 0;
+  Score attention = Score::additive;
+  std::size_t attn_hidden = 0;  // additive only
+  std::int64_t bos = 1, eos = 2;
+  std::size_t max_len = 1;
+};
+
+// The contract's parameters (modules.md seq2seq), PyTorch's shapes.
+struct Seq2SeqWeights {
+  Tensor enc_embedding;                  // encoder.embedding.weight [Vs, E]
+  RnnWeights enc_forward, enc_reverse;   // encoder.rnn.*_l0, *_l0_reverse: GRU(E, He)
+  Tensor bridge_weight, bridge_bias;     // [Hd, 2 He], [Hd]
+  Tensor dec_embedding;                  // decoder.embedding.weight [Vt, E]
+  ScoreWeights attention;                // decoder.attention.*
+  RnnWeights dec_rnn;                    // decoder.rnn.*: GRUCell(E + 2 He, Hd)
+  Tensor out_weight, out_bias;           // decoder.out: [Vt, Hd + 2 He + E], [Vt]
+};
+
+// Encoding: M = biGRU(embedding(src)), s_0 = tanh(bridge([h_fwd, h_bwd])).
+// Step t from y_0 = bos: e = embedding(y_{t-1}); a_t, c_t = attention(s_{t-1},
+// M) with source padding masked; s_t = GRUCell([e, c_t], s_{t-1}); logits =
+// out([s_t, c_t, e]). Per sentence, the parts of the GRU's input and of the
+// output layer that act on c_t are applied to the memory once (c_t is a
+// convex combination of memory rows, so W c_t = a_t . (M W^T)), and the
+// parts acting on e are tables per target token made at load: a step reads
+// only W_hh, the attention's query projection and the output's state part.
+class Seq2Seq {
+ public:
+  static Result<Seq2Seq> create(const Seq2SeqConfig& config, Seq2SeqWeights w);
+  const Seq2SeqConfig& config() const { return cfg_; }
+  std::size_t weight_bytes() const;
+  // For `batch` sentences of up to src_len tokens and beams of up to
+  // beam_width hypotheses (greedy and sampling need 1).
+  std::size_t workspace_bytes(std::size_t batch, std::size_t src_len, std::size_t beam_width,
+                              const Context& ctx) const;
+
+  // Greedy decoding of src [B, S] (ids < src_vocab; src_lengths null or B
+  // values in [1, S]): `steps` steps, each y_t = argmax (first maximum).
+  // tokens [B, steps]; logits [B, steps, Vt] and alignments [B, steps, S] or
+  // null. stop_at_eos: a sentence ends with its eos (later tokens are eos,
+  // out_lengths[b] counts up to and with it) and decoding stops when all
+  // have ended; otherwise exactly `steps` steps (the registry's case).
+  Status greedy(const Context& ctx, const std::int64_t* src, std::size_t batch, std::size_t src_len,
+                const std::int64_t* src_lengths, std::size_t steps, bool stop_at_eos,
+                std::int64_t* tokens, float* logits, float* alignments, std::size_t* out_lengths,
+                Workspace& ws) const;
+
+  // One decoded sentence: tokens [max_len] (eos included when reached),
+  // its length, score (the sum of its tokens' log-softmax), alignments
+  // [max_len, S] or null.
+  struct Hypothesis {
+    std::int64_t* tokens = nullptr;
+    float* alignments = nullptr;
+    std::size_t length = 0;
+    float score = 0.0f;
+  };
+  // Beam search over one sentence src [S]: width hypotheses; each step
+  // keeps the `width` best extensions of the live ones by total score; one
+  // ending in eos is finished. The best finished one by score / length^alpha
+  // (alpha 0: the score itself) is returned. max_len 0 = the config's.
+  struct BeamOptions {
+    std::size_t width = 4;
+    float length_alpha = 0.0f;
+    std::size_t max_len = 0;
+  };
+  Status beam_search(const Context& ctx, const std::int64_t* src, std::size_t src_len,
+                     const BeamOptions& opt, Hypothesis& out, Workspace& ws) const;
+  // Sampling decode for text generation: y_t drawn from softmax(logits / T)
+  // over the top_k logits (0: all), with draw t of uniform01(seed, 0, t)
+  // (attention.h), so a seed gives the same sentence on every run. Stops
+  // at eos or max_len.
+  struct SampleOptions {
+    float temperature = 1.0f;
+    std::size_t top_k = 0;
+    std::uint64_t seed = 0;
+    std::size_t max_len = 0;
+  };
+  Status sample(const Context& ctx, const std::int64_t* src, std::size_t src_len,
+                const SampleOptions& opt, Hypothesis& out, Workspace& ws) const;
+
+ private:
+  struct Memory;  // one batch's encoding, in the workspace
+  Result<Memory> encode(const Context& ctx, const std::int64_t* src, std::size_t batch,
+                        std::size_t src_len, const std::int64_t* src_lengths, float* state,
+                        Workspace& ws) const;
+  Status step(const Context& ctx, const Memory& m, std::size_t groups, std::size_t per_group,
+              const std::int64_t* y, const float* s, float* s_out, float* logits, float* a,
+              Workspace& ws) const;
+  Status check_tokens(const std::int64_t* src, std::size_t n, const std::int64_t* lengths,
+                      std::size_t batch, std::size_t src_len) const;
+  Seq2SeqConfig cfg_;
+  Rnn encoder_;
+  Tensor enc_embedding_, bridge_weight_, bridge_bias_;
+  SoftAttention attention_;
+  RnnCell cell_;                    // the decoder GRUCell's recurrent half
+  Tensor w_ic_, gx_of_token_;       // [3 Hd, 2 He]; [Vt, 3 Hd] = emb W_ie^T + b_ih
+  Tensor w_os_, w_oc_, out_of_token_;  // [Vt, Hd]; [Vt, 2 He]; [Vt, Vt] = emb W_oe^T + b
+  kernels::PackedB packed_ic_, packed_oc_, packed_os_;
+};
+
+// ---- attention_forecaster: LSTM with self-attention over its states ----
+
+// S = LSTM(x) [B, T, H]; C = MultiheadAttention(S, S, S) (not causal);
+// y = head([S[:, T-1], C[:, T-1]]) [B, P] (modules.md). Without the weights
+// only the last query row of the attention is computed.
+class AttentionForecaster {
+ public:
+  struct Weights {
+    RnnWeights lstm;                   // lstm.*_l0: LSTM(F, H)
+    MultiheadAttention::Weights attn;  // attn.*
+    Tensor head_weight, head_bias;     // [P, 2 H], [P]
+  };
+  static Result<AttentionForecaster> create(std::size_t input_size, std::size_t hidden_size,
+                                            std::size_t num_heads, std::size_t horizon, Weights w);
+  std::size_t input_size() const { return lstm_.input_size(); }
+  std::size_t hidden_size() const { return lstm_.hidden_size(); }
+  std::size_t horizon() const { return head_bias_.numel(); }
+  std::size_t weight_bytes() const;
+  std::size_t workspace_bytes(std::size_t batch, std::size_t window, const Context& ctx) const;
+  // x [B, T, F]; y [B, P]; weights [B, T, T] (head-averaged) or empty.
+  Status forward(const Context& ctx, ConstView x, View y, View weights, Workspace& ws) const;
+  // Forecasts `steps` values of input column `target` beyond the window by
+  // feeding predictions back: each round predicts P values, appends them to
+  // the window (column target; the other columns from future [B, steps, F]
+  // if given, else held at their last value) and drops as many of the
+  // oldest rows. out [B, steps]. Scratch: workspace_bytes(batch, T) +
+  // forecast_extra_bytes(batch, T).
+  std::size_t forecast_extra_bytes(std::size_t batch, std::size_t window) const;
+  Status forecast(const Context& ctx, ConstView x, std::size_t target, std::size_t steps,
+                  ConstView future, View out, Workspace& ws) const;
+
+ private:
+  Rnn lstm_;
+  MultiheadAttention attn_;
+  Tensor head_weight_, head_bias_;
 };
 
 }  // namespace edgeattn

@@ -66,29 +66,7 @@ Result<SoftAttention> attention_from(const Json& config, const ParamSet& p, cons
   EDGEATTN_ASSIGN_OR_RETURN(score_name, c.choice("score", {"dot", "scaled_dot", "general", "additive"}));
   EDGEATTN_ASSIGN_OR_RETURN(bias, c.boolean("bias", true));
   EDGEATTN_ASSIGN_OR_RETURN(score, score_from_name(score_name));
-  ScoreWeights w;
-  if (score == Score::general) {
-    EDGEATTN_ASSIGN_OR_RETURN(lin, p.take_any("linear_in.weight"));
-    w.linear_in = std::move(lin);
-  } else if (score == Score::additive) {
-    EDGEATTN_ASSIGN_OR_RETURN(qp, p.take_any("query_proj.weight"));
-    if (qp.shape().rank != 2)
-      return Status::invalid(p.where() + "param.query_proj.weight: expected [A, Dq], found " +
-                             qp.shape().to_string());
-    const std::size_t a = qp.shape()[0];
-    EDGEATTN_ASSIGN_OR_RETURN(kp, p.take_any("key_proj.weight"));
-    if (kp.shape().rank != 2 || kp.shape()[0] != a)
-      return Status::invalid(p.where() + "param.key_proj.weight: expected [" + std::to_string(a) +
-                             ", Dk], found " + kp.shape().to_string());
-    EDGEATTN_ASSIGN_OR_RETURN(v, p.take("v.weight", Shape{1, a}));
-    w.query_proj = std::move(qp);
-    w.key_proj = std::move(kp);
-    w.v = std::move(v);
-    if (bias) {
-      EDGEATTN_ASSIGN_OR_RETURN(b, p.take("query_proj.bias", Shape{a}));
-      w.query_bias = std::move(b);
-    }
-  }
+  EDGEATTN_ASSIGN_OR_RETURN(w, detail::score_weights(score, bias, p));
   return SoftAttention::create(score, std::move(w));
 }
 
@@ -141,6 +119,33 @@ class MultiheadModule final : public Module {
 }  // namespace
 
 namespace detail {
+
+Result<ScoreWeights> score_weights(Score score, bool bias, const ParamSet& p) {
+  ScoreWeights w;
+  if (score == Score::general) {
+    EDGEATTN_ASSIGN_OR_RETURN(lin, p.take_any("linear_in.weight"));
+    w.linear_in = std::move(lin);
+  } else if (score == Score::additive) {
+    EDGEATTN_ASSIGN_OR_RETURN(qp, p.take_any("query_proj.weight"));
+    if (qp.shape().rank != 2)
+      return Status::invalid(p.where() + "param.query_proj.weight: expected [A, Dq], found " +
+                             qp.shape().to_string());
+    const std::size_t a = qp.shape()[0];
+    EDGEATTN_ASSIGN_OR_RETURN(kp, p.take_any("key_proj.weight"));
+    if (kp.shape().rank != 2 || kp.shape()[0] != a)
+      return Status::invalid(p.where() + "param.key_proj.weight: expected [" + std::to_string(a) +
+                             ", Dk], found " + kp.shape().to_string());
+    EDGEATTN_ASSIGN_OR_RETURN(v, p.take("v.weight", Shape{1, a}));
+    w.query_proj = std::move(qp);
+    w.key_proj = std::move(kp);
+    w.v = std::move(v);
+    if (bias) {
+      EDGEATTN_ASSIGN_OR_RETURN(b, p.take("query_proj.bias", Shape{a}));
+      w.query_bias = std::move(b);
+    }
+  }
+  return w;
+}
 
 Result<std::unique_ptr<Module>> make_soft_attention(const Json& config, const ParamSet& p) {
   EDGEATTN_ASSIGN_OR_RETURN(att, attention_from(config, p, "soft_attention"));

@@ -19,4 +19,10 @@ Status require_dense(const TensorView<T>& v, int rank, const char* what) {
 
 inline std::size_t max_of(std::size_t a, std::size_t b) { return a > b ? a : b; }
 
+// Gives back what a failed call took from the workspace, then its status.
+inline Status rewind_with(Workspace& ws, std::size_t mark, Status st) {
+  ws.rewind(mark);
+  return st;
+}
+
 }  // namespace edgeattn::detail

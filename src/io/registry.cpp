@@ -22,6 +22,8 @@ constexpr Entry kRegistry[] = {
     {"sagan_attention", detail::make_sagan_attention},
     {"gru", detail::make_gru},
     {"lstm", detail::make_lstm},
+    {"seq2seq", detail::make_seq2seq},
+    {"attention_forecaster", detail::make_attention_forecaster},
 };
 
 }  // namespace

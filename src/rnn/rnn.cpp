@@ -115,10 +115,7 @@ Status RnnCell::step_projected(const Context& ctx, ConstView gx, ConstView h, Vi
   const std::size_t mark = ws.used();
   const float** rows = ws.take<const float*>(bsz);
   float* gh = ws.take<float>(bsz * g);
-  if (!rows || !gh) {
-    ws.rewind(mark);
-    return oom(rnn_type_name(type_));
-  }
+  if (!rows || !gh) return detail::rewind_with(ws, mark, oom(rnn_type_name(type_)));
   for (std::size_t r = 0; r < bsz; ++r) rows[r] = gx.data() + r * g;
   const Status st = step_rows(ctx, rows, bsz, h.data(), c.empty() ? nullptr : c.data(), h_out.data(), gh, ws);
   ws.rewind(mark);
@@ -292,10 +289,7 @@ Status Rnn::forward(const Context& ctx, ConstView x, ConstView h0, ConstView c0,
   float* gx = ws.take<float>(rows * dg);
   float* io[2] = {nullptr, nullptr};
   if (layers_ > 1) io[0] = ws.take<float>(rows * dh), io[1] = ws.take<float>(rows * dh);
-  if (!gx || (layers_ > 1 && (!io[0] || !io[1]))) {
-    ws.rewind(mark);
-    return oom(rnn_type_name(type_));
-  }
+  if (!gx || (layers_ > 1 && (!io[0] || !io[1]))) return detail::rewind_with(ws, mark, oom(rnn_type_name(type_)));
   Status st;
   for (std::size_t l = 0; l < layers_ && st.ok(); ++l) {
     const float* in = l == 0 ? x.data() : io[(l - 1) % 2];

@@ -14,11 +14,12 @@ from .safetensors_io import read_safetensors, write_safetensors
 from .attention import HardAttention, MultiheadAttention, SoftAttention
 from .export import export, write_case
 from .rnn import GRU, LSTM
+from .seq2seq import AttentionForecaster, Seq2Seq
 from .vision import ECA, SE, Cbam, CbamChannel, CbamSpatial, NonLocal, SaganAttention, randomize
 
 __all__ = [
     "SoftAttention", "HardAttention", "MultiheadAttention",
-    "GRU", "LSTM",
+    "GRU", "LSTM", "Seq2Seq", "AttentionForecaster",
     "SE", "ECA", "CbamChannel", "CbamSpatial", "Cbam", "NonLocal", "SaganAttention", "randomize",
     "export", "write_case", "write_safetensors", "read_safetensors",
 ]
