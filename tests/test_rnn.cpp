@@ -4,6 +4,7 @@
 // equal, and errors that name what is wrong.
 #include <cmath>
 #include <cstring>
+#include <functional>
 
 #include "../src/cli/runner.h"
 #include "edgeattn/rnn.h"
@@ -166,4 +167,148 @@ TEST_CASE("recurrent errors name the tensor, shape or length") {
   REQUIRE(tiny.reserve(64).ok());
   CHECK(rnn.forward(Context{1}, x.view(), ConstView(), ConstView(), nullptr, out.view(), View(), View(), tiny)
             .code() == StatusCode::out_of_memory);
+}
+
+namespace {
+
+Seq2Seq tiny_seq2seq(std::size_t vt, std::size_t max_len, std::uint32_t seed) {
+  Seq2SeqConfig c;
+  c.src_vocab = 7, c.tgt_vocab = vt, c.emb = 5, c.enc_hidden = 4, c.dec_hidden = 6;
+  c.attention = Score::additive, c.attn_hidden = 5, c.bos = 1, c.eos = 2, c.max_len = max_len;
+  const std::size_t he2 = 2 * c.enc_hidden, hd = c.dec_hidden, e = c.emb;
+  Seq2SeqWeights w;
+  w.enc_embedding = tensor(Shape{c.src_vocab, e}, seed, 1.0f);
+  w.enc_forward = weights(RnnType::gru, e, c.enc_hidden, seed + 10);
+  w.enc_reverse = weights(RnnType::gru, e, c.enc_hidden, seed + 20);
+  w.bridge_weight = tensor(Shape{hd, he2}, seed + 30), w.bridge_bias = tensor(Shape{hd}, seed + 31);
+  w.dec_embedding = tensor(Shape{vt, e}, seed + 32, 1.0f);
+  w.attention.query_proj = tensor(Shape{5, hd}, seed + 33), w.attention.query_bias = tensor(Shape{5}, seed + 34);
+  w.attention.key_proj = tensor(Shape{5, he2}, seed + 35), w.attention.v = tensor(Shape{1, 5}, seed + 36);
+  w.dec_rnn = weights(RnnType::gru, e + he2, hd, seed + 40);
+  w.out_weight = tensor(Shape{vt, hd + he2 + e}, seed + 50, 1.5f), w.out_bias = tensor(Shape{vt}, seed + 51);
+  return std::move(Seq2Seq::create(c, std::move(w))).value();
+}
+
+}  // namespace
+
+TEST_CASE("beam search: width 1 is greedy; a beam keeping every hypothesis finds the exhaustive best") {
+  const std::int64_t src[6] = {3, 1, 4, 1, 5, 6};
+  int lengths_seen = 0;  // bests that end at eos before max_len (not trivial)
+  for (std::uint32_t seed : {100u, 200u, 300u}) {
+    CAPTURE(seed);
+    const Seq2Seq m = tiny_seq2seq(4, 4, seed);
+    Workspace ws;
+    REQUIRE(ws.reserve(m.workspace_bytes(1, 6, 128, Context{1})).ok());
+    // Width 1 against greedy decoding that stops at eos.
+    std::int64_t greedy[4], beam[4];
+    std::size_t glen = 0;
+    REQUIRE(m.greedy(Context{1}, src, 1, 6, nullptr, 4, true, greedy, nullptr, nullptr, &glen, ws).ok());
+    Seq2Seq::Hypothesis h;
+    h.tokens = beam;
+    Seq2Seq::BeamOptions one;
+    one.width = 1;
+    REQUIRE(m.beam_search(Context{1}, src, 6, one, h, ws).ok());
+    REQUIRE(h.length == glen);
+    CHECK(std::memcmp(beam, greedy, glen * sizeof(std::int64_t)) == 0);
+    // Exhaustive: every sentence that ends at eos (tokens before it are
+    // not eos) or runs to max_len, scored by teacher forcing.
+    for (float alpha : {0.0f, 1.0f}) {
+      CAPTURE(alpha);
+      float best = -INFINITY, best_raw = 0;
+      std::vector<std::int64_t> best_seq;
+      std::vector<std::int64_t> seq;
+      const std::function<void()> search = [&] {
+        if (!seq.empty() && (seq.back() == 2 || seq.size() == 4)) {
+          float sc = 0;
+          REQUIRE(m.score(Context{1}, src, 6, seq.data(), seq.size(), &sc, ws).ok());
+          const float norm = alpha ? sc / std::pow(float(seq.size()), alpha) : sc;
+          if (norm > best) best = norm, best_raw = sc, best_seq = seq;
+          return;
+        }
+        for (std::int64_t tok = 0; tok < 4; ++tok) {
+          seq.push_back(tok);
+          search();
+          seq.pop_back();
+        }
+      };
+      search();
+      Seq2Seq::BeamOptions all;
+      all.width = 128, all.length_alpha = alpha;  // >= 4 x 27 candidates: nothing is pruned
+      REQUIRE(m.beam_search(Context{1}, src, 6, all, h, ws).ok());
+      REQUIRE(h.length == best_seq.size());
+      lengths_seen += h.length > 1 && h.length < 4;
+      CHECK(std::memcmp(beam, best_seq.data(), h.length * sizeof(std::int64_t)) == 0);
+      CHECK(std::fabs(h.score - best_raw) <= 1e-4f * (1 + std::fabs(best_raw)));
+    }
+  }
+  CHECK(lengths_seen > 0);
+}
+
+TEST_CASE("sampling decode: seeded, top-1 is greedy, first tokens follow the softmax (chi-square)") {
+  const Seq2Seq m = tiny_seq2seq(4, 4, 400);
+  const std::int64_t src[3] = {2, 6, 0};
+  Workspace ws;
+  REQUIRE(ws.reserve(m.workspace_bytes(1, 3, 1, Context{1})).ok());
+  std::int64_t a[4], b[4], g[4];
+  float logits[16];
+  std::size_t glen = 0;
+  REQUIRE(m.greedy(Context{1}, src, 1, 3, nullptr, 4, true, g, logits, nullptr, &glen, ws).ok());
+  Seq2Seq::Hypothesis ha, hb;
+  ha.tokens = a, hb.tokens = b;
+  Seq2Seq::SampleOptions opt;
+  opt.seed = 7;
+  REQUIRE(m.sample(Context{1}, src, 3, opt, ha, ws).ok());
+  REQUIRE(m.sample(Context{1}, src, 3, opt, hb, ws).ok());
+  CHECK(ha.length == hb.length);
+  CHECK(std::memcmp(a, b, ha.length * sizeof(std::int64_t)) == 0);
+  opt.top_k = 1;
+  REQUIRE(m.sample(Context{1}, src, 3, opt, ha, ws).ok());
+  REQUIRE(ha.length == glen);
+  CHECK(std::memcmp(a, g, glen * sizeof(std::int64_t)) == 0);
+  // First tokens of 4000 seeds against softmax(logits_1), 3 degrees of freedom.
+  opt.top_k = 0, opt.max_len = 1;
+  double p[4], mx = -INFINITY, sum = 0, count[4] = {0, 0, 0, 0};
+  for (int i = 0; i < 4; ++i) mx = std::max(mx, double(logits[i]));
+  for (int i = 0; i < 4; ++i) sum += p[i] = std::exp(logits[i] - mx);
+  const int n = 4000;
+  for (int s = 0; s < n; ++s) {
+    opt.seed = 1000 + s;
+    REQUIRE(m.sample(Context{1}, src, 3, opt, ha, ws).ok());
+    count[a[0]] += 1;
+  }
+  double chi2 = 0;
+  for (int i = 0; i < 4; ++i) {
+    const double want = n * p[i] / sum;
+    chi2 += (count[i] - want) * (count[i] - want) / want;
+  }
+  CHECK(chi2 < 16.27);  // p = 0.001
+}
+
+TEST_CASE("forecaster: a multi-step forecast feeds its predictions back") {
+  AttentionForecaster::Weights w;
+  const std::size_t f = 3, h = 12, p = 4, t = 19;
+  w.lstm = weights(RnnType::lstm, f, h, 71);
+  w.attn.in_proj_weight = tensor(Shape{3 * h, h}, 72), w.attn.in_proj_bias = tensor(Shape{3 * h}, 73);
+  w.attn.out_proj_weight = tensor(Shape{h, h}, 74), w.attn.out_proj_bias = tensor(Shape{h}, 75);
+  w.head_weight = tensor(Shape{p, 2 * h}, 76), w.head_bias = tensor(Shape{p}, 77);
+  const AttentionForecaster m = AttentionForecaster::create(f, h, 3, p, std::move(w)).value();
+  const Tensor x = tensor(Shape{1, t, f}, 78, 1.0f);
+  Workspace ws;
+  REQUIRE(ws.reserve(m.workspace_bytes(1, t, Context{1}) + m.forecast_extra_bytes(1, t)).ok());
+  Tensor out = Tensor::zeros(Shape{1, 6}).value(), y1 = Tensor::zeros(Shape{1, p}).value(),
+         y2 = Tensor::zeros(Shape{1, p}).value();
+  REQUIRE(m.forecast(Context{1}, x.view(), 1, 6, ConstView(), out.view(), ws).ok());
+  // By hand: predict, slide the window by 4 rows (column 1 = predictions,
+  // columns 0 and 2 held), predict again.
+  REQUIRE(m.forward(Context{1}, x.view(), y1.view(), View(), ws).ok());
+  Tensor win = Tensor::zeros(Shape{1, t, f}).value();
+  std::memcpy(win.data(), x.data() + p * f, (t - p) * f * sizeof(float));
+  for (std::size_t j = 0; j < p; ++j)
+    for (std::size_t col = 0; col < f; ++col)
+      win.data()[(t - p + j) * f + col] = col == 1 ? y1.data()[j] : x.data()[(t - 1) * f + col];
+  REQUIRE(m.forward(Context{1}, win.view(), y2.view(), View(), ws).ok());
+  CHECK(std::memcmp(out.data(), y1.data(), p * sizeof(float)) == 0);
+  CHECK(std::memcmp(out.data() + p, y2.data(), 2 * sizeof(float)) == 0);
+  CHECK(m.forecast(Context{1}, x.view(), 3, 6, ConstView(), out.view(), ws).message().find(
+            "target column 3 is not below input_size 3") != std::string::npos);
 }

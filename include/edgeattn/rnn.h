@@ -186,6 +186,11 @@ class Seq2Seq {
   };
   Status sample(const Context& ctx, const std::int64_t* src, std::size_t src_len,
                 const SampleOptions& opt, Hypothesis& out, Workspace& ws) const;
+  // The model's score for a given target sentence (teacher forcing): the
+  // sum over t < n of log_softmax(logits_t)[tokens[t]], step t fed
+  // tokens[t - 1] (bos first). n <= max_len.
+  Status score(const Context& ctx, const std::int64_t* src, std::size_t src_len,
+               const std::int64_t* tokens, std::size_t n, float* score, Workspace& ws) const;
 
  private:
   struct Memory;  // one batch's encoding, in the workspace

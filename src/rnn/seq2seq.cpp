@@ -384,6 +384,38 @@ Status Seq2Seq::beam_search(const Context& ctx, const std::int64_t* src, std::si
   return st;
 }
 
+Status Seq2Seq::score(const Context& ctx, const std::int64_t* src, std::size_t sl,
+                      const std::int64_t* tokens, std::size_t n, float* score, Workspace& ws) const {
+  const std::size_t hd = cfg_.dec_hidden, v = cfg_.tgt_vocab;
+  if (!tokens || !score || n == 0 || n > cfg_.max_len)
+    return Status::invalid("seq2seq: score needs 1 to " + std::to_string(cfg_.max_len) + " tokens");
+  for (std::size_t t = 0; t < n; ++t)
+    if (tokens[t] < 0 || tokens[t] >= static_cast<std::int64_t>(v))
+      return Status::invalid("seq2seq: target token " + std::to_string(tokens[t]) + " at " + std::to_string(t) +
+                             " is outside the target vocabulary [0, " + std::to_string(v) + ")");
+  const std::size_t mark = ws.used();
+  float* s = ws.take<float>(hd);
+  float* s2 = ws.take<float>(hd);
+  std::int64_t* y = ws.take<std::int64_t>(1);
+  float* lg = ws.take<float>(v);
+  float* scratch = ws.take<float>(v);
+  float* a = ws.take<float>(sl);
+  if (!s || !s2 || !y || !lg || !scratch || !a) return detail::rewind_with(ws, mark, oom());
+  Result<Memory> mem = encode(ctx, src, 1, sl, nullptr, s, ws);
+  if (!mem.ok()) return detail::rewind_with(ws, mark, mem.status());
+  *score = 0.0f;
+  Status st;
+  for (std::size_t t = 0; t < n && st.ok(); ++t) {
+    y[0] = t == 0 ? cfg_.bos : tokens[t - 1];
+    st = step(ctx, mem.value(), 1, 1, y, s, s2, lg, a, ws);
+    std::swap(s, s2);
+    log_softmax(lg, scratch, v);
+    *score += lg[tokens[t]];
+  }
+  ws.rewind(mark);
+  return st;
+}
+
 Status Seq2Seq::sample(const Context& ctx, const std::int64_t* src, std::size_t sl, const SampleOptions& opt,
                        Hypothesis& out, Workspace& ws) const {
   const std::size_t t_max = opt.max_len ? opt.max_len : cfg_.max_len;
