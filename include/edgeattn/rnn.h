@@ -63,7 +63,7 @@ class RnnCell {
                    float* c, float* h_out, float* gh, Workspace& ws) const;
   RnnType type_ = RnnType::gru;
   std::size_t input_ = 0, hidden_ = 0;
-  Tensor weight_ih_, bias_ih_, weight_hh_, bias_hh_;
+  Tensor weight_ih_, bias_ih_, weight_hh_t_, bias_hh_;  // W_hh stored transposed
   kernels::PackedB packed_ih_, packed_hh_;
 };
 
@@ -208,7 +208,7 @@ class Seq2Seq {
   SoftAttention attention_;
   RnnCell cell_;                    // the decoder GRUCell's recurrent half
   Tensor w_ic_, gx_of_token_;       // [3 Hd, 2 He]; [Vt, 3 Hd] = emb W_ie^T + b_ih
-  Tensor w_os_, w_oc_, out_of_token_;  // [Vt, Hd]; [Vt, 2 He]; [Vt, Vt] = emb W_oe^T + b
+  Tensor w_os_, w_oc_, out_of_token_;  // [Hd, Vt] (W_os^T); [Vt, 2 He]; [Vt, Vt] = emb W_oe^T + b
   kernels::PackedB packed_ic_, packed_oc_, packed_os_;
 };
 

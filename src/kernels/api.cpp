@@ -81,22 +81,23 @@ std::size_t table_workspace_bytes(const detail::KernelTable& t, std::size_t m, s
 }  // namespace edgeattn::kernels
 
 namespace edgeattn::detail {
+// Strings are built only for a failure: a valid call allocates nothing.
 Status check_gemm(const kernels::GemmArgs& g) {
-  const auto bad = [](const std::string& what) { return Status::invalid("gemm: " + what); };
-  const auto dims = " (m=" + std::to_string(g.m) + ", n=" + std::to_string(g.n) +
-                    ", k=" + std::to_string(g.k) + ")";
+  const auto bad = [&g](const std::string& what) {
+    return Status::invalid("gemm: " + what + " (m=" + std::to_string(g.m) + ", n=" + std::to_string(g.n) +
+                           ", k=" + std::to_string(g.k) + ")");
+  };
   if (g.m == 0 || g.n == 0) return {};
-  if (!g.c) return bad("C is null" + dims);
-  if (g.ldc < g.n) return bad("ldc " + std::to_string(g.ldc) + " < n" + dims);
+  if (!g.c) return bad("C is null");
+  if (g.ldc < g.n) return bad("ldc " + std::to_string(g.ldc) + " < n");
   if (g.k == 0) return {};
-  if (!g.a || !g.b) return bad(std::string(g.a ? "B" : "A") + " is null" + dims);
-  if (g.lda < g.k) return bad("lda " + std::to_string(g.lda) + " < k" + dims);
+  if (!g.a || !g.b) return bad(std::string(g.a ? "B" : "A") + " is null");
+  if (g.lda < g.k) return bad("lda " + std::to_string(g.lda) + " < k");
   if (g.packed_b && (g.packed_b->k() != g.k || g.packed_b->n() != g.n))
     return bad("packed B is " + std::to_string(g.packed_b->k()) + " x " +
-               std::to_string(g.packed_b->n()) + ", op(B) is k x n" + dims);
+               std::to_string(g.packed_b->n()) + ", op(B) is k x n");
   const std::size_t min_ldb = g.trans_b ? g.k : g.n;
-  if (g.ldb < min_ldb)
-    return bad("ldb " + std::to_string(g.ldb) + " < " + (g.trans_b ? "k" : "n") + dims);
+  if (g.ldb < min_ldb) return bad("ldb " + std::to_string(g.ldb) + " < " + (g.trans_b ? "k" : "n"));
   return {};
 }
 }  // namespace edgeattn::detail
@@ -104,8 +105,9 @@ Status check_gemm(const kernels::GemmArgs& g) {
 namespace edgeattn::kernels {
 
 std::size_t gemm_workspace_bytes(std::size_t m, std::size_t n, std::size_t k) {
+  static const std::vector<Isa> isas = available_isas();  // matmul asks on every call: no allocation
   std::size_t most = 0;
-  for (Isa isa : available_isas()) {
+  for (Isa isa : isas) {
     const std::size_t b = table_workspace_bytes(*detail::table_for(isa), m, n, k);
     most = b > most ? b : most;
   }

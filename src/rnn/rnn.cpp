@@ -55,7 +55,12 @@ Result<RnnCell> RnnCell::make(RnnType type, RnnWeights w, bool keep_input) {
   c.type_ = type;
   c.hidden_ = h;
   c.input_ = w.weight_ih.shape()[1];
-  EDGEATTN_ASSIGN_OR_RETURN(phh, kernels::PackedB::pack(w.weight_hh.data(), h, true, h, gh));
+  // W_hh^T [H, G H]: a one-row step is then a sum of W_hh^T's rows (gemv_t,
+  // vectorised along the G H outputs) instead of G H short dot products.
+  EDGEATTN_ASSIGN_OR_RETURN(wt, Tensor::zeros(Shape{h, gh}));
+  for (std::size_t r = 0; r < gh; ++r)
+    for (std::size_t k = 0; k < h; ++k) wt.data()[k * gh + r] = w.weight_hh.data()[r * h + k];
+  EDGEATTN_ASSIGN_OR_RETURN(phh, kernels::PackedB::pack(wt.data(), gh, false, h, gh));
   c.packed_hh_ = std::move(phh);
   if (keep_input) {
     EDGEATTN_ASSIGN_OR_RETURN(pih, kernels::PackedB::pack(w.weight_ih.data(), c.input_, true, c.input_, gh));
@@ -63,7 +68,7 @@ Result<RnnCell> RnnCell::make(RnnType type, RnnWeights w, bool keep_input) {
     c.weight_ih_ = std::move(w.weight_ih);
     c.bias_ih_ = std::move(w.bias_ih);
   }
-  c.weight_hh_ = std::move(w.weight_hh);
+  c.weight_hh_t_ = std::move(wt);
   c.bias_hh_ = std::move(w.bias_hh);
   return c;
 }
@@ -71,7 +76,7 @@ Result<RnnCell> RnnCell::make(RnnType type, RnnWeights w, bool keep_input) {
 Result<RnnCell> RnnCell::create(RnnType type, RnnWeights w) { return make(type, std::move(w), true); }
 
 std::size_t RnnCell::weight_bytes() const {
-  return (weight_ih_.numel() + bias_ih_.numel() + weight_hh_.numel() + bias_hh_.numel()) *
+  return (weight_ih_.numel() + bias_ih_.numel() + weight_hh_t_.numel() + bias_hh_.numel()) *
              sizeof(float) + packed_ih_.bytes() + packed_hh_.bytes();
 }
 
@@ -86,7 +91,7 @@ Status RnnCell::step_rows(const Context& ctx, const float* const* gx, std::size_
                           const float* h, float* c, float* h_out, float* gh, Workspace& ws) const {
   const std::size_t n = hidden_, g = gates() * n;
   for (std::size_t r = 0; r < rows; ++r) std::memcpy(gh + r * g, bias_hh_.data(), g * sizeof(float));
-  kernels::GemmArgs a = gemm_args(rows, g, n, h, weight_hh_.data(), true, gh, 1.0f, 1.0f);
+  kernels::GemmArgs a = gemm_args(rows, g, n, h, weight_hh_t_.data(), false, gh, 1.0f, 1.0f);
   a.packed_b = &packed_hh_;
   EDGEATTN_RETURN_IF_ERROR(matmul(ctx, a, ws));  // gh = W_hh h + b_hh, one row: a GEMV
   for (std::size_t r = 0; r < rows; ++r) {

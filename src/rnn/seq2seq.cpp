@@ -100,7 +100,10 @@ Result<Seq2Seq> Seq2Seq::create(const Seq2SeqConfig& c, Seq2SeqWeights w) {
                            std::to_string(hd) + " and its key width 2 enc_hidden " + std::to_string(he2));
   EDGEATTN_ASSIGN_OR_RETURN(wic, columns(w.dec_rnn.weight_ih, e, he2));
   EDGEATTN_ASSIGN_OR_RETURN(gxt, token_table(w.dec_embedding, w.dec_rnn.weight_ih, 0, w.dec_rnn.bias_ih));
-  EDGEATTN_ASSIGN_OR_RETURN(wos, columns(w.out_weight, 0, hd));
+  EDGEATTN_ASSIGN_OR_RETURN(wos_rows, columns(w.out_weight, 0, hd));
+  EDGEATTN_ASSIGN_OR_RETURN(wos, Tensor::zeros(Shape{hd, v}));  // transposed, as W_hh in RnnCell
+  for (std::size_t o = 0; o < v; ++o)
+    for (std::size_t k = 0; k < hd; ++k) wos.data()[k * v + o] = wos_rows.data()[o * hd + k];
   EDGEATTN_ASSIGN_OR_RETURN(woc, columns(w.out_weight, hd, he2));
   EDGEATTN_ASSIGN_OR_RETURN(outt, token_table(w.dec_embedding, w.out_weight, hd + he2, w.out_bias));
   Result<RnnCell> cell = RnnCell::make(RnnType::gru, std::move(w.dec_rnn), false);
@@ -108,7 +111,7 @@ Result<Seq2Seq> Seq2Seq::create(const Seq2SeqConfig& c, Seq2SeqWeights w) {
   s.cell_ = std::move(cell).value();
   EDGEATTN_ASSIGN_OR_RETURN(pic, kernels::PackedB::pack(wic.data(), he2, true, he2, 3 * hd));
   EDGEATTN_ASSIGN_OR_RETURN(poc, kernels::PackedB::pack(woc.data(), he2, true, he2, v));
-  EDGEATTN_ASSIGN_OR_RETURN(pos, kernels::PackedB::pack(wos.data(), hd, true, hd, v));
+  EDGEATTN_ASSIGN_OR_RETURN(pos, kernels::PackedB::pack(wos.data(), v, false, hd, v));
   s.w_ic_ = std::move(wic), s.gx_of_token_ = std::move(gxt);
   s.w_os_ = std::move(wos), s.w_oc_ = std::move(woc), s.out_of_token_ = std::move(outt);
   s.packed_ic_ = std::move(pic), s.packed_oc_ = std::move(poc), s.packed_os_ = std::move(pos);
@@ -239,7 +242,7 @@ Status Seq2Seq::step(const Context& ctx, const Memory& mem, std::size_t groups, 
     std::memcpy(lr, out_of_token_.data() + y[r] * v, v * sizeof(float));
     kernels::gemv_t(sl, v, 1.0f, mem.mo + (r / per_group) * sl * v, v, a + r * sl, 1.0f, lr);
   }
-  kernels::GemmArgs o = gemm_args(rows, v, hd, s_out, w_os_.data(), true, logits, 1.0f, 1.0f);
+  kernels::GemmArgs o = gemm_args(rows, v, hd, s_out, w_os_.data(), false, logits, 1.0f, 1.0f);
   o.packed_b = &packed_os_;
   if (st.ok()) st = matmul(ctx, o, ws);
   ws.rewind(mark);
