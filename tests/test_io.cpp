@@ -1,9 +1,13 @@
 // The loader: strict JSON, every malformed-file class of case-format.md
 // (asserting the error text), parameter/config checks, the verify tool's
 // lines and exit codes.
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <dirent.h>
 #include <fstream>
+#include <new>
 #include <sstream>
 
 #include "../src/cli/runner.h"
@@ -11,6 +15,25 @@
 #include "test_util.h"
 
 using namespace edgeattn;
+
+// Every operator new of this test program is counted while g_counting is
+// set: a planned module run must not allocate (its scratch comes from the
+// workspace), which catches strings, vectors and closures in hot paths.
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<long> g_allocations{0};
+}  // namespace
+
+void* operator new(std::size_t n) {
+  if (g_counting) ++g_allocations;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -277,4 +300,31 @@ TEST_CASE("model files: load_module from a case and from a state_dict prefix") {
       load_module(path, "multihead_attention", R"({"embed_dim": 8, "num_heads": 4})", "param.");
   REQUIRE_FALSE(wrong.ok());
   CHECK(wrong.status().message().find("expected shape [24, 8], found [48, 16]") != std::string::npos);
+}
+
+TEST_CASE("a planned run allocates nothing: every golden case, 1 and 2 threads") {
+  std::vector<std::string> files;
+  if (DIR* d = opendir(EDGEATTN_CASES_DIR)) {
+    while (dirent* e = readdir(d))
+      if (std::strstr(e->d_name, ".case.safetensors")) files.push_back(e->d_name);
+    closedir(d);
+  }
+  REQUIRE(files.size() > 40);
+  for (const std::string& f : files) {
+    CAPTURE(f);
+    for (int threads : {1, 2}) {
+      Result<Case> c = load_case(std::string(EDGEATTN_CASES_DIR) + "/" + f);
+      REQUIRE(c.ok());
+      Result<cli::Prepared> p = cli::prepare(std::move(c).value(), Context{threads});
+      REQUIRE(p.ok());
+      cli::Prepared& pr = p.value();
+      REQUIRE(pr.c.module->run(Context{threads}, pr.c.inputs, pr.outputs, pr.ws).ok());  // warm-up
+      g_allocations = 0;
+      g_counting = true;
+      const Status st = pr.c.module->run(Context{threads}, pr.c.inputs, pr.outputs, pr.ws);
+      g_counting = false;
+      CHECK(st.ok());
+      CHECK(g_allocations == 0);
+    }
+  }
 }

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "edgeattn/context.h"
@@ -39,7 +40,9 @@ class Value {
   Shape shape_;
   AlignedBuffer buf_;
 };
-using ValueMap = std::map<std::string, Value>;
+// Looked up by any string type without making a std::string (std::less<>):
+// a name past the short-string buffer would otherwise allocate in run().
+using ValueMap = std::map<std::string, Value, std::less<>>;
 
 struct OutputSpec {
   std::string name;
@@ -119,7 +122,7 @@ class Config {
 Result<const Value*> find_input(const ValueMap& inputs, const std::string& name, ValueType type,
                                 bool required);
 // The output `name` if the caller asked for it, else null.
-const Value* find_output(const ValueMap& outputs, const std::string& name);
+const Value* find_output(const ValueMap& outputs, std::string_view name);
 
 // The registry: every module name this build knows, and a factory.
 std::vector<std::string> module_names();

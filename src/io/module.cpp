@@ -41,7 +41,7 @@ Result<const Value*> find_input(const ValueMap& inputs, const std::string& name,
   return &it->second;
 }
 
-const Value* find_output(const ValueMap& outputs, const std::string& name) {
+const Value* find_output(const ValueMap& outputs, std::string_view name) {
   const auto it = outputs.find(name);
   return it == outputs.end() ? nullptr : &it->second;
 }
