@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the benchmark workloads of workloads.md that are one module each
-(W1-W6) as case files for edgeattn-bench, into bench/cases/:
+(W1-W8) as case files for edgeattn-bench, into bench/cases/:
 
     /usr/bin/python3 tools/gen_bench_cases.py
     build/src/edgeattn-bench bench/cases/*.case.safetensors
@@ -15,7 +15,8 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from edgeattn_torch import ECA, SE, Cbam, NonLocal, SoftAttention, randomize, write_case  # noqa: E402
+from edgeattn_torch import (ECA, SE, AttentionForecaster, Cbam, NonLocal, Seq2Seq, SoftAttention,  # noqa: E402
+                            randomize, write_case)
 
 
 def main():
@@ -48,6 +49,18 @@ def main():
         randomize(m, std=0.2)
         write_case(m, {"x": torch.randn(*shape)}, os.path.join(a.out, f"{name}.case.safetensors"),
                    outputs={"y"})
+    # W7: eos (id 2) gets an output bias of -1e4, so greedy decoding never
+    # produces it and always runs its 30 steps.
+    s2s = Seq2Seq(64, 64, 64, 128, 256, "additive", 256, bos=1, eos=2, max_len=30)
+    randomize(s2s, std=0.08)
+    with torch.no_grad():
+        s2s.decoder.out.bias[2] = -1e4
+    write_case(s2s, {"src": torch.randint(0, 64, (1, 30))},
+               os.path.join(a.out, "W7_seq2seq_greedy30.case.safetensors"), outputs={"tokens"})
+    fc = AttentionForecaster(1, 64, 4, 1)
+    randomize(fc, std=0.15)
+    write_case(fc, {"x": torch.randn(1, 96, 1)}, os.path.join(a.out, "W8_lstm96_attn.case.safetensors"),
+               outputs={"y"})
     print("wrote workload cases to", os.path.normpath(a.out))
 
 

@@ -27,7 +27,9 @@ async function main() {
     const feeds = {};
     for (const name of session.inputNames) {
       const meta = JSON.parse(fs.readFileSync(path.join(dir, file.replace('.onnx', '.' + name + '.json'))));
-      feeds[name] = new ort.Tensor('float32', Float32Array.from(meta.data), meta.shape);
+      feeds[name] = meta.dtype === 'int64'
+        ? new ort.Tensor('int64', BigInt64Array.from(meta.data.map(BigInt)), meta.shape)
+        : new ort.Tensor('float32', Float32Array.from(meta.data), meta.shape);
     }
     const [med, min] = await timed(() => session.run(feeds));
     console.log(`${file.replace('.onnx', '')} onnxruntime threads=${threads} median_us=${med.toFixed(3)} min_us=${min.toFixed(3)}`);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side by side on this machine: edgeattn (Google Benchmark, bench_attention and
-# bench_vision),
+# bench_vision, bench_rnn),
 # PyTorch eager and torch.jit traced (Debian's python3-torch, glibc malloc),
 # and ONNX Runtime (npm onnxruntime-node, installed with --ignore-scripts into
 # OUT; models exported with torch.onnx.export), each with 1 and 2 threads and
@@ -18,7 +18,7 @@ fi
 for t in 1 2; do
   /usr/bin/python3 bench/peers/torch_bench.py "$t" "$out/onnx"
   NODE_PATH="$out/node_modules" node bench/peers/ort_bench.js "$out/onnx" "$t"
-  for b in "attention:W1.*threads:$t|W2|W9" "vision:threads:$t"; do
+  for b in "attention:W1.*threads:$t|W2|W9" "vision:threads:$t" "rnn:threads:$t"; do
     OMP_NUM_THREADS=$t build/bench/bench_${b%%:*} --benchmark_filter="${b#*:}" \
       --benchmark_repetitions=3 --benchmark_report_aggregates_only=true 2>/dev/null |
       awk -v t="$t" '/_median/ { sub(/_median$/, "", $1); sub(/\/threads:[0-9]\/real_time/, "", $1);

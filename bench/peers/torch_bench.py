@@ -50,11 +50,19 @@ def main():
             # torch.multinomial has no ONNX export that samples the same way.
             if onnx_dir and threads == 1 and "multinomial" not in name:
                 names = [f"in{i}" for i in range(len(inputs))]
+                # MultiheadAttention's eval fast path (_native_multi_head_attention)
+                # has no ONNX export; with dropout 0 its training path is the same math.
+                for sub in module.modules():
+                    if isinstance(sub, torch.nn.MultiheadAttention):
+                        sub.train()
                 torch.onnx.export(module, inputs, os.path.join(onnx_dir, name + ".onnx"),
-                                  input_names=names, output_names=["out"], opset_version=13)
+                                  input_names=names, output_names=["out"], opset_version=13,
+                                  training=torch.onnx.TrainingMode.PRESERVE)
+                module.eval()
                 for n, t in zip(names, inputs):  # the same inputs for ONNX Runtime
                     with open(os.path.join(onnx_dir, f"{name}.{n}.json"), "w") as f:
-                        json.dump({"shape": list(t.shape), "data": t.flatten().tolist()}, f)
+                        json.dump({"shape": list(t.shape), "data": t.flatten().tolist(),
+                                   "dtype": "int64" if t.dtype == torch.int64 else "float32"}, f)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
-from edgeattn_torch import ECA, SE, Cbam, NonLocal, randomize  # noqa: E402
+from edgeattn_torch import ECA, SE, AttentionForecaster, Cbam, NonLocal, Seq2Seq, randomize  # noqa: E402
 
 
 class Sdpa(nn.Module):  # W1: softmax(X X^T / sqrt(d)) X
@@ -58,12 +58,14 @@ class Multinomial(nn.Module):  # W9: one sample per row of softmax(scores)
 
 
 class YOnly(nn.Module):
-    def __init__(self, m):
+    """One output of a reference module (y, or seq2seq's tokens)."""
+
+    def __init__(self, m, key="y", std=0.2):
         super().__init__()
-        self.m = randomize(m, std=0.2)
+        self.m, self.key = randomize(m, std=std), key
 
     def forward(self, x):
-        return self.m(x)["y"]
+        return self.m(x)[self.key]
 
 
 def cases():
@@ -92,4 +94,10 @@ def cases():
         n = hw * hw
         out.append((f"W6_nonlocal_64x{hw}x{hw}", YOnly(NonLocal(64, 32)), (torch.randn(1, 64, hw, hw),),
                     4.0 * n * n * 32, "flops"))
+    s2s = YOnly(Seq2Seq(64, 64, 64, 128, 256, "additive", 256, bos=1, eos=2, max_len=30), "tokens", 0.08)
+    with torch.no_grad():
+        s2s.m.decoder.out.bias[2] = -1e4  # never stops early: exactly 30 steps
+    out.append(("W7_seq2seq_greedy30", s2s, (torch.randint(0, 64, (1, 30)),), 46518272.0, "flops"))
+    out.append(("W8_lstm96_attn", YOnly(AttentionForecaster(1, 64, 4, 1), "y", 0.15), (torch.randn(1, 96, 1),),
+                8700160.0, "flops"))
     return out
