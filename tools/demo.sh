@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Builds edgeattn (Release) and runs the demo.
+# Builds edgeattn (Release) and runs the demos: one attention step, then the
+# examples with trained models (pictures are written to build/examples/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash tools/deps.sh
+bash tools/deps.sh zlib1g-dev dataset-fashion-mnist
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DEDGEATTN_BUILD_TESTS=OFF -DEDGEATTN_BUILD_BENCH=OFF >/dev/null
-cmake --build build -j"$(nproc)" --target edgeattn_demo
+cmake --build build -j"$(nproc)" --target edgeattn_demo fashion_cbam
 ./build/examples/edgeattn_demo
+echo
+(cd build/examples && ./fashion_cbam)
+echo "pictures: $(pwd)/build/examples/fashion_cbam_attention.png"

@@ -44,7 +44,8 @@ install_consumer() {
 arm_pkgs=()
 [ "${EDGEATTN_SKIP_ARM:-0}" = 1 ] ||
   arm_pkgs=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-arm-linux-gnueabi)
-stage deps bash tools/deps.sh qemu-user clang libclang-rt-14-dev "${arm_pkgs[@]}"
+stage deps bash tools/deps.sh qemu-user clang libclang-rt-14-dev zlib1g-dev dataset-fashion-mnist \
+  "${arm_pkgs[@]}"
 stage release configure_build_test "$out/release" -DCMAKE_BUILD_TYPE=Release
 stage sanitize configure_build_test "$out/asan" -DCMAKE_BUILD_TYPE=Debug -DEDGEATTN_SANITIZE=ON \
   -DEDGEATTN_BUILD_BENCH=OFF -DEDGEATTN_BUILD_EXAMPLES=OFF

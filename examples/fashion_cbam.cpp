@@ -1,0 +1,258 @@
+// Image classification with channel + spatial attention (CBAM, Woo et al.
+// 2018): a small CNN trained on Fashion-MNIST by tools/train_fashion_cbam.py
+// classifies the real test set (Debian's dataset-fashion-mnist), prints the
+// accuracy and throughput, checks that every prediction equals PyTorch's,
+// and writes the CBAM spatial attention maps over some test images as a
+// PNG (and a few as text).
+//
+//   fashion_cbam [--model M.safetensors] [--data DIR] [--png OUT.png] [--threads N]
+//
+// The network is described by the model file's metadata ("network"); each
+// layer is built with edgeattn's C++ API from the weights under its keys.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+#include <zlib.h>
+
+#include "common/png.h"
+#include "edgeattn/edgeattn.h"
+#include "edgeattn/json.h"
+#include "edgeattn/safetensors.h"
+
+using namespace edgeattn;
+
+namespace {
+
+int fail(const std::string& what) {
+  std::fprintf(stderr, "fashion_cbam: %s\n", what.c_str());
+  return 1;
+}
+
+// A gzipped IDX file (magic, big-endian u32 dims, u8 data).
+bool read_idx(const std::string& path, std::vector<std::uint8_t>& data, std::vector<std::uint32_t>& dims) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) return false;
+  unsigned char head[4];
+  bool ok = gzread(f, head, 4) == 4 && head[0] == 0 && head[1] == 0 && head[2] == 8;
+  dims.assign(ok ? head[3] : 0, 0);
+  std::size_t n = 1;
+  for (auto& d : dims) {
+    unsigned char b[4];
+    ok = ok && gzread(f, b, 4) == 4;
+    d = (std::uint32_t(b[0]) << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
+    n *= d;
+  }
+  data.resize(ok ? n : 0);
+  ok = ok && gzread(f, data.data(), static_cast<unsigned>(n)) == static_cast<int>(n);
+  gzclose(f);
+  return ok;
+}
+
+struct Weights {
+  const SafetensorsFile& file;
+  Status error;
+  Tensor get(const std::string& key) {
+    const TensorEntry* e = file.find(key);
+    if (!e) {
+      if (error.ok()) error = Status::invalid(file.name() + ": no tensor '" + key + "'");
+      return Tensor();
+    }
+    Result<Tensor> t = file.read_f32(*e);
+    if (!t.ok() && error.ok()) error = t.status();
+    return t.ok() ? std::move(t).value() : Tensor();
+  }
+  BatchNorm bn(const std::string& p) {
+    BatchNorm b;
+    b.weight = get(p + ".weight"), b.bias = get(p + ".bias");
+    b.running_mean = get(p + ".running_mean"), b.running_var = get(p + ".running_var");
+    return b;
+  }
+};
+
+// One layer of the network and the shape it outputs.
+struct Layer {
+  enum Kind { conv, maxpool, cbam, gap, linear } kind;
+  Conv2d conv_;
+  Cbam cbam_;
+  Linear linear_;
+  Pool2dParams pool;
+  Shape out;
+};
+
+Result<std::vector<Layer>> build(const SafetensorsFile& f, const Json& net, std::size_t batch) {
+  Weights w{f, {}};
+  std::vector<Layer> layers;
+  const Json* in = net.find("input");
+  if (!in || !in->is_array() || in->elements().size() != 3) return Status::invalid("network: no input shape");
+  Shape s{batch, std::size_t(in->elements()[0].as_integer()), std::size_t(in->elements()[1].as_integer()),
+          std::size_t(in->elements()[2].as_integer())};
+  for (const Json& l : net.find("layers")->elements()) {
+    Layer layer{};
+    if (const Json* c = l.find("conv")) {
+      layer.kind = Layer::conv;
+      Conv2dParams p;
+      p.in_channels = s[1], p.out_channels = std::size_t(l.find("out")->as_integer());
+      p.kernel_h = p.kernel_w = 3, p.pad_h = p.pad_w = 1, p.act = Activation::relu;
+      const BatchNorm bn = w.bn(l.find("bn")->as_string());
+      EDGEATTN_ASSIGN_OR_RETURN(conv, Conv2d::create(p, w.get(c->as_string() + ".weight"), Tensor(), &bn));
+      EDGEATTN_ASSIGN_OR_RETURN(out, conv.output_shape(s));
+      layer.conv_ = std::move(conv), s = out;
+    } else if (const Json* k = l.find("maxpool")) {
+      layer.kind = Layer::maxpool;
+      layer.pool.kernel_h = layer.pool.kernel_w = layer.pool.stride_h = layer.pool.stride_w = std::size_t(k->as_integer());
+      EDGEATTN_ASSIGN_OR_RETURN(out, pool2d_output_shape(layer.pool, s));
+      s = out;
+    } else if (const Json* name = l.find("cbam")) {
+      layer.kind = Layer::cbam;
+      const std::string p = name->as_string();
+      SqueezeExcite::Weights mlp;
+      mlp.fc1_weight = w.get(p + ".channel.fc1.weight"), mlp.fc2_weight = w.get(p + ".channel.fc2.weight");
+      const std::size_t r = std::size_t(l.find("rd_channels")->as_integer()), c = s[1];
+      if (!w.error.ok()) return w.error;
+      EDGEATTN_ASSIGN_OR_RETURN(fc1, Tensor::zeros(Shape{r, c}));  // 1x1 conv weights as [out, in]
+      EDGEATTN_ASSIGN_OR_RETURN(fc2, Tensor::zeros(Shape{c, r}));
+      std::memcpy(fc1.data(), mlp.fc1_weight.data(), r * c * sizeof(float));
+      std::memcpy(fc2.data(), mlp.fc2_weight.data(), r * c * sizeof(float));
+      mlp.fc1_weight = std::move(fc1), mlp.fc2_weight = std::move(fc2);
+      EDGEATTN_ASSIGN_OR_RETURN(ch, CbamChannel::create(std::move(mlp)));
+      EDGEATTN_ASSIGN_OR_RETURN(sp, CbamSpatial::create(std::size_t(l.find("kernel_size")->as_integer()),
+                                                        w.get(p + ".spatial.conv.conv.weight"),
+                                                        w.bn(p + ".spatial.conv.bn")));
+      EDGEATTN_ASSIGN_OR_RETURN(cb, Cbam::create(std::move(ch), std::move(sp)));
+      layer.cbam_ = std::move(cb);
+    } else if (l.find("global_avg_pool")) {
+      layer.kind = Layer::gap, s = Shape{s[0], s[1]};
+    } else if (const Json* name = l.find("linear")) {
+      layer.kind = Layer::linear;
+      EDGEATTN_ASSIGN_OR_RETURN(lin, Linear::create(w.get(name->as_string() + ".weight"),
+                                                    w.get(name->as_string() + ".bias")));
+      layer.linear_ = std::move(lin), s = Shape{s[0], std::size_t(l.find("out")->as_integer())};
+    } else {
+      return Status::invalid("network: unknown layer");
+    }
+    if (!w.error.ok()) return w.error;
+    layer.out = s;
+    layers.push_back(std::move(layer));
+  }
+  return layers;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model = EDGEATTN_EXAMPLE_MODELS "/fashion_cbam.safetensors";
+  std::string data = "/usr/share/datasets/fashion-mnist", png = "fashion_cbam_attention.png";
+  int threads = 0;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--model") model = argv[i + 1];
+    else if (a == "--data") data = argv[i + 1];
+    else if (a == "--png") png = argv[i + 1];
+    else if (a == "--threads") threads = std::atoi(argv[i + 1]);
+    else return fail("unknown option " + a);
+  }
+  Result<SafetensorsFile> f = SafetensorsFile::open(model);
+  if (!f.ok()) return fail(f.status().message());
+  const auto& meta = f->metadata();
+  const auto meta_of = [&](const char* k) { auto it = meta.find(k); return it == meta.end() ? std::string() : it->second; };
+  Result<Json> net = parse_json(meta_of("network")), classes = parse_json(meta_of("classes"));
+  if (!net.ok() || !classes.ok()) return fail(model + ": metadata 'network' or 'classes' missing or not JSON");
+  const float mean = std::stof(meta_of("input_mean")), stdev = std::stof(meta_of("input_std"));
+  std::vector<std::uint8_t> images, labels;
+  std::vector<std::uint32_t> idims, ldims;
+  if (!read_idx(data + "/t10k-images-idx3-ubyte.gz", images, idims) ||
+      !read_idx(data + "/t10k-labels-idx1-ubyte.gz", labels, ldims) || idims.size() != 3)
+    return fail("cannot read the Fashion-MNIST test set under " + data +
+                " (apt-get install dataset-fashion-mnist)");
+  const std::size_t n = idims[0], hw = std::size_t(idims[1]) * idims[2];
+  const TensorEntry* pe = f->find("pytorch.predictions");
+  if (!pe) return fail(model + ": no pytorch.predictions");
+  Result<std::vector<std::int64_t>> torch_pred = f->read_i64(*pe);
+  if (!torch_pred.ok() || torch_pred->size() != n) return fail(model + ": pytorch.predictions unusable");
+
+  // Plan: layers, activations and one workspace for batches of 250.
+  const std::size_t batch = 250;
+  Result<std::vector<Layer>> layers = build(f.value(), net.value(), batch);
+  if (!layers.ok()) return fail(layers.status().message());
+  const Context ctx{threads};
+  Shape s{batch, 1, idims[1], idims[2]};
+  std::size_t most = s.numel(), ws_bytes = 0;
+  for (const Layer& l : layers.value()) {
+    const std::size_t b = l.kind == Layer::conv ? l.conv_.workspace_bytes(s, ctx)
+                          : l.kind == Layer::cbam ? l.cbam_.workspace_bytes(s, ctx)
+                          : l.kind == Layer::linear ? l.linear_.workspace_bytes(batch, ctx) : 0;
+    ws_bytes = b > ws_bytes ? b : ws_bytes;
+    most = l.out.numel() > most ? l.out.numel() : most;
+    s = l.out;
+  }
+  Workspace ws;
+  if (!ws.reserve(ws_bytes).ok()) return fail("out of memory");
+  std::vector<float> act[2] = {std::vector<float>(most), std::vector<float>(most)};
+  const Shape map_shape{batch, 1, 14, 14};
+  std::vector<float> maps(map_shape.numel()), first_maps;
+  std::vector<std::int64_t> pred(n);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  for (std::size_t b0 = 0; b0 < n; b0 += batch) {
+    const std::size_t bn = n - b0 < batch ? n - b0 : batch;
+    for (std::size_t i = 0; i < bn * hw; ++i) act[0][i] = (images[b0 * hw + i] / 255.0f - mean) / stdev;
+    Shape cur{bn, 1, idims[1], idims[2]};
+    int src = 0;
+    for (const Layer& l : layers.value()) {
+      Shape out = l.out;
+      out.dims[0] = bn;
+      const ConstView x(act[src].data(), cur);
+      const View y(act[1 - src].data(), out);
+      Status st;
+      if (l.kind == Layer::conv) st = l.conv_.forward(ctx, x, y, ws);
+      else if (l.kind == Layer::maxpool) st = max_pool2d(ctx, l.pool, x, y);
+      else if (l.kind == Layer::cbam) st = l.cbam_.forward(ctx, x, y, View(), View(maps.data(), Shape{bn, 1, cur[2], cur[3]}), ws);
+      else if (l.kind == Layer::gap) st = global_avg_pool(ctx, x, y);
+      else st = l.linear_.forward(ctx, x, y, ws);
+      if (!st.ok()) return fail(st.message());
+      src = 1 - src, cur = out;
+    }
+    for (std::size_t i = 0; i < bn; ++i) pred[b0 + i] = std::int64_t(kernels::argmax(act[src].data() + i * 10, 10));
+    if (b0 == 0) first_maps.assign(maps.begin(), maps.begin() + 8 * 196);
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::size_t right = 0, same = 0;
+  for (std::size_t i = 0; i < n; ++i) right += pred[i] == labels[i], same += pred[i] == torch_pred.value()[i];
+  std::printf("Fashion-MNIST test set: %zu images, accuracy %.2f%% (PyTorch: %.2f%%)\n", n, 100.0 * right / n,
+              100.0 * std::stod(meta_of("pytorch_accuracy")));
+  std::printf("predictions equal to PyTorch's: %zu of %zu\n", same, n);
+  std::printf("throughput: %.0f images/s (%s, %d threads, batches of %zu)\n", n / secs, isa_name(active_isa()),
+              resolve_threads(ctx), batch);
+
+  // The spatial attention over the first test images: a few as text, eight
+  // as a picture (input left, attention right, 8x).
+  const char* shades = " .:-=+*#%@";
+  for (std::size_t k = 0; k < 2; ++k) {
+    std::printf("\nimage %zu: %s (predicted %s); CBAM spatial attention 14x14:\n", k,
+                classes->elements()[labels[k]].as_string().c_str(), classes->elements()[pred[k]].as_string().c_str());
+    for (int r = 0; r < 14; ++r) {
+      std::printf("  ");
+      for (int c = 0; c < 14; ++c) std::putchar(shades[int(first_maps[k * 196 + r * 14 + c] * 9.99f)]), std::putchar(' ');
+      std::putchar('\n');
+    }
+  }
+  const int cell = 112;  // 28 px x 4
+  examples::Image img(4 * (2 * cell + 8) + 8, 2 * (cell + 8) + 8);
+  for (int k = 0; k < 8; ++k) {
+    const int ox = 8 + (k % 4) * (2 * cell + 8), oy = 8 + (k / 4) * (cell + 8);
+    for (int y = 0; y < cell; ++y)
+      for (int x = 0; x < cell; ++x) {
+        const std::uint8_t g = 255 - images[k * hw + (y / 4) * 28 + x / 4];
+        img.set(ox + x, oy + y, g, g, g);
+        std::uint8_t rgb[3];
+        examples::heat(first_maps[k * 196 + (y / 8) * 14 + x / 8], rgb);
+        img.set(ox + cell + x, oy + y, rgb[0], rgb[1], rgb[2]);
+      }
+  }
+  if (!examples::write_png(png, img)) return 1;
+  std::printf("\nwrote %s: 8 test images, each with its spatial attention (dark blue 0 .. yellow 1)\n", png.c_str());
+  return same == n ? 0 : fail("predictions differ from PyTorch's");
+}
