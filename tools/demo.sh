@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/deps.sh zlib1g-dev dataset-fashion-mnist
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DEDGEATTN_BUILD_TESTS=OFF -DEDGEATTN_BUILD_BENCH=OFF >/dev/null
-cmake --build build -j"$(nproc)" --target edgeattn_demo fashion_cbam
+cmake --build build -j"$(nproc)" --target edgeattn_demo fashion_cbam elnino_forecast
 ./build/examples/edgeattn_demo
 echo
-(cd build/examples && ./fashion_cbam)
-echo "pictures: $(pwd)/build/examples/fashion_cbam_attention.png"
+(cd build/examples && ./fashion_cbam && echo && ./elnino_forecast)
+echo "pictures: $(pwd)/build/examples/fashion_cbam_attention.png, $(pwd)/build/examples/elnino_forecast.svg"
