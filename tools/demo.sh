@@ -5,8 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/deps.sh zlib1g-dev dataset-fashion-mnist
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DEDGEATTN_BUILD_TESTS=OFF -DEDGEATTN_BUILD_BENCH=OFF >/dev/null
-cmake --build build -j"$(nproc)" --target edgeattn_demo fashion_cbam elnino_forecast
+cmake --build build -j"$(nproc)" --target edgeattn_demo fashion_cbam elnino_forecast translate_dates
 ./build/examples/edgeattn_demo
+for ex in fashion_cbam elnino_forecast translate_dates; do
+  echo
+  (cd build/examples && "./$ex")
+done
 echo
-(cd build/examples && ./fashion_cbam && echo && ./elnino_forecast)
-echo "pictures: $(pwd)/build/examples/fashion_cbam_attention.png, $(pwd)/build/examples/elnino_forecast.svg"
+echo "pictures in $(pwd)/build/examples/: fashion_cbam_attention.png elnino_forecast.svg translate_dates_alignment.svg"

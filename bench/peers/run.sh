@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side by side on this machine: edgeattn (Google Benchmark, bench_attention and
 # bench_vision, bench_rnn),
-# PyTorch eager and torch.jit traced (Debian's python3-torch, glibc malloc),
+# PyTorch eager and torch.jit traced (Debian's python3-torch with OpenBLAS,
+# glibc malloc),
 # and ONNX Runtime (npm onnxruntime-node, installed with --ignore-scripts into
 # OUT; models exported with torch.onnx.export), each with 1 and 2 threads and
 # the timing rule of workloads.md. Prints one line per workload and runner.
@@ -10,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-/tmp/edgeattn-peers}
 mkdir -p "$out/onnx"
-bash tools/deps.sh python3-torch
+# OpenBLAS: Debian's torch otherwise multiplies with the reference BLAS (20x slower)
+bash tools/deps.sh python3-torch libopenblas0-pthread
 command -v node >/dev/null && command -v npm >/dev/null || { echo "needs node and npm" >&2; exit 2; }
 if [ ! -d "$out/node_modules/onnxruntime-node" ]; then
   (cd "$out" && npm install --silent --no-audit --no-fund --ignore-scripts onnxruntime-node@1.30.0 >/dev/null)

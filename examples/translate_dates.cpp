@@ -1,0 +1,193 @@
+// Translation with attention (seq2seq, Bahdanau et al. 2015): a model
+// trained by tools/train_dates.py turns dates written by people, in many
+// formats and languages, into ISO 8601. Translates the given inputs (or a
+// few defaults) with beam search, checks the held-out test dates against
+// PyTorch's translations and the truth, and draws the alignment of the
+// first input as an SVG (and as text).
+//
+//   translate_dates [--model M.safetensors] [--svg OUT.svg] ["a date" ...]
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "edgeattn/edgeattn.h"
+#include "edgeattn/json.h"
+#include "edgeattn/safetensors.h"
+
+using namespace edgeattn;
+
+namespace {
+
+int fail(const std::string& what) {
+  std::fprintf(stderr, "translate_dates: %s\n", what.c_str());
+  return 1;
+}
+
+// The code points of a UTF-8 string, each as its own UTF-8 substring.
+std::vector<std::string> code_points(const std::string& s) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = c < 0x80 ? 1 : c >> 5 == 6 ? 2 : c >> 4 == 14 ? 3 : 4;
+    out.push_back(s.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
+struct Reader {
+  const SafetensorsFile& f;
+  Status error;
+  Tensor get(const std::string& key) {
+    const TensorEntry* e = f.find("param." + key);
+    Result<Tensor> t = e ? f.read_f32(*e) : Result<Tensor>(Status::invalid(f.name() + ": no param." + key));
+    if (!t.ok() && error.ok()) error = t.status();
+    return t.ok() ? std::move(t).value() : Tensor();
+  }
+  RnnWeights rnn(const std::string& p, const std::string& suffix) {
+    RnnWeights w;
+    w.weight_ih = get(p + "weight_ih" + suffix), w.weight_hh = get(p + "weight_hh" + suffix);
+    w.bias_ih = get(p + "bias_ih" + suffix), w.bias_hh = get(p + "bias_hh" + suffix);
+    return w;
+  }
+};
+
+Result<Seq2Seq> load(const SafetensorsFile& f) {
+  const auto it = f.metadata().find("config");
+  if (it == f.metadata().end()) return Status::invalid(f.name() + ": no config");
+  EDGEATTN_ASSIGN_OR_RETURN(cfg, parse_json(it->second));
+  const auto num = [&](const char* k) { const Json* v = cfg.find(k); return v ? v->as_integer() : 0; };
+  Seq2SeqConfig c;
+  c.src_vocab = num("src_vocab"), c.tgt_vocab = num("tgt_vocab"), c.emb = num("emb");
+  c.enc_hidden = num("enc_hidden"), c.dec_hidden = num("dec_hidden"), c.attn_hidden = num("attn_hidden");
+  c.bos = num("bos"), c.eos = num("eos"), c.max_len = num("max_len"), c.attention = Score::additive;
+  Reader r{f, {}};
+  Seq2SeqWeights w;
+  w.enc_embedding = r.get("encoder.embedding.weight");
+  w.enc_forward = r.rnn("encoder.rnn.", "_l0"), w.enc_reverse = r.rnn("encoder.rnn.", "_l0_reverse");
+  w.bridge_weight = r.get("bridge.weight"), w.bridge_bias = r.get("bridge.bias");
+  w.dec_embedding = r.get("decoder.embedding.weight");
+  w.attention.query_proj = r.get("decoder.attention.query_proj.weight");
+  w.attention.query_bias = r.get("decoder.attention.query_proj.bias");
+  w.attention.key_proj = r.get("decoder.attention.key_proj.weight");
+  w.attention.v = r.get("decoder.attention.v.weight");
+  w.dec_rnn = r.rnn("decoder.rnn.", "");
+  w.out_weight = r.get("decoder.out.weight"), w.out_bias = r.get("decoder.out.bias");
+  if (!r.error.ok()) return r.error;
+  return Seq2Seq::create(c, std::move(w));
+}
+
+std::string detokenize(const std::vector<std::string>& vocab, const std::int64_t* t, std::size_t n) {
+  std::string s;
+  for (std::size_t i = 0; i < n && t[i] != 2; ++i) s += vocab[t[i]];
+  return s;
+}
+
+void write_svg(const std::string& path, const std::vector<std::string>& src, const std::string& out,
+               const std::vector<float>& a, std::size_t rows) {
+  const int cell = 22, x0 = 60, y0 = 40;
+  std::ofstream f(path);
+  f << "<svg xmlns='http://www.w3.org/2000/svg' width='" << x0 + cell * src.size() + 20 << "' height='"
+    << y0 + cell * rows + 40 << "' font-family='monospace' font-size='13'>\n<rect width='100%' height='100%' fill='white'/>\n";
+  for (std::size_t j = 0; j < src.size(); ++j)
+    f << "<text x='" << x0 + cell * j + 7 << "' y='" << y0 - 8 << "'>" << (src[j] == "<" ? "&lt;" : src[j] == "&" ? "&amp;" : src[j])
+      << "</text>\n";
+  for (std::size_t i = 0; i < rows; ++i) {
+    f << "<text x='" << x0 - 30 << "' y='" << y0 + cell * i + 16 << "'>" << (i < out.size() ? out.substr(i, 1) : "eos")
+      << "</text>\n";
+    for (std::size_t j = 0; j < src.size(); ++j) {
+      const int v = static_cast<int>(255 * (1 - a[i * src.size() + j]));
+      f << "<rect x='" << x0 + cell * j << "' y='" << y0 + cell * i << "' width='" << cell - 1 << "' height='" << cell - 1
+        << "' fill='rgb(" << v << "," << v << ",255)'/>\n";
+    }
+  }
+  f << "<text x='" << x0 << "' y='" << y0 + cell * rows + 25 << "'>attention of each output character over the input</text>\n</svg>\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model = EDGEATTN_EXAMPLE_MODELS "/dates_seq2seq.safetensors", svg = "translate_dates_alignment.svg";
+  std::vector<std::string> inputs;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if ((a == "--model" || a == "--svg") && i + 1 < argc) (a == "--model" ? model : svg) = argv[++i];
+    else inputs.push_back(a);
+  }
+  if (inputs.empty())
+    inputs = {"Tuesday, 24th of November 2026", "24.11.26", "nov 24 2026", "3. März 1987", "14 juillet 1989",
+              "martes, 2 de mayo de 2000", "12 Jan 2049"};
+  Result<SafetensorsFile> f = SafetensorsFile::open(model);
+  if (!f.ok()) return fail(f.status().message());
+  Result<Json> sv = parse_json(f->metadata().count("src_vocab") ? f->metadata().at("src_vocab") : "");
+  Result<Json> tv = parse_json(f->metadata().count("tgt_vocab") ? f->metadata().at("tgt_vocab") : "");
+  if (!sv.ok() || !tv.ok()) return fail(model + ": no src_vocab / tgt_vocab metadata");
+  std::map<std::string, std::int64_t> src_id;
+  for (std::size_t i = 0; i < sv->elements().size(); ++i) src_id[sv->elements()[i].as_string()] = std::int64_t(i);
+  std::vector<std::string> tgt;
+  for (const Json& t : tv->elements()) tgt.push_back(t.as_string());
+  Result<Seq2Seq> m = load(f.value());
+  if (!m.ok()) return fail(m.status().message());
+  const std::size_t t_max = m->config().max_len;
+
+  // The held-out test dates: greedy, all at once, against PyTorch and the truth.
+  const auto read = [&](const char* k) {
+    const TensorEntry* e = f->find(k);
+    return e ? f->read_i64(*e) : Result<std::vector<std::int64_t>>(Status::invalid(std::string("no ") + k));
+  };
+  auto src = read("test.src"), lengths = read("test.src_lengths"), want = read("test.pytorch_tokens"),
+       truth = read("test.target");
+  if (!src.ok() || !lengths.ok() || !want.ok() || !truth.ok()) return fail(model + ": test tensors missing");
+  const std::size_t n = lengths->size(), s_len = src->size() / n;
+  const Context ctx{1};
+  Workspace ws;
+  std::size_t longest = s_len;
+  for (const std::string& in : inputs) longest = std::max(longest, code_points(in).size());
+  if (!ws.reserve(std::max(m->workspace_bytes(n, s_len, 1, ctx), m->workspace_bytes(1, longest, 4, ctx))).ok())
+    return fail("out of memory");
+  std::vector<std::int64_t> tokens(n * t_max);
+  const Status st = m->greedy(ctx, src->data(), n, s_len, lengths->data(), t_max, false, tokens.data(), nullptr,
+                              nullptr, nullptr, ws);
+  if (!st.ok()) return fail(st.message());
+  std::size_t same = 0, right = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t* a = tokens.data() + i * t_max;
+    const std::string got = detokenize(tgt, a, t_max);
+    same += got == detokenize(tgt, want->data() + i * t_max, t_max);
+    right += got == detokenize(tgt, truth->data() + i * t_max, t_max);
+  }
+  std::printf("held-out dates: %zu; exact match %.2f%% (PyTorch: %.2f%%); translations equal to PyTorch's: %zu\n\n", n,
+              100.0 * right / n, 100.0 * std::stod(f->metadata().at("pytorch_exact_match")), same);
+
+  std::vector<std::int64_t> out(t_max);
+  std::vector<float> align(t_max * longest);
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    const std::vector<std::string> cps = code_points(inputs[k]);
+    std::vector<std::int64_t> ids;
+    for (const std::string& c : cps) ids.push_back(src_id.count(c) ? src_id[c] : 1);  // 1: <unk>
+    Seq2Seq::Hypothesis h;
+    h.tokens = out.data(), h.alignments = align.data();
+    Seq2Seq::BeamOptions opt;
+    opt.width = 4;
+    const Status bs = m->beam_search(ctx, ids.data(), ids.size(), opt, h, ws);
+    if (!bs.ok()) return fail(bs.message());
+    const std::string iso = detokenize(tgt, out.data(), h.length);
+    std::printf("  %-34s -> %s   (beam 4, log-prob %.4f)\n", inputs[k].c_str(), iso.c_str(), h.score);
+    if (k == 0) {
+      std::printf("\n  alignment of \"%s\" (rows: output characters, columns: input):\n", inputs[k].c_str());
+      const char* shades = " .:-=+*#%@";
+      for (std::size_t i = 0; i < h.length; ++i) {
+        std::printf("    %s ", i < iso.size() ? iso.substr(i, 1).c_str() : "$");
+        for (std::size_t j = 0; j < cps.size(); ++j) std::putchar(shades[int(align[i * cps.size() + j] * 9.99f)]);
+        std::printf("\n");
+      }
+      std::printf("      %s\n\n", inputs[k].c_str());
+      write_svg(svg, cps, iso, align, h.length);
+    }
+  }
+  std::printf("\nwrote %s: the alignment matrix of the first input\n", svg.c_str());
+  return same == n ? 0 : fail("translations differ from PyTorch's");
+}
