@@ -13,7 +13,7 @@
 
 #include "edgeattn/attention.h"
 #include "edgeattn/kernels.h"
-#include "peak.h"
+#include "counters.h"
 
 using namespace edgeattn;
 
@@ -36,14 +36,6 @@ Tensor tensor(const Shape& s, std::uint32_t seed, float scale) {
   return t;
 }
 
-void report(benchmark::State& st, double flops, int threads) {
-  using benchmark::Counter;
-  const double n = static_cast<double>(st.iterations());
-  st.counters["GFLOPS"] = Counter(flops * n * 1e-9, Counter::kIsRate);
-  st.counters["peak_frac"] =
-      Counter(flops * n * 1e-9 / bench::fma_peak_gflops(active_isa(), threads), Counter::kIsRate);
-}
-
 // W1: self-attention, query = keys = values = X [1, L, 64], context only.
 void w1_sdpa(benchmark::State& st, std::size_t L, int threads) {
   const std::size_t d = 64;
@@ -56,7 +48,7 @@ void w1_sdpa(benchmark::State& st, std::size_t L, int threads) {
   const ConstView xv(x.data(), Shape{1, L, d});
   for (auto _ : st)
     (void)att.forward(c, xv, xv, xv, MaskView(), View(ctx.data(), Shape{1, L, d}), View(), ws);
-  report(st, 4.0 * L * L * d, threads);
+  bench::count_flops(st, 4.0 * L * L * d, threads);
 }
 
 // W2: one decoder query [1, 1, 256] against 50 keys [1, 50, 256], keys = values.
@@ -78,7 +70,7 @@ void w2_step(benchmark::State& st, Score score) {
   for (auto _ : st)
     (void)att.forward(c, ConstView(q.data(), Shape{1, 1, d}), kv, kv, MaskView(),
                       View(ctx.data(), Shape{1, 1, d}), View(), ws);
-  report(st, score == Score::additive ? 6735872.0 : 51200.0, 1);
+  bench::count_flops(st, score == Score::additive ? 6735872.0 : 51200.0, 1);
 }
 
 // W2 with the key projection computed once beforehand, as a seq2seq decoder
@@ -100,7 +92,7 @@ void w2_pre(benchmark::State& st) {
   for (auto _ : st)
     (void)att.forward_cached(c, ConstView(q.data(), Shape{1, 1, d}), ConstView(cache.data(), Shape{1, lk, a}),
                              kv, MaskView(), View(ctx.data(), Shape{1, 1, d}), View(), ws);
-  report(st, 182272.0, 1);
+  bench::count_flops(st, 182272.0, 1);
 }
 
 // W9: argmax and one seeded sample per row of 64 x 1024 scores.
@@ -128,11 +120,8 @@ void w9(benchmark::State& st, bool sample) {
 
 int main(int argc, char** argv) {
   for (std::size_t L : {128u, 1024u, 4096u})
-    for (int t : {1, 2})
-      benchmark::RegisterBenchmark(("W1_sdpa_L" + std::to_string(L) + "_d64/threads:" + std::to_string(t)).c_str(),
-                                   [=](benchmark::State& st) { w1_sdpa(st, L, t); })
-          ->UseRealTime()
-          ->Unit(benchmark::kMicrosecond);
+    bench::register_threads("W1_sdpa_L" + std::to_string(L) + "_d64",
+                            [=](benchmark::State& st, int t) { w1_sdpa(st, L, t); });
   benchmark::RegisterBenchmark("W2_luong_dot", [](benchmark::State& st) { w2_step(st, Score::dot); });
   benchmark::RegisterBenchmark("W2_bahdanau_full", [](benchmark::State& st) { w2_step(st, Score::additive); })
       ->Unit(benchmark::kMicrosecond);

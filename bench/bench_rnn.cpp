@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "edgeattn/rnn.h"
-#include "peak.h"
+#include "counters.h"
 
 using namespace edgeattn;
 
@@ -57,13 +57,6 @@ std::vector<std::int64_t> source() {
   return src;
 }
 
-void flops(benchmark::State& st, double f, int threads) {
-  using benchmark::Counter;
-  const double n = static_cast<double>(st.iterations());
-  st.counters["GFLOPS"] = Counter(f * n * 1e-9, Counter::kIsRate);
-  st.counters["peak_frac"] = Counter(f * n * 1e-9 / bench::fma_peak_gflops(active_isa(), threads), Counter::kIsRate);
-}
-
 void w7(benchmark::State& st, std::size_t beam, int threads) {
   const Seq2Seq m = w7_model();
   const auto src = source();
@@ -82,7 +75,7 @@ void w7(benchmark::State& st, std::size_t beam, int threads) {
     if (!s.ok()) return st.SkipWithError(s.message().c_str());
     benchmark::DoNotOptimize(tokens.data());
   }
-  if (!beam) flops(st, 46518272.0, threads);
+  if (!beam) bench::count_flops(st, 46518272.0, threads);
 }
 
 void w8(benchmark::State& st, int threads) {
@@ -102,21 +95,16 @@ void w8(benchmark::State& st, int threads) {
     (void)m.forward(ctx, x.view(), y.view(), View(), ws);
     benchmark::DoNotOptimize(y.data());
   }
-  flops(st, 8700160.0, threads);
+  bench::count_flops(st, 8700160.0, threads);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int t : {1, 2}) {
-    const std::string th = "/threads:" + std::to_string(t);
-    const auto reg = [&](const std::string& name, auto fn) {
-      benchmark::RegisterBenchmark((name + th).c_str(), fn)->UseRealTime()->Unit(benchmark::kMicrosecond);
-    };
-    reg("W7_seq2seq_greedy30", [=](benchmark::State& st) { w7(st, 0, t); });
-    reg("W7_seq2seq_beam4", [=](benchmark::State& st) { w7(st, 4, t); });
-    reg("W8_lstm96_attn", [=](benchmark::State& st) { w8(st, t); });
-  }
+  using bench::register_threads;
+  register_threads("W7_seq2seq_greedy30", [](benchmark::State& st, int t) { w7(st, 0, t); });
+  register_threads("W7_seq2seq_beam4", [](benchmark::State& st, int t) { w7(st, 4, t); });
+  register_threads("W8_lstm96_attn", w8);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

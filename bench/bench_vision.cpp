@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "edgeattn/vision.h"
-#include "peak.h"
+#include "counters.h"
 
 using namespace edgeattn;
 
@@ -74,11 +74,7 @@ void run(benchmark::State& st, const Shape& s, int threads, std::size_t ws_bytes
     st.counters["GBps"] = Counter(bytes * n * 1e-9, Counter::kIsRate);
     st.counters["l2_frac"] = Counter(bytes * n * 1e-9 / l2_triad_gbps(threads), Counter::kIsRate);
   }
-  if (flops > 0) {
-    st.counters["GFLOPS"] = Counter(flops * n * 1e-9, Counter::kIsRate);
-    st.counters["peak_frac"] =
-        Counter(flops * n * 1e-9 / bench::fma_peak_gflops(active_isa(), threads), Counter::kIsRate);
-  }
+  if (flops > 0) bench::count_flops(st, flops, threads);
 }
 
 void se(benchmark::State& st, std::size_t c, std::size_t hw, std::size_t r, int threads) {
@@ -126,18 +122,13 @@ void non_local(benchmark::State& st, std::size_t hw, int threads) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int t : {1, 2}) {
-    const std::string th = "/threads:" + std::to_string(t);
-    const auto reg = [&](const std::string& name, auto fn) {
-      benchmark::RegisterBenchmark((name + th).c_str(), fn)->UseRealTime()->Unit(benchmark::kMicrosecond);
-    };
-    reg("W3_se_64x32x32", [=](benchmark::State& st) { se(st, 64, 32, 4, t); });
-    reg("W3_se_256x14x14", [=](benchmark::State& st) { se(st, 256, 14, 16, t); });
-    reg("W4_cbam_64x32x32", [=](benchmark::State& st) { cbam(st, t); });
-    reg("W5_eca_256x14x14", [=](benchmark::State& st) { eca(st, t); });
-    reg("W6_nonlocal_64x16x16", [=](benchmark::State& st) { non_local(st, 16, t); });
-    reg("W6_nonlocal_64x32x32", [=](benchmark::State& st) { non_local(st, 32, t); });
-  }
+  using bench::register_threads;
+  register_threads("W3_se_64x32x32", [](benchmark::State& st, int t) { se(st, 64, 32, 4, t); });
+  register_threads("W3_se_256x14x14", [](benchmark::State& st, int t) { se(st, 256, 14, 16, t); });
+  register_threads("W4_cbam_64x32x32", cbam);
+  register_threads("W5_eca_256x14x14", eca);
+  register_threads("W6_nonlocal_64x16x16", [](benchmark::State& st, int t) { non_local(st, 16, t); });
+  register_threads("W6_nonlocal_64x32x32", [](benchmark::State& st, int t) { non_local(st, 32, t); });
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -17,6 +17,15 @@ Status require_dense(const TensorView<T>& v, int rank, const char* what) {
   return {};
 }
 
+// "<what> must be a contiguous <shape> tensor, found <shape>" unless v is one.
+template <class T>
+Status require_shape(const TensorView<T>& v, const Shape& want, const char* what) {
+  if (v.empty() || !v.is_contiguous() || v.shape() != want)
+    return Status::invalid(std::string(what) + " must be a contiguous " + want.to_string() +
+                           " tensor, found " + (v.empty() ? std::string("none") : v.shape().to_string()));
+  return {};
+}
+
 inline std::size_t max_of(std::size_t a, std::size_t b) { return a > b ? a : b; }
 
 // Gives back what a failed call took from the workspace, then its status.

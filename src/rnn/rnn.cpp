@@ -23,13 +23,6 @@ Status expect_shape(const Tensor& t, const Shape& s, const std::string& what) {
   return {};
 }
 
-Status expect_view(ConstView v, const Shape& s, const char* what) {
-  if (v.empty() || !v.is_contiguous() || v.shape() != s)
-    return Status::invalid(std::string(what) + " must be a contiguous " + s.to_string() +
-                           " tensor, found " + (v.empty() ? "none" : v.shape().to_string()));
-  return {};
-}
-
 Status oom(const char* who) {
   return {StatusCode::out_of_memory, std::string(who) + ": workspace too small (see workspace_bytes)"};
 }
@@ -103,9 +96,9 @@ Status RnnCell::step_rows(const Context& ctx, const float* const* gx, std::size_
 
 Status RnnCell::check_state(ConstView h, View c, View h_out, std::size_t batch) const {
   const Shape s{batch, hidden_};
-  EDGEATTN_RETURN_IF_ERROR(expect_view(h, s, "h"));
-  EDGEATTN_RETURN_IF_ERROR(expect_view(h_out, s, "h_out"));
-  if (type_ == RnnType::lstm) return expect_view(c, s, "c");
+  EDGEATTN_RETURN_IF_ERROR(detail::require_shape(h, s, "h"));
+  EDGEATTN_RETURN_IF_ERROR(detail::require_shape(h_out, s, "h_out"));
+  if (type_ == RnnType::lstm) return detail::require_shape(c, s, "c");
   if (!c.empty()) return Status::invalid("c: a GRU cell has no cell state; pass an empty view");
   return {};
 }
@@ -115,7 +108,7 @@ Status RnnCell::step_projected(const Context& ctx, ConstView gx, ConstView h, Vi
   if (gx.empty() || gx.rank() != 2)
     return Status::invalid("gx must be [B, " + std::to_string(gates() * hidden_) + "]");
   const std::size_t bsz = gx.dim(0), g = gates() * hidden_;
-  EDGEATTN_RETURN_IF_ERROR(expect_view(gx, Shape{bsz, g}, "gx"));
+  EDGEATTN_RETURN_IF_ERROR(detail::require_shape(gx, Shape{bsz, g}, "gx"));
   EDGEATTN_RETURN_IF_ERROR(check_state(h, c, h_out, bsz));
   const std::size_t mark = ws.used();
   const float** rows = ws.take<const float*>(bsz);
@@ -214,15 +207,15 @@ Status Rnn::check(ConstView x, ConstView h0, ConstView c0, const std::int64_t* l
                            (x.empty() ? std::string("none") : x.shape().to_string()));
   const std::size_t bsz = x.dim(0), steps = x.dim(1);
   const Shape state{layers_ * dirs_, bsz, hidden_};
-  if (!h0.empty()) EDGEATTN_RETURN_IF_ERROR(expect_view(h0, state, "h0"));
-  if (!h_n.empty()) EDGEATTN_RETURN_IF_ERROR(expect_view(h_n, state, "h_n"));
+  if (!h0.empty()) EDGEATTN_RETURN_IF_ERROR(detail::require_shape(h0, state, "h0"));
+  if (!h_n.empty()) EDGEATTN_RETURN_IF_ERROR(detail::require_shape(h_n, state, "h_n"));
   if (type_ == RnnType::lstm) {
-    if (!c0.empty()) EDGEATTN_RETURN_IF_ERROR(expect_view(c0, state, "c0"));
-    if (!c_n.empty()) EDGEATTN_RETURN_IF_ERROR(expect_view(c_n, state, "c_n"));
+    if (!c0.empty()) EDGEATTN_RETURN_IF_ERROR(detail::require_shape(c0, state, "c0"));
+    if (!c_n.empty()) EDGEATTN_RETURN_IF_ERROR(detail::require_shape(c_n, state, "c_n"));
   } else if (!c0.empty() || !c_n.empty()) {
     return Status::invalid("gru: c0 and c_n are LSTM states; pass empty views");
   }
-  EDGEATTN_RETURN_IF_ERROR(expect_view(output, Shape{bsz, steps, dirs_ * hidden_}, "output"));
+  EDGEATTN_RETURN_IF_ERROR(detail::require_shape(output, Shape{bsz, steps, dirs_ * hidden_}, "output"));
   for (std::size_t b = 0; lengths && b < bsz; ++b)
     if (lengths[b] < 1 || lengths[b] > static_cast<std::int64_t>(steps))
       return Status::invalid(std::string(name) + ": lengths[" + std::to_string(b) + "] = " +

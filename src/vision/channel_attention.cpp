@@ -92,7 +92,7 @@ Result<float*> channel_gates(const Context& ctx, ConstView x, View attention, Wo
   const std::size_t bc = x.dim(0) * channels;
   if (!attention.empty())
     EDGEATTN_RETURN_IF_ERROR(
-        detail::check_output(attention, Shape{x.dim(0), channels}, attention_name));
+        detail::require_shape(attention, Shape{x.dim(0), channels}, attention_name));
   float* mean = ws.take<float>(bc);
   float* max = need_max ? ws.take<float>(bc) : nullptr;
   float* a = attention.empty() ? ws.take<float>(bc) : attention.data();
@@ -111,7 +111,7 @@ template <class GateOf>
 Status channel_attention(const Context& ctx, ConstView x, View y, View attention, Workspace& ws,
                          std::size_t channels, std::size_t scratch_floats, bool need_max,
                          const char* module, GateOf gate) {
-  EDGEATTN_RETURN_IF_ERROR(detail::check_output(y, x.shape(), "y"));
+  EDGEATTN_RETURN_IF_ERROR(detail::require_shape(y, x.shape(), "y"));
   const std::size_t mark = ws.used();
   Result<float*> a = channel_gates(ctx, x, attention, ws, channels, scratch_floats, need_max,
                                    module, "attention", gate);
@@ -259,10 +259,10 @@ Status CbamSpatial::forward_scaled(const Context& ctx, ConstView x, const float*
                                    View y, View attention, Workspace& ws) const {
   EDGEATTN_RETURN_IF_ERROR(detail::require_dense(x, 4, "x"));
   if (x.numel() == 0) return Status::invalid("cbam_spatial: x " + x.shape().to_string() + " is empty");
-  EDGEATTN_RETURN_IF_ERROR(detail::check_output(y, x.shape(), "y"));
+  EDGEATTN_RETURN_IF_ERROR(detail::require_shape(y, x.shape(), "y"));
   const std::size_t bsz = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), n = h * w;
   if (!attention.empty())
-    EDGEATTN_RETURN_IF_ERROR(detail::check_output(attention, Shape{bsz, 1, h, w}, "attention"));
+    EDGEATTN_RETURN_IF_ERROR(detail::require_shape(attention, Shape{bsz, 1, h, w}, "attention"));
   const std::size_t mark = ws.used();
   float* pooled = ws.take<float>(2 * n);  // [mean_c, max_c], as timm concatenates them
   float* own_map = attention.empty() ? ws.take<float>(n) : nullptr;
@@ -310,7 +310,7 @@ std::size_t Cbam::workspace_bytes(const Shape& in, const Context& ctx) const {
 
 Status Cbam::forward(const Context& ctx, ConstView x, View y, View channel_attention,
                      View spatial_attention, Workspace& ws) const {
-  EDGEATTN_RETURN_IF_ERROR(detail::check_output(y, x.shape(), "y"));
+  EDGEATTN_RETURN_IF_ERROR(detail::require_shape(y, x.shape(), "y"));
   const std::size_t mark = ws.used();
   Result<float*> a = channel_gates(
       ctx, x, channel_attention, ws, channels(), channel_.scratch_floats(), true, "cbam",

@@ -57,13 +57,6 @@ Status check_map(ConstView x, std::size_t channels, const char* module) {
   return {};
 }
 
-Status check_output(ConstView v, const Shape& want, const char* what) {
-  if (v.empty() || !v.is_contiguous() || v.shape() != want)
-    return Status::invalid(std::string(what) + " must be a contiguous " + want.to_string() +
-                           " tensor, found " + (v.empty() ? "none" : v.shape().to_string()));
-  return {};
-}
-
 }  // namespace detail
 
 using detail::ceil_div;
@@ -217,7 +210,7 @@ Status Conv2d::forward_im2col(const Context& ctx, const float* x, std::size_t h,
 Status Conv2d::forward(const Context& ctx, ConstView x, View y, Workspace& ws) const {
   EDGEATTN_RETURN_IF_ERROR(detail::require_dense(x, 4, "conv2d input"));
   EDGEATTN_ASSIGN_OR_RETURN(out, output_shape(x.shape()));
-  EDGEATTN_RETURN_IF_ERROR(detail::check_output(y, out, "conv2d output"));
+  EDGEATTN_RETURN_IF_ERROR(detail::require_shape(y, out, "conv2d output"));
   const std::size_t h = x.dim(2), w = x.dim(3), oh = out[2], ow = out[3];
   const std::size_t in_img = p_.in_channels * h * w, out_img = p_.out_channels * oh * ow;
   const std::size_t ph = h + 2 * p_.pad_h, pw = w + 2 * p_.pad_w;

@@ -64,7 +64,7 @@ template <bool Max>
 Status pool2d(const Context& ctx, const Pool2dParams& p, ConstView x, View y) {
   EDGEATTN_RETURN_IF_ERROR(detail::require_dense(x, 4, "pool2d input"));
   EDGEATTN_ASSIGN_OR_RETURN(out, pool2d_output_shape(p, x.shape()));
-  EDGEATTN_RETURN_IF_ERROR(detail::check_output(y, out, "pool2d output"));
+  EDGEATTN_RETURN_IF_ERROR(detail::require_shape(y, out, "pool2d output"));
   const std::size_t h = x.dim(2), w = x.dim(3), oh = out[2], ow = out[3];
   const float inv = 1.0f / float(p.kernel_h * p.kernel_w);
   const std::size_t planes = out[0] * out[1];
@@ -104,7 +104,7 @@ Status avg_pool2d(const Context& ctx, const Pool2dParams& p, ConstView x, View y
 Status global_avg_pool(const Context& ctx, ConstView x, View y) {
   EDGEATTN_RETURN_IF_ERROR(detail::require_dense(x, 4, "global_avg_pool input"));
   EDGEATTN_RETURN_IF_ERROR(
-      detail::check_output(y, Shape{x.dim(0), x.dim(1)}, "global_avg_pool output"));
+      detail::require_shape(y, Shape{x.dim(0), x.dim(1)}, "global_avg_pool output"));
   const std::size_t n = x.dim(2) * x.dim(3);
   const int t = threads_for(ctx, double(x.numel()), detail::kMinElementsPerThread);
   parallel_for(t, x.dim(0) * x.dim(1), [&](std::size_t r, int) {
@@ -146,7 +146,7 @@ Status Linear::forward(const Context& ctx, ConstView x, View y, Workspace& ws) c
     return Status::invalid("linear: input " + x.shape().to_string() + " must be [B, " +
                            std::to_string(in_features()) + "]");
   const std::size_t bsz = x.dim(0), out = out_features();
-  EDGEATTN_RETURN_IF_ERROR(detail::check_output(y, Shape{bsz, out}, "linear output"));
+  EDGEATTN_RETURN_IF_ERROR(detail::require_shape(y, Shape{bsz, out}, "linear output"));
   kernels::GemmArgs g = gemm_args(bsz, out, in_features(), x.data(), weight_.data(), true, y.data());
   g.packed_b = &packed_;
   EDGEATTN_RETURN_IF_ERROR(matmul(ctx, g, ws));

@@ -38,10 +38,10 @@ Status vector_shape(const Tensor& t, std::size_t n, const char* what) {
 }
 
 Status map_outputs(ConstView x, View y, View attention) {
-  EDGEATTN_RETURN_IF_ERROR(detail::check_output(y, x.shape(), "y"));
+  EDGEATTN_RETURN_IF_ERROR(detail::require_shape(y, x.shape(), "y"));
   const std::size_t n = x.dim(2) * x.dim(3);
   if (!attention.empty())
-    EDGEATTN_RETURN_IF_ERROR(detail::check_output(attention, Shape{x.dim(0), n, n}, "attention"));
+    EDGEATTN_RETURN_IF_ERROR(detail::require_shape(attention, Shape{x.dim(0), n, n}, "attention"));
   return {};
 }
 

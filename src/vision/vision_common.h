@@ -18,8 +18,6 @@ void fold_batch_norm(const BatchNorm& bn, float* weight, std::size_t row, float*
 Result<Tensor> copy_tensor(const float* data, const Shape& shape);
 // x is a contiguous, non-empty [B, channels, H, W] map, or an error naming module.
 Status check_map(ConstView x, std::size_t channels, const char* module);
-// v is contiguous with shape want, or an error naming what.
-Status check_output(ConstView v, const Shape& want, const char* what);
 
 inline void activate_row(Activation act, const float* x, float* y, std::size_t n) {
   if (act == Activation::relu) kernels::relu(x, y, n);
