@@ -14,10 +14,7 @@ using edgeattn::test::random_floats;
 namespace {
 
 Tensor tensor(const Shape& s, std::uint32_t seed, float scale = 0.5f) {
-  Tensor t = Tensor::zeros(s).value();
-  const auto v = random_floats(s.numel(), -scale, scale, seed);
-  std::memcpy(t.data(), v.data(), v.size() * sizeof(float));
-  return t;
+  return test::random_tensor(s, seed, -scale, scale);
 }
 
 SoftAttention make(Score score, std::size_t dq, std::size_t dk, std::size_t a = 12) {

@@ -24,6 +24,11 @@ std::atomic<bool> g_counting{false};
 std::atomic<long> g_allocations{0};
 }  // namespace
 
+// new and delete are both replaced here (malloc/free), so GCC's
+// mismatched-new-delete warning on inlined library code is a false alarm.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 void* operator new(std::size_t n) {
   if (g_counting) ++g_allocations;
   if (void* p = std::malloc(n ? n : 1)) return p;

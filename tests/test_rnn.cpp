@@ -17,10 +17,7 @@ using edgeattn::test::random_floats;
 namespace {
 
 Tensor tensor(const Shape& s, std::uint32_t seed, float scale = 0.5f) {
-  Tensor t = Tensor::zeros(s).value();
-  const auto v = random_floats(s.numel(), -scale, scale, seed);
-  if (!v.empty()) std::memcpy(t.data(), v.data(), v.size() * sizeof(float));
-  return t;
+  return test::random_tensor(s, seed, -scale, scale);
 }
 
 RnnWeights weights(RnnType type, std::size_t in, std::size_t h, std::uint32_t seed) {

@@ -22,6 +22,14 @@ inline std::vector<float> random_floats(std::size_t n, float lo, float hi, std::
   return v;
 }
 
+// A tensor of uniform values in [lo, hi), seeded.
+inline Tensor random_tensor(const Shape& s, std::uint32_t seed, float lo, float hi) {
+  Tensor t = Tensor::zeros(s).value();
+  const std::vector<float> v = random_floats(s.numel(), lo, hi, seed);
+  for (std::size_t i = 0; i < v.size(); ++i) t.data()[i] = v[i];
+  return t;
+}
+
 // A copy of `data` starting `offset` floats past a 64-byte boundary, so
 // kernels see every misalignment.
 class Misaligned {

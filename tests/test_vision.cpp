@@ -18,10 +18,7 @@ using edgeattn::test::random_floats;
 namespace {
 
 Tensor tensor(const Shape& s, std::uint32_t seed, float lo = -0.5f, float hi = 0.5f) {
-  Tensor t = Tensor::zeros(s).value();
-  const auto v = random_floats(s.numel(), lo, hi, seed);
-  if (!v.empty()) std::memcpy(t.data(), v.data(), v.size() * sizeof(float));
-  return t;
+  return test::random_tensor(s, seed, lo, hi);
 }
 
 BatchNorm batch_norm(std::size_t c, std::uint32_t seed) {
