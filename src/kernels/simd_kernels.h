@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include <xsimd/xsimd.hpp>
 
@@ -23,6 +24,17 @@ template <class A>
 using fbatch = xsimd::batch<float, A>;
 template <class A>
 using ibatch = xsimd::batch<std::int32_t, A>;
+
+// a * b + c with one rounding where the ISA has FMA. xsimd 8.1 has no AVX-512F
+// fma: its generic a * b + c stays a multiply and an add under
+// -ffp-contract=off, which halves the FMA rate of every AVX-512 kernel.
+template <class A>
+fbatch<A> fmadd(const fbatch<A>& a, const fbatch<A>& b, const fbatch<A>& c) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<A, xsimd::avx512f>) return _mm512_fmadd_ps(a, b, c);
+#endif
+  return xsimd::fma(a, b, c);
+}
 
 // Tails: the last n % W elements go through the same vector code as the
 // rest, via a zero-padded copy, so each element sees the same arithmetic
@@ -88,7 +100,7 @@ struct BatchOps {
   static I splat_int(std::int32_t v) { return I(v); }
   static F min(F a, F b) { return xsimd::min(a, b); }
   static F max(F a, F b) { return xsimd::max(a, b); }
-  static F fma(F a, F b, F c) { return xsimd::fma(a, b, c); }
+  static F fma(F a, F b, F c) { return fmadd(a, b, c); }
   static F fnma(F a, F b, F c) { return xsimd::fnma(a, b, c); }
   static I bits(F v) { return xsimd::bitwise_cast<I>(v); }
   static F from_bits(I v) { return xsimd::bitwise_cast<F>(v); }
@@ -129,20 +141,20 @@ float dot(const float* a, const float* b, std::size_t n) {
   F s0(0.0f), s1(0.0f), s2(0.0f), s3(0.0f);
   std::size_t i = 0;
   for (; i + 4 * W <= n; i += 4 * W) {
-    s0 = xsimd::fma(F::load_unaligned(a + i), F::load_unaligned(b + i), s0);
-    s1 = xsimd::fma(F::load_unaligned(a + i + W), F::load_unaligned(b + i + W), s1);
-    s2 = xsimd::fma(F::load_unaligned(a + i + 2 * W), F::load_unaligned(b + i + 2 * W), s2);
-    s3 = xsimd::fma(F::load_unaligned(a + i + 3 * W), F::load_unaligned(b + i + 3 * W), s3);
+    s0 = fmadd(F::load_unaligned(a + i), F::load_unaligned(b + i), s0);
+    s1 = fmadd(F::load_unaligned(a + i + W), F::load_unaligned(b + i + W), s1);
+    s2 = fmadd(F::load_unaligned(a + i + 2 * W), F::load_unaligned(b + i + 2 * W), s2);
+    s3 = fmadd(F::load_unaligned(a + i + 3 * W), F::load_unaligned(b + i + 3 * W), s3);
   }
-  for (; i + W <= n; i += W) s0 = xsimd::fma(F::load_unaligned(a + i), F::load_unaligned(b + i), s0);
-  if (i < n) s1 = xsimd::fma(load_tail<A>(a + i, n - i), load_tail<A>(b + i, n - i), s1);
+  for (; i + W <= n; i += W) s0 = fmadd(F::load_unaligned(a + i), F::load_unaligned(b + i), s0);
+  if (i < n) s1 = fmadd(load_tail<A>(a + i, n - i), load_tail<A>(b + i, n - i), s1);
   return hsum<A>((s0 + s1) + (s2 + s3));
 }
 
 template <class A>
 void axpy(float alpha, const float* x, float* y, std::size_t n) {
   const fbatch<A> va(alpha);
-  map2<A>(x, y, y, n, [&](auto xv, auto yv) { return xsimd::fma(va, xv, yv); });
+  map2<A>(x, y, y, n, [&](auto xv, auto yv) { return fmadd(va, xv, yv); });
 }
 template <class A>
 void scale(float alpha, const float* x, float* y, std::size_t n) {
@@ -443,7 +455,7 @@ std::size_t conv_row_blocks(const float* x, std::size_t ldx, const float* w, std
       for (std::size_t j = 0; j < kw; ++j) {
         const F wv(w[i * kw + j]);
         for (std::size_t v = 0; v < V; ++v)
-          acc[v] = xsimd::fma(wv, F::load_unaligned(xr + j + v * W), acc[v]);
+          acc[v] = fmadd(wv, F::load_unaligned(xr + j + v * W), acc[v]);
       }
     }
     for (std::size_t v = 0; v < V; ++v) acc[v].store_unaligned(y + c + v * W);
@@ -463,7 +475,7 @@ void conv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, s
     F a = load_tail<A>(y + c, cnt);
     for (std::size_t i = 0; i < kh; ++i)
       for (std::size_t j = 0; j < kw; ++j)
-        a = xsimd::fma(F(w[i * kw + j]), load_tail<A>(x + i * ldx + c + j, cnt), a);
+        a = fmadd(F(w[i * kw + j]), load_tail<A>(x + i * ldx + c + j, cnt), a);
     store_tail<A>(y + c, cnt, a);
   }
 }
@@ -482,13 +494,13 @@ void additive_scores(const float* q, const float* k, std::size_t ldk, std::size_
     for (; a + 2 * W <= a_dim; a += 2 * W) {
       const F t0 = tanh_batch<A>(F::load_unaligned(q + a) + F::load_unaligned(kj + a));
       const F t1 = tanh_batch<A>(F::load_unaligned(q + a + W) + F::load_unaligned(kj + a + W));
-      acc0 = xsimd::fma(F::load_unaligned(v + a), t0, acc0);
-      acc1 = xsimd::fma(F::load_unaligned(v + a + W), t1, acc1);
+      acc0 = fmadd(F::load_unaligned(v + a), t0, acc0);
+      acc1 = fmadd(F::load_unaligned(v + a + W), t1, acc1);
     }
     for (; a < a_dim; a += W) {
       const std::size_t c = a_dim - a < W ? a_dim - a : W;
       const F t = tanh_batch<A>(load_tail<A>(q + a, c) + load_tail<A>(kj + a, c));
-      acc0 = xsimd::fma(load_tail<A>(v + a, c), t, acc0);
+      acc0 = fmadd(load_tail<A>(v + a, c), t, acc0);
     }
     out[j] = hsum<A>(acc0 + acc1);
   }
@@ -514,17 +526,17 @@ void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t
     std::size_t p = 0;
     for (; p + W <= k; p += W) {
       const F xv = F::load_unaligned(x + p);
-      s0 = xsimd::fma(F::load_unaligned(r0 + p), xv, s0);
-      s1 = xsimd::fma(F::load_unaligned(r1 + p), xv, s1);
-      s2 = xsimd::fma(F::load_unaligned(r2 + p), xv, s2);
-      s3 = xsimd::fma(F::load_unaligned(r3 + p), xv, s3);
+      s0 = fmadd(F::load_unaligned(r0 + p), xv, s0);
+      s1 = fmadd(F::load_unaligned(r1 + p), xv, s1);
+      s2 = fmadd(F::load_unaligned(r2 + p), xv, s2);
+      s3 = fmadd(F::load_unaligned(r3 + p), xv, s3);
     }
     if (p < k) {
       const F xv = load_tail<A>(x + p, k - p);
-      s0 = xsimd::fma(load_tail<A>(r0 + p, k - p), xv, s0);
-      s1 = xsimd::fma(load_tail<A>(r1 + p, k - p), xv, s1);
-      s2 = xsimd::fma(load_tail<A>(r2 + p, k - p), xv, s2);
-      s3 = xsimd::fma(load_tail<A>(r3 + p, k - p), xv, s3);
+      s0 = fmadd(load_tail<A>(r0 + p, k - p), xv, s0);
+      s1 = fmadd(load_tail<A>(r1 + p, k - p), xv, s1);
+      s2 = fmadd(load_tail<A>(r2 + p, k - p), xv, s2);
+      s3 = fmadd(load_tail<A>(r3 + p, k - p), xv, s3);
     }
     finish(i, hsum<A>(s0));
     finish(i + 1, hsum<A>(s1));
@@ -543,7 +555,7 @@ void gemv_t_finish(fbatch<A> acc, float* out, std::size_t count, float alpha, fl
   using F = fbatch<A>;
   F r = F(alpha) * acc;
   if (beta != 0.0f)
-    r = xsimd::fma(F(beta), count == F::size ? F::load_unaligned(out) : load_tail<A>(out, count), r);
+    r = fmadd(F(beta), count == F::size ? F::load_unaligned(out) : load_tail<A>(out, count), r);
   if (count == F::size)
     r.store_unaligned(out);
   else
@@ -561,7 +573,7 @@ std::size_t gemv_t_blocks(std::size_t m, std::size_t k, float alpha, const float
     for (std::size_t i = 0; i < m; ++i) {
       const float* r = a + i * lda + j;
       const F xi(x[i]);
-      for (std::size_t v = 0; v < V; ++v) c[v] = xsimd::fma(xi, F::load_unaligned(r + v * W), c[v]);
+      for (std::size_t v = 0; v < V; ++v) c[v] = fmadd(xi, F::load_unaligned(r + v * W), c[v]);
     }
     for (std::size_t v = 0; v < V; ++v) gemv_t_finish<A>(c[v], y + j + v * W, W, alpha, beta);
   }
@@ -578,7 +590,7 @@ void gemv_t(std::size_t m, std::size_t k, float alpha, const float* a, std::size
   if (j < k) {  // the tail, through a zero-padded load
     const std::size_t count = k - j;
     F c(0.0f);
-    for (std::size_t i = 0; i < m; ++i) c = xsimd::fma(F(x[i]), load_tail<A>(a + i * lda + j, count), c);
+    for (std::size_t i = 0; i < m; ++i) c = fmadd(F(x[i]), load_tail<A>(a + i * lda + j, count), c);
     gemv_t_finish<A>(c, y + j, count, alpha, beta);
   }
 }
@@ -606,8 +618,8 @@ void gemm_micro(std::size_t kc, const float* a, std::size_t lda, std::size_t row
 #pragma GCC unroll 16
     for (std::size_t i = 0; i < MR; ++i) {
       const F ai(ar[i][p]);
-      acc0[i] = xsimd::fma(ai, b0, acc0[i]);
-      acc1[i] = xsimd::fma(ai, b1, acc1[i]);
+      acc0[i] = fmadd(ai, b0, acc0[i]);
+      acc1[i] = fmadd(ai, b1, acc1[i]);
     }
     pb += 2 * W;
   }
@@ -617,8 +629,8 @@ void gemm_micro(std::size_t kc, const float* a, std::size_t lda, std::size_t row
     float* ci = c + i * ldc;
     F r0 = va * acc0[i], r1 = va * acc1[i];
     if (beta != 0.0f) {
-      r0 = xsimd::fma(vb, F::load_unaligned(ci), r0);
-      r1 = xsimd::fma(vb, F::load_unaligned(ci + W), r1);
+      r0 = fmadd(vb, F::load_unaligned(ci), r0);
+      r1 = fmadd(vb, F::load_unaligned(ci + W), r1);
     }
     r0.store_unaligned(ci);
     r1.store_unaligned(ci + W);
@@ -636,7 +648,7 @@ double fma_peak(std::size_t iters, float* sink) {
   const F a(0.999f), b(1e-3f);
   for (std::size_t i = 0; i < iters; ++i) {
 #pragma GCC unroll 12
-    for (int j = 0; j < kChains; ++j) acc[j] = xsimd::fma(acc[j], a, b);
+    for (int j = 0; j < kChains; ++j) acc[j] = fmadd(acc[j], a, b);
   }
   F s(0.0f);
   for (int j = 0; j < kChains; ++j) s += acc[j];
