@@ -35,6 +35,14 @@ fbatch<A> fmadd(const fbatch<A>& a, const fbatch<A>& b, const fbatch<A>& c) {
 #endif
   return xsimd::fma(a, b, c);
 }
+// c - a * b, likewise.
+template <class A>
+fbatch<A> fnmadd(const fbatch<A>& a, const fbatch<A>& b, const fbatch<A>& c) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<A, xsimd::avx512f>) return _mm512_fnmadd_ps(a, b, c);
+#endif
+  return xsimd::fnma(a, b, c);
+}
 
 // Tails: the last n % W elements go through the same vector code as the
 // rest, via a zero-padded copy, so each element sees the same arithmetic
@@ -101,7 +109,7 @@ struct BatchOps {
   static F min(F a, F b) { return xsimd::min(a, b); }
   static F max(F a, F b) { return xsimd::max(a, b); }
   static F fma(F a, F b, F c) { return fmadd(a, b, c); }
-  static F fnma(F a, F b, F c) { return xsimd::fnma(a, b, c); }
+  static F fnma(F a, F b, F c) { return fnmadd(a, b, c); }
   static I bits(F v) { return xsimd::bitwise_cast<I>(v); }
   static F from_bits(I v) { return xsimd::bitwise_cast<F>(v); }
   static I shift_right(I v, int n) { return v >> n; }
