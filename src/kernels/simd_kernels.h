@@ -124,16 +124,29 @@ EDGEATTN_ALWAYS_INLINE fbatch<A> exp_batch(fbatch<A> x) {
   return exp_core<BatchOps<A>, true>(x);
 }
 
-// tanh(|x|) = (1 - e^{-2|x|}) / (1 + e^{-2|x|}), sign restored; for tiny |x|
-// tanh x = x to within x^3/3, which avoids the cancellation in 1 - e^{-2|x|}.
+// tanh x = x P(x^2) / Q(x^2), |x| clamped to 9 (where tanh x rounds to +-1
+// in float): a minimax rational fit of degrees 5 and 3 in x^2, the form of
+// Eigen's fast float tanh, with coefficients from tools/fit_tanh.py (3.6e-7
+// worst error evaluated in float). 17 operations and one division, against
+// 25 for exp alone; the result is clamped to [-1, 1].
 template <class A>
 EDGEATTN_ALWAYS_INLINE fbatch<A> tanh_batch(fbatch<A> x) {
   using F = fbatch<A>;
-  const F ax = xsimd::abs(x);
-  const F e = exp_batch<A>(F(-2.0f) * ax);
-  const F t = (F(1.0f) - e) / (F(1.0f) + e);
-  const F signed_t = xsimd::select(x < F(0.0f), -t, t);
-  return xsimd::select(ax < F(1.0f / 4096.0f), x, signed_t);
+  // Constants first: x86 min/max return their second operand when either is
+  // NaN, so a NaN input passes through every clamp (NEON's propagate it).
+  const F xc = xsimd::min(F(9.0f), xsimd::max(F(-9.0f), x));
+  const F t = xc * xc;
+  F p(1.8255483930085248e-11f);
+  p = fmadd(p, t, F(-1.278053929354428e-08f));
+  p = fmadd(p, t, F(9.267456334782764e-06f));
+  p = fmadd(p, t, F(0.002920765895396471f));
+  p = fmadd(p, t, F(0.1291923224925995f));
+  p = fmadd(p, t, F(0.9999999403953552f));
+  F q(0.00022810074733570218f);
+  q = fmadd(q, t, F(0.023763185366988182f));
+  q = fmadd(q, t, F(0.4625251591205597f));
+  q = fmadd(q, t, F(1.0f));
+  return xsimd::min(F(1.0f), xsimd::max(F(-1.0f), xc * p / q));
 }
 
 template <class A>
