@@ -554,40 +554,60 @@ void additive_scores(const float* q, const float* k, std::size_t ldk, std::size_
 
 // y = alpha A x + beta y, four rows at a time so that each load of x feeds
 // four FMAs.
+// The sums of 8 vectors into out[0..8): xsimd's haddp (a transpose-add)
+// where 8 or 4 lanes make a vector; AVX-512 first adds each vector's 256-bit
+// halves (xsimd 8.1's AVX-512 haddp needs AVX512DQ).
+template <class A>
+void hsum8(const fbatch<A>* v, float* out) {
+  constexpr std::size_t W = fbatch<A>::size;
+  if constexpr (W == 8) {
+    xsimd::haddp(v).store_unaligned(out);
+  } else if constexpr (W == 4) {
+    xsimd::haddp(v).store_unaligned(out);
+    xsimd::haddp(v + 4).store_unaligned(out + 4);
+  } else {
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<A, xsimd::avx512f>) {
+      xsimd::batch<float, xsimd::avx2> h[8];
+      for (std::size_t i = 0; i < 8; ++i)
+        h[i] = _mm256_add_ps(_mm512_castps512_ps256(v[i]),
+                             _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v[i]), 1)));
+      xsimd::haddp(h).store_unaligned(out);
+      return;
+    }
+#endif
+    for (std::size_t i = 0; i < 8; ++i) out[i] = hsum<A>(v[i]);
+  }
+}
+
+// y = alpha A x + beta y, rows in blocks of 8: 8 FMA chains share each load
+// of x, and one transpose-add reduces the block.
 template <class A>
 void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
           const float* x, float beta, float* y) {
   using F = fbatch<A>;
-  constexpr std::size_t W = F::size;
+  constexpr std::size_t W = F::size, R = 8;
   auto finish = [&](std::size_t i, float s) {
     y[i] = beta == 0.0f ? alpha * s : alpha * s + beta * y[i];
   };
   std::size_t i = 0;
-  for (; i + 4 <= m; i += 4) {
-    const float* r0 = a + i * lda;
-    const float* r1 = r0 + lda;
-    const float* r2 = r1 + lda;
-    const float* r3 = r2 + lda;
-    F s0(0.0f), s1(0.0f), s2(0.0f), s3(0.0f);
+  for (; i + R <= m; i += R) {
+    const float* r = a + i * lda;
+    F acc[R];
+    for (std::size_t j = 0; j < R; ++j) acc[j] = F(0.0f);
     std::size_t p = 0;
     for (; p + W <= k; p += W) {
       const F xv = F::load_unaligned(x + p);
-      s0 = fmadd(F::load_unaligned(r0 + p), xv, s0);
-      s1 = fmadd(F::load_unaligned(r1 + p), xv, s1);
-      s2 = fmadd(F::load_unaligned(r2 + p), xv, s2);
-      s3 = fmadd(F::load_unaligned(r3 + p), xv, s3);
+#pragma GCC unroll 8
+      for (std::size_t j = 0; j < R; ++j) acc[j] = fmadd(F::load_unaligned(r + j * lda + p), xv, acc[j]);
     }
     if (p < k) {
       const F xv = load_tail<A>(x + p, k - p);
-      s0 = fmadd(load_tail<A>(r0 + p, k - p), xv, s0);
-      s1 = fmadd(load_tail<A>(r1 + p, k - p), xv, s1);
-      s2 = fmadd(load_tail<A>(r2 + p, k - p), xv, s2);
-      s3 = fmadd(load_tail<A>(r3 + p, k - p), xv, s3);
+      for (std::size_t j = 0; j < R; ++j) acc[j] = fmadd(load_tail<A>(r + j * lda + p, k - p), xv, acc[j]);
     }
-    finish(i, hsum<A>(s0));
-    finish(i + 1, hsum<A>(s1));
-    finish(i + 2, hsum<A>(s2));
-    finish(i + 3, hsum<A>(s3));
+    float sums[R];
+    hsum8<A>(acc, sums);
+    for (std::size_t j = 0; j < R; ++j) finish(i + j, sums[j]);
   }
   for (; i < m; ++i) finish(i, dot<A>(a + i * lda, x, k));
 }
