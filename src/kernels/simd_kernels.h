@@ -552,8 +552,6 @@ void additive_scores(const float* q, const float* k, std::size_t ldk, std::size_
   }
 }
 
-// y = alpha A x + beta y, four rows at a time so that each load of x feeds
-// four FMAs.
 // The sums of 8 vectors into out[0..8): xsimd's haddp (a transpose-add)
 // where 8 or 4 lanes make a vector; AVX-512 first adds each vector's 256-bit
 // halves (xsimd 8.1's AVX-512 haddp needs AVX512DQ).
