@@ -218,37 +218,47 @@ TEST_CASE("exp: 1e-6 relative for |x| <= 87, special values, no NaN from large i
   });
 }
 
-TEST_CASE("exp_exact: bitwise the same on every ISA, within 1e-6 relative") {
-  std::vector<float> x = random_floats(4099, -87, 87, 44);
-  for (float v : {0.0f, -0.0f, -100.0f, 100.0f, -std::numeric_limits<float>::infinity(), std::nanf("")})
-    x.push_back(v);
-  std::vector<float> first;
-  for_each_isa([&](Isa) {
-    std::vector<float> y(x.size());
-    kernels::exp_exact(x.data(), y.data(), x.size());
-    for (std::size_t i = 0; i + 6 < x.size(); ++i)
-      CHECK(std::fabs(y[i] - std::exp(double(x[i]))) <= 1e-6 * std::exp(double(x[i])));
-    if (first.empty()) first = y;
-    for (std::size_t i = 0; i < y.size(); ++i) {
-      CAPTURE(x[i]);
-      // ARMv7 NEON flushes denormal results (exp(-100)) to zero in hardware.
-      const bool flushed = std::fpclassify(first[i]) == FP_SUBNORMAL && y[i] == 0.0f;
-      CHECK((std::memcmp(&first[i], &y[i], sizeof(float)) == 0 || flushed));
+TEST_CASE("exp_lanes16: bitwise the same on every ISA, within 1e-6 relative, lanes in order") {
+  const float ninf = -std::numeric_limits<float>::infinity();
+  for (std::size_t n : {1u, 3u, 15u, 16u, 17u, 100u, 4099u}) {
+    std::vector<float> x = random_floats(n, -87, 87, 44 + n);
+    std::vector<std::uint8_t> mask(n);
+    for (std::size_t i = 0; i < n; ++i) mask[i] = (i * 7) % 5 != 0;
+    if (n > 6) {  // the edges: -inf, far below the shift (a denormal), NaN
+      x[1] = ninf, x[2] = -100.0f - 20.0f, x[3] = 0.0f, x[4] = -0.0f, x[5] = std::nanf("");
     }
-  });
-}
-
-TEST_CASE("lane_sums16: the same bits on every ISA, each lane in order") {
-  const auto x = random_floats(16 * 67, -100, 100, 45);
-  std::vector<float> first;
-  for_each_isa([&](Isa) {
-    std::vector<float> lanes(16);
-    kernels::lane_sums16(x.data(), x.size(), lanes.data());
-    std::vector<float> want(16, 0.0f);  // the defined order, in float
-    for (std::size_t c = 0; c < x.size(); c += 16)
-      for (std::size_t l = 0; l < 16; ++l) want[l] += x[c + l];
-    CHECK(std::memcmp(lanes.data(), want.data(), 16 * sizeof(float)) == 0);
-  });
+    const float shift = 20.0f;
+    const std::size_t padded = (n + 15) / 16 * 16;
+    const std::uint8_t* masks[] = {nullptr, mask.data()};
+    for (const std::uint8_t* m : masks) {
+      std::vector<float> first;
+      for_each_isa([&](Isa) {
+        std::vector<float> e(padded, 7.0f), lanes(16, 7.0f);
+        kernels::exp_lanes16(x.data(), m, n, shift, e.data(), lanes.data());
+        CAPTURE(n);
+        CAPTURE(m != nullptr);
+        for (std::size_t i = 0; i < padded; ++i) {
+          CAPTURE(i);
+          if (i >= n || (m && !m[i])) {
+            CHECK(e[i] == 0.0f);
+          } else if (!std::isnan(x[i])) {
+            const double want = std::exp(double(x[i] - shift));  // the float difference
+            CHECK(std::fabs(e[i] - want) <= 1e-6 * want + 1e-38);  // denormals: flushed on ARMv7
+          }
+        }
+        std::vector<float> want(16, 0.0f);  // the defined order, in float
+        for (std::size_t c = 0; c < padded; c += 16)
+          for (std::size_t l = 0; l < 16; ++l) want[l] += e[c + l];
+        CHECK(std::memcmp(lanes.data(), want.data(), 16 * sizeof(float)) == 0);
+        if (first.empty()) first = e;
+        for (std::size_t i = 0; i < padded; ++i) {
+          // ARMv7 NEON flushes denormal results (exp(-140)) to zero in hardware.
+          const bool flushed = std::fpclassify(first[i]) == FP_SUBNORMAL && e[i] == 0.0f;
+          CHECK((std::memcmp(&first[i], &e[i], sizeof(float)) == 0 || flushed));
+        }
+      });
+    }
+  }
 }
 
 TEST_CASE("tanh and sigmoid: 1e-6 absolute everywhere") {

@@ -109,7 +109,7 @@ class SoftAttention {
 // Seeded categorical sampling from softmax rows. The k-th draw of row r uses
 // the uniform number uniform01(seed, first_row + r, k), a pure function of
 // its counters (SplitMix64, Steele et al. 2014), so rows can be split across
-// threads freely; the weights come from kernels::exp_exact and sums in a
+// threads freely; the weights come from kernels::exp_lanes16 and sums in a
 // fixed 16-wide tree, so the same seed gives the same indices on every ISA
 // and thread count. scores [R, N]; mask empty or [R or 1, N]; indices
 // [R, draws], -1 for a row with nothing to draw.

@@ -55,10 +55,15 @@ void scale_mul(float alpha, const float* a, const float* b, float* y, std::size_
 float reduce_sum(const float* x, std::size_t n);
 float reduce_max(const float* x, std::size_t n);
 float reduce_mean(const float* x, std::size_t n);
-// Sixteen interleaved partial sums: lanes[l] = x[l] + x[16 + l] + ... added
-// in that order (n a multiple of 16), so the result is bitwise the same on
-// every ISA; a sum whose rounding must not depend on the vector width.
-void lane_sums16(const float* x, std::size_t n, float* lanes);
+// Seeded sampling's unnormalised weights, bitwise the same on every ISA:
+// e[i] = exp(x[i] - shift) where mask (may be null) has i nonzero, else 0,
+// for i < n, and 0 from n up to the next multiple of 16 (e holds that many);
+// lanes[l] = e[l] + e[16 + l] + ... added in that order, so no sum depends
+// on the vector width. exp by one IEEE operation sequence everywhere (no
+// FMA), within 1e-6 relative of the exact value (ARMv7 NEON alone flushes
+// denormal results to 0).
+void exp_lanes16(const float* x, const std::uint8_t* mask, std::size_t n, float shift, float* e,
+                 float* lanes);
 // The index of the first maximum of x[0..n) (as torch.argmax); 0 if n == 0.
 std::size_t argmax(const float* x, std::size_t n);
 
@@ -73,10 +78,6 @@ void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n);
 // large x is inf, never NaN); tanh and sigmoid are within 1e-6 absolute.
 void exp(const float* x, float* y, std::size_t n);
 void tanh(const float* x, float* y, std::size_t n);
-// exp by the same IEEE operation sequence on every ISA (no FMA): bitwise the
-// same result on every ISA (ARMv7 NEON alone flushes denormal results to 0),
-// within 1e-6 relative like exp. Slower than exp; for seeded sampling.
-void exp_exact(const float* x, float* y, std::size_t n);
 void sigmoid(const float* x, float* y, std::size_t n);
 // Activations: y = max(x, 0); y = x * sigmoid(x) (SiLU / swish).
 void relu(const float* x, float* y, std::size_t n);

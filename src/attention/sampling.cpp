@@ -1,5 +1,5 @@
 // Seeded categorical sampling that gives the same indices on every ISA and
-// thread count: the row maximum is exact, exp_exact has one operation
+// thread count: the row maximum is exact, exp_lanes16 has one operation
 // sequence everywhere, and every sum runs in an order fixed by the row
 // length alone: 16 partial sums, lane l adding elements i = l (mod 16) in
 // order (the same for vectors of 4, 8 or 16 floats), then the 16 in order.
@@ -28,7 +28,6 @@ std::uint64_t splitmix64(std::uint64_t x) {
 // Unnormalised weights e (n rounded up to 16, zero padded) and the 16
 // partial sums; returns their total (0 when nothing may be drawn).
 float prepare_row(const float* s, const std::uint8_t* m, std::size_t n, float* e, float* part) {
-  const std::size_t padded = (n + kLanes - 1) / kLanes * kLanes;
   float mx = -std::numeric_limits<float>::infinity();
   if (!m) {
     mx = kernels::reduce_max(s, n);
@@ -37,13 +36,7 @@ float prepare_row(const float* s, const std::uint8_t* m, std::size_t n, float* e
       if (m[j] && s[j] > mx) mx = s[j];
   }
   if (!(mx > -std::numeric_limits<float>::infinity())) return 0.0f;
-  kernels::add_scalar(s, -mx, e, n);  // exact: every ISA rounds it the same
-  kernels::exp_exact(e, e, n);
-  if (m)
-    for (std::size_t j = 0; j < n; ++j)
-      if (!m[j]) e[j] = 0.0f;
-  for (std::size_t j = n; j < padded; ++j) e[j] = 0.0f;
-  kernels::lane_sums16(e, padded, part);
+  kernels::exp_lanes16(s, m, n, mx, e, part);  // s - mx: every ISA rounds it the same
   float total = 0.0f;
   for (std::size_t l = 0; l < kLanes; ++l) total += part[l];
   return total;

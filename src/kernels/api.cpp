@@ -26,8 +26,9 @@ void scale_mul(float alpha, const float* a, const float* b, float* y, std::size_
 float reduce_sum(const float* x, std::size_t n) { return active_table().reduce_sum(x, n); }
 float reduce_max(const float* x, std::size_t n) { return active_table().reduce_max(x, n); }
 std::size_t argmax(const float* x, std::size_t n) { return active_table().argmax(x, n); }
-void lane_sums16(const float* x, std::size_t n, float* lanes) {
-  active_table().lane_sums16(x, n, lanes);
+void exp_lanes16(const float* x, const std::uint8_t* mask, std::size_t n, float shift, float* e,
+                 float* lanes) {
+  active_table().exp_lanes16(x, mask, n, shift, e, lanes);
 }
 float reduce_mean(const float* x, std::size_t n) {
   return n == 0 ? 0.0f : active_table().reduce_sum(x, n) / static_cast<float>(n);
@@ -37,7 +38,6 @@ void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n) 
 }
 void exp(const float* x, float* y, std::size_t n) { active_table().exp(x, y, n); }
 void tanh(const float* x, float* y, std::size_t n) { active_table().tanh(x, y, n); }
-void exp_exact(const float* x, float* y, std::size_t n) { active_table().exp_exact(x, y, n); }
 void sigmoid(const float* x, float* y, std::size_t n) { active_table().sigmoid(x, y, n); }
 void relu(const float* x, float* y, std::size_t n) { active_table().relu(x, y, n); }
 void silu(const float* x, float* y, std::size_t n) { active_table().silu(x, y, n); }

@@ -99,14 +99,15 @@ struct FloatOps {
   static F keep_nan(F x, F y) { return x != x ? x : y; }
 };
 
-void exp_exact(const float* x, float* y, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) y[i] = exp_core<FloatOps, false>(x[i]);
-}
-
-void lane_sums16(const float* x, std::size_t n, float* lanes) {
+void exp_lanes16(const float* x, const std::uint8_t* mask, std::size_t n, float shift, float* e,
+                 float* lanes) {
   for (std::size_t l = 0; l < 16; ++l) lanes[l] = 0.0f;
   for (std::size_t c = 0; c < n; c += 16)
-    for (std::size_t l = 0; l < 16; ++l) lanes[l] += x[c + l];
+    for (std::size_t l = 0; l < 16; ++l) {
+      const std::size_t i = c + l;
+      e[i] = i < n && (!mask || mask[i]) ? exp_core<FloatOps, false>(x[i] - shift) : 0.0f;
+      lanes[l] += e[i];
+    }
 }
 
 void vtanh(const float* x, float* y, std::size_t n) {
@@ -223,7 +224,7 @@ double fma_peak(std::size_t iters, float* sink) {
 const KernelTable& scalar_table() {
   static const KernelTable t = {
       Isa::scalar, dot, axpy, scale, add, mul, add_scalar, scale_mul, reduce_sum, reduce_max, argmax, softmax,
-      vexp, exp_exact, lane_sums16, vtanh, sigmoid, relu, silu, rows_mean_max, gru_gates, lstm_gates, conv_row, online_softmax, additive_scores, gemv, gemv_t, GemmBlocking{}, nullptr, gemm,
+      vexp, exp_lanes16, vtanh, sigmoid, relu, silu, rows_mean_max, gru_gates, lstm_gates, conv_row, online_softmax, additive_scores, gemv, gemv_t, GemmBlocking{}, nullptr, gemm,
       fma_peak};
   return t;
 }

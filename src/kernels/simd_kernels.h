@@ -151,7 +151,7 @@ EDGEATTN_ALWAYS_INLINE fbatch<A> exp_batch(fbatch<A> x) {
 
 // tanh x = x P(x^2) / Q(x^2), |x| clamped to 9 (where tanh x rounds to +-1
 // in float): a minimax rational fit of degrees 5 and 3 in x^2, the form of
-// Eigen's fast float tanh, with coefficients from tools/fit_tanh.py (3.6e-7
+// Eigen's fast float tanh, with coefficients from tools/fit_math.py (3.5e-7
 // worst error evaluated in float). 17 operations and one division, against
 // 25 for exp alone; the result is clamped to [-1, 1].
 template <class A>
@@ -161,15 +161,15 @@ EDGEATTN_ALWAYS_INLINE fbatch<A> tanh_batch(fbatch<A> x) {
   // NaN, so a NaN input passes through every clamp (NEON's propagate it).
   const F xc = xsimd::min(F(9.0f), xsimd::max(F(-9.0f), x));
   const F t = xc * xc;
-  F p(1.8255483930085248e-11f);
-  p = fmadd(p, t, F(-1.278053929354428e-08f));
-  p = fmadd(p, t, F(9.267456334782764e-06f));
-  p = fmadd(p, t, F(0.002920765895396471f));
-  p = fmadd(p, t, F(0.1291923224925995f));
+  F p(1.825527576326813e-11f);
+  p = fmadd(p, t, F(-1.2780444258453372e-08f));
+  p = fmadd(p, t, F(9.26741813600529e-06f));
+  p = fmadd(p, t, F(0.002920761238783598f));
+  p = fmadd(p, t, F(0.1291922777891159f));
   p = fmadd(p, t, F(0.9999999403953552f));
-  F q(0.00022810074733570218f);
-  q = fmadd(q, t, F(0.023763185366988182f));
-  q = fmadd(q, t, F(0.4625251591205597f));
+  F q(0.0002281001361552626f);
+  q = fmadd(q, t, F(0.02376316487789154f));
+  q = fmadd(q, t, F(0.4625251293182373f));
   q = fmadd(q, t, F(1.0f));
   return xsimd::min(F(1.0f), xsimd::max(F(-1.0f), xc * p / q));
 }
@@ -358,21 +358,30 @@ template <class A>
 void vexp(const float* x, float* y, std::size_t n) {
   map1<A>(x, y, n, [](auto v) { return exp_batch<A>(v); });
 }
-// The no-FMA exp: bitwise the same on every ISA (see exp_core.h).
+// Sampling's weights: the no-FMA exp (bitwise the same on every ISA, see
+// exp_core.h) of x - shift, masked, zero-padded to 16, and the 16 lane sums
+// in chunk order, in one pass. Past n the input is -inf, so e = 0.
 template <class A>
-void exp_exact(const float* x, float* y, std::size_t n) {
-  map1<A>(x, y, n, [](auto v) { return exp_core<BatchOps<A>, false>(v); });
-}
-
-template <class A>
-void lane_sums16(const float* x, std::size_t n, float* lanes) {
+void exp_lanes16(const float* x, const std::uint8_t* mask, std::size_t n, float shift, float* e,
+                 float* lanes) {
   using F = fbatch<A>;
   constexpr std::size_t W = F::size, V = 16 / W;  // vectors per 16 lanes
   static_assert(16 % W == 0, "16 lanes must be whole vectors");
+  const float ninf = -std::numeric_limits<float>::infinity();
   F acc[V];
   for (std::size_t v = 0; v < V; ++v) acc[v] = F(0.0f);
   for (std::size_t c = 0; c < n; c += 16)
-    for (std::size_t v = 0; v < V; ++v) acc[v] += F::load_unaligned(x + c + v * W);
+    for (std::size_t v = 0; v < V; ++v) {
+      const std::size_t i = c + v * W, left = i < n ? n - i : 0, cnt = left < W ? left : W;
+      F ev(0.0f);
+      if (cnt > 0) {
+        const F xv = cnt == W ? F::load_unaligned(x + i) : load_tail<A>(x + i, cnt, ninf);
+        ev = exp_core<BatchOps<A>, false>(xv - F(shift));
+        if (mask) ev = xsimd::select(load_mask<A>(mask + i, cnt) != F(0.0f), ev, F(0.0f));
+      }
+      acc[v] += ev;
+      ev.store_unaligned(e + i);
+    }
   for (std::size_t v = 0; v < V; ++v) acc[v].store_unaligned(lanes + v * W);
 }
 
@@ -733,7 +742,7 @@ KernelTable make_table(Isa isa) {
   return KernelTable{isa,          dot<A>,       axpy<A>,         scale<A>,    add<A>,
                      mul<A>,       add_scalar<A>, scale_mul<A>, reduce_sum<A>, reduce_max<A>, argmax<A>,
                      softmax<A>,
-                     vexp<A>,      exp_exact<A>, lane_sums16<A>, vtanh<A>,     sigmoid<A>,      relu<A>, silu<A>, rows_mean_max<A>, gru_gates<A>, lstm_gates<A>, conv_row<A>, online_softmax<A>,
+                     vexp<A>,      exp_lanes16<A>, vtanh<A>,     sigmoid<A>,      relu<A>, silu<A>, rows_mean_max<A>, gru_gates<A>, lstm_gates<A>, conv_row<A>, online_softmax<A>,
                      additive_scores<A>, gemv<A>,      gemv_t<A>,
                      bl,           gemm_micro<A, MR>, nullptr, fma_peak<A>};
 }

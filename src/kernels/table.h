@@ -38,11 +38,10 @@ struct KernelTable {
   std::size_t (*argmax)(const float*, std::size_t);
   void (*softmax)(const float*, const std::uint8_t*, float*, std::size_t);
   void (*exp)(const float*, float*, std::size_t);
-  // exp_core without FMA: bitwise identical on every ISA (sampling).
-  void (*exp_exact)(const float*, float*, std::size_t);
-  // lanes[l] = sum of x[c + l] over c = 0, 16, 32, ... < n (n a multiple of
-  // 16), each lane in that order: the same bits for any vector width.
-  void (*lane_sums16)(const float* x, std::size_t n, float* lanes);
+  // kernels::exp_lanes16: exp_core without FMA, bitwise identical on every
+  // ISA, and the 16 lane sums in chunk order (sampling).
+  void (*exp_lanes16)(const float* x, const std::uint8_t* mask, std::size_t n, float shift,
+                      float* e, float* lanes);
   void (*tanh)(const float*, float*, std::size_t);
   void (*sigmoid)(const float*, float*, std::size_t);
   void (*relu)(const float*, float*, std::size_t);
