@@ -60,8 +60,8 @@ float reduce_mean(const float* x, std::size_t n);
 // for i < n, and 0 from n up to the next multiple of 16 (e holds that many);
 // lanes[l] = e[l] + e[16 + l] + ... added in that order, so no sum depends
 // on the vector width. exp by one IEEE operation sequence everywhere (no
-// FMA), within 1e-6 relative of the exact value (ARMv7 NEON alone flushes
-// denormal results to 0).
+// FMA), within 1e-6 relative of the exact value; x - shift < -87 gives 0
+// (x <= shift is expected: shift is the maximum).
 void exp_lanes16(const float* x, const std::uint8_t* mask, std::size_t n, float shift, float* e,
                  float* lanes);
 // The index of the first maximum of x[0..n) (as torch.argmax); 0 if n == 0.

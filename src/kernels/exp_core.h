@@ -21,30 +21,55 @@
 
 namespace edgeattn::detail {
 
+constexpr float kExpMagic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+
+// e^r by the reduction and polynomial; t holds n = round(x / ln2) in the
+// low bits of its mantissa (t - magic = n).
 template <class Ops, bool kFused>
-EDGEATTN_ALWAYS_INLINE typename Ops::F exp_core(typename Ops::F x) {
+EDGEATTN_ALWAYS_INLINE typename Ops::F exp_poly(typename Ops::F x, typename Ops::F& t) {
   using F = typename Ops::F;
-  using I = typename Ops::I;
   const auto madd = [](F a, F b, F c) { return kFused ? Ops::fma(a, b, c) : a * b + c; };
   const auto nmadd = [](F a, F b, F c) { return kFused ? Ops::fnma(a, b, c) : c - a * b; };
-  const F magic = Ops::splat(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
-  const F xc = Ops::min(Ops::max(x, Ops::splat(-104.0f)), Ops::splat(89.0f));
-  const F t = madd(xc, Ops::splat(1.44269504088896341f), magic);
+  const F magic = Ops::splat(kExpMagic);
+  t = madd(x, Ops::splat(1.44269504088896341f), magic);
   const F nf = t - magic;
-  F r = nmadd(nf, Ops::splat(0.693359375f), xc);  // ln2 split in a high part with
+  F r = nmadd(nf, Ops::splat(0.693359375f), x);  // ln2 split in a high part with
   r = nmadd(nf, Ops::splat(-2.12194440e-4f), r);  // few bits and the remainder
   F p = Ops::splat(0.008290293626487255f);
   p = madd(p, r, Ops::splat(0.04189788177609444f));
   p = madd(p, r, Ops::splat(0.1666763573884964f));
   p = madd(p, r, Ops::splat(0.4999915063381195f));
   p = madd(p, r, Ops::splat(0.9999997019767761f));
-  p = madd(p, r, Ops::splat(1.0f));
-  const I n = Ops::bits(t) - Ops::bits(magic);
+  return madd(p, r, Ops::splat(1.0f));
+}
+
+template <class Ops, bool kFused>
+EDGEATTN_ALWAYS_INLINE typename Ops::F exp_core(typename Ops::F x) {
+  using F = typename Ops::F;
+  using I = typename Ops::I;
+  F t;
+  const F p = exp_poly<Ops, kFused>(Ops::min(Ops::max(x, Ops::splat(-104.0f)), Ops::splat(89.0f)), t);
+  const I n = Ops::bits(t) - Ops::bits(Ops::splat(kExpMagic));
   const I n1 = Ops::shift_right(n, 1);
   const I n2 = n - n1;
   const F s1 = Ops::from_bits(Ops::shift_left(n1 + Ops::splat_int(127), 23));
   const F s2 = Ops::from_bits(Ops::shift_left(n2 + Ops::splat_int(127), 23));
   return Ops::keep_nan(x, p * s1 * s2);  // min/max dropped a NaN input
+}
+
+// exp of x <= 0, as softmax takes it once the maximum is subtracted: results
+// below e^-87 (1.6e-38) are 0, so every other result is a normal float and
+// one power-of-two factor serves; no clamp either (a NaN stays NaN through
+// the arithmetic, -inf gives 0). 15 operations against exp_core's 23, and no
+// denormal ever (which ARMv7 NEON would flush).
+template <class Ops, bool kFused>
+EDGEATTN_ALWAYS_INLINE typename Ops::F exp_nonpositive_core(typename Ops::F x) {
+  using F = typename Ops::F;
+  F t;
+  const F p = exp_poly<Ops, kFused>(x, t);
+  const F s = Ops::from_bits(
+      Ops::shift_left(Ops::bits(t) - Ops::bits(Ops::splat(kExpMagic)) + Ops::splat_int(127), 23));
+  return Ops::select_lt(x, Ops::splat(-87.0f), Ops::splat(0.0f), p * s);
 }
 
 }  // namespace edgeattn::detail

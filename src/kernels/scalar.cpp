@@ -97,6 +97,7 @@ struct FloatOps {
     return static_cast<I>(static_cast<std::uint32_t>(v) << n);
   }
   static F keep_nan(F x, F y) { return x != x ? x : y; }
+  static F select_lt(F a, F b, F y, F z) { return a < b ? y : z; }
 };
 
 void exp_lanes16(const float* x, const std::uint8_t* mask, std::size_t n, float shift, float* e,
@@ -105,7 +106,7 @@ void exp_lanes16(const float* x, const std::uint8_t* mask, std::size_t n, float 
   for (std::size_t c = 0; c < n; c += 16)
     for (std::size_t l = 0; l < 16; ++l) {
       const std::size_t i = c + l;
-      e[i] = i < n && (!mask || mask[i]) ? exp_core<FloatOps, false>(x[i] - shift) : 0.0f;
+      e[i] = i < n && (!mask || mask[i]) ? exp_nonpositive_core<FloatOps, false>(x[i] - shift) : 0.0f;
       lanes[l] += e[i];
     }
 }

@@ -142,11 +142,17 @@ struct BatchOps {
   // x == x is false only for NaN (xsimd 8.1's AVX-512 != is an ordered
   // compare, false for NaN, so it cannot be used for this test).
   static F keep_nan(F x, F y) { return xsimd::select(x == x, y, x); }
+  static F select_lt(F a, F b, F y, F z) { return xsimd::select(a < b, y, z); }
 };
 
 template <class A>
 EDGEATTN_ALWAYS_INLINE fbatch<A> exp_batch(fbatch<A> x) {
   return exp_core<BatchOps<A>, true>(x);
+}
+// exp of x <= 0 (softmax after its maximum): see exp_core.h.
+template <class A>
+EDGEATTN_ALWAYS_INLINE fbatch<A> exp_nonpositive(fbatch<A> x) {
+  return exp_nonpositive_core<BatchOps<A>, true>(x);
 }
 
 // tanh x = x P(x^2) / Q(x^2), |x| clamped to 9 (where tanh x rounds to +-1
@@ -311,7 +317,7 @@ void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n) 
   for (std::size_t i = 0; i < n; i += W) {
     const std::size_t c = n - i < W ? n - i : W;
     const F v = c == W ? F::load_unaligned(x + i) : load_tail<A>(x + i, c, ninf);
-    F e = exp_batch<A>(masked(i, c, v) - m);
+    F e = exp_nonpositive<A>(masked(i, c, v) - m);
     if (mask) e = xsimd::select(load_mask<A>(mask + i, c) != F(0.0f), e, F(0.0f));
     sum += e;
     if (c == W)
@@ -338,8 +344,8 @@ float online_softmax(float* s, std::size_t n, float m_in, float* m_out) {
   F sum0(0.0f), sum1(0.0f);
   std::size_t i = 0;
   for (; i + 2 * W <= n; i += 2 * W) {
-    const F e0 = exp_batch<A>(F::load_unaligned(s + i) - vm);
-    const F e1 = exp_batch<A>(F::load_unaligned(s + i + W) - vm);
+    const F e0 = exp_nonpositive<A>(F::load_unaligned(s + i) - vm);
+    const F e1 = exp_nonpositive<A>(F::load_unaligned(s + i + W) - vm);
     e0.store_unaligned(s + i);
     e1.store_unaligned(s + i + W);
     sum0 += e0;
@@ -347,7 +353,7 @@ float online_softmax(float* s, std::size_t n, float m_in, float* m_out) {
   }
   for (; i < n; i += W) {
     const std::size_t c = n - i < W ? n - i : W;
-    const F e = exp_batch<A>(load_tail<A>(s + i, c, ninf) - vm);
+    const F e = exp_nonpositive<A>(load_tail<A>(s + i, c, ninf) - vm);
     store_tail<A>(s + i, c, e);
     sum0 += e;
   }
@@ -376,7 +382,7 @@ void exp_lanes16(const float* x, const std::uint8_t* mask, std::size_t n, float 
       F ev(0.0f);
       if (cnt > 0) {
         const F xv = cnt == W ? F::load_unaligned(x + i) : load_tail<A>(x + i, cnt, ninf);
-        ev = exp_core<BatchOps<A>, false>(xv - F(shift));
+        ev = exp_nonpositive_core<BatchOps<A>, false>(xv - F(shift));
         if (mask) ev = xsimd::select(load_mask<A>(mask + i, cnt) != F(0.0f), ev, F(0.0f));
       }
       acc[v] += ev;
