@@ -49,6 +49,11 @@ fbatch<A> fnmadd(const fbatch<A>& a, const fbatch<A>& b, const fbatch<A>& c) {
 // past the end) or a zero-padded copy elsewhere, so each element sees the
 // same arithmetic wherever it sits in the array. The copy loops cost more
 // than the vectors of a 196-float row (a 14 x 14 feature map).
+#if defined(__AVX512F__)
+inline __mmask16 avx512_tail_mask(std::size_t count) {
+  return static_cast<__mmask16>((1u << count) - 1);
+}
+#endif
 #if defined(__AVX2__)
 inline __m256i avx2_tail_mask(std::size_t count) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count)),
@@ -59,7 +64,7 @@ template <class A>
 fbatch<A> load_tail(const float* p, std::size_t count, float fill = 0.0f) {
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<A, xsimd::avx512f>)
-    return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), static_cast<__mmask16>((1u << count) - 1), p);
+    return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), avx512_tail_mask(count), p);
 #endif
 #if defined(__AVX2__)
   if constexpr (fbatch<A>::size == 8) {
@@ -75,7 +80,7 @@ template <class A>
 void store_tail(float* p, std::size_t count, const fbatch<A>& v) {
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<A, xsimd::avx512f>)
-    return _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << count) - 1), v);
+    return _mm512_mask_storeu_ps(p, avx512_tail_mask(count), v);
 #endif
 #if defined(__AVX2__)
   if constexpr (fbatch<A>::size == 8) return _mm256_maskstore_ps(p, avx2_tail_mask(count), v);
@@ -573,23 +578,17 @@ void additive_scores(const float* q, const float* k, std::size_t ldk, std::size_
 template <class A>
 void hsum8(const fbatch<A>* v, float* out) {
   constexpr std::size_t W = fbatch<A>::size;
-  if constexpr (W == 8) {
-    xsimd::haddp(v).store_unaligned(out);
-  } else if constexpr (W == 4) {
-    xsimd::haddp(v).store_unaligned(out);
-    xsimd::haddp(v + 4).store_unaligned(out + 4);
-  } else {
+  if constexpr (W == 16) {  // AVX-512, the only 16-lane ISA
 #if defined(__AVX512F__)
-    if constexpr (std::is_same_v<A, xsimd::avx512f>) {
-      xsimd::batch<float, xsimd::avx2> h[8];
-      for (std::size_t i = 0; i < 8; ++i)
-        h[i] = _mm256_add_ps(_mm512_castps512_ps256(v[i]),
-                             _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v[i]), 1)));
-      xsimd::haddp(h).store_unaligned(out);
-      return;
-    }
+    xsimd::batch<float, xsimd::avx2> h[8];
+    for (std::size_t i = 0; i < 8; ++i)
+      h[i] = _mm256_add_ps(_mm512_castps512_ps256(v[i]),
+                           _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v[i]), 1)));
+    xsimd::haddp(h).store_unaligned(out);
 #endif
-    for (std::size_t i = 0; i < 8; ++i) out[i] = hsum<A>(v[i]);
+  } else {
+    static_assert(8 % W == 0, "8 sums must be whole vectors");
+    for (std::size_t j = 0; j < 8; j += W) xsimd::haddp(v + j).store_unaligned(out + j);
   }
 }
 

@@ -38,8 +38,8 @@ struct KernelTable {
   std::size_t (*argmax)(const float*, std::size_t);
   void (*softmax)(const float*, const std::uint8_t*, float*, std::size_t);
   void (*exp)(const float*, float*, std::size_t);
-  // kernels::exp_lanes16: exp_core without FMA, bitwise identical on every
-  // ISA, and the 16 lane sums in chunk order (sampling).
+  // kernels::exp_lanes16: exp_nonpositive_core without FMA, bitwise
+  // identical on every ISA, and the 16 lane sums in chunk order (sampling).
   void (*exp_lanes16)(const float* x, const std::uint8_t* mask, std::size_t n, float shift,
                       float* e, float* lanes);
   void (*tanh)(const float*, float*, std::size_t);
