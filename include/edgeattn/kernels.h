@@ -121,6 +121,32 @@ void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t
 void gemv_t(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
             const float* x, float beta, float* y);
 
+// A row-major m x n matrix stored for y = A^T x as column panels of kPanel
+// floats (the last zero-padded), each panel's m rows contiguous: a block of
+// outputs then reads one contiguous run (the hardware prefetcher's best
+// case) instead of m strided pieces. The layout is the same for every ISA.
+// For the recurrent weights W_hh^T that every RNN step reads whole.
+class GemvPanels {
+ public:
+  static constexpr std::size_t kPanel = 64;
+  GemvPanels() = default;
+  static Result<GemvPanels> pack(const float* a, std::size_t lda, std::size_t m, std::size_t n);
+  std::size_t m() const { return m_; }
+  std::size_t n() const { return n_; }
+  const float* data() const { return buf_.floats(); }
+  std::size_t bytes() const { return buf_.bytes(); }
+
+ private:
+  std::size_t m_ = 0, n_ = 0;
+  AlignedBuffer buf_;
+};
+// y = A^T x, plus bias (n floats) unless it is null. backward visits the
+// panels last to first: a loop that calls this once per step on the same A
+// and alternates reads first what the previous call read last, still in L1.
+// Each output sums its m products in row order either way, so the result is
+// the same bit for bit.
+void gemv_t_panels(const GemvPanels& a, const float* x, const float* bias, float* y, bool backward);
+
 class PackedB;
 
 // C = alpha * A op(B) + beta * C, all row-major. A is m x k; B is k x n, or

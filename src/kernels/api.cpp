@@ -70,6 +70,25 @@ void gemv_t(std::size_t m, std::size_t k, float alpha, const float* a, std::size
   active_table().gemv_t(m, k, alpha, a, lda, x, beta, y);
 }
 
+Result<GemvPanels> GemvPanels::pack(const float* a, std::size_t lda, std::size_t m, std::size_t n) {
+  if (!a || lda < n) return Status::invalid("GemvPanels: A is null or lda " + std::to_string(lda) + " < n");
+  const std::size_t panels = (n + kPanel - 1) / kPanel;
+  GemvPanels p;
+  p.m_ = m, p.n_ = n;
+  EDGEATTN_ASSIGN_OR_RETURN(buf, AlignedBuffer::allocate(panels * kPanel * m * sizeof(float)));
+  p.buf_ = std::move(buf);
+  float* out = p.buf_.floats();
+  for (std::size_t q = 0; q < panels; ++q)
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = q * kPanel; j < n && j < (q + 1) * kPanel; ++j)
+        out[(q * m + i) * kPanel + j - q * kPanel] = a[i * lda + j];
+  return p;
+}
+
+void gemv_t_panels(const GemvPanels& a, const float* x, const float* bias, float* y, bool backward) {
+  active_table().gemv_t_panels(a.m(), a.n(), a.data(), x, bias, y, backward);
+}
+
 namespace {
 std::size_t table_workspace_bytes(const detail::KernelTable& t, std::size_t m, std::size_t n,
                                   std::size_t k) {

@@ -198,6 +198,19 @@ void gemv_t(std::size_t m, std::size_t k, float alpha, const float* a, std::size
     y[j] = beta == 0.0f ? alpha * s : alpha * s + beta * y[j];
   }
 }
+void gemv_t_panels(std::size_t m, std::size_t n, const float* pa, const float* x, const float* bias,
+                   float* y, bool backward) {
+  constexpr std::size_t P = kernels::GemvPanels::kPanel;
+  const std::size_t panels = (n + P - 1) / P;
+  for (std::size_t q = 0; q < panels; ++q) {
+    const std::size_t p = backward ? panels - 1 - q : q;
+    for (std::size_t j = p * P; j < n && j < (p + 1) * P; ++j) {
+      float s = 0.0f;
+      for (std::size_t i = 0; i < m; ++i) s += pa[(p * m + i) * P + j - p * P] * x[i];
+      y[j] = bias ? s + bias[j] : s;
+    }
+  }
+}
 void gemm(const kernels::GemmArgs& g) {
   for (std::size_t i = 0; i < g.m; ++i) {
     for (std::size_t j = 0; j < g.n; ++j) {
@@ -225,7 +238,7 @@ double fma_peak(std::size_t iters, float* sink) {
 const KernelTable& scalar_table() {
   static const KernelTable t = {
       Isa::scalar, dot, axpy, scale, add, mul, add_scalar, scale_mul, reduce_sum, reduce_max, argmax, softmax,
-      vexp, exp_lanes16, vtanh, sigmoid, relu, silu, rows_mean_max, gru_gates, lstm_gates, conv_row, online_softmax, additive_scores, gemv, gemv_t, GemmBlocking{}, nullptr, gemm,
+      vexp, exp_lanes16, vtanh, sigmoid, relu, silu, rows_mean_max, gru_gates, lstm_gates, conv_row, online_softmax, additive_scores, gemv, gemv_t, gemv_t_panels, GemmBlocking{}, nullptr, gemm,
       fma_peak};
   return t;
 }

@@ -62,6 +62,9 @@ struct KernelTable {
                float*);
   void (*gemv_t)(std::size_t, std::size_t, float, const float*, std::size_t, const float*, float,
                  float*);
+  // kernels::gemv_t_panels on the panels' floats (m rows, n columns).
+  void (*gemv_t_panels)(std::size_t m, std::size_t n, const float* panels, const float* x,
+                        const float* bias, float* y, bool backward);
   // Blocked GEMM when micro_kernel is set; otherwise the plain reference.
   GemmBlocking blocking;
   MicroKernel micro_kernel;
