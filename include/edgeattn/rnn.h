@@ -58,13 +58,15 @@ class RnnCell {
   static Result<RnnCell> make(RnnType type, RnnWeights w, bool keep_input);
   Status check_state(ConstView h, View c, View h_out, std::size_t batch) const;
   // rows of h (ldh apart, contiguous within) advanced one step: gx row r at
-  // gx[r], its gates after one another; gh: rows x G H scratch.
+  // gx[r], its gates after one another; gh: rows x G H scratch. A loop over
+  // time passes its step's parity as odd (see gemv_t_panels' backward).
   Status step_rows(const Context& ctx, const float* const* gx, std::size_t rows, const float* h,
-                   float* c, float* h_out, float* gh, Workspace& ws) const;
+                   float* c, float* h_out, float* gh, Workspace& ws, bool odd = false) const;
   RnnType type_ = RnnType::gru;
   std::size_t input_ = 0, hidden_ = 0;
   Tensor weight_ih_, bias_ih_, weight_hh_t_, bias_hh_;  // W_hh stored transposed
-  kernels::PackedB packed_ih_, packed_hh_;
+  kernels::PackedB packed_ih_, packed_hh_;  // for GEMMs over rows > 1
+  kernels::GemvPanels panels_hh_;             // one row: W_hh^T for gemv_t_panels
 };
 
 class Rnn {
@@ -197,9 +199,10 @@ class Seq2Seq {
   Result<Memory> encode(const Context& ctx, const std::int64_t* src, std::size_t batch,
                         std::size_t src_len, const std::int64_t* src_lengths, float* state,
                         Workspace& ws) const;
+  // odd: the step index's parity (see RnnCell::step_rows).
   Status step(const Context& ctx, const Memory& m, std::size_t groups, std::size_t per_group,
               const std::int64_t* y, const float* s, float* s_out, float* logits, float* a,
-              Workspace& ws) const;
+              Workspace& ws, bool odd) const;
   Status check_tokens(const std::int64_t* src, std::size_t n, const std::int64_t* lengths,
                       std::size_t batch, std::size_t src_len) const;
   Seq2SeqConfig cfg_;

@@ -55,6 +55,8 @@ Result<RnnCell> RnnCell::make(RnnType type, RnnWeights w, bool keep_input) {
     for (std::size_t k = 0; k < h; ++k) wt.data()[k * gh + r] = w.weight_hh.data()[r * h + k];
   EDGEATTN_ASSIGN_OR_RETURN(phh, kernels::PackedB::pack(wt.data(), gh, false, h, gh));
   c.packed_hh_ = std::move(phh);
+  EDGEATTN_ASSIGN_OR_RETURN(panels, kernels::GemvPanels::pack(wt.data(), gh, h, gh));
+  c.panels_hh_ = std::move(panels);
   if (keep_input) {
     EDGEATTN_ASSIGN_OR_RETURN(pih, kernels::PackedB::pack(w.weight_ih.data(), c.input_, true, c.input_, gh));
     c.packed_ih_ = std::move(pih);
@@ -70,7 +72,7 @@ Result<RnnCell> RnnCell::create(RnnType type, RnnWeights w) { return make(type, 
 
 std::size_t RnnCell::weight_bytes() const {
   return (weight_ih_.numel() + bias_ih_.numel() + weight_hh_t_.numel() + bias_hh_.numel()) *
-             sizeof(float) + packed_ih_.bytes() + packed_hh_.bytes();
+             sizeof(float) + packed_ih_.bytes() + packed_hh_.bytes() + panels_hh_.bytes();
 }
 
 std::size_t RnnCell::workspace_bytes(std::size_t batch, const Context& ctx) const {
@@ -81,12 +83,17 @@ std::size_t RnnCell::workspace_bytes(std::size_t batch, const Context& ctx) cons
 }
 
 Status RnnCell::step_rows(const Context& ctx, const float* const* gx, std::size_t rows,
-                          const float* h, float* c, float* h_out, float* gh, Workspace& ws) const {
+                          const float* h, float* c, float* h_out, float* gh, Workspace& ws,
+                          bool odd) const {
   const std::size_t n = hidden_, g = gates() * n;
-  for (std::size_t r = 0; r < rows; ++r) std::memcpy(gh + r * g, bias_hh_.data(), g * sizeof(float));
-  kernels::GemmArgs a = gemm_args(rows, g, n, h, weight_hh_t_.data(), false, gh, 1.0f, 1.0f);
-  a.packed_b = &packed_hh_;
-  EDGEATTN_RETURN_IF_ERROR(matmul(ctx, a, ws));  // gh = W_hh h + b_hh, one row: a GEMV
+  if (rows == 1) {  // gh = W_hh h + b_hh
+    kernels::gemv_t_panels(panels_hh_, h, bias_hh_.data(), gh, odd);
+  } else {
+    for (std::size_t r = 0; r < rows; ++r) std::memcpy(gh + r * g, bias_hh_.data(), g * sizeof(float));
+    kernels::GemmArgs a = gemm_args(rows, g, n, h, weight_hh_t_.data(), false, gh, 1.0f, 1.0f);
+    a.packed_b = &packed_hh_;
+    EDGEATTN_RETURN_IF_ERROR(matmul(ctx, a, ws));
+  }
   for (std::size_t r = 0; r < rows; ++r) {
     if (type_ == RnnType::gru) kernels::gru_gates(gx[r], gh + r * g, h + r * n, h_out + r * n, n);
     else kernels::lstm_gates(gx[r], gh + r * g, c + r * n, h_out + r * n, n);
@@ -264,7 +271,8 @@ Status Rnn::run_direction(const Context& ctx, std::size_t layer, std::size_t dir
       if (lstm) std::memcpy(c_act + active * n, c + b * n, row_bytes);
       ++active;
     }
-    EDGEATTN_RETURN_IF_ERROR(cell.step_rows(ctx, rows, active, h_act, lstm ? c_act : nullptr, h_new, gh, ws));
+    EDGEATTN_RETURN_IF_ERROR(
+        cell.step_rows(ctx, rows, active, h_act, lstm ? c_act : nullptr, h_new, gh, ws, s % 2 == 1));
     for (std::size_t a = 0; a < active; ++a) {
       const std::size_t b = which[a];
       std::memcpy(h + b * n, h_new + a * n, row_bytes);

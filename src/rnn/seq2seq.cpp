@@ -211,7 +211,7 @@ Result<Seq2Seq::Memory> Seq2Seq::encode(const Context& ctx, const std::int64_t* 
 
 Status Seq2Seq::step(const Context& ctx, const Memory& mem, std::size_t groups, std::size_t per_group,
                      const std::int64_t* y, const float* s, float* s_out, float* logits, float* a,
-                     Workspace& ws) const {
+                     Workspace& ws, bool odd) const {
   const std::size_t he2 = 2 * cfg_.enc_hidden, hd = cfg_.dec_hidden, v = cfg_.tgt_vocab, g3 = 3 * hd;
   const std::size_t sl = mem.src_len, rows = groups * per_group;
   const std::size_t mark = ws.used();
@@ -236,7 +236,7 @@ Status Seq2Seq::step(const Context& ctx, const Memory& mem, std::size_t groups, 
     kernels::gemv_t(sl, g3, 1.0f, mem.mc + (r / per_group) * sl * g3, g3, a + r * sl, 1.0f, gr);
     ptrs[r] = gr;
   }
-  st = cell_.step_rows(ctx, ptrs, rows, s, nullptr, s_out, gh, ws);
+  st = cell_.step_rows(ctx, ptrs, rows, s, nullptr, s_out, gh, ws, odd);
   for (std::size_t r = 0; st.ok() && r < rows; ++r) {  // out([s, c, e]) = W_os s + a . (M W_oc^T) + table[y]
     float* lr = logits + r * v;
     std::memcpy(lr, out_of_token_.data() + y[r] * v, v * sizeof(float));
@@ -269,7 +269,7 @@ Status Seq2Seq::greedy(const Context& ctx, const std::int64_t* src, std::size_t 
   std::size_t t = 0, running = batch;
   Status st;
   for (; t < steps && running > 0 && st.ok(); ++t) {
-    st = step(ctx, mem.value(), batch, 1, y, s, s2, lg, a, ws);
+    st = step(ctx, mem.value(), batch, 1, y, s, s2, lg, a, ws, t % 2 == 1);
     std::swap(s, s2);
     for (std::size_t b = 0; st.ok() && b < batch; ++b) {
       const auto tok = ended[b] ? cfg_.eos : static_cast<std::int64_t>(kernels::argmax(lg + b * v, v));
@@ -342,7 +342,7 @@ Status Seq2Seq::beam_search(const Context& ctx, const std::int64_t* src, std::si
   out.length = 0;
   Status st;
   for (std::size_t t = 0; t < t_max && alive > 0 && st.ok(); ++t) {
-    st = step(ctx, mem.value(), 1, alive, y, s[cur], s[1 - cur], lg, a, ws);
+    st = step(ctx, mem.value(), 1, alive, y, s[cur], s[1 - cur], lg, a, ws, t % 2 == 1);
     if (!st.ok()) break;
     cand.count = 0;
     for (std::size_t r = 0; r < alive; ++r) {
@@ -410,7 +410,7 @@ Status Seq2Seq::score(const Context& ctx, const std::int64_t* src, std::size_t s
   Status st;
   for (std::size_t t = 0; t < n && st.ok(); ++t) {
     y[0] = t == 0 ? cfg_.bos : tokens[t - 1];
-    st = step(ctx, mem.value(), 1, 1, y, s, s2, lg, a, ws);
+    st = step(ctx, mem.value(), 1, 1, y, s, s2, lg, a, ws, t % 2 == 1);
     std::swap(s, s2);
     log_softmax(lg, scratch, v);
     *score += lg[tokens[t]];
@@ -441,7 +441,7 @@ Status Seq2Seq::sample(const Context& ctx, const std::int64_t* src, std::size_t 
   out.length = 0, out.score = 0.0f;
   Status st;
   for (std::size_t t = 0; t < t_max && st.ok(); ++t) {
-    st = step(ctx, mem.value(), 1, 1, y, s, s2, lg, a, ws);
+    st = step(ctx, mem.value(), 1, 1, y, s, s2, lg, a, ws, t % 2 == 1);
     std::swap(s, s2);
     if (!st.ok()) break;
     // The k-th largest logit bounds the candidates (ties at it all stay).
