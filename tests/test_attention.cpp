@@ -150,6 +150,43 @@ TEST_CASE("attention modules: bitwise equal for 1 and 2 threads on every ISA") {
   });
 }
 
+TEST_CASE("multihead_attention: one query (projections folded into it) agrees with many") {
+  const std::size_t b = 2, lq = 40, lk = 45, e = 32;
+  MultiheadAttention::Weights mw{tensor(Shape{3 * e, e}, 34), tensor(Shape{3 * e}, 35),
+                                 tensor(Shape{e, e}, 36), tensor(Shape{e}, 37)};
+  const MultiheadAttention mha = std::move(MultiheadAttention::create(e, 4, false, std::move(mw))).value();
+  const auto q = random_floats(b * lq * e, -1, 1, 38), k = random_floats(b * lk * e, -1, 1, 39);
+  const auto v = random_floats(b * lk * e, -1, 1, 40);
+  std::vector<std::uint8_t> kpm(b * lk, 1);  // batch 1 all padding: its outputs are out_proj.bias
+  for (std::size_t j = 0; j < 30; ++j) kpm[j] = 0;
+  const ConstView kv(k.data(), Shape{b, lk, e}), vv(v.data(), Shape{b, lk, e});
+  const MaskView mask(kpm.data(), Shape{b, lk});
+  for_each_isa([&](Isa) {
+    Workspace ws;
+    REQUIRE(ws.reserve(mha.workspace_bytes(lq, lk, Context{1})).ok());
+    std::vector<float> all(b * lq * e), wall(b * lq * lk);
+    REQUIRE(mha.forward(Context{1}, ConstView(q.data(), Shape{b, lq, e}), kv, vv, mask,
+                        View(all.data(), Shape{b, lq, e}), View(wall.data(), Shape{b, lq, lk}), ws).ok());
+    std::vector<float> qi(b * e), one(b * e), wone(b * lk);
+    for (std::size_t i = 0; i < lq; ++i) {
+      for (std::size_t bi = 0; bi < b; ++bi)
+        std::memcpy(qi.data() + bi * e, q.data() + (bi * lq + i) * e, e * sizeof(float));
+      REQUIRE(mha.forward(Context{1}, ConstView(qi.data(), Shape{b, 1, e}), kv, vv, mask,
+                          View(one.data(), Shape{b, 1, e}), View(wone.data(), Shape{b, 1, lk}), ws).ok());
+      for (std::size_t bi = 0; bi < b; ++bi) {
+        for (std::size_t c = 0; c < e; ++c) {
+          const float want = all[(bi * lq + i) * e + c];
+          CHECK(std::fabs(one[bi * e + c] - want) <= 1e-5f + 1e-4f * std::fabs(want));
+        }
+        for (std::size_t j = 0; j < lk; ++j) {
+          const float want = wall[(bi * lq + i) * lk + j];
+          CHECK(std::fabs(wone[bi * lk + j] - want) <= 1e-6f + 1e-4f * want);
+        }
+      }
+    }
+  });
+}
+
 TEST_CASE("one plan for the largest shape serves smaller ones; too small is an error") {
   const SoftAttention att = make(Score::additive, 16, 16);
   Workspace ws;

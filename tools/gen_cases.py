@@ -103,6 +103,7 @@ def write_multihead(out, only):
         ("mha_causal_self_e12_h3", 12, 3, True, 2, 9, 9, None),
         ("mha_e8_h1_fully_padded", 8, 1, False, 2, 3, 6, [6, 0]),
         ("mha_e20_h5_cross", 20, 5, False, 1, 4, 33, [30]),
+        ("mha_e32_h4_one_query_padded", 32, 4, False, 2, 1, 45, [45, 17]),
     ]
     n = 0
     for i, (name, e, h, causal, b, lq, lk, lengths) in enumerate(cases):

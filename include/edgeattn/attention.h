@@ -142,6 +142,14 @@ class MultiheadAttention {
                  MaskView key_padding_mask, View output, View weights, Workspace& ws) const;
 
  private:
+  float scale() const;  // 1 / sqrt(head dim)
+  bool folds(std::size_t lq, std::size_t lk) const;
+  Status head_projected(const Context& ctx, std::size_t hd, const float* qp, std::size_t lq,
+                        const float* kp, const float* vp, std::size_t lk, const std::uint8_t* allowed,
+                        float* p, float* heads, Workspace& ws) const;
+  Status head_folded(const Context& ctx, std::size_t hd, const float* qp, std::size_t lq,
+                     const float* key, const float* value, std::size_t lk,
+                     const std::uint8_t* allowed, float* p, float* qs, float* heads) const;
   std::size_t e_ = 0, h_ = 0;
   bool causal_ = false;
   Weights w_;

@@ -55,7 +55,8 @@ std::size_t MultiheadAttention::workspace_bytes(std::size_t lq, std::size_t lk,
                                                 const Context& ctx) const {
   const std::size_t dh = e_ / h_;
   // projected Q, K, V, head outputs, one head's probabilities, their average
-  const std::size_t floats = 2 * lq * e_ + 2 * lk * e_ + 2 * lq * lk;
+  // (and head_folded's two rows of E)
+  const std::size_t floats = 2 * lq * e_ + 2 * lk * e_ + 2 * lq * lk + 2 * e_;
   const std::size_t mm =
       max_of(max_of(matmul_workspace_bytes(ctx, lq, e_, e_), matmul_workspace_bytes(ctx, lk, e_, e_)),
              max_of(matmul_workspace_bytes(ctx, lq, lk, dh), matmul_workspace_bytes(ctx, lq, dh, lk)));
@@ -75,6 +76,62 @@ Status project(const Context& ctx, const float* x, std::size_t rows, std::size_t
   return {};
 }
 }  // namespace
+
+// Projecting every key and value costs 2 Lk E^2 multiply-adds; folding the
+// projections into each query instead (head_folded) costs 2 E^2 + 2 h Lk E
+// per query: the cheaper one runs.
+float MultiheadAttention::scale() const { return 1.0f / std::sqrt(static_cast<float>(e_ / h_)); }
+
+bool MultiheadAttention::folds(std::size_t lq, std::size_t lk) const {
+  return lq * (e_ + h_ * lk) < lk * (e_ + lq);
+}
+
+// Head hd's probabilities p [Lq, Lk] and output columns from the projected
+// queries, keys and values (each row E wide, the head's dh columns at hd dh).
+Status MultiheadAttention::head_projected(const Context& ctx, std::size_t hd, const float* qp,
+                                          std::size_t lq, const float* kp, const float* vp,
+                                          std::size_t lk, const std::uint8_t* allowed, float* p,
+                                          float* heads, Workspace& ws) const {
+  const std::size_t e = e_, dh = e / h_;
+  kernels::GemmArgs s = gemm_args(lq, lk, dh, qp + hd * dh, kp + hd * dh, true, p, scale());
+  s.lda = s.ldb = e;
+  EDGEATTN_RETURN_IF_ERROR(matmul(ctx, s, ws));
+  const View pv(p, Shape{lq, lk});
+  EDGEATTN_RETURN_IF_ERROR(softmax(ctx, pv, MaskView(allowed, Shape{lq, lk}), pv));
+  kernels::GemmArgs o = gemm_args(lq, dh, lk, p, vp + hd * dh, false, heads + hd * dh);
+  o.ldb = o.ldc = e;
+  return matmul(ctx, o, ws);
+}
+
+// The same from the raw keys and values, with the algebra of a linear
+// projection: q_h . (W_k k_j + b_k) = (W_k^T q_h) . k_j + q_h . b_k, whose
+// last term is the same for every key and cancels in the softmax; and
+// sum_j p_j (W_v v_j + b_v) = W_v (sum_j p_j v_j) + b_v, as the p_j sum to 1
+// (0 when no key is allowed: then the output is 0, as unfolded). qs: 2 E floats.
+Status MultiheadAttention::head_folded(const Context& ctx, std::size_t hd, const float* qp,
+                                       std::size_t lq, const float* key, const float* value,
+                                       std::size_t lk, const std::uint8_t* allowed, float* p,
+                                       float* qs, float* heads) const {
+  const std::size_t e = e_, dh = e / h_;
+  const float* wk = w_.in_proj_weight.data() + (e + hd * dh) * e;
+  const float* wv = w_.in_proj_weight.data() + (2 * e + hd * dh) * e;
+  const float* bv = w_.in_proj_bias.data() + 2 * e + hd * dh;
+  float *qk = qs, *vsum = qs + e;
+  for (std::size_t i = 0; i < lq; ++i) {
+    float* pi = p + i * lk;
+    kernels::gemv_t(dh, e, scale(), wk, e, qp + i * e + hd * dh, 0.0f, qk);
+    kernels::gemv(lk, e, 1.0f, key, e, qk, 0.0f, pi);
+    const View pv(pi, Shape{1, lk});
+    EDGEATTN_RETURN_IF_ERROR(softmax(ctx, pv, MaskView(allowed + i * lk, Shape{1, lk}), pv));
+    kernels::gemv_t(lk, e, 1.0f, value, e, pi, 0.0f, vsum);
+    float* out = heads + i * e + hd * dh;
+    kernels::gemv(dh, e, 1.0f, wv, e, vsum, 0.0f, out);
+    bool any = false;
+    for (std::size_t j = 0; j < lk && !any; ++j) any = allowed[i * lk + j] != 0;
+    if (any) kernels::add(out, bv, out, dh);
+  }
+  return {};
+}
 
 Status MultiheadAttention::forward(const Context& ctx, ConstView query, ConstView key,
                                    ConstView value, MaskView kpm, View output, View weights,
@@ -108,20 +165,19 @@ Status MultiheadAttention::forward(const Context& ctx, ConstView query, ConstVie
   float* heads = ws.take<float>(lq * e);
   float* p = ws.take<float>(lq * lk);
   std::uint8_t* allowed = ws.take<std::uint8_t>(lq * lk);
-  if ((!qp || !kp || !vp || !heads || !p || !allowed) && lq * lk * e != 0)
+  float* qs = ws.take<float>(2 * e);
+  if ((!qp || !kp || !vp || !heads || !p || !allowed || !qs) && lq * lk * e != 0)
     return {StatusCode::out_of_memory, "multihead_attention: workspace too small (see workspace_bytes)"};
-  const std::size_t dh = e / h_;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
   const float* w = w_.in_proj_weight.data();
   const float* bias = w_.in_proj_bias.data();
+  const bool fold = folds(lq, lk);
   Status st;
   for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
+    const float* kb = key.data() + b * lk * e;
+    const float* vb = value.data() + b * lk * e;
     st = project(ctx, query.data() + b * lq * e, lq, e, w, packed_[0], bias, e, qp, ws);
-    if (st.ok())
-      st = project(ctx, key.data() + b * lk * e, lk, e, w + e * e, packed_[1], bias + e, e, kp, ws);
-    if (st.ok())
-      st = project(ctx, value.data() + b * lk * e, lk, e, w + 2 * e * e, packed_[2], bias + 2 * e,
-                   e, vp, ws);
+    if (st.ok() && !fold) st = project(ctx, kb, lk, e, w + e * e, packed_[1], bias + e, e, kp, ws);
+    if (st.ok() && !fold) st = project(ctx, vb, lk, e, w + 2 * e * e, packed_[2], bias + 2 * e, e, vp, ws);
     if (!st.ok()) break;
     for (std::size_t i = 0; i < lq; ++i)
       for (std::size_t j = 0; j < lk; ++j)
@@ -129,14 +185,8 @@ Status MultiheadAttention::forward(const Context& ctx, ConstView query, ConstVie
     float* wb = weights.empty() ? nullptr : weights.data() + b * lq * lk;
     if (wb) std::memset(wb, 0, lq * lk * sizeof(float));
     for (std::size_t hd = 0; hd < h_ && st.ok(); ++hd) {
-      kernels::GemmArgs s = gemm_args(lq, lk, dh, qp + hd * dh, kp + hd * dh, true, p, scale);
-      s.lda = s.ldb = e;
-      st = matmul(ctx, s, ws);
-      const View pv(p, Shape{lq, lk});
-      if (st.ok()) st = softmax(ctx, pv, MaskView(allowed, Shape{lq, lk}), pv);
-      kernels::GemmArgs o = gemm_args(lq, dh, lk, p, vp + hd * dh, false, heads + hd * dh);
-      o.ldb = o.ldc = e;
-      if (st.ok()) st = matmul(ctx, o, ws);
+      st = fold ? head_folded(ctx, hd, qp, lq, kb, vb, lk, allowed, p, qs, heads)
+                : head_projected(ctx, hd, qp, lq, kp, vp, lk, allowed, p, heads, ws);
       if (wb) kernels::axpy(1.0f, p, wb, lq * lk);
     }
     if (wb) kernels::scale(1.0f / static_cast<float>(h_), wb, wb, lq * lk);  // mean over heads
