@@ -121,6 +121,25 @@ TEST_CASE("dot and reduce_sum / reduce_max / reduce_mean") {
   });
 }
 
+TEST_CASE("argmax: the first maximum wherever it lies, ties, -inf") {
+  for_each_isa([](Isa) {
+    for (std::size_t n : sweep_sizes()) {
+      auto x = random_floats(n, -1, 1, 70 + n);
+      for (std::size_t at : {std::size_t{0}, n / 3, n / 2, n - 1}) {
+        std::vector<float> y = x;
+        y[at] = 2.0f;
+        if (at + 1 < n) y[n - 1] = 2.0f;  // a later tie must not win
+        CAPTURE(n);
+        CAPTURE(at);
+        CHECK(kernels::argmax(y.data(), n) == at);
+      }
+      std::vector<float> ninf(n, -std::numeric_limits<float>::infinity());
+      CHECK(kernels::argmax(ninf.data(), n) == 0);
+    }
+    CHECK(kernels::argmax(nullptr, 0) == 0);
+  });
+}
+
 TEST_CASE("elementwise: axpy, scale, add, mul, add_scalar, scale_mul (also in place)") {
   for_each_isa([](Isa) {
     for (std::size_t n : sweep_sizes()) {
