@@ -92,7 +92,7 @@ void store_tail(float* p, std::size_t count, const fbatch<A>& v) {
 
 // y = f(x) elementwise.
 template <class A, class F>
-void map1(const float* x, float* y, std::size_t n, F f) {
+EDGEATTN_FLATTEN void map1(const float* x, float* y, std::size_t n, F f) {
   constexpr std::size_t W = fbatch<A>::size;
   std::size_t i = 0;
   for (; i + W <= n; i += W) f(fbatch<A>::load_unaligned(x + i)).store_unaligned(y + i);
@@ -100,7 +100,7 @@ void map1(const float* x, float* y, std::size_t n, F f) {
 }
 // y = f(a, b) elementwise.
 template <class A, class F>
-void map2(const float* a, const float* b, float* y, std::size_t n, F f) {
+EDGEATTN_FLATTEN void map2(const float* a, const float* b, float* y, std::size_t n, F f) {
   constexpr std::size_t W = fbatch<A>::size;
   std::size_t i = 0;
   for (; i + W <= n; i += W)
@@ -475,7 +475,7 @@ void rows_mean_max(const float* x, std::size_t ldx, std::size_t rows, const floa
 // The gate math of one row, a vector of hidden units at a time (tails
 // through zero-padded copies, so every unit sees the same arithmetic).
 template <class A, class F>
-void for_vectors(std::size_t n, F body) {
+EDGEATTN_FLATTEN void for_vectors(std::size_t n, F body) {
   constexpr std::size_t W = fbatch<A>::size;
   for (std::size_t i = 0; i < n; i += W) body(i, n - i < W ? n - i : W);
 }
