@@ -128,13 +128,16 @@ TEST_CASE("argmax: the first maximum wherever it lies, ties, -inf") {
       for (std::size_t at : {std::size_t{0}, n / 3, n / 2, n - 1}) {
         std::vector<float> y = x;
         y[at] = 2.0f;
-        if (at + 1 < n) y[n - 1] = 2.0f;  // a later tie must not win
+        for (std::size_t later : {at + 1, at + 11, at + 37, n - 1})  // later ties, other lanes
+          if (later > at && later < n) y[later] = 2.0f;
         CAPTURE(n);
         CAPTURE(at);
         CHECK(kernels::argmax(y.data(), n) == at);
       }
       std::vector<float> ninf(n, -std::numeric_limits<float>::infinity());
       CHECK(kernels::argmax(ninf.data(), n) == 0);
+      std::vector<float> flat(n, 0.5f);  // every element ties
+      CHECK(kernels::argmax(flat.data(), n) == 0);
     }
     CHECK(kernels::argmax(nullptr, 0) == 0);
   });

@@ -275,23 +275,44 @@ float reduce_max(const float* x, std::size_t n) {
   return hmax<A>(xsimd::max(m0, m1));
 }
 
-// First maximum: the maximum in one pass, then the first vector holding it,
-// searched four vectors to a branch (one compare-and-branch per vector
-// costs more than the maximum's pass).
+// First maximum in one pass over the row: per lane the maximum over blocks
+// of four vectors and the first block that reached it (a strict > keeps
+// the earliest). The first block holding the row maximum is the smallest
+// such block over the lanes that hold it; a search from there (at most
+// four vectors, or the tail) finds the element. Block numbers are floats,
+// exact below 2^24 blocks; longer rows search from the start.
 template <class A>
 std::size_t argmax(const float* x, std::size_t n) {
   using F = fbatch<A>;
-  constexpr std::size_t W = F::size;
+  constexpr std::size_t W = F::size, B = 4 * W;
   if (n == 0) return 0;
-  const F m(reduce_max<A>(x, n));
-  const auto hit = [&](std::size_t j) { return F::load_unaligned(x + j) == m; };
+  const float ninf = -std::numeric_limits<float>::infinity();
+  const auto ld = [&](std::size_t j) { return F::load_unaligned(x + j); };
+  F m(ninf), at(0.0f), block(0.0f);
   std::size_t i = 0;
-  for (; i + 4 * W <= n; i += 4 * W)
-    if (xsimd::any((hit(i) || hit(i + W)) || (hit(i + 2 * W) || hit(i + 3 * W)))) break;
-  for (; i + W <= n; i += W)
-    if (xsimd::any(F::load_unaligned(x + i) == m)) break;
+  for (; i + B <= n; i += B) {
+    const F bm = xsimd::max(xsimd::max(ld(i), ld(i + W)), xsimd::max(ld(i + 2 * W), ld(i + 3 * W)));
+    at = xsimd::select(bm > m, block, at);
+    m = xsimd::max(m, bm);
+    block += F(1.0f);
+  }
+  float mx = hmax<A>(m);
+  std::size_t start = i;  // the tail, unless a block holds the maximum
+  if (i < n) {
+    const float tail = reduce_max<A>(x + i, n - i);
+    if (tail > mx) mx = tail;
+  }
+  alignas(64) float lm[W], la[W];
+  m.store_aligned(lm);
+  at.store_aligned(la);
+  for (std::size_t l = 0; l < W; ++l)
+    if (lm[l] == mx && static_cast<std::size_t>(la[l]) * B < start) start = static_cast<std::size_t>(la[l]) * B;
+  if (n / B >= (std::size_t{1} << 24)) start = 0;
+  const F mv(mx);
+  for (i = start; i + W <= n; i += W)
+    if (xsimd::any(ld(i) == mv)) break;
   for (; i < n; ++i)
-    if (x[i] == m.get(0)) return i;
+    if (x[i] == mx) return i;
   return 0;  // only NaNs
 }
 
