@@ -11,6 +11,8 @@
 // identical everywhere (the seeded sampling path relies on that).
 #pragma once
 
+#include <cstdint>
+
 // For the per-vector math functions: called once per vector in hot loops,
 // where a call would pass the vector through memory.
 #if defined(__GNUC__)
@@ -76,5 +78,40 @@ EDGEATTN_ALWAYS_INLINE typename Ops::F exp_nonpositive_core(typename Ops::F x) {
       Ops::shift_left(Ops::bits(t) - Ops::bits(Ops::splat(kExpMagic)) + Ops::splat_int(127), 23));
   return Ops::select_lt(x, Ops::splat(-87.0f), Ops::splat(0.0f), p * s);
 }
+
+// K independent values through the same code, each operation applied to
+// all K before the next: a long dependent chain (the unfused exp is about
+// 50 cycles deep) then offers K chains to the out-of-order window at once
+// instead of one after another. Per value the operation sequence is that of
+// Ops, so the results are bitwise those of Ops.
+template <class T, int K>
+struct Group {
+  T v[K];
+  template <class Fn>
+  static Group make(Fn f) {
+    Group r;
+    for (int k = 0; k < K; ++k) r.v[k] = f(k);
+    return r;
+  }
+  friend Group operator+(const Group& a, const Group& b) { return make([&](int k) { return a.v[k] + b.v[k]; }); }
+  friend Group operator-(const Group& a, const Group& b) { return make([&](int k) { return a.v[k] - b.v[k]; }); }
+  friend Group operator*(const Group& a, const Group& b) { return make([&](int k) { return a.v[k] * b.v[k]; }); }
+};
+
+template <class Ops, int K>
+struct GroupOps {
+  using F = Group<typename Ops::F, K>;
+  using I = Group<typename Ops::I, K>;
+  static F splat(float x) { return F::make([&](int) { return Ops::splat(x); }); }
+  static I splat_int(std::int32_t x) { return I::make([&](int) { return Ops::splat_int(x); }); }
+  static F fma(const F& a, const F& b, const F& c) { return F::make([&](int k) { return Ops::fma(a.v[k], b.v[k], c.v[k]); }); }
+  static F fnma(const F& a, const F& b, const F& c) { return F::make([&](int k) { return Ops::fnma(a.v[k], b.v[k], c.v[k]); }); }
+  static I bits(const F& x) { return I::make([&](int k) { return Ops::bits(x.v[k]); }); }
+  static F from_bits(const I& x) { return F::make([&](int k) { return Ops::from_bits(x.v[k]); }); }
+  static I shift_left(const I& x, int n) { return I::make([&](int k) { return Ops::shift_left(x.v[k], n); }); }
+  static F select_lt(const F& a, const F& b, const F& y, const F& z) {
+    return F::make([&](int k) { return Ops::select_lt(a.v[k], b.v[k], y.v[k], z.v[k]); });
+  }
+};
 
 }  // namespace edgeattn::detail

@@ -409,9 +409,23 @@ void exp_lanes16(const float* x, const std::uint8_t* mask, std::size_t n, float 
   constexpr std::size_t W = F::size, V = 16 / W;  // vectors per 16 lanes
   static_assert(16 % W == 0, "16 lanes must be whole vectors");
   const float ninf = -std::numeric_limits<float>::infinity();
+  constexpr int K = 4;  // vectors in flight, whole chunks of 16
+  static_assert(K * W % 16 == 0, "a group is whole chunks");
+  using G = GroupOps<BatchOps<A>, K>;
   F acc[V];
   for (std::size_t v = 0; v < V; ++v) acc[v] = F(0.0f);
-  for (std::size_t c = 0; c < n; c += 16)
+  std::size_t c = 0;
+  for (; c + K * W <= n; c += K * W) {
+    const typename G::F xs = G::F::make([&](int k) { return F::load_unaligned(x + c + k * W) - F(shift); });
+    typename G::F es = exp_nonpositive_core<G, false>(xs);
+    for (int k = 0; k < K; ++k) {
+      F& ev = es.v[k];
+      if (mask) ev = xsimd::select(load_mask<A>(mask + c + k * W, W) != F(0.0f), ev, F(0.0f));
+      acc[k % V] += ev;  // chunk order within each lane
+      ev.store_unaligned(e + c + k * W);
+    }
+  }
+  for (; c < n; c += 16)
     for (std::size_t v = 0; v < V; ++v) {
       const std::size_t i = c + v * W, left = i < n ? n - i : 0, cnt = left < W ? left : W;
       F ev(0.0f);
