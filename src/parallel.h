@@ -14,6 +14,11 @@ namespace edgeattn::detail {
 // Below this much work per thread, starting a thread costs more than it saves.
 constexpr double kMinFlopsPerThread = 1 << 18;
 constexpr std::size_t kMinElementsPerThread = 1 << 15;
+// A one-row product (a decoder step's GEMV) is split over threads when its
+// weights exceed this per thread: starting the team (about a microsecond)
+// costs what reading this much from L2 does, and past the L2 each core then
+// keeps its share of the weights in its own.
+constexpr double kMinWeightBytesPerThread = 128 * 1024;
 
 // Threads for `work` units when each thread should get at least
 // `min_per_thread` of them (>= 1, <= the context's count).

@@ -557,7 +557,7 @@ TEST_CASE("gemv_t: weighted sums of rows, column tails, beta 0 does not read y")
   });
 }
 
-TEST_CASE("gemv_t_panels: panel tails, bias or none, backward bitwise equal to forward") {
+TEST_CASE("gemv_t_panels: panel tails, bias or none, backward and split bitwise equal to forward") {
   for_each_isa([](Isa) {
     for (std::size_t m : {1u, 3u, 64u}) {
       for (std::size_t n : sweep_sizes()) {
@@ -585,6 +585,13 @@ TEST_CASE("gemv_t_panels: panel tails, bias or none, backward bitwise equal to f
           CAPTURE(n);
           expect_close(fwd.data(), want, tol, "gemv_t_panels");
           CHECK(std::memcmp(fwd.data(), bwd.data(), n * sizeof(float)) == 0);
+          for (std::size_t parts : {2u, 3u, 5u}) {  // each output from one part, the same bits
+            std::vector<float> split(n, std::nanf(""));
+            for (std::size_t q = 0; q < parts; ++q)
+              kernels::gemv_t_panels(p.value(), x.data(), b, split.data(), q % 2 == 1, q, parts);
+            CAPTURE(parts);
+            CHECK(std::memcmp(fwd.data(), split.data(), n * sizeof(float)) == 0);
+          }
         }
       }
     }

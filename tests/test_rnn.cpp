@@ -20,10 +20,10 @@ Tensor tensor(const Shape& s, std::uint32_t seed, float scale = 0.5f) {
   return test::random_tensor(s, seed, -scale, scale);
 }
 
-RnnWeights weights(RnnType type, std::size_t in, std::size_t h, std::uint32_t seed) {
+RnnWeights weights(RnnType type, std::size_t in, std::size_t h, std::uint32_t seed, float scale = 0.5f) {
   const std::size_t g = (type == RnnType::gru ? 3 : 4) * h;
   RnnWeights w;
-  w.weight_ih = tensor(Shape{g, in}, seed), w.weight_hh = tensor(Shape{g, h}, seed + 1);
+  w.weight_ih = tensor(Shape{g, in}, seed), w.weight_hh = tensor(Shape{g, h}, seed + 1, scale);
   w.bias_ih = tensor(Shape{g}, seed + 2), w.bias_hh = tensor(Shape{g}, seed + 3);
   return w;
 }
@@ -81,6 +81,30 @@ TEST_CASE("cells: GRUCell and LSTMCell against double precision, every ISA") {
       }
     });
   }
+}
+
+// A decoder-sized W_hh (hidden 256: 768 KB) is split over the threads in a
+// one-row step; every output is still computed alone.
+TEST_CASE("one-row steps of a large GRU: 1 and 2 threads bitwise equal") {
+  const std::size_t in = 5, hid = 256, steps = 3;
+  Rnn rnn = Rnn::create(RnnType::gru, in, hid, 1, false, [&] {
+              std::vector<RnnWeights> w;
+              w.push_back(weights(RnnType::gru, in, hid, 31, 0.1f));
+              return w;
+            }()).value();
+  const Tensor x = tensor(Shape{1, steps, in}, 32, 1.0f);
+  for_each_isa([&](Isa) {
+    std::vector<Tensor> outs;
+    for (int threads : {1, 2}) {
+      Tensor out = Tensor::zeros(Shape{1, steps, hid}).value();
+      Workspace ws;
+      REQUIRE(ws.reserve(rnn.workspace_bytes(1, steps, Context{threads})).ok());
+      REQUIRE(rnn.forward(Context{threads}, x.view(), ConstView(), ConstView(), nullptr, out.view(), View(),
+                          View(), ws).ok());
+      outs.push_back(std::move(out));
+    }
+    CHECK(std::memcmp(outs[0].data(), outs[1].data(), steps * hid * sizeof(float)) == 0);
+  });
 }
 
 // Within rounding, not bitwise: the layer projects all steps' inputs in one

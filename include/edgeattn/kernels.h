@@ -144,8 +144,10 @@ class GemvPanels {
 // panels last to first: a loop that calls this once per step on the same A
 // and alternates reads first what the previous call read last, still in L1.
 // Each output sums its m products in row order either way, so the result is
-// the same bit for bit.
-void gemv_t_panels(const GemvPanels& a, const float* x, const float* bias, float* y, bool backward);
+// the same bit for bit. part/parts: only the part-th of `parts` even runs
+// of panels (their outputs alone), so that threads can share one product.
+void gemv_t_panels(const GemvPanels& a, const float* x, const float* bias, float* y, bool backward,
+                   std::size_t part = 0, std::size_t parts = 1);
 
 class PackedB;
 

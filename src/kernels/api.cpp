@@ -1,5 +1,6 @@
 // The public kernel entry points: argument checks where a call can fail,
 // then the active ISA's table.
+#include <algorithm>
 #include <string>
 
 #include "table.h"
@@ -85,8 +86,15 @@ Result<GemvPanels> GemvPanels::pack(const float* a, std::size_t lda, std::size_t
   return p;
 }
 
-void gemv_t_panels(const GemvPanels& a, const float* x, const float* bias, float* y, bool backward) {
-  active_table().gemv_t_panels(a.m(), a.n(), a.data(), x, bias, y, backward);
+void gemv_t_panels(const GemvPanels& a, const float* x, const float* bias, float* y, bool backward,
+                   std::size_t part, std::size_t parts) {
+  constexpr std::size_t P = GemvPanels::kPanel;
+  const std::size_t panels = (a.n() + P - 1) / P;
+  const std::size_t first = panels * part / parts, last = panels * (part + 1) / parts;
+  if (first >= last) return;
+  const std::size_t j0 = first * P, cols = std::min(a.n(), last * P) - j0;
+  active_table().gemv_t_panels(a.m(), cols, a.data() + j0 * a.m(), x, bias ? bias + j0 : nullptr, y + j0,
+                               backward);
 }
 
 namespace {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "../attention/common.h"
+#include "../parallel.h"
 #include "edgeattn/ops.h"
 #include "edgeattn/rnn.h"
 
@@ -87,7 +88,14 @@ Status RnnCell::step_rows(const Context& ctx, const float* const* gx, std::size_
                           bool odd) const {
   const std::size_t n = hidden_, g = gates() * n;
   if (rows == 1) {  // gh = W_hh h + b_hh
-    kernels::gemv_t_panels(panels_hh_, h, bias_hh_.data(), gh, odd);
+    // A large W_hh (a decoder's 768 KB) is split by panels over the threads,
+    // the same panels to the same thread every step, so that each core
+    // reads its share from its own L2. Each output is computed alone, so any
+    // split gives the same bits.
+    const int t = detail::threads_for(ctx, static_cast<double>(panels_hh_.bytes()), detail::kMinWeightBytesPerThread);
+    detail::parallel_for(t, static_cast<std::size_t>(t), [&](std::size_t part, int) {
+      kernels::gemv_t_panels(panels_hh_, h, bias_hh_.data(), gh, odd, part, static_cast<std::size_t>(t));
+    });
   } else {
     for (std::size_t r = 0; r < rows; ++r) std::memcpy(gh + r * g, bias_hh_.data(), g * sizeof(float));
     kernels::GemmArgs a = gemm_args(rows, g, n, h, weight_hh_t_.data(), false, gh, 1.0f, 1.0f);
