@@ -1,5 +1,6 @@
 #include "edgeattn/ops.h"
 
+#include <algorithm>
 #include <string>
 
 #include "kernels/table.h"
@@ -9,6 +10,7 @@ namespace edgeattn {
 
 using detail::kMinElementsPerThread;
 using detail::kMinFlopsPerThread;
+using detail::kMinWeightBytesPerThread;
 using detail::parallel_for;
 using detail::threads_for;
 
@@ -125,10 +127,18 @@ std::size_t matmul_workspace_bytes(const Context& ctx, std::size_t m, std::size_
 Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
   if (g.m == 1 && g.n > 0 && g.k > 0) {  // one row (a decoder step): a GEMV, unpacked
     EDGEATTN_RETURN_IF_ERROR(detail::check_gemm(g));
-    if (g.trans_b)
-      kernels::gemv(g.n, g.k, g.alpha, g.b, g.ldb, g.a, g.beta, g.c);
-    else
-      kernels::gemv_t(g.k, g.n, g.alpha, g.b, g.ldb, g.a, g.beta, g.c);
+    // Split in runs of 64 outputs, each computed alone: the same bits for
+    // any thread count.
+    const std::size_t runs = (g.n + 63) / 64;
+    const int t = threads_for(ctx, 4.0 * static_cast<double>(g.n) * g.k, kMinWeightBytesPerThread);
+    parallel_for(t, static_cast<std::size_t>(t), [&](std::size_t part, int) {
+      const std::size_t j0 = runs * part / t * 64, j1 = std::min(g.n, runs * (part + 1) / t * 64);
+      if (j0 >= j1) return;
+      if (g.trans_b)
+        kernels::gemv(j1 - j0, g.k, g.alpha, g.b + j0 * g.ldb, g.ldb, g.a, g.beta, g.c + j0);
+      else
+        kernels::gemv_t(g.k, j1 - j0, g.alpha, g.b + j0, g.ldb, g.a, g.beta, g.c + j0);
+    });
     return {};
   }
   const std::size_t per_thread = kernels::gemm_workspace_bytes(g.m, g.n, g.k);

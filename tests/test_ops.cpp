@@ -36,7 +36,8 @@ TEST_CASE("matmul: 1 and 2 threads give bitwise the same C, equal to gemm") {
   };
   for_each_isa([](Isa) {
     for (const Shape3 s : {Shape3{1, 1, 1}, Shape3{67, 513, 33}, Shape3{513, 67, 300},
-                           Shape3{130, 130, 64}, Shape3{1024, 1024, 64}}) {
+                           Shape3{130, 130, 64}, Shape3{1024, 1024, 64},
+                           Shape3{1, 300, 301}, Shape3{1, 1000, 257}}) {  // one-row GEMVs split
       for (bool tb : {false, true}) {
         CAPTURE(s.m);
         CAPTURE(s.n);
