@@ -84,27 +84,32 @@ TEST_CASE("cells: GRUCell and LSTMCell against double precision, every ISA") {
 }
 
 // A decoder-sized W_hh (hidden 256: 768 KB) is split over the threads in a
-// one-row step; every output is still computed alone.
-TEST_CASE("one-row steps of a large GRU: 1 and 2 threads bitwise equal") {
+// one-row step, and the two directions of a long enough bidirectional layer
+// run on a thread each; every output is still computed alone.
+TEST_CASE("large GRUs, one and two directions: 1 and 2 threads bitwise equal") {
   const std::size_t in = 5, hid = 256, steps = 3;
-  Rnn rnn = Rnn::create(RnnType::gru, in, hid, 1, false, [&] {
-              std::vector<RnnWeights> w;
-              w.push_back(weights(RnnType::gru, in, hid, 31, 0.1f));
-              return w;
-            }()).value();
-  const Tensor x = tensor(Shape{1, steps, in}, 32, 1.0f);
-  for_each_isa([&](Isa) {
-    std::vector<Tensor> outs;
-    for (int threads : {1, 2}) {
-      Tensor out = Tensor::zeros(Shape{1, steps, hid}).value();
-      Workspace ws;
-      REQUIRE(ws.reserve(rnn.workspace_bytes(1, steps, Context{threads})).ok());
-      REQUIRE(rnn.forward(Context{threads}, x.view(), ConstView(), ConstView(), nullptr, out.view(), View(),
-                          View(), ws).ok());
-      outs.push_back(std::move(out));
-    }
-    CHECK(std::memcmp(outs[0].data(), outs[1].data(), steps * hid * sizeof(float)) == 0);
-  });
+  for (bool bi : {false, true}) {
+    Rnn rnn = Rnn::create(RnnType::gru, in, hid, 1, bi, [&] {
+                std::vector<RnnWeights> w;
+                for (int d = 0; d < (bi ? 2 : 1); ++d) w.push_back(weights(RnnType::gru, in, hid, 31 + 4 * d, 0.1f));
+                return w;
+              }()).value();
+    const Tensor x = tensor(Shape{1, steps, in}, 32, 1.0f);
+    const std::size_t dh = (bi ? 2 : 1) * hid;
+    CAPTURE(bi);
+    for_each_isa([&](Isa) {
+      std::vector<Tensor> outs;
+      for (int threads : {1, 2}) {
+        Tensor out = Tensor::zeros(Shape{1, steps, dh}).value();
+        Workspace ws;
+        REQUIRE(ws.reserve(rnn.workspace_bytes(1, steps, Context{threads})).ok());
+        REQUIRE(rnn.forward(Context{threads}, x.view(), ConstView(), ConstView(), nullptr, out.view(), View(),
+                            View(), ws).ok());
+        outs.push_back(std::move(out));
+      }
+      CHECK(std::memcmp(outs[0].data(), outs[1].data(), steps * dh * sizeof(float)) == 0);
+    });
+  }
 }
 
 // Within rounding, not bitwise: the layer projects all steps' inputs in one

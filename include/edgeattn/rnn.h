@@ -99,6 +99,7 @@ class Rnn {
                        std::size_t bsz, std::size_t steps, const std::int64_t* lengths,
                        ConstView h0, ConstView c0, float* out, View h_n, View c_n,
                        Workspace& ws) const;
+  std::size_t direction_bytes(std::size_t bsz, const Context& ctx) const;
   RnnType type_ = RnnType::gru;
   std::size_t input_ = 0, hidden_ = 0, layers_ = 0, dirs_ = 1;
   std::vector<RnnCell> cells_;            // [layer * D + dir]: the recurrent halves

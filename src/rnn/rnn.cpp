@@ -11,7 +11,9 @@
 
 namespace edgeattn {
 
+using detail::kMinFlopsPerThread;
 using detail::max_of;
+using detail::threads_for;
 
 const char* rnn_type_name(RnnType t) { return t == RnnType::gru ? "gru" : "lstm"; }
 
@@ -92,7 +94,7 @@ Status RnnCell::step_rows(const Context& ctx, const float* const* gx, std::size_
     // the same panels to the same thread every step, so that each core
     // reads its share from its own L2. Each output is computed alone, so any
     // split gives the same bits.
-    const int t = detail::threads_for(ctx, static_cast<double>(panels_hh_.bytes()), detail::kMinWeightBytesPerThread);
+    const int t = threads_for(ctx, static_cast<double>(panels_hh_.bytes()), detail::kMinWeightBytesPerThread);
     detail::parallel_for(t, static_cast<std::size_t>(t), [&](std::size_t part, int) {
       kernels::gemv_t_panels(panels_hh_, h, bias_hh_.data(), gh, odd, part, static_cast<std::size_t>(t));
     });
@@ -204,12 +206,18 @@ std::size_t Rnn::weight_bytes() const {
 std::size_t Rnn::workspace_bytes(std::size_t bsz, std::size_t steps, const Context& ctx) const {
   const std::size_t h = hidden_, gh = cells_[0].gates() * h, dh = dirs_ * h, rows = bsz * steps;
   const std::size_t io = layers_ > 1 ? 2 * workspace_bytes_for<float>(rows * dh) : 0;
-  const std::size_t per_dir = 5 * workspace_bytes_for<float>(bsz * h) + workspace_bytes_for<float>(bsz * gh) +
-                              workspace_bytes_for<const float*>(bsz) +
-                              2 * workspace_bytes_for<std::size_t>(bsz) +
-                              matmul_workspace_bytes(ctx, bsz, gh, h);
+  std::size_t per_dir = direction_bytes(bsz, ctx);
+  if (dirs_ == 2 && resolve_threads(ctx) > 1) per_dir = max_of(per_dir, 2 * direction_bytes(bsz, Context{1}));
   return workspace_bytes_for<float>(rows * dirs_ * gh) + io +
          max_of(matmul_workspace_bytes(ctx, rows, dirs_ * gh, max_of(input_, dh)), per_dir);
+}
+
+// What run_direction takes from the workspace.
+std::size_t Rnn::direction_bytes(std::size_t bsz, const Context& ctx) const {
+  const std::size_t h = hidden_, gh = cells_[0].gates() * h;
+  return 5 * workspace_bytes_for<float>(bsz * h) + workspace_bytes_for<float>(bsz * gh) +
+         workspace_bytes_for<const float*>(bsz) + 2 * workspace_bytes_for<std::size_t>(bsz) +
+         matmul_workspace_bytes(ctx, bsz, gh, h);
 }
 
 Status Rnn::check(ConstView x, ConstView h0, ConstView c0, const std::int64_t* lengths,
@@ -314,10 +322,27 @@ Status Rnn::forward(const Context& ctx, ConstView x, ConstView h0, ConstView c0,
     st = matmul(ctx, a, ws);
     for (std::size_t r = 0; st.ok() && r < rows; ++r) kernels::add(gx + r * dg, b_ih_[l].data(), gx + r * dg, dg);
     if (lengths) std::memset(out, 0, rows * dh * sizeof(float));  // outputs past a length are 0
-    for (std::size_t d = 0; d < dirs_ && st.ok(); ++d) {
+    // The two directions are independent: with two threads and enough
+    // steps each runs whole on its own, one thread team for the layer.
+    const std::size_t sub = direction_bytes(bsz, Context{1});
+    const double recurrent_flops = 2.0 * static_cast<double>(rows) * g * hidden_;
+    if (st.ok() && dirs_ == 2 && threads_for(ctx, 2 * recurrent_flops, kMinFlopsPerThread) > 1 &&
+        ws.capacity() - ws.used() >= 2 * sub) {
       const std::size_t dmark = ws.used();
-      st = run_direction(ctx, l, d, gx, bsz, steps, lengths, h0, c0, out, h_n, c_n, ws);
+      Workspace part[2];
+      for (Workspace& p : part) p.attach(ws.take_bytes(sub), sub);
+      Status sd[2];
+      detail::parallel_for(2, 2, [&](std::size_t d, int) {
+        sd[d] = run_direction(Context{1}, l, d, gx, bsz, steps, lengths, h0, c0, out, h_n, c_n, part[d]);
+      });
       ws.rewind(dmark);
+      st = sd[0].ok() ? sd[1] : sd[0];
+    } else {
+      for (std::size_t d = 0; d < dirs_ && st.ok(); ++d) {
+        const std::size_t dmark = ws.used();
+        st = run_direction(ctx, l, d, gx, bsz, steps, lengths, h0, c0, out, h_n, c_n, ws);
+        ws.rewind(dmark);
+      }
     }
   }
   ws.rewind(mark);
