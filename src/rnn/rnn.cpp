@@ -316,11 +316,21 @@ Status Rnn::forward(const Context& ctx, ConstView x, ConstView h0, ConstView c0,
   for (std::size_t l = 0; l < layers_ && st.ok(); ++l) {
     const float* in = l == 0 ? x.data() : io[(l - 1) % 2];
     float* out = l + 1 == layers_ ? output.data() : io[l % 2];
-    // Every time step's input projection, both directions: one GEMM.
-    kernels::GemmArgs a = gemm_args(rows, dg, l == 0 ? input_ : dh, in, w_ih_[l].data(), true, gx);
-    a.packed_b = &packed_ih_[l];
-    st = matmul(ctx, a, ws);
-    for (std::size_t r = 0; st.ok() && r < rows; ++r) kernels::add(gx + r * dg, b_ih_[l].data(), gx + r * dg, dg);
+    // Every time step's input projection, both directions: one GEMM; with
+    // one input feature (a univariate series) one axpy per step instead of
+    // a GEMM of depth 1, which is all tile edges.
+    const std::size_t in_dim = l == 0 ? input_ : dh;
+    if (in_dim == 1) {
+      for (std::size_t r = 0; r < rows; ++r) {
+        std::memcpy(gx + r * dg, b_ih_[l].data(), dg * sizeof(float));
+        kernels::axpy(in[r], w_ih_[l].data(), gx + r * dg, dg);
+      }
+    } else {
+      kernels::GemmArgs a = gemm_args(rows, dg, in_dim, in, w_ih_[l].data(), true, gx);
+      a.packed_b = &packed_ih_[l];
+      st = matmul(ctx, a, ws);
+      for (std::size_t r = 0; st.ok() && r < rows; ++r) kernels::add(gx + r * dg, b_ih_[l].data(), gx + r * dg, dg);
+    }
     if (lengths) std::memset(out, 0, rows * dh * sizeof(float));  // outputs past a length are 0
     // The two directions are independent: with two threads and enough
     // steps each runs whole on its own, one thread team for the layer.
