@@ -127,12 +127,14 @@ std::size_t matmul_workspace_bytes(const Context& ctx, std::size_t m, std::size_
 Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
   if (g.m == 1 && g.n > 0 && g.k > 0) {  // one row (a decoder step): a GEMV, unpacked
     EDGEATTN_RETURN_IF_ERROR(detail::check_gemm(g));
-    // Split in runs of 64 outputs, each computed alone: the same bits for
-    // any thread count.
-    const std::size_t runs = (g.n + 63) / 64;
-    const int t = threads_for(ctx, 4.0 * static_cast<double>(g.n) * g.k, kMinWeightBytesPerThread);
+    // Split in runs of kRun outputs (whole blocks of the GEMV kernels), each
+    // computed alone: the same bits for any thread count.
+    constexpr std::size_t kRun = 64;
+    const std::size_t runs = ceil_div(g.n, kRun);
+    const double weight_bytes = sizeof(float) * static_cast<double>(g.n) * g.k;
+    const int t = threads_for(ctx, weight_bytes, kMinWeightBytesPerThread);
     parallel_for(t, static_cast<std::size_t>(t), [&](std::size_t part, int) {
-      const std::size_t j0 = runs * part / t * 64, j1 = std::min(g.n, runs * (part + 1) / t * 64);
+      const std::size_t j0 = runs * part / t * kRun, j1 = std::min(g.n, runs * (part + 1) / t * kRun);
       if (j0 >= j1) return;
       if (g.trans_b)
         kernels::gemv(j1 - j0, g.k, g.alpha, g.b + j0 * g.ldb, g.ldb, g.a, g.beta, g.c + j0);
