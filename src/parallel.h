@@ -47,4 +47,12 @@ void parallel_for(int threads, std::size_t pieces, F body) {
   for (std::size_t p = 0; p < pieces; ++p) body(p, 0);
 }
 
+// body(begin, end) over one contiguous range of [0, n) per thread, for
+// kernels that take many rows per call.
+template <class F>
+void parallel_ranges(int threads, std::size_t n, F body) {
+  const std::size_t t = threads > 1 && n > 1 ? (static_cast<std::size_t>(threads) < n ? threads : n) : 1;
+  parallel_for(static_cast<int>(t), t, [&](std::size_t p, int) { body(n * p / t, n * (p + 1) / t); });
+}
+
 }  // namespace edgeattn::detail

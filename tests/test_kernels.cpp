@@ -9,6 +9,7 @@
 //   exp: 1e-6 relative for |x| <= 87 (the contract), otherwise 1e-6 absolute
 //   tanh, sigmoid: 1e-6 absolute (the contract)
 //   softmax: 2e-6 relative + 1e-7 absolute per weight
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -118,6 +119,40 @@ TEST_CASE("dot and reduce_sum / reduce_max / reduce_mean") {
     CHECK(kernels::reduce_sum(nullptr, 0) == 0.0f);
     CHECK(kernels::reduce_mean(nullptr, 0) == 0.0f);
     CHECK(kernels::reduce_max(nullptr, 0) == -std::numeric_limits<float>::infinity());
+  });
+}
+
+TEST_CASE("global_pool and scale_rows: many rows per call, each as its one-row kernel") {
+  for_each_isa([](Isa) {
+    for (std::size_t rows : {1u, 3u, 7u})
+      for (std::size_t n : sweep_sizes()) {
+        if (rows * n > 20000) continue;
+        const auto x = random_floats(rows * n, -2, 2, 5 * n + rows), a = random_floats(rows, -3, 3, n);
+        Misaligned mx(x, n % 4);
+        std::vector<float> mean(rows), max(rows), mean_only(rows, 7.0f), y(rows * n);
+        kernels::global_pool(mx.data(), rows, n, mean.data(), max.data());
+        kernels::global_pool(mx.data(), rows, n, mean_only.data(), nullptr);
+        kernels::scale_rows(a.data(), mx.data(), rows, n, y.data());
+        CAPTURE(rows);
+        CAPTURE(n);
+        for (std::size_t r = 0; r < rows; ++r) {
+          const float* xr = mx.data() + r * n;
+          CHECK(mean[r] == kernels::reduce_mean(xr, n));
+          CHECK(mean_only[r] == mean[r]);
+          CHECK(max[r] == *std::max_element(xr, xr + n));
+          for (std::size_t i = 0; i < n; ++i)
+            if (!(std::fabs(y[r * n + i] - double(a[r]) * xr[i]) <= kEps * std::fabs(a[r] * xr[i]))) {
+              FAIL_CHECK("scale_rows row " << r << " [" << i << "]");
+              break;
+            }
+        }
+        kernels::scale_rows(a.data(), mx.data(), rows, n, mx.data());  // in place
+        CHECK(std::equal(y.begin(), y.end(), mx.data()));
+      }
+    float mean = 1.0f, max = 1.0f;
+    kernels::global_pool(nullptr, 1, 0, &mean, &max);
+    CHECK(mean == 0.0f);
+    CHECK(max == -std::numeric_limits<float>::infinity());
   });
 }
 

@@ -42,6 +42,9 @@ float dot(const float* a, const float* b, std::size_t n);
 void axpy(float alpha, const float* x, float* y, std::size_t n);
 // y[i] = alpha * x[i]
 void scale(float alpha, const float* x, float* y, std::size_t n);
+// y[r * n + i] = a[r] * x[r * n + i] for rows contiguous rows of n (a
+// per-channel weight on an NCHW map); y may alias x.
+void scale_rows(const float* a, const float* x, std::size_t rows, std::size_t n, float* y);
 // y[i] = a[i] + b[i] / a[i] * b[i]
 void add(const float* a, const float* b, float* y, std::size_t n);
 void mul(const float* a, const float* b, float* y, std::size_t n);
@@ -55,6 +58,10 @@ void scale_mul(float alpha, const float* a, const float* b, float* y, std::size_
 float reduce_sum(const float* x, std::size_t n);
 float reduce_max(const float* x, std::size_t n);
 float reduce_mean(const float* x, std::size_t n);
+// Global average (and, when max is not null, max) pooling of rows
+// contiguous rows of n, one pass over each: mean[r] = reduce_mean(row r)
+// bitwise, max[r] = the maximum of row r (-inf for n == 0).
+void global_pool(const float* x, std::size_t rows, std::size_t n, float* mean, float* max);
 // Seeded sampling's unnormalised weights, bitwise the same on every ISA:
 // e[i] = exp(x[i] - shift) where mask (may be null) has i nonzero, else 0,
 // for i < n, and 0 from n up to the next multiple of 16 (e holds that many);

@@ -14,7 +14,10 @@ void axpy(float alpha, const float* x, float* y, std::size_t n) {
   active_table().axpy(alpha, x, y, n);
 }
 void scale(float alpha, const float* x, float* y, std::size_t n) {
-  active_table().scale(alpha, x, y, n);
+  active_table().scale_rows(&alpha, x, 1, n, y);
+}
+void scale_rows(const float* a, const float* x, std::size_t rows, std::size_t n, float* y) {
+  active_table().scale_rows(a, x, rows, n, y);
 }
 void add(const float* a, const float* b, float* y, std::size_t n) { active_table().add(a, b, y, n); }
 void mul(const float* a, const float* b, float* y, std::size_t n) { active_table().mul(a, b, y, n); }
@@ -32,7 +35,12 @@ void exp_lanes16(const float* x, const std::uint8_t* mask, std::size_t n, float 
   active_table().exp_lanes16(x, mask, n, shift, e, lanes);
 }
 float reduce_mean(const float* x, std::size_t n) {
-  return n == 0 ? 0.0f : active_table().reduce_sum(x, n) / static_cast<float>(n);
+  float mean;
+  active_table().global_pool(x, 1, n, &mean, nullptr);
+  return mean;
+}
+void global_pool(const float* x, std::size_t rows, std::size_t n, float* mean, float* max) {
+  active_table().global_pool(x, rows, n, mean, max);
 }
 void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n) {
   active_table().softmax(x, mask, y, n);

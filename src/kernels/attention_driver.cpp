@@ -73,7 +73,7 @@ void attend_tile(const KernelTable& t, const kernels::AttendArgs& a, const float
     const float sum = t.online_softmax(si, kc, m[i], &m_new);
     if (m_new == kNegInf) continue;  // nothing attended yet
     const float alpha = m[i] == kNegInf ? 0.0f : std::exp(m[i] - m_new);
-    if (alpha != 1.0f) t.scale(alpha, o + i * dv_pad, o + i * dv_pad, dv_pad);
+    if (alpha != 1.0f) t.scale_rows(&alpha, o + i * dv_pad, 1, dv_pad, o + i * dv_pad);
     l[i] = l[i] * alpha + sum;
     m[i] = m_new;
   }
@@ -134,7 +134,8 @@ void attend_rows(const KernelTable& t, const kernels::AttendArgs& a, const float
     }
     for (std::size_t r = g0; r < g_end; ++r) {
       const std::size_t i = r - g0;
-      t.scale(l[i] > 0.0f ? 1.0f / l[i] : 0.0f, o + i * dv_pad, a.o + r * a.ldo, a.dv);
+      const float inv = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
+      t.scale_rows(&inv, o + i * dv_pad, 1, a.dv, a.o + r * a.ldo);
     }
   }
 }

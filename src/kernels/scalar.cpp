@@ -20,8 +20,9 @@ float dot(const float* a, const float* b, std::size_t n) {
 void axpy(float alpha, const float* x, float* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
-void scale(float alpha, const float* x, float* y, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) y[i] = alpha * x[i];
+void scale_rows(const float* a, const float* x, std::size_t rows, std::size_t n, float* y) {
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t i = 0; i < n; ++i) y[r * n + i] = a[r] * x[r * n + i];
 }
 void add(const float* a, const float* b, float* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
@@ -44,6 +45,12 @@ float reduce_max(const float* x, std::size_t n) {
   float m = -std::numeric_limits<float>::infinity();
   for (std::size_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
   return m;
+}
+void global_pool(const float* x, std::size_t rows, std::size_t n, float* mean, float* max) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    mean[r] = n ? reduce_sum(x + r * n, n) / static_cast<float>(n) : 0.0f;
+    if (max) max[r] = reduce_max(x + r * n, n);
+  }
 }
 std::size_t argmax(const float* x, std::size_t n) {
   std::size_t best = 0;
@@ -237,7 +244,7 @@ double fma_peak(std::size_t iters, float* sink) {
 
 const KernelTable& scalar_table() {
   static const KernelTable t = {
-      Isa::scalar, dot, axpy, scale, add, mul, add_scalar, scale_mul, reduce_sum, reduce_max, argmax, softmax,
+      Isa::scalar, dot, axpy, scale_rows, add, mul, add_scalar, scale_mul, reduce_sum, reduce_max, global_pool, argmax, softmax,
       vexp, exp_lanes16, vtanh, sigmoid, relu, silu, rows_mean_max, gru_gates, lstm_gates, conv_row, online_softmax, additive_scores, gemv, gemv_t, gemv_t_panels, GemmBlocking{}, nullptr, gemm,
       fma_peak};
   return t;

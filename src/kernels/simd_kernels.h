@@ -217,10 +217,14 @@ void axpy(float alpha, const float* x, float* y, std::size_t n) {
   const fbatch<A> va(alpha);
   map2<A>(x, y, y, n, [&](auto xv, auto yv) { return fmadd(va, xv, yv); });
 }
+// Row r of rows contiguous rows of n times a[r]: one call for a whole
+// feature map, so a 196-float row (14 x 14) pays no call of its own.
 template <class A>
-void scale(float alpha, const float* x, float* y, std::size_t n) {
-  const fbatch<A> va(alpha);
-  map1<A>(x, y, n, [&](auto v) { return va * v; });
+void scale_rows(const float* a, const float* x, std::size_t rows, std::size_t n, float* y) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    const fbatch<A> va(a[r]);
+    map1<A>(x + r * n, y + r * n, n, [&](auto v) { return va * v; });
+  }
 }
 template <class A>
 void add(const float* a, const float* b, float* y, std::size_t n) {
@@ -242,21 +246,47 @@ void scale_mul(float alpha, const float* a, const float* b, float* y, std::size_
   map2<A>(a, b, y, n, [&](auto u, auto v) { return (va * u) * v; });
 }
 
-template <class A>
-float reduce_sum(const float* x, std::size_t n) {
+// The sum of x[0..n) and, with kMax, its maximum in the same pass (global
+// average and max pooling read each row once). Four chains cover the add
+// latency.
+template <class A, bool kMax>
+float sum_max(const float* x, std::size_t n, float* max) {
   using F = fbatch<A>;
   constexpr std::size_t W = F::size;
-  F s0(0.0f), s1(0.0f), s2(0.0f), s3(0.0f);  // four chains cover add latency
+  const float lowest = -std::numeric_limits<float>::infinity();
+  F s[4] = {F(0.0f), F(0.0f), F(0.0f), F(0.0f)}, m[4] = {F(lowest), F(lowest), F(lowest), F(lowest)};
+  const auto take = [&](std::size_t k, const F& v) {
+    s[k] += v;
+    if constexpr (kMax) m[k] = xsimd::max(m[k], v);
+  };
   std::size_t i = 0;
-  for (; i + 4 * W <= n; i += 4 * W) {
-    s0 += F::load_unaligned(x + i);
-    s1 += F::load_unaligned(x + i + W);
-    s2 += F::load_unaligned(x + i + 2 * W);
-    s3 += F::load_unaligned(x + i + 3 * W);
+  for (; i + 4 * W <= n; i += 4 * W)
+    for (std::size_t k = 0; k < 4; ++k) take(k, F::load_unaligned(x + i + k * W));
+  for (; i + W <= n; i += W) take(0, F::load_unaligned(x + i));
+  if (i < n) {
+    s[1] += load_tail<A>(x + i, n - i);
+    if constexpr (kMax) m[1] = xsimd::max(m[1], load_tail<A>(x + i, n - i, lowest));
   }
-  for (; i + W <= n; i += W) s0 += F::load_unaligned(x + i);
-  if (i < n) s1 += load_tail<A>(x + i, n - i);
-  return hsum<A>((s0 + s1) + (s2 + s3));
+  if constexpr (kMax) *max = hmax<A>(xsimd::max(xsimd::max(m[0], m[1]), xsimd::max(m[2], m[3])));
+  return hsum<A>((s[0] + s[1]) + (s[2] + s[3]));
+}
+
+template <class A>
+float reduce_sum(const float* x, std::size_t n) {
+  return sum_max<A, false>(x, n, nullptr);
+}
+
+// Mean (and maximum, if max is not null) of each of rows contiguous rows,
+// the last row first: a map just written is most recent in the cache at its
+// end, so the rows still cached are read before the others evict them.
+template <class A>
+void global_pool(const float* x, std::size_t rows, std::size_t n, float* mean, float* max) {
+  const float count = n ? static_cast<float>(n) : 1.0f;  // n == 0: mean 0, max -inf
+  for (std::size_t r = rows; r-- > 0;) {
+    const float* xr = x + r * n;
+    const float s = max ? sum_max<A, true>(xr, n, max + r) : sum_max<A, false>(xr, n, nullptr);
+    mean[r] = s / count;  // sum, then divide, as torch.mean on CPU
+  }
 }
 
 template <class A>
@@ -360,7 +390,8 @@ void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n) 
     else
       store_tail<A>(y + i, c, e);
   }
-  scale<A>(1.0f / hsum<A>(sum), y, y, n);
+  const float inv = 1.0f / hsum<A>(sum);
+  scale_rows<A>(&inv, y, 1, n, y);
 }
 
 template <class A>
@@ -833,8 +864,8 @@ KernelTable make_table(Isa isa) {
   bl.nr = NR;
   bl.kc = 256;
   bl.nc = 2048;
-  return KernelTable{isa,          dot<A>,       axpy<A>,         scale<A>,    add<A>,
-                     mul<A>,       add_scalar<A>, scale_mul<A>, reduce_sum<A>, reduce_max<A>, argmax<A>,
+  return KernelTable{isa,          dot<A>,       axpy<A>,         scale_rows<A>,    add<A>,
+                     mul<A>,       add_scalar<A>, scale_mul<A>, reduce_sum<A>, reduce_max<A>, global_pool<A>, argmax<A>,
                      softmax<A>,
                      vexp<A>,      exp_lanes16<A>, vtanh<A>,     sigmoid<A>,      relu<A>, silu<A>, rows_mean_max<A>, gru_gates<A>, lstm_gates<A>, conv_row<A>, online_softmax<A>,
                      additive_scores<A>, gemv<A>,      gemv_t<A>,  gemv_t_panels<A>,

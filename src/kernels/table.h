@@ -28,13 +28,16 @@ struct KernelTable {
   Isa isa;
   float (*dot)(const float*, const float*, std::size_t);
   void (*axpy)(float, const float*, float*, std::size_t);
-  void (*scale)(float, const float*, float*, std::size_t);
+  // kernels::scale_rows (kernels::scale is its one-row case).
+  void (*scale_rows)(const float* a, const float* x, std::size_t rows, std::size_t n, float* y);
   void (*add)(const float*, const float*, float*, std::size_t);
   void (*mul)(const float*, const float*, float*, std::size_t);
   void (*add_scalar)(const float*, float, float*, std::size_t);
   void (*scale_mul)(float, const float*, const float*, float*, std::size_t);
   float (*reduce_sum)(const float*, std::size_t);
   float (*reduce_max)(const float*, std::size_t);
+  // kernels::global_pool (kernels::reduce_mean is its one-row case).
+  void (*global_pool)(const float* x, std::size_t rows, std::size_t n, float* mean, float* max);
   std::size_t (*argmax)(const float*, std::size_t);
   void (*softmax)(const float*, const std::uint8_t*, float*, std::size_t);
   void (*exp)(const float*, float*, std::size_t);

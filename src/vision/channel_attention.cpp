@@ -24,17 +24,16 @@ int map_threads(const Context& ctx, ConstView x) {
 // Pass 1: mean (and max) over H, W of every [b, c] row.
 void channel_descriptors(const Context& ctx, ConstView x, float* mean, float* max) {
   const std::size_t n = x.dim(2) * x.dim(3);
-  parallel_for(map_threads(ctx, x), x.dim(0) * x.dim(1), [&](std::size_t r, int) {
-    mean[r] = kernels::reduce_mean(x.data() + r * n, n);
-    if (max) max[r] = kernels::reduce_max(x.data() + r * n, n);
+  detail::parallel_ranges(map_threads(ctx, x), x.dim(0) * x.dim(1), [&](std::size_t r0, std::size_t r1) {
+    kernels::global_pool(x.data() + r0 * n, r1 - r0, n, mean + r0, max ? max + r0 : nullptr);
   });
 }
 
 // Last pass: y[b, c] = x[b, c] * a[b, c].
 void apply_channel_scale(const Context& ctx, ConstView x, const float* a, View y) {
   const std::size_t n = x.dim(2) * x.dim(3);
-  parallel_for(map_threads(ctx, x), x.dim(0) * x.dim(1), [&](std::size_t r, int) {
-    kernels::scale(a[r], x.data() + r * n, y.data() + r * n, n);
+  detail::parallel_ranges(map_threads(ctx, x), x.dim(0) * x.dim(1), [&](std::size_t r0, std::size_t r1) {
+    kernels::scale_rows(a + r0, x.data() + r0 * n, r1 - r0, n, y.data() + r0 * n);
   });
 }
 

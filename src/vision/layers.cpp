@@ -107,8 +107,8 @@ Status global_avg_pool(const Context& ctx, ConstView x, View y) {
       detail::require_shape(y, Shape{x.dim(0), x.dim(1)}, "global_avg_pool output"));
   const std::size_t n = x.dim(2) * x.dim(3);
   const int t = threads_for(ctx, double(x.numel()), detail::kMinElementsPerThread);
-  parallel_for(t, x.dim(0) * x.dim(1), [&](std::size_t r, int) {
-    y.data()[r] = kernels::reduce_mean(x.data() + r * n, n);
+  detail::parallel_ranges(t, x.dim(0) * x.dim(1), [&](std::size_t r0, std::size_t r1) {
+    kernels::global_pool(x.data() + r0 * n, r1 - r0, n, y.data() + r0, nullptr);
   });
   return {};
 }
