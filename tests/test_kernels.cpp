@@ -443,31 +443,36 @@ TEST_CASE("gru_gates and lstm_gates: PyTorch's cell formulas in double precision
   });
 }
 
-TEST_CASE("conv_row: 2-D taps against double precision, agreeing with scalar") {
+TEST_CASE("conv_rows: 2-D taps against double precision, 1 to 5 output rows") {
   for_each_isa([](Isa) {
     for (std::size_t kw : {1u, 3u, 7u})
-      for (std::size_t n : sweep_sizes()) {
-        if (n > 300) continue;
-        const std::size_t kh = kw == 1 ? 1 : kw - 1, ldx = n + kw + 2;
-        const auto x = random_floats(kh * ldx, -1, 1, 21 + n), w = random_floats(kh * kw, -1, 1, 22 + kw),
-                   y0 = random_floats(n, -1, 1, 23 + n);
-        Misaligned mx(x, n % 4), my(y0, kw % 3);
-        kernels::conv_row(mx.data(), ldx, w.data(), kh, kw, my.data(), n);
-        std::vector<double> want(n), tol(n);
-        for (std::size_t c = 0; c < n; ++c) {
-          double acc = y0[c], mag = std::fabs(y0[c]);
-          for (std::size_t i = 0; i < kh; ++i)
-            for (std::size_t j = 0; j < kw; ++j) {
-              acc += double(w[i * kw + j]) * x[i * ldx + c + j];
-              mag += std::fabs(double(w[i * kw + j]) * x[i * ldx + c + j]);
+      for (std::size_t rows : {1u, 2u, 3u, 5u})
+        for (std::size_t n : sweep_sizes()) {
+          if (n > 300) continue;
+          const std::size_t kh = kw == 1 ? 1 : kw - 1, ldx = n + kw + 2, ldy = n + 3;
+          const std::size_t in_rows = rows + kh - 1;
+          const auto x = random_floats(in_rows * ldx, -1, 1, 21 + n), w = random_floats(kh * kw, -1, 1, 22 + kw),
+                     y0 = random_floats(rows * ldy, -1, 1, 23 + n);
+          Misaligned mx(x, n % 4), my(y0, kw % 3);
+          kernels::conv_rows(mx.data(), ldx, w.data(), kh, kw, my.data(), ldy, rows, n);
+          std::vector<double> want(rows * ldy), tol(rows * ldy);
+          for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t c = 0; c < ldy; ++c) {  // columns past n: untouched
+              double acc = y0[r * ldy + c], mag = std::fabs(acc);
+              for (std::size_t i = 0; c < n && i < kh; ++i)
+                for (std::size_t j = 0; j < kw; ++j) {
+                  const double t = double(w[i * kw + j]) * x[(r + i) * ldx + c + j];
+                  acc += t;
+                  mag += std::fabs(t);
+                }
+              want[r * ldy + c] = acc;
+              tol[r * ldy + c] = c < n ? (kh * kw + 1) * kEps * mag + 1e-7 : 0.0;
             }
-          want[c] = acc;
-          tol[c] = (kh * kw + 1) * kEps * mag + 1e-7;
+          CAPTURE(n);
+          CAPTURE(kw);
+          CAPTURE(rows);
+          expect_close(my.data(), want, tol, "conv_rows");
         }
-        CAPTURE(n);
-        CAPTURE(kw);
-        expect_close(my.data(), want, tol, "conv_row");
-      }
   });
 }
 

@@ -99,12 +99,13 @@ void silu(const float* x, float* y, std::size_t n);
 // h_out may alias h.
 void gru_gates(const float* gx, const float* gh, const float* h, float* h_out, std::size_t n);
 void lstm_gates(const float* gx, const float* gh, float* c, float* h_out, std::size_t n);
-// One output row of a stride-1 2-D cross-correlation, accumulated (direct
-// convolution over a zero-padded plane): y[c] += sum_{i < kh, j < kw}
-// w[i * kw + j] * x[i * ldx + c + j] for c < n; x holds kh rows of at
-// least n + kw - 1 readable floats, ldx apart.
-void conv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
-              float* y, std::size_t n);
+// Output rows of a stride-1 2-D cross-correlation, accumulated (direct
+// convolution over a zero-padded plane): y[r * ldy + c] += sum_{i < kh,
+// j < kw} w[i * kw + j] * x[(r + i) * ldx + c + j] for r < rows, c < n,
+// each sum in (i, j) order; x holds rows + kh - 1 rows of at least
+// n + kw - 1 readable floats, ldx apart.
+void conv_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
+               float* y, std::size_t ldy, std::size_t rows, std::size_t n);
 // Mean and max across `rows` rows of n (ldx apart), e.g. over the channels
 // of a feature map (CBAM): with t_r = scale[r] * x[r * ldx + i] (scale null:
 // t_r = x), mean[i] = (t_0 + t_1 + ... ) / rows in that order and max[i] =

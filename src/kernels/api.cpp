@@ -56,9 +56,9 @@ void gru_gates(const float* gx, const float* gh, const float* h, float* h_out, s
 void lstm_gates(const float* gx, const float* gh, float* c, float* h_out, std::size_t n) {
   active_table().lstm_gates(gx, gh, c, h_out, n);
 }
-void conv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
-              float* y, std::size_t n) {
-  active_table().conv_row(x, ldx, w, kh, kw, y, n);
+void conv_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
+               float* y, std::size_t ldy, std::size_t rows, std::size_t n) {
+  active_table().conv_rows(x, ldx, w, kh, kw, y, ldy, rows, n);
 }
 void rows_mean_max(const float* x, std::size_t ldx, std::size_t rows, const float* scale,
                    float* mean, float* max, std::size_t n) {

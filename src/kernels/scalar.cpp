@@ -162,14 +162,15 @@ void lstm_gates(const float* gx, const float* gh, float* c, float* h_out, std::s
     h_out[k] = o * std::tanh(c[k]);
   }
 }
-void conv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
-              float* y, std::size_t n) {
-  for (std::size_t c = 0; c < n; ++c) {
-    float s = y[c];
-    for (std::size_t i = 0; i < kh; ++i)
-      for (std::size_t j = 0; j < kw; ++j) s += w[i * kw + j] * x[i * ldx + c + j];
-    y[c] = s;
-  }
+void conv_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
+               float* y, std::size_t ldy, std::size_t rows, std::size_t n) {
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < n; ++c) {
+      float s = y[r * ldy + c];
+      for (std::size_t i = 0; i < kh; ++i)
+        for (std::size_t j = 0; j < kw; ++j) s += w[i * kw + j] * x[(r + i) * ldx + c + j];
+      y[r * ldy + c] = s;
+    }
 }
 float online_softmax(float* s, std::size_t n, float m_in, float* m_out) {
   float m = m_in;
@@ -245,7 +246,7 @@ double fma_peak(std::size_t iters, float* sink) {
 const KernelTable& scalar_table() {
   static const KernelTable t = {
       Isa::scalar, dot, axpy, scale_rows, add, mul, add_scalar, scale_mul, reduce_sum, reduce_max, global_pool, argmax, softmax,
-      vexp, exp_lanes16, vtanh, sigmoid, relu, silu, rows_mean_max, gru_gates, lstm_gates, conv_row, online_softmax, additive_scores, gemv, gemv_t, gemv_t_panels, GemmBlocking{}, nullptr, gemm,
+      vexp, exp_lanes16, vtanh, sigmoid, relu, silu, rows_mean_max, gru_gates, lstm_gates, conv_rows, online_softmax, additive_scores, gemv, gemv_t, gemv_t_panels, GemmBlocking{}, nullptr, gemm,
       fma_peak};
   return t;
 }

@@ -601,48 +601,63 @@ void lstm_gates(const float* gx, const float* gh, float* c, float* h_out, std::s
   }
 }
 
-// The accumulators of V vectors of output stay in registers over all taps;
-// each tap is one broadcast weight times V unaligned row loads. Even and
-// odd kernel rows go to separate accumulators: 2 V chains, where V = 4
-// chains left the FMA units waiting on their latency (4 cycles, 2 per cycle).
-template <class A, std::size_t V>
-std::size_t conv_row_blocks(const float* x, std::size_t ldx, const float* w, std::size_t kh,
-                            std::size_t kw, float* y, std::size_t c, std::size_t n) {
+// R output rows (1 or 2) of V vectors each stay in registers over all
+// taps, 2 V independent FMA chains; input row i meets kernel row i - r in
+// output row r. Every output sums its taps in kernel-row, then column
+// order, whatever R.
+template <class A, std::size_t V, std::size_t R>
+std::size_t conv_blocks(const float* x, std::size_t ldx, const float* w, std::size_t kh,
+                        std::size_t kw, float* y, std::size_t ldy, std::size_t c, std::size_t n) {
   using F = fbatch<A>;
   constexpr std::size_t W = F::size;
   for (; c + V * W <= n; c += V * W) {
-    F even[V], odd[V];
-    for (std::size_t v = 0; v < V; ++v) even[v] = F::load_unaligned(y + c + v * W), odd[v] = F(0.0f);
-    const auto taps = [&](std::size_t i, F(&a)[V]) {
+    F acc[R][V];
+    for (std::size_t r = 0; r < R; ++r)
+      for (std::size_t v = 0; v < V; ++v) acc[r][v] = F::load_unaligned(y + r * ldy + c + v * W);
+    for (std::size_t i = 0; i < kh + R - 1; ++i) {
       const float* xr = x + i * ldx + c;
       for (std::size_t j = 0; j < kw; ++j) {
-        const F wv(w[i * kw + j]);
-        for (std::size_t v = 0; v < V; ++v) a[v] = fmadd(wv, F::load_unaligned(xr + j + v * W), a[v]);
+        F xv[V];
+        for (std::size_t v = 0; v < V; ++v) xv[v] = F::load_unaligned(xr + j + v * W);
+        for (std::size_t r = 0; r < R; ++r) {
+          if (i < r || i - r >= kh) continue;
+          const F wv(w[(i - r) * kw + j]);
+          for (std::size_t v = 0; v < V; ++v) acc[r][v] = fmadd(wv, xv[v], acc[r][v]);
+        }
       }
-    };
-    std::size_t i = 0;
-    for (; i + 1 < kh; i += 2) taps(i, even), taps(i + 1, odd);
-    if (i < kh) taps(i, even);
-    for (std::size_t v = 0; v < V; ++v) (even[v] + odd[v]).store_unaligned(y + c + v * W);
+    }
+    for (std::size_t r = 0; r < R; ++r)
+      for (std::size_t v = 0; v < V; ++v) acc[r][v].store_unaligned(y + r * ldy + c + v * W);
   }
   return c;
 }
 
-template <class A>
-void conv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
-              float* y, std::size_t n) {
+// R output rows from column c on: blocks of 4 and 1 vectors, then a tail
+// that reads only the n + kw - 1 valid floats of each row.
+template <class A, std::size_t R>
+void conv_rows_from(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
+                    float* y, std::size_t ldy, std::size_t n) {
   using F = fbatch<A>;
   constexpr std::size_t W = F::size;
-  std::size_t c = conv_row_blocks<A, 4>(x, ldx, w, kh, kw, y, 0, n);
-  c = conv_row_blocks<A, 1>(x, ldx, w, kh, kw, y, c, n);
-  for (; c < n; c += W) {  // tails read only the n + kw - 1 valid floats
-    const std::size_t cnt = n - c < W ? n - c : W;
-    F a = load_tail<A>(y + c, cnt);
-    for (std::size_t i = 0; i < kh; ++i)
-      for (std::size_t j = 0; j < kw; ++j)
-        a = fmadd(F(w[i * kw + j]), load_tail<A>(x + i * ldx + c + j, cnt), a);
-    store_tail<A>(y + c, cnt, a);
-  }
+  std::size_t c = conv_blocks<A, 4, R>(x, ldx, w, kh, kw, y, ldy, 0, n);
+  c = conv_blocks<A, 1, R>(x, ldx, w, kh, kw, y, ldy, c, n);
+  for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t t = c; t < n; t += W) {
+      const std::size_t cnt = n - t < W ? n - t : W;
+      F a = load_tail<A>(y + r * ldy + t, cnt);
+      for (std::size_t i = 0; i < kh; ++i)
+        for (std::size_t j = 0; j < kw; ++j)
+          a = fmadd(F(w[i * kw + j]), load_tail<A>(x + (r + i) * ldx + t + j, cnt), a);
+      store_tail<A>(y + r * ldy + t, cnt, a);
+    }
+}
+
+template <class A>
+void conv_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
+               float* y, std::size_t ldy, std::size_t rows, std::size_t n) {
+  std::size_t r = 0;
+  for (; r + 2 <= rows; r += 2) conv_rows_from<A, 2>(x + r * ldx, ldx, w, kh, kw, y + r * ldy, ldy, n);
+  if (r < rows) conv_rows_from<A, 1>(x + r * ldx, ldx, w, kh, kw, y + r * ldy, ldy, n);
 }
 
 // Additive scores, one key row at a time, fused: the sum of v tanh(q + k)
@@ -874,7 +889,7 @@ KernelTable make_table(Isa isa) {
   return KernelTable{isa,          dot<A>,       axpy<A>,         scale_rows<A>,    add<A>,
                      mul<A>,       add_scalar<A>, scale_mul<A>, reduce_sum<A>, reduce_max<A>, global_pool<A>, argmax<A>,
                      softmax<A>,
-                     vexp<A>,      exp_lanes16<A>, vtanh<A>,     sigmoid<A>,      relu<A>, silu<A>, rows_mean_max<A>, gru_gates<A>, lstm_gates<A>, conv_row<A>, online_softmax<A>,
+                     vexp<A>,      exp_lanes16<A>, vtanh<A>,     sigmoid<A>,      relu<A>, silu<A>, rows_mean_max<A>, gru_gates<A>, lstm_gates<A>, conv_rows<A>, online_softmax<A>,
                      additive_scores<A>, gemv<A>,      gemv_t<A>,  gemv_t_panels<A>,
                      bl,           gemm_micro<A, MR>, nullptr, fma_peak<A>};
 }

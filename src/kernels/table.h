@@ -53,8 +53,8 @@ struct KernelTable {
                         std::size_t);
   void (*gru_gates)(const float*, const float*, const float*, float*, std::size_t);
   void (*lstm_gates)(const float*, const float*, float*, float*, std::size_t);
-  void (*conv_row)(const float*, std::size_t, const float*, std::size_t, std::size_t, float*,
-                   std::size_t);
+  void (*conv_rows)(const float*, std::size_t, const float*, std::size_t, std::size_t, float*,
+                    std::size_t, std::size_t, std::size_t);
   // One online-softmax step over a block of scores: m = max(m_in, s[0..n)),
   // s = exp(s - m) in place, returns the sum; m written to *m_out. An all
   // -inf block with m_in = -inf gives zeros and sum 0.

@@ -166,8 +166,7 @@ Status Conv2d::forward_direct(const Context& ctx, const float* x, std::size_t h,
     for (std::size_t ic = 0; ic < ig; ++ic) {
       const float* plane = x + (first_in + ic) * h * w;
       const float* wk = weight_.data() + (o * ig + ic) * taps;
-      for (std::size_t r = 0; r < oh; ++r)
-        kernels::conv_row(plane + r * w, w, wk, p_.kernel_h, p_.kernel_w, yr + r * ow, ow);
+      kernels::conv_rows(plane, w, wk, p_.kernel_h, p_.kernel_w, yr, ow, oh, ow);
     }
     detail::activate_row(p_.act, yr, yr, oh * ow);
   });
