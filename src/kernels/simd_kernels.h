@@ -741,7 +741,10 @@ void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t
 // y = alpha A^T x + beta y: columns in blocks of V vectors held in
 // registers while the rows stream past, each row scaled by its x. V = 8
 // keeps 8 independent FMA chains (latency 4 x 2 pipes) busy; narrower
-// blocks take the columns left over.
+// blocks take the columns left over. Rows go last to first: attention's
+// context pass follows a scores pass that read the same rows (keys ==
+// values) first to last, so it starts on the rows still in L1 (Luong
+// decoder step, 50 x 256: 1.48 -> 1.15 us on a 32 KiB L1).
 template <class A>
 void gemv_t_finish(fbatch<A> acc, float* out, std::size_t count, float alpha, float beta) {
   using F = fbatch<A>;
@@ -762,7 +765,7 @@ std::size_t gemv_t_blocks(std::size_t m, std::size_t k, float alpha, const float
   for (; j + V * W <= k; j += V * W) {
     F c[V];
     for (std::size_t v = 0; v < V; ++v) c[v] = F(0.0f);
-    for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t i = m; i-- > 0;) {
       const float* r = a + i * lda + j;
       const F xi(x[i]);
       for (std::size_t v = 0; v < V; ++v) c[v] = fmadd(xi, F::load_unaligned(r + v * W), c[v]);
@@ -782,7 +785,7 @@ void gemv_t(std::size_t m, std::size_t k, float alpha, const float* a, std::size
   if (j < k) {  // the tail, through a zero-padded load
     const std::size_t count = k - j;
     F c(0.0f);
-    for (std::size_t i = 0; i < m; ++i) c = fmadd(F(x[i]), load_tail<A>(a + i * lda + j, count), c);
+    for (std::size_t i = m; i-- > 0;) c = fmadd(F(x[i]), load_tail<A>(a + i * lda + j, count), c);
     gemv_t_finish<A>(c, y + j, count, alpha, beta);
   }
 }
