@@ -144,6 +144,33 @@ void register_vector_kernels(Isa isa) {
   reg("additive_scores/50x256", 3.0 * 50 * 256, 4.0 * 50 * 256, [=] {
     kernels::additive_scores(gx->data(), a->data(), 256, 50, 256, gx->data(), gy->data());
   });
+  // Recurrent products from packed panels, alternating direction per call as
+  // the RNN steps do: an LSTM of hidden 64 (64 KB, W8) and a GRU decoder of
+  // hidden 256 (768 KB, W7).
+  for (std::size_t hidden : {64u, 256u}) {
+    const std::size_t g = (hidden == 64 ? 4 : 3) * hidden;
+    const auto w = ramp(hidden * g, -1, 1);
+    auto panels = std::make_shared<kernels::GemvPanels>(
+        std::move(kernels::GemvPanels::pack(w.data(), g, hidden, g)).value());
+    auto py = std::make_shared<std::vector<float>>(g);
+    auto odd = std::make_shared<bool>(false);
+    reg("gemv_t_panels/" + std::to_string(hidden) + "x" + std::to_string(g), 2.0 * hidden * g,
+        4.0 * hidden * g, [=] {
+          kernels::gemv_t_panels(*panels, gx->data(), nullptr, py->data(), *odd);
+          *odd = !*odd;
+        });
+  }
+  // CBAM's spatial conv: 2 zero-padded 38 x 38 planes, 7 x 7 taps, into one
+  // 32 x 32 plane.
+  const std::size_t ck = 7, co = 32, cw = co + ck - 1;
+  auto cx = std::make_shared<std::vector<float>>(ramp(2 * cw * cw, -1, 1));
+  auto cwt = std::make_shared<std::vector<float>>(ramp(2 * ck * ck, -0.2f, 0.2f));
+  auto cy = std::make_shared<std::vector<float>>(co * co);
+  reg("conv_rows/2x7x7_32x32", 2.0 * 2 * ck * ck * co * co, 4.0 * (2 * cw * cw + co * co), [=] {
+    std::fill(cy->begin(), cy->end(), 0.0f);
+    for (std::size_t c = 0; c < 2; ++c)
+      kernels::conv_rows(cx->data() + c * cw * cw, cw, cwt->data() + c * ck * ck, ck, ck, cy->data(), co, co, co);
+  });
   // One online-softmax step over a 256-score block (the streaming kernel's).
   auto blk = std::make_shared<std::vector<float>>(256);
   benchmark::RegisterBenchmark(("online_softmax/256" + p).c_str(), [=](benchmark::State& st) {
@@ -155,12 +182,13 @@ void register_vector_kernels(Isa isa) {
   });
 }
 
-// GEMM through the threaded operator (1 thread = the kernel itself).
+// GEMM through the threaded operator (1 thread = the kernel itself);
+// packed: B packed once beforehand, as layers pack their weights at load.
 void register_gemm(Isa isa, std::size_t m, std::size_t n, std::size_t k, bool trans_b,
-                   int threads) {
+                   int threads, bool packed = false) {
   const std::string name = "gemm/" + std::to_string(m) + "x" + std::to_string(n) + "x" +
-                           std::to_string(k) + (trans_b ? "_NT/" : "_NN/") + isa_name(isa) +
-                           "/threads:" + std::to_string(threads);
+                           std::to_string(k) + (trans_b ? "_NT" : "_NN") + (packed ? "_packed/" : "/") +
+                           isa_name(isa) + "/threads:" + std::to_string(threads);
   benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
     const auto a = ramp(m * k, -1, 1), b = ramp(n * k, -1, 1);
     std::vector<float> c(m * n);
@@ -172,6 +200,13 @@ void register_gemm(Isa isa, std::size_t m, std::size_t n, std::size_t k, bool tr
     if (!set_isa(isa).ok() || !ws.reserve(matmul_workspace_bytes(ctx, m, n, k)).ok()) {
       st.SkipWithError("setup failed");
       return;
+    }
+    kernels::PackedB pb;
+    if (packed) {
+      Result<kernels::PackedB> r = kernels::PackedB::pack(b.data(), g.ldb, trans_b, k, n);
+      if (!r.ok()) return st.SkipWithError("packing failed");
+      pb = std::move(r).value();
+      g.packed_b = &pb;
     }
     timed(st, isa, threads, 2.0 * m * n * k, 0, [&] { (void)matmul(ctx, g, ws); });
   })->UseRealTime();
@@ -189,6 +224,8 @@ int main(int argc, char** argv) {
       if (isa != Isa::scalar) register_gemm(isa, 256, 256, 256, false, t);
       register_gemm(isa, 1024, 1024, 64, true, t);
     }
+    if (isa == available_isas().back())  // seq2seq's per-sentence M W_ic^T (W7)
+      register_gemm(isa, 30, 768, 256, true, 1, true);
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
