@@ -443,13 +443,18 @@ TEST_CASE("gru_gates and lstm_gates: PyTorch's cell formulas in double precision
   });
 }
 
-TEST_CASE("conv_rows: 2-D taps against double precision, 1 to 5 output rows") {
-  for_each_isa([](Isa) {
-    for (std::size_t kw : {1u, 3u, 7u})
-      for (std::size_t rows : {1u, 2u, 3u, 5u})
+TEST_CASE("conv_rows: 2-D taps against double precision, 1 to 25 output rows") {
+  // Heights 3, 5 and 7 up to width 16 take the tap-column blocks (11, 9 and
+  // 7 rows) and leave the other rows and the column tail to the tap-row
+  // blocks; the other kernels take the tap-row blocks alone.
+  const std::pair<std::size_t, std::size_t> kernels_hw[] = {
+      {1, 1}, {2, 3}, {6, 7}, {3, 3}, {5, 5}, {7, 7}, {7, 2}, {3, 16}, {5, 17}};
+  for_each_isa([&](Isa) {
+    for (const auto& [kh, kw] : kernels_hw)
+      for (std::size_t rows : {1u, 2u, 3u, 5u, 7u, 11u, 16u, 25u})
         for (std::size_t n : sweep_sizes()) {
           if (n > 300) continue;
-          const std::size_t kh = kw == 1 ? 1 : kw - 1, ldx = n + kw + 2, ldy = n + 3;
+          const std::size_t ldx = n + kw + 2, ldy = n + 3;
           const std::size_t in_rows = rows + kh - 1;
           const auto x = random_floats(in_rows * ldx, -1, 1, 21 + n), w = random_floats(kh * kw, -1, 1, 22 + kw),
                      y0 = random_floats(rows * ldy, -1, 1, 23 + n);
@@ -469,6 +474,7 @@ TEST_CASE("conv_rows: 2-D taps against double precision, 1 to 5 output rows") {
               tol[r * ldy + c] = c < n ? (kh * kw + 1) * kEps * mag + 1e-7 : 0.0;
             }
           CAPTURE(n);
+          CAPTURE(kh);
           CAPTURE(kw);
           CAPTURE(rows);
           expect_close(my.data(), want, tol, "conv_rows");

@@ -102,8 +102,9 @@ void lstm_gates(const float* gx, const float* gh, float* c, float* h_out, std::s
 // Output rows of a stride-1 2-D cross-correlation, accumulated (direct
 // convolution over a zero-padded plane): y[r * ldy + c] += sum_{i < kh,
 // j < kw} w[i * kw + j] * x[(r + i) * ldx + c + j] for r < rows, c < n,
-// each sum in (i, j) order; x holds rows + kh - 1 rows of at least
-// n + kw - 1 readable floats, ldx apart.
+// each sum in (i, j) or (j, i) order (the blocking decides; threads never
+// do); x holds rows + kh - 1 rows of at least n + kw - 1 readable floats,
+// ldx apart.
 void conv_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
                float* y, std::size_t ldy, std::size_t rows, std::size_t n);
 // Mean and max across `rows` rows of n (ldx apart), e.g. over the channels

@@ -632,14 +632,14 @@ std::size_t conv_blocks(const float* x, std::size_t ldx, const float* w, std::si
   return c;
 }
 
-// R output rows from column c on: blocks of 4 and 1 vectors, then a tail
+// R output rows from column c0 on: blocks of 4 and 1 vectors, then a tail
 // that reads only the n + kw - 1 valid floats of each row.
 template <class A, std::size_t R>
 void conv_rows_from(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
-                    float* y, std::size_t ldy, std::size_t n) {
+                    float* y, std::size_t ldy, std::size_t c0, std::size_t n) {
   using F = fbatch<A>;
   constexpr std::size_t W = F::size;
-  std::size_t c = conv_blocks<A, 4, R>(x, ldx, w, kh, kw, y, ldy, 0, n);
+  std::size_t c = conv_blocks<A, 4, R>(x, ldx, w, kh, kw, y, ldy, c0, n);
   c = conv_blocks<A, 1, R>(x, ldx, w, kh, kw, y, ldy, c, n);
   for (std::size_t r = 0; r < R; ++r)
     for (std::size_t t = c; t < n; t += W) {
@@ -652,12 +652,68 @@ void conv_rows_from(const float* x, std::size_t ldx, const float* w, std::size_t
     }
 }
 
+// Rows [0, rows) and columns from c0 by the blocks above.
+template <class A>
+void conv_rows_by_tap_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh,
+                           std::size_t kw, float* y, std::size_t ldy, std::size_t rows,
+                           std::size_t c0, std::size_t n) {
+  std::size_t r = 0;
+  for (; r + 2 <= rows; r += 2)
+    conv_rows_from<A, 2>(x + r * ldx, ldx, w, kh, kw, y + r * ldy, ldy, c0, n);
+  if (r < rows) conv_rows_from<A, 1>(x + r * ldx, ldx, w, kh, kw, y + r * ldy, ldy, c0, n);
+}
+
+// Kernel heights 3, 5, 7: the KH taps of kernel column j stay in registers
+// while R = 14 - KH output rows (one vector wide) take each input vector of
+// that column shift, so one load feeds up to KH FMAs where conv_blocks needs
+// a load and a broadcast for every two (a 7x7 kernel was load-bound at 40%
+// of FMA peak). Sums run in (j, i) order. Returns the rows done.
+constexpr std::size_t kConvMaxWidth = 16;
+
+template <class A, std::size_t KH>
+std::size_t conv_rows_by_tap_columns(const float* x, std::size_t ldx, const float* w,
+                                     std::size_t kw, float* y, std::size_t ldy, std::size_t rows,
+                                     std::size_t n) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size, R = 14 - KH;
+  if (kw > kConvMaxWidth) return 0;
+  float wt[KH * kConvMaxWidth];  // [j][i]: one pointer walks the taps
+  for (std::size_t j = 0; j < kw; ++j)
+    for (std::size_t i = 0; i < KH; ++i) wt[j * KH + i] = w[i * kw + j];
+  std::size_t r0 = 0;
+  for (; r0 + R <= rows; r0 += R)
+    for (std::size_t c = 0; c + W <= n; c += W) {
+      F acc[R];
+#pragma GCC unroll 16
+      for (std::size_t r = 0; r < R; ++r) acc[r] = F::load_unaligned(y + (r0 + r) * ldy + c);
+      for (std::size_t j = 0; j < kw; ++j) {
+        F wj[KH];
+#pragma GCC unroll 16
+        for (std::size_t i = 0; i < KH; ++i) wj[i] = F(wt[j * KH + i]);
+        const float* xc = x + r0 * ldx + c + j;
+#pragma GCC unroll 32
+        for (std::size_t i = 0; i < KH + R - 1; ++i) {  // input row i meets output row r at tap i - r
+          const F xv = F::load_unaligned(xc + i * ldx);
+#pragma GCC unroll 16
+          for (std::size_t r = 0; r < R; ++r)
+            if (r <= i && i - r < KH) acc[r] = fmadd(wj[i - r], xv, acc[r]);
+        }
+      }
+#pragma GCC unroll 16
+      for (std::size_t r = 0; r < R; ++r) acc[r].store_unaligned(y + (r0 + r) * ldy + c);
+    }
+  if (r0 != 0) conv_rows_by_tap_rows<A>(x, ldx, w, KH, kw, y, ldy, r0, n / W * W, n);
+  return r0;
+}
+
 template <class A>
 void conv_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
                float* y, std::size_t ldy, std::size_t rows, std::size_t n) {
   std::size_t r = 0;
-  for (; r + 2 <= rows; r += 2) conv_rows_from<A, 2>(x + r * ldx, ldx, w, kh, kw, y + r * ldy, ldy, n);
-  if (r < rows) conv_rows_from<A, 1>(x + r * ldx, ldx, w, kh, kw, y + r * ldy, ldy, n);
+  if (kh == 3) r = conv_rows_by_tap_columns<A, 3>(x, ldx, w, kw, y, ldy, rows, n);
+  if (kh == 5) r = conv_rows_by_tap_columns<A, 5>(x, ldx, w, kw, y, ldy, rows, n);
+  if (kh == 7) r = conv_rows_by_tap_columns<A, 7>(x, ldx, w, kw, y, ldy, rows, n);
+  conv_rows_by_tap_rows<A>(x + r * ldx, ldx, w, kh, kw, y + r * ldy, ldy, rows - r, 0, n);
 }
 
 // Additive scores, one key row at a time, fused: the sum of v tanh(q + k)
