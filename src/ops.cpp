@@ -224,9 +224,9 @@ Status attention(const Context& ctx, const kernels::AttendArgs& a, Workspace& ws
                            std::to_string(a.d) + ", dv=" + std::to_string(a.dv) + ")");
   const detail::KernelTable& t = detail::active_table();
   const double flops = 4.0 * static_cast<double>(a.m) * a.n * a.d;
-  // K and V are packed on one thread first, so a thread pays off only with
-  // more work than a GEMM piece needs (measured: L = 128, d = 64 runs faster
-  // on one thread).
+  // K and V are packed first (by two threads at most), so a thread pays off
+  // only with more work than a GEMM piece needs (measured: L = 128, d = 64
+  // runs faster on one thread).
   int threads = threads_for(ctx, flops, 32.0 * kMinFlopsPerThread);
   const std::size_t unit = kernels::gemm_tile_rows();
   const std::size_t units = ceil_div(a.m, unit);
@@ -242,7 +242,7 @@ Status attention(const Context& ctx, const kernels::AttendArgs& a, Workspace& ws
   float* packed = ws.take<float>(detail::attend_packed_floats(t, a.m, a.n, a.d, a.dv));
   const std::size_t scratch = detail::attend_scratch_floats(t, a.m, a.n, a.dv);
   float* base = ws.take<float>(static_cast<std::size_t>(threads) * scratch);
-  detail::attend_pack(t, a, packed);
+  parallel_for(threads, 2, [&](std::size_t part, int) { detail::attend_pack(t, a, part, packed); });
   const std::size_t chunk = ceil_div(units, static_cast<std::size_t>(threads)) * unit;
   parallel_for(threads, ceil_div(a.m, chunk), [&](std::size_t p, int thread) {
     const std::size_t begin = p * chunk;

@@ -99,15 +99,18 @@ std::size_t attend_scratch_floats(const KernelTable& t, std::size_t m, std::size
   return mr * kBlock + rows * round_up(dv, nr) + 2 * rows + 3 * 16;
 }
 
-void attend_pack(const KernelTable& t, const kernels::AttendArgs& a, float* packed) {
+void attend_pack(const KernelTable& t, const kernels::AttendArgs& a, std::size_t part,
+                 float* packed) {
   if (!tiled(t, a.m)) return;
   const std::size_t nr = t.blocking.nr;
-  kernels::GemmArgs kt;  // K as the B of S = Q K^T
-  kt.b = a.k, kt.ldb = a.ldk, kt.trans_b = true;
-  pack_b(kt, nr, 0, a.n, 0, a.d, packed);
-  kernels::GemmArgs vt;  // V as the B of O = P V
-  vt.b = a.v, vt.ldb = a.ldv;
-  pack_b(vt, nr, 0, a.dv, 0, a.n, packed + round_up(round_up(a.n, nr) * a.d, 16));
+  kernels::GemmArgs g;
+  if (part == 0) {  // K as the B of S = Q K^T
+    g.b = a.k, g.ldb = a.ldk, g.trans_b = true;
+    pack_b(g, nr, 0, a.n, 0, a.d, packed);
+  } else {  // V as the B of O = P V
+    g.b = a.v, g.ldb = a.ldv;
+    pack_b(g, nr, 0, a.dv, 0, a.n, packed + round_up(round_up(a.n, nr) * a.d, 16));
+  }
 }
 
 void attend_rows(const KernelTable& t, const kernels::AttendArgs& a, const float* packed,

@@ -103,7 +103,9 @@ std::size_t attend_packed_floats(const KernelTable& t, std::size_t m, std::size_
                                  std::size_t d, std::size_t dv);
 std::size_t attend_scratch_floats(const KernelTable& t, std::size_t m, std::size_t n,
                                   std::size_t dv);
-void attend_pack(const KernelTable& t, const kernels::AttendArgs& a, float* packed);
+// Part 0 packs K, part 1 V: independent, so two threads can share them.
+void attend_pack(const KernelTable& t, const kernels::AttendArgs& a, std::size_t part,
+                 float* packed);
 void attend_rows(const KernelTable& t, const kernels::AttendArgs& a, const float* packed,
                  std::size_t row_begin, std::size_t row_end, float* scratch);
 
