@@ -171,13 +171,16 @@ void register_vector_kernels(Isa isa) {
     for (std::size_t c = 0; c < 2; ++c)
       kernels::conv_rows(cx->data() + c * cw * cw, cw, cwt->data() + c * ck * ck, ck, ck, cy->data(), co, co, co);
   });
-  // One online-softmax step over a 256-score block (the streaming kernel's).
-  auto blk = std::make_shared<std::vector<float>>(256);
-  benchmark::RegisterBenchmark(("online_softmax/256" + p).c_str(), [=](benchmark::State& st) {
-    timed(st, isa, 1, 0, 8.0 * 256, [&] {
-      std::copy(s->begin(), s->begin() + 256, blk->begin());
-      float m;
-      benchmark::DoNotOptimize(detail::active_table().online_softmax(blk->data(), 256, -1e30f, &m));
+  // One online-softmax step over a tile of 6 x 256 scores and 6 x 64
+  // outputs (the streaming kernel's at d = 64 on AVX2).
+  auto blk = std::make_shared<std::vector<float>>(6 * 256), acc = std::make_shared<std::vector<float>>(6 * 64);
+  benchmark::RegisterBenchmark(("online_softmax2/6x256" + p).c_str(), [=](benchmark::State& st) {
+    timed(st, isa, 1, 0, 8.0 * 6 * 256, [&] {
+      std::copy(s->begin(), s->begin() + 6 * 256, blk->begin());
+      float m[6], l[6];
+      for (int r = 0; r < 6; ++r) m[r] = 0.5f, l[r] = 1.0f;
+      detail::active_table().online_softmax2(blk->data(), 256, 6, 256, m, l, acc->data(), 64, 64);
+      benchmark::DoNotOptimize(l[5]);
     });
   });
 }

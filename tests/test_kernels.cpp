@@ -527,6 +527,63 @@ TEST_CASE("softmax: stable for large scores, masks, empty rows, in place") {
   });
 }
 
+TEST_CASE("online_softmax2: one base-2 streaming step per row against double precision") {
+  // Rows: the first block (m = -inf) with masked scores; a block whose
+  // maximum passes the running one; one below it (outputs untouched: the
+  // factor is exactly 1); scores near 130 (90 log2 e, where a naive 2^x
+  // overflows); and an all-masked row before anything was attended.
+  const float ninf = -std::numeric_limits<float>::infinity();
+  const float m0[] = {ninf, 125.0f, 200.0f, 60.0f, ninf};
+  const float lo[] = {-8.0f, 118.0f, 190.0f, 120.0f, 0.0f};
+  const std::size_t rows = 5, dv = 13, ldo = 16;
+  for_each_isa([&](Isa) {
+    for (std::size_t n : sweep_sizes()) {
+      if (n > 300) continue;
+      const std::size_t lds = n + 5;
+      std::vector<float> s0(rows * lds, 0.0f);
+      for (std::size_t r = 0; r < rows; ++r) {
+        const auto v = random_floats(n, lo[r], lo[r] + 12.0f, 31 + n + r);
+        for (std::size_t i = 0; i < n; ++i)
+          s0[r * lds + i] = r == 4 || (r == 0 && i % 3 == 1) ? ninf : v[i];
+      }
+      const auto o0 = random_floats(rows * ldo, -1, 1, 32 + n);
+      const std::vector<float> l0 = {0.0f, 2.5f, 7.0f, 1.0f, 0.0f};
+      Misaligned s(s0, n % 4);
+      std::vector<float> m(m0, m0 + rows), l(l0), o(o0);
+      kernels::online_softmax2(s.data(), lds, rows, n, m.data(), l.data(), o.data(), ldo, dv);
+      CAPTURE(n);
+      for (std::size_t r = 0; r < rows; ++r) {
+        CAPTURE(r);
+        double mx = m0[r];
+        for (std::size_t i = 0; i < n; ++i) mx = std::max(mx, double(s0[r * lds + i]));
+        if (mx == -kInf) {  // nothing attended yet: zeros, state kept
+          for (std::size_t i = 0; i < n; ++i) CHECK(s.data()[r * lds + i] == 0.0f);
+          CHECK(m[r] == m0[r]);
+          CHECK(l[r] == l0[r]);
+          continue;
+        }
+        CHECK(m[r] == float(mx));
+        std::vector<double> want(n), tol(n);
+        double sum = 0;
+        for (std::size_t i = 0; i < n; ++i) {  // 2^ of the float difference, as the kernel takes it
+          sum += want[i] = std::exp2(double(s0[r * lds + i] - float(mx)));
+          tol[i] = 1e-6 * want[i] + 1e-37;
+        }
+        expect_close(s.data() + r * lds, want, tol, "online_softmax2 scores");
+        const double alpha = m0[r] == ninf ? 0.0 : std::exp2(double(m0[r] - float(mx)));
+        const double lw = l0[r] * alpha + sum;
+        CHECK(std::fabs(l[r] - lw) <= (n * kEps + 1e-6) * lw);
+        std::vector<double> ow(ldo), otol(ldo);
+        for (std::size_t j = 0; j < ldo; ++j) {  // past dv: untouched
+          ow[j] = j < dv ? o0[r * ldo + j] * alpha : o0[r * ldo + j];
+          otol[j] = j < dv ? 2e-6 * std::fabs(ow[j]) : 0.0;
+        }
+        expect_close(o.data() + r * ldo, ow, otol, "online_softmax2 outputs");
+      }
+    }
+  });
+}
+
 namespace {
 // y = alpha A x + beta y in double, and the per-row error bound.
 void gemv_ref(std::size_t m, std::size_t k, float alpha, const std::vector<float>& a,

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Fits the polynomial and rational approximations of src/kernels:
 
-- exp (exp_core.h): e^r ~ 1 + c1 r + ... + c5 r^5 on |r| <= ln2/2;
+- exp (exp_core.h): e^r ~ 1 + c1 r + ... + c5 r^5 on |r| <= ln2/2, and
+  2^r the same way on |r| <= 1/2;
 - tanh (simd_kernels.h, tanh_batch): tanh x ~ x P(x^2) / Q(x^2) on [0, 9],
   P of degree 5 and Q of degree 3 with Q(0) = 1.
 
@@ -35,11 +36,12 @@ def horner32(c, t):
     return r
 
 
-def fit_exp(deg=5):
-    half = np.log(2) / 2
+def fit_exp(deg=5, base=np.e):
+    """base^r on |r| <= log_base(2) / 2, the range left by n = round(x / log_base 2)."""
+    half = np.log(2) / np.log(base) / 2
     r = np.linspace(-half, half, 200001)
     r = r[r != 0]
-    f, v = np.exp(r), r[:, None] ** np.arange(1, deg + 1)  # p = 1 + sum c_k r^k
+    f, v = base ** r, r[:, None] ** np.arange(1, deg + 1)  # p = 1 + sum c_k r^k
 
     def solve(w):
         s = (np.ones_like(r) if w is None else np.sqrt(w)) / f
@@ -48,7 +50,9 @@ def fit_exp(deg=5):
     _, c = lawson(solve, lambda c: np.abs((1 + v @ c) / f - 1), 300)
     c = np.concatenate([[1.0], c]).astype(np.float32)
     x = np.linspace(-half, half, 2000001).astype(np.float32)
-    print("exp: max relative error in float32 %.3g" % np.abs(horner32(c, x) / np.exp(x.astype(np.float64)) - 1).max())
+    name = "exp" if base == np.e else "exp%g" % base
+    print("%s: max relative error in float32 %.3g" %
+          (name, np.abs(horner32(c, x) / base ** x.astype(np.float64) - 1).max()))
     print("  c5 .. c0:", ", ".join(repr(float(k)) for k in c[::-1]))
 
 
@@ -87,4 +91,5 @@ def fit_tanh(np_=5, nq=3, clamp=9.0):
 
 if __name__ == "__main__":
     fit_exp()
+    fit_exp(base=2.0)
     fit_tanh()

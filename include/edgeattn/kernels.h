@@ -80,6 +80,15 @@ std::size_t argmax(const float* x, std::size_t n);
 // is all zeros instead of PyTorch's NaN. y may alias x.
 void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n);
 
+// One step of the streaming (online) softmax in base 2, over `rows` rows of
+// n scores already multiplied by log2 e (lds apart), as attention runs it
+// block by block: per row r, m' = max(m[r], s), s = 2^(s - m') in place
+// (within 1e-6 relative), l[r] = l[r] 2^(m[r] - m') + sum s, the row's dv
+// accumulated outputs (o + r * ldo) scaled by 2^(m[r] - m'), then m[r] = m'.
+// A row still all -inf gets zeros and keeps m, l and o.
+void online_softmax2(float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m,
+                     float* l, float* o, std::size_t ldo, std::size_t dv);
+
 // Elementwise transcendental functions. exp is within 1e-6 relative error of
 // the exact value for |x| <= 87 (and exp(-inf) = 0, exp(+inf) = inf, exp of
 // large x is inf, never NaN); tanh and sigmoid are within 1e-6 absolute.

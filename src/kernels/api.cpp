@@ -60,6 +60,10 @@ void conv_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh, 
                float* y, std::size_t ldy, std::size_t rows, std::size_t n) {
   active_table().conv_rows(x, ldx, w, kh, kw, y, ldy, rows, n);
 }
+void online_softmax2(float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m,
+                     float* l, float* o, std::size_t ldo, std::size_t dv) {
+  active_table().online_softmax2(s, lds, rows, n, m, l, o, ldo, dv);
+}
 void rows_mean_max(const float* x, std::size_t ldx, std::size_t rows, const float* scale,
                    float* mean, float* max, std::size_t n) {
   active_table().rows_mean_max(x, ldx, rows, scale, mean, max, n);

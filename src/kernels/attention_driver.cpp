@@ -3,11 +3,11 @@
 //   S = scale Q K_blk^T               (micro-kernel over packed K panels)
 //   per row: m' = max(m, rowmax S), P = exp(S - m'), l = l e^(m - m') + sum P,
 //            O = O e^(m - m')          (online softmax, Milakov & Gimelshein 2018)
+//            in base 2: S carries log2 e, so 2^ replaces e^ (exp2_nonpositive_core)
 //   O += P V_blk                      (micro-kernel over packed V panels)
 // and finally O / l, as FlashAttention (Dao et al. 2022) does on GPUs. K and
 // V are packed once per call and shared by all row ranges. Each row's result
 // depends only on its own data, so any split of rows gives the same bits.
-#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -22,6 +22,7 @@ constexpr std::size_t kBlock = 256;  // keys per block: S tile mr x 256 floats
 // of K and V, from L3 once they outgrow L2 (L = 4096: 2 MB).
 constexpr std::size_t kGroupTiles = 16;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+constexpr float kLog2e = 1.44269504088896341f;
 
 std::size_t round_up(std::size_t v, std::size_t m) { return (v + m - 1) / m * m; }
 std::size_t min_of(std::size_t a, std::size_t b) { return a < b ? a : b; }
@@ -32,7 +33,6 @@ const std::uint8_t* mask_row(const kernels::AttendArgs& a, std::size_t row) {
 
 // Masked scores become -inf, so the softmax step gives them weight 0.
 void apply_mask(float* s, const std::uint8_t* m, std::size_t n) {
-  if (!m) return;
   for (std::size_t j = 0; j < n; ++j)
     if (!m[j]) s[j] = kNegInf;
 }
@@ -62,21 +62,13 @@ void attend_tile(const KernelTable& t, const kernels::AttendArgs& a, const float
                  float* s, float* o, float* m, float* l) {
   const std::size_t mr = t.blocking.mr, nr = t.blocking.nr;
   const std::size_t dv_pad = round_up(a.dv, nr);
+  const float scale2 = a.scale * kLog2e;  // scores in base 2, as the softmax step takes them
   for (std::size_t j = 0; j < kc; j += nr)
     t.micro_kernel(a.d, a.q + r0 * a.ldq, a.ldq, rows, pk + (k0 + j) * a.d, s + j, kBlock,
-                   a.scale, 0.0f);
-  for (std::size_t i = 0; i < rows; ++i) {
-    float* si = s + i * kBlock;
-    const std::uint8_t* mk = mask_row(a, r0 + i);
-    apply_mask(si, mk ? mk + k0 : nullptr, kc);
-    float m_new;
-    const float sum = t.online_softmax(si, kc, m[i], &m_new);
-    if (m_new == kNegInf) continue;  // nothing attended yet
-    const float alpha = m[i] == kNegInf ? 0.0f : std::exp(m[i] - m_new);
-    if (alpha != 1.0f) t.scale_rows(&alpha, o + i * dv_pad, 1, dv_pad, o + i * dv_pad);
-    l[i] = l[i] * alpha + sum;
-    m[i] = m_new;
-  }
+                   scale2, 0.0f);
+  for (std::size_t i = 0; a.mask && i < rows; ++i)
+    apply_mask(s + i * kBlock, mask_row(a, r0 + i) + k0, kc);
+  t.online_softmax2(s, kBlock, rows, kc, m, l, o, dv_pad, dv_pad);
   for (std::size_t i = rows; i < mr; ++i)  // rows past the end: keep them finite
     std::memset(s + i * kBlock, 0, kc * sizeof(float));
   for (std::size_t j = 0; j < dv_pad; j += nr)

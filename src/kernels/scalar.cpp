@@ -172,16 +172,20 @@ void conv_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh, 
       y[r * ldy + c] = s;
     }
 }
-float online_softmax(float* s, std::size_t n, float m_in, float* m_out) {
-  float m = m_in;
-  for (std::size_t i = 0; i < n; ++i) m = s[i] > m ? s[i] : m;
-  *m_out = m;
-  float sum = 0.0f;
-  for (std::size_t i = 0; i < n; ++i) {
-    s[i] = m == -std::numeric_limits<float>::infinity() ? 0.0f : std::exp(s[i] - m);
-    sum += s[i];
+void online_softmax2(float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m,
+                     float* l, float* o, std::size_t ldo, std::size_t dv) {
+  const float ninf = -std::numeric_limits<float>::infinity();
+  for (std::size_t r = 0; r < rows; ++r) {
+    float* sr = s + r * lds;
+    float mn = m[r], sum = 0.0f;
+    for (std::size_t i = 0; i < n; ++i) mn = sr[i] > mn ? sr[i] : mn;
+    for (std::size_t i = 0; i < n; ++i) sum += sr[i] = mn == ninf ? 0.0f : std::exp2(sr[i] - mn);
+    if (mn == ninf) continue;
+    const float alpha = m[r] == ninf ? 0.0f : std::exp2(m[r] - mn);
+    for (std::size_t j = 0; j < dv; ++j) o[r * ldo + j] *= alpha;
+    l[r] = l[r] * alpha + sum;
+    m[r] = mn;
   }
-  return sum;
 }
 void additive_scores(const float* q, const float* k, std::size_t ldk, std::size_t n,
                      std::size_t a_dim, const float* v, float* out) {
@@ -246,7 +250,7 @@ double fma_peak(std::size_t iters, float* sink) {
 const KernelTable& scalar_table() {
   static const KernelTable t = {
       Isa::scalar, dot, axpy, scale_rows, add, mul, add_scalar, scale_mul, reduce_sum, reduce_max, global_pool, argmax, softmax,
-      vexp, exp_lanes16, vtanh, sigmoid, relu, silu, rows_mean_max, gru_gates, lstm_gates, conv_rows, online_softmax, additive_scores, gemv, gemv_t, gemv_t_panels, GemmBlocking{}, nullptr, gemm,
+      vexp, exp_lanes16, vtanh, sigmoid, relu, silu, rows_mean_max, gru_gates, lstm_gates, conv_rows, online_softmax2, additive_scores, gemv, gemv_t, gemv_t_panels, GemmBlocking{}, nullptr, gemm,
       fma_peak};
   return t;
 }

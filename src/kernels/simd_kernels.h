@@ -90,6 +90,17 @@ void store_tail(float* p, std::size_t count, const fbatch<A>& v) {
   for (std::size_t i = 0; i < count; ++i) p[i] = tmp[i];
 }
 
+// A whole vector when count is the width, else the tail (the rest filled).
+template <class A>
+fbatch<A> load_n(const float* p, std::size_t count, float fill = 0.0f) {
+  return count == fbatch<A>::size ? fbatch<A>::load_unaligned(p) : load_tail<A>(p, count, fill);
+}
+template <class A>
+void store_n(float* p, std::size_t count, const fbatch<A>& v) {
+  if (count == fbatch<A>::size) v.store_unaligned(p);
+  else store_tail<A>(p, count, v);
+}
+
 // y = f(x) elementwise.
 template <class A, class F>
 EDGEATTN_FLATTEN void map1(const float* x, float* y, std::size_t n, F f) {
@@ -158,6 +169,10 @@ EDGEATTN_ALWAYS_INLINE fbatch<A> exp_batch(fbatch<A> x) {
 template <class A>
 EDGEATTN_ALWAYS_INLINE fbatch<A> exp_nonpositive(fbatch<A> x) {
   return exp_nonpositive_core<BatchOps<A>, true>(x);
+}
+template <class A>
+EDGEATTN_ALWAYS_INLINE fbatch<A> exp2_nonpositive(fbatch<A> x) {
+  return exp2_nonpositive_core<BatchOps<A>>(x);
 }
 
 // tanh x = x P(x^2) / Q(x^2), |x| clamped to 9 (where tanh x rounds to +-1
@@ -394,36 +409,36 @@ void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n) 
   scale_rows<A>(&inv, y, 1, n, y);
 }
 
+// kernels::online_softmax2. Per row its maximum, then 2^(s - m') and the
+// sum in one pass into one accumulator (a second one spilled on AVX2 and
+// made the loop slower).
 template <class A>
-float online_softmax(float* s, std::size_t n, float m_in, float* m_out) {
+void online_softmax2(float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m,
+                     float* l, float* o, std::size_t ldo, std::size_t dv) {
   using F = fbatch<A>;
   constexpr std::size_t W = F::size;
   const float ninf = -std::numeric_limits<float>::infinity();
-  const float bm = reduce_max<A>(s, n);
-  const float m = bm > m_in ? bm : m_in;
-  *m_out = m;
-  if (m == ninf) {
-    for (std::size_t i = 0; i < n; ++i) s[i] = 0.0f;
-    return 0.0f;
+  for (std::size_t r = 0; r < rows; ++r) {
+    float* sr = s + r * lds;
+    const float bm = reduce_max<A>(sr, n);
+    const float mn = bm > m[r] ? bm : m[r];
+    if (mn == ninf) {  // nothing attended yet
+      for (std::size_t i = 0; i < n; ++i) sr[i] = 0.0f;
+      continue;
+    }
+    const F vm(mn);
+    F sum(0.0f);
+    for (std::size_t i = 0; i < n; i += W) {
+      const std::size_t c = n - i < W ? n - i : W;
+      const F e = exp2_nonpositive<A>(load_n<A>(sr + i, c, ninf) - vm);
+      store_n<A>(sr + i, c, e);
+      sum += e;
+    }
+    const float alpha = m[r] == ninf ? 0.0f : std::exp2(m[r] - mn);
+    if (alpha != 1.0f) scale_rows<A>(&alpha, o + r * ldo, 1, dv, o + r * ldo);
+    l[r] = l[r] * alpha + hsum<A>(sum);
+    m[r] = mn;
   }
-  const F vm(m);
-  F sum0(0.0f), sum1(0.0f);
-  std::size_t i = 0;
-  for (; i + 2 * W <= n; i += 2 * W) {
-    const F e0 = exp_nonpositive<A>(F::load_unaligned(s + i) - vm);
-    const F e1 = exp_nonpositive<A>(F::load_unaligned(s + i + W) - vm);
-    e0.store_unaligned(s + i);
-    e1.store_unaligned(s + i + W);
-    sum0 += e0;
-    sum1 += e1;
-  }
-  for (; i < n; i += W) {
-    const std::size_t c = n - i < W ? n - i : W;
-    const F e = exp_nonpositive<A>(load_tail<A>(s + i, c, ninf) - vm);
-    store_tail<A>(s + i, c, e);
-    sum0 += e;
-  }
-  return hsum<A>(sum0 + sum1);
 }
 
 template <class A>
@@ -547,15 +562,6 @@ template <class A, class F>
 EDGEATTN_FLATTEN void for_vectors(std::size_t n, F body) {
   constexpr std::size_t W = fbatch<A>::size;
   for (std::size_t i = 0; i < n; i += W) body(i, n - i < W ? n - i : W);
-}
-template <class A>
-fbatch<A> load_n(const float* p, std::size_t count) {
-  return count == fbatch<A>::size ? fbatch<A>::load_unaligned(p) : load_tail<A>(p, count);
-}
-template <class A>
-void store_n(float* p, std::size_t count, const fbatch<A>& v) {
-  if (count == fbatch<A>::size) v.store_unaligned(p);
-  else store_tail<A>(p, count, v);
 }
 
 // Gate math in two passes over chunks of kGateChunk units: first the
@@ -948,7 +954,7 @@ KernelTable make_table(Isa isa) {
   return KernelTable{isa,          dot<A>,       axpy<A>,         scale_rows<A>,    add<A>,
                      mul<A>,       add_scalar<A>, scale_mul<A>, reduce_sum<A>, reduce_max<A>, global_pool<A>, argmax<A>,
                      softmax<A>,
-                     vexp<A>,      exp_lanes16<A>, vtanh<A>,     sigmoid<A>,      relu<A>, silu<A>, rows_mean_max<A>, gru_gates<A>, lstm_gates<A>, conv_rows<A>, online_softmax<A>,
+                     vexp<A>,      exp_lanes16<A>, vtanh<A>,     sigmoid<A>,      relu<A>, silu<A>, rows_mean_max<A>, gru_gates<A>, lstm_gates<A>, conv_rows<A>, online_softmax2<A>,
                      additive_scores<A>, gemv<A>,      gemv_t<A>,  gemv_t_panels<A>,
                      bl,           gemm_micro<A, MR>, nullptr, fma_peak<A>};
 }

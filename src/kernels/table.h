@@ -55,10 +55,8 @@ struct KernelTable {
   void (*lstm_gates)(const float*, const float*, float*, float*, std::size_t);
   void (*conv_rows)(const float*, std::size_t, const float*, std::size_t, std::size_t, float*,
                     std::size_t, std::size_t, std::size_t);
-  // One online-softmax step over a block of scores: m = max(m_in, s[0..n)),
-  // s = exp(s - m) in place, returns the sum; m written to *m_out. An all
-  // -inf block with m_in = -inf gives zeros and sum 0.
-  float (*online_softmax)(float* s, std::size_t n, float m_in, float* m_out);
+  void (*online_softmax2)(float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m,
+                          float* l, float* o, std::size_t ldo, std::size_t dv);
   void (*additive_scores)(const float*, const float*, std::size_t, std::size_t, std::size_t,
                           const float*, float*);
   void (*gemv)(std::size_t, std::size_t, float, const float*, std::size_t, const float*, float,
