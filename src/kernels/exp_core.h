@@ -85,24 +85,30 @@ EDGEATTN_ALWAYS_INLINE typename Ops::F exp_nonpositive_core(typename Ops::F x) {
   return Ops::select_lt(x, Ops::splat(-87.0f), Ops::splat(0.0f), times_pow2<Ops>(p, t));
 }
 
-// 2^x for x <= 0, the base-2 softmax of FlashAttention (Dao et al. 2022):
-// scores that arrive multiplied by log2 e need no Cody-Waite step, as
-// x = n + f splits exactly (|f| <= 1/2); 2^f by a degree-5 minimax fit
-// (tools/fit_math.py: 1.9e-7 relative in float). Below 2^-125 the result
-// is 0, so it is never denormal; -inf gives 0, NaN stays NaN. 12 operations
-// on a chain 4 shorter than exp_nonpositive_core's.
+// 2^f for |f| <= 1/2 by a degree-5 minimax fit (tools/fit_math.py: 1.9e-7
+// relative in float).
 template <class Ops>
-EDGEATTN_ALWAYS_INLINE typename Ops::F exp2_nonpositive_core(typename Ops::F x) {
+EDGEATTN_ALWAYS_INLINE typename Ops::F exp2_poly(typename Ops::F f) {
   using F = typename Ops::F;
-  const F magic = Ops::splat(kExpMagic);
-  const F t = x + magic;
-  const F f = x - (t - magic);
   F p = Ops::splat(0.001326469355262816f);
   p = Ops::fma(p, f, Ops::splat(0.009671501815319061f));
   p = Ops::fma(p, f, Ops::splat(0.05550733581185341f));
   p = Ops::fma(p, f, Ops::splat(0.24022242426872253f));
   p = Ops::fma(p, f, Ops::splat(0.6931470036506653f));
-  p = Ops::fma(p, f, Ops::splat(1.0f));
+  return Ops::fma(p, f, Ops::splat(1.0f));
+}
+
+// 2^x for x <= 0, the base-2 softmax of FlashAttention (Dao et al. 2022):
+// scores that arrive multiplied by log2 e need no Cody-Waite step, as
+// x = n + f splits exactly (n = x rounded to nearest even). Below 2^-125
+// the result is 0, so it is never denormal; -inf gives 0, NaN stays NaN.
+// 12 operations on a chain 4 shorter than exp_nonpositive_core's.
+template <class Ops>
+EDGEATTN_ALWAYS_INLINE typename Ops::F exp2_nonpositive_core(typename Ops::F x) {
+  using F = typename Ops::F;
+  const F magic = Ops::splat(kExpMagic);
+  const F t = x + magic;
+  const F p = exp2_poly<Ops>(x - (t - magic));
   return Ops::select_lt(x, Ops::splat(-125.0f), Ops::splat(0.0f), times_pow2<Ops>(p, t));
 }
 

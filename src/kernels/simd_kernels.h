@@ -120,24 +120,55 @@ EDGEATTN_FLATTEN void map2(const float* a, const float* b, float* y, std::size_t
     store_tail<A>(y + i, n - i, f(load_tail<A>(a + i, n - i), load_tail<A>(b + i, n - i)));
 }
 
-// Horizontal sum by pairwise halving of a stored copy (xsimd 8.1's AVX-512F
-// hadd uses an AVX512DQ instruction, so it is not used here).
+// Horizontal sum (kMax false) or maximum by halving: lanes [0, w) combined
+// with lanes [w, 2w) for w = W/2 down to 1, in registers (a stored copy
+// combined lane by lane put a store-to-load chain of about 50 cycles on
+// every softmax row). hsum adds in this order on every ISA, so its bits do
+// not depend on the vector code that ran. (xsimd 8.1's hadd adds in another
+// order, and its AVX-512F version uses AVX512DQ.)
+template <class A, bool kMax>
+float halve(const fbatch<A>& v) {
+  constexpr std::size_t W = fbatch<A>::size;
+#if defined(__SSE2__)
+  const auto op = [](__m128 a, __m128 b) { return kMax ? _mm_max_ps(a, b) : _mm_add_ps(a, b); };
+  __m128 x;
+  if constexpr (W == 4) {
+    x = v;
+  } else {
+#if defined(__AVX__)
+    __m256 y;
+#if defined(__AVX512F__)
+    if constexpr (W == 16) {
+      const __m512 z = v;
+      const __m256 lo = _mm512_castps512_ps256(z);
+      const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(z), 1));
+      y = kMax ? _mm256_max_ps(lo, hi) : _mm256_add_ps(lo, hi);
+    } else
+#endif
+    {
+      y = v;
+    }
+    x = op(_mm256_castps256_ps128(y), _mm256_extractf128_ps(y, 1));
+#endif
+  }
+  x = op(x, _mm_movehl_ps(x, x));
+  return _mm_cvtss_f32(op(x, _mm_shuffle_ps(x, x, 1)));
+#elif defined(__ARM_NEON)
+  static_assert(W == 4, "NEON vectors hold four floats");
+  const float32x4_t x = v;
+  const float32x2_t h = kMax ? vmax_f32(vget_low_f32(x), vget_high_f32(x))
+                             : vadd_f32(vget_low_f32(x), vget_high_f32(x));
+  const float a = vget_lane_f32(h, 0), b = vget_lane_f32(h, 1);
+  return kMax ? (a > b ? a : b) : a + b;
+#endif
+}
 template <class A>
 float hsum(const fbatch<A>& v) {
-  alignas(64) float tmp[fbatch<A>::size];
-  v.store_aligned(tmp);
-  for (std::size_t w = fbatch<A>::size / 2; w > 0; w /= 2)
-    for (std::size_t i = 0; i < w; ++i) tmp[i] += tmp[i + w];
-  return tmp[0];
+  return halve<A, false>(v);
 }
-
 template <class A>
 float hmax(const fbatch<A>& v) {
-  alignas(64) float tmp[fbatch<A>::size];
-  v.store_aligned(tmp);
-  float m = tmp[0];
-  for (std::size_t i = 1; i < fbatch<A>::size; ++i) m = tmp[i] > m ? tmp[i] : m;
-  return m;
+  return halve<A, true>(v);
 }
 
 // exp_core's primitives for xsimd batches.
@@ -170,8 +201,19 @@ template <class A>
 EDGEATTN_ALWAYS_INLINE fbatch<A> exp_nonpositive(fbatch<A> x) {
   return exp_nonpositive_core<BatchOps<A>, true>(x);
 }
+// AVX-512F rounds with vrndscaleps and applies 2^n with a zero-masked
+// vscalefps: 9 operations instead of 14, the same bits (the same n, f and
+// polynomial, an exact product, 0 below -125 and for -inf, NaN kept).
 template <class A>
 EDGEATTN_ALWAYS_INLINE fbatch<A> exp2_nonpositive(fbatch<A> x) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<A, xsimd::avx512f>) {
+    const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const fbatch<A> p = exp2_poly<BatchOps<A>>(x - fbatch<A>(n));
+    const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-125.0f), _CMP_NLT_UQ);
+    return _mm512_maskz_scalef_ps(keep, p, n);
+  }
+#endif
   return exp2_nonpositive_core<BatchOps<A>>(x);
 }
 
@@ -410,8 +452,7 @@ void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n) 
 }
 
 // kernels::online_softmax2. Per row its maximum, then 2^(s - m') and the
-// sum in one pass into one accumulator (a second one spilled on AVX2 and
-// made the loop slower).
+// sum in one pass: whole vectors in the loop, the tail once after it.
 template <class A>
 void online_softmax2(float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m,
                      float* l, float* o, std::size_t ldo, std::size_t dv) {
@@ -427,16 +468,25 @@ void online_softmax2(float* s, std::size_t lds, std::size_t rows, std::size_t n,
       continue;
     }
     const F vm(mn);
-    F sum(0.0f);
-    for (std::size_t i = 0; i < n; i += W) {
+    F sum0(0.0f), sum1(0.0f);
+    std::size_t i = 0;
+    for (; i + 2 * W <= n; i += 2 * W) {
+      const F e0 = exp2_nonpositive<A>(F::load_unaligned(sr + i) - vm);
+      const F e1 = exp2_nonpositive<A>(F::load_unaligned(sr + i + W) - vm);
+      e0.store_unaligned(sr + i);
+      e1.store_unaligned(sr + i + W);
+      sum0 += e0;
+      sum1 += e1;
+    }
+    for (; i < n; i += W) {
       const std::size_t c = n - i < W ? n - i : W;
       const F e = exp2_nonpositive<A>(load_n<A>(sr + i, c, ninf) - vm);
       store_n<A>(sr + i, c, e);
-      sum += e;
+      sum0 += e;
     }
     const float alpha = m[r] == ninf ? 0.0f : std::exp2(m[r] - mn);
     if (alpha != 1.0f) scale_rows<A>(&alpha, o + r * ldo, 1, dv, o + r * ldo);
-    l[r] = l[r] * alpha + hsum<A>(sum);
+    l[r] = l[r] * alpha + hsum<A>(sum0 + sum1);
     m[r] = mn;
   }
 }
