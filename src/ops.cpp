@@ -227,7 +227,7 @@ Status attention(const Context& ctx, const kernels::AttendArgs& a, Workspace& ws
   // K and V are packed first (by two threads at most), so a thread pays off
   // only with more work than a GEMM piece needs (measured: L = 128, d = 64
   // runs faster on one thread).
-  int threads = threads_for(ctx, flops, 32.0 * kMinFlopsPerThread);
+  int threads = threads_for(ctx, flops, 4.0 * kMinFlopsPerThread);
   const std::size_t unit = kernels::gemm_tile_rows();
   const std::size_t units = ceil_div(a.m, unit);
   if (static_cast<std::size_t>(threads) > units) threads = static_cast<int>(units);

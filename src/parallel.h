@@ -11,9 +11,13 @@
 
 namespace edgeattn::detail {
 
-// Below this much work per thread, starting a thread costs more than it saves.
-constexpr double kMinFlopsPerThread = 1 << 18;
-constexpr std::size_t kMinElementsPerThread = 1 << 15;
+// Below this much work per thread, starting a thread costs more than it
+// saves. A parallel region costs 3.5 us with the team spinning and 27 us
+// with it asleep on a 2-vCPU Zen 5 VM (a cache line takes 0.5-2 us there and
+// back between its cores), so a thread needs about 10 us of work: 2^21
+// flops at 100-200 GFLOP/s, or 2^17 floats (512 KB) of a memory-bound pass.
+constexpr double kMinFlopsPerThread = 1 << 21;
+constexpr std::size_t kMinElementsPerThread = 1 << 17;
 // A one-row product (a decoder step's GEMV) is split over threads when its
 // weights exceed this per thread: starting the team (about a microsecond)
 // costs what reading this much from L2 does, and past the L2 each core then
@@ -24,7 +28,9 @@ constexpr double kMinWeightBytesPerThread = 128 * 1024;
 // `min_per_thread` of them (>= 1, <= the context's count).
 inline int threads_for(const Context& ctx, double work, double min_per_thread) {
   int t = resolve_threads(ctx);
-  const double most = work / min_per_thread;
+  const double least = min_per_thread * ctx.min_work_scale;
+  if (!(least > 0.0)) return t;
+  const double most = work / least;
   if (most < t) t = most < 1.0 ? 1 : static_cast<int>(most);
   return t;
 }

@@ -9,6 +9,7 @@
 
 using namespace edgeattn;
 using edgeattn::test::for_each_isa;
+using edgeattn::test::split_ctx;
 using edgeattn::test::random_floats;
 
 namespace {
@@ -121,8 +122,8 @@ TEST_CASE("attention modules: bitwise equal for 1 and 2 threads on every ISA") {
         c[t].assign(b * lq * d, 0);
         w[t].assign(b * lq * lk, 0);
         Workspace ws;
-        REQUIRE(ws.reserve(att.workspace_bytes({b, lq, lk, d, d, d}, Context{t + 1})).ok());
-        REQUIRE(att.forward(Context{t + 1}, qv, kv, kv, mv, View(c[t].data(), Shape{b, lq, d}),
+        REQUIRE(ws.reserve(att.workspace_bytes({b, lq, lk, d, d, d}, split_ctx(t + 1))).ok());
+        REQUIRE(att.forward(split_ctx(t + 1), qv, kv, kv, mv, View(c[t].data(), Shape{b, lq, d}),
                             View(w[t].data(), Shape{b, lq, lk}), ws).ok());
       }
       CHECK(std::memcmp(c[0].data(), c[1].data(), c[0].size() * 4) == 0);
@@ -271,8 +272,8 @@ TEST_CASE("sampling: same seed, same indices on every ISA and thread count") {
     for (int threads : {1, 2}) {
       std::vector<std::int64_t> idx(rows * 3);
       Workspace ws;
-      REQUIRE(ws.reserve(sample_rows_workspace_bytes(n, Context{threads})).ok());
-      REQUIRE(sample_rows(Context{threads}, ConstView(s.data(), Shape{rows, n}),
+      REQUIRE(ws.reserve(sample_rows_workspace_bytes(n, split_ctx(threads))).ok());
+      REQUIRE(sample_rows(split_ctx(threads), ConstView(s.data(), Shape{rows, n}),
                           MaskView(mask.data(), Shape{rows, n}), 1234, 0, 3, idx.data(), ws)
                   .ok());
       if (first.empty()) first = idx;

@@ -15,6 +15,7 @@
 #include "test_util.h"
 
 using namespace edgeattn;
+using edgeattn::test::split_ctx;
 
 // Every operator new of this test program is counted while g_counting is
 // set: a planned module run must not allocate (its scratch comes from the
@@ -320,13 +321,13 @@ TEST_CASE("a planned run allocates nothing: every golden case, 1 and 2 threads")
     for (int threads : {1, 2}) {
       Result<Case> c = load_case(std::string(EDGEATTN_CASES_DIR) + "/" + f);
       REQUIRE(c.ok());
-      Result<cli::Prepared> p = cli::prepare(std::move(c).value(), Context{threads});
+      Result<cli::Prepared> p = cli::prepare(std::move(c).value(), split_ctx(threads));
       REQUIRE(p.ok());
       cli::Prepared& pr = p.value();
-      REQUIRE(pr.c.module->run(Context{threads}, pr.c.inputs, pr.outputs, pr.ws).ok());  // warm-up
+      REQUIRE(pr.c.module->run(split_ctx(threads), pr.c.inputs, pr.outputs, pr.ws).ok());  // warm-up
       g_allocations = 0;
       g_counting = true;
-      const Status st = pr.c.module->run(Context{threads}, pr.c.inputs, pr.outputs, pr.ws);
+      const Status st = pr.c.module->run(split_ctx(threads), pr.c.inputs, pr.outputs, pr.ws);
       g_counting = false;
       CHECK(st.ok());
       CHECK(g_allocations == 0);

@@ -6,6 +6,7 @@
 
 using namespace edgeattn;
 using edgeattn::test::for_each_isa;
+using edgeattn::test::split_ctx;
 using edgeattn::test::random_floats;
 
 namespace {
@@ -20,7 +21,7 @@ std::vector<float> run_matmul(int threads, std::size_t m, std::size_t n, std::si
   kernels::GemmArgs g;
   g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.b = b.data();
   g.ldb = trans_b ? k : n, g.trans_b = trans_b, g.beta = beta, g.c = c.data(), g.ldc = n;
-  const Context ctx{threads};
+  const Context ctx = split_ctx(threads);
   Workspace ws;
   REQUIRE(ws.reserve(matmul_workspace_bytes(ctx, m, n, k)).ok());
   const Status s = matmul(ctx, g, ws);
@@ -87,7 +88,7 @@ TEST_CASE("softmax op: rows, broadcast [B,1,L] mask, threads, bad shapes") {
   for_each_isa([&](Isa) {
     std::vector<float> y1(x.size()), y2(x.size()), want(Lk);
     REQUIRE(softmax(Context{1}, xv, mv, View(y1.data(), xv.shape())).ok());
-    REQUIRE(softmax(Context{2}, xv, mv, View(y2.data(), xv.shape())).ok());
+    REQUIRE(softmax(split_ctx(2), xv, mv, View(y2.data(), xv.shape())).ok());
     CHECK(bitwise_equal(y1, y2));
     for (std::size_t b = 0; b < B; ++b)
       for (std::size_t i = 0; i < Lq; i += 9) {
@@ -113,7 +114,7 @@ TEST_CASE("add / mul with broadcasting") {
   for_each_isa([&](Isa) {
     std::vector<float> y(a.size());
     const View yv(y.data(), av.shape());
-    REQUIRE(add(Context{2}, av, ConstView(bias.data(), Shape{17}), yv).ok());
+    REQUIRE(add(split_ctx(2), av, ConstView(bias.data(), Shape{17}), yv).ok());
     for (std::size_t i = 0; i < a.size(); ++i) CHECK(y[i] == a[i] + bias[i % 17]);
     REQUIRE(mul(Context{1}, av, ConstView(col.data(), Shape{3, 1}), yv).ok());
     for (std::size_t i = 0; i < a.size(); ++i) CHECK(y[i] == a[i] * col[(i / 17) % 3]);

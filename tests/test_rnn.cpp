@@ -12,6 +12,7 @@
 
 using namespace edgeattn;
 using edgeattn::test::for_each_isa;
+using edgeattn::test::split_ctx;
 using edgeattn::test::random_floats;
 
 namespace {
@@ -102,8 +103,8 @@ TEST_CASE("large GRUs, one and two directions: 1 and 2 threads bitwise equal") {
       for (int threads : {1, 2}) {
         Tensor out = Tensor::zeros(Shape{1, steps, dh}).value();
         Workspace ws;
-        REQUIRE(ws.reserve(rnn.workspace_bytes(1, steps, Context{threads})).ok());
-        REQUIRE(rnn.forward(Context{threads}, x.view(), ConstView(), ConstView(), nullptr, out.view(), View(),
+        REQUIRE(ws.reserve(rnn.workspace_bytes(1, steps, split_ctx(threads))).ok());
+        REQUIRE(rnn.forward(split_ctx(threads), x.view(), ConstView(), ConstView(), nullptr, out.view(), View(),
                             View(), ws).ok());
         outs.push_back(std::move(out));
       }
@@ -146,7 +147,7 @@ TEST_CASE("GRU and LSTM golden cases: every ISA, 1/2/3 threads bitwise equal, ma
     const auto run = [&](int threads) {
       ValueMap out;
       for (const OutputSpec& s : specs) out[s.name] = Value::zeros(s.type, s.shape).value();
-      REQUIRE(c->module->run(Context{threads}, c->inputs, out, ws).ok());
+      REQUIRE(c->module->run(split_ctx(threads), c->inputs, out, ws).ok());
       return out;
     };
     for_each_isa([&](Isa) {

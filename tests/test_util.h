@@ -56,6 +56,10 @@ inline std::vector<std::size_t> sweep_sizes() {
 }
 
 // Runs body once per ISA available here, with that ISA active.
+// A context with `threads` threads that splits work of any size, so that a
+// test comparing thread counts exercises every split.
+inline Context split_ctx(int threads) { return Context{threads, 0.0f}; }
+
 template <class F>
 void for_each_isa(F body) {
   for (Isa isa : available_isas()) {

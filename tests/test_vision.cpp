@@ -13,6 +13,7 @@
 
 using namespace edgeattn;
 using edgeattn::test::for_each_isa;
+using edgeattn::test::split_ctx;
 using edgeattn::test::random_floats;
 
 namespace {
@@ -87,7 +88,7 @@ void expect_thread_invariant(const std::function<Tensor(const Context&, Workspac
   const Tensor one = f(Context{1}, ws);
   for (int t : {2, 3}) {
     CAPTURE(t);
-    CHECK(same_bits(one, f(Context{t}, ws)));
+    CHECK(same_bits(one, f(split_ctx(t), ws)));
   }
 }
 
@@ -239,7 +240,7 @@ void check_case_module(const std::string& file) {
     ValueMap out;
     for (const OutputSpec& s : specs)
       if (maps || !s.on_request) out[s.name] = Value::zeros(s.type, s.shape).value();
-    REQUIRE(m.run(Context{threads}, c->inputs, out, ws).ok());
+    REQUIRE(m.run(split_ctx(threads), c->inputs, out, ws).ok());
     return out;
   };
   for_each_isa([&](Isa) {

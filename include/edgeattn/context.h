@@ -10,6 +10,11 @@ namespace edgeattn {
 struct Context {
   // Threads an operator may use; 0 means the process default (below).
   int num_threads = 0;
+  // Scales the least work an operator gives each thread before it splits
+  // (as PyTorch's grain size): 1 keeps the defaults, sized so that a
+  // thread's share outweighs starting it; 0 splits whatever the size (the
+  // tests use it so that every split they check really happens).
+  float min_work_scale = 1.0f;
 };
 
 // The process default for Context::num_threads == 0. Initially what the host
