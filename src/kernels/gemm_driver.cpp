@@ -11,6 +11,12 @@
 // into pieces starting at multiples of mr / nr gets bitwise the same result.
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#elif defined(__ARM_NEON)
+#include <arm_neon.h>
+#endif
+
 #include "table.h"
 
 namespace edgeattn::detail {
@@ -31,16 +37,63 @@ Panels panels_for(const GemmBlocking& bl, std::size_t n, std::size_t k) {
 
 }  // namespace
 
+namespace {
+
+// d[q * nr + i] = r_i[q] for a 4 x 4 block: a register transpose where the
+// baseline ISA has one (SSE2 on x86-64, NEON), else element by element.
+void transpose4(const float* r0, const float* r1, const float* r2, const float* r3,
+                std::size_t nr, float* d) {
+#if defined(__SSE2__)
+  const __m128 a = _mm_loadu_ps(r0), b = _mm_loadu_ps(r1);
+  const __m128 c = _mm_loadu_ps(r2), e = _mm_loadu_ps(r3);
+  const __m128 ab0 = _mm_unpacklo_ps(a, b), ab1 = _mm_unpackhi_ps(a, b);
+  const __m128 ce0 = _mm_unpacklo_ps(c, e), ce1 = _mm_unpackhi_ps(c, e);
+  _mm_storeu_ps(d, _mm_movelh_ps(ab0, ce0));
+  _mm_storeu_ps(d + nr, _mm_movehl_ps(ce0, ab0));
+  _mm_storeu_ps(d + 2 * nr, _mm_movelh_ps(ab1, ce1));
+  _mm_storeu_ps(d + 3 * nr, _mm_movehl_ps(ce1, ab1));
+#elif defined(__ARM_NEON)
+  const float32x4x2_t ab = vzipq_f32(vld1q_f32(r0), vld1q_f32(r1));
+  const float32x4x2_t ce = vzipq_f32(vld1q_f32(r2), vld1q_f32(r3));
+  vst1q_f32(d, vcombine_f32(vget_low_f32(ab.val[0]), vget_low_f32(ce.val[0])));
+  vst1q_f32(d + nr, vcombine_f32(vget_high_f32(ab.val[0]), vget_high_f32(ce.val[0])));
+  vst1q_f32(d + 2 * nr, vcombine_f32(vget_low_f32(ab.val[1]), vget_low_f32(ce.val[1])));
+  vst1q_f32(d + 3 * nr, vcombine_f32(vget_high_f32(ab.val[1]), vget_high_f32(ce.val[1])));
+#else
+  for (std::size_t q = 0; q < 4; ++q)
+    d[q * nr] = r0[q], d[q * nr + 1] = r1[q], d[q * nr + 2] = r2[q], d[q * nr + 3] = r3[q];
+#endif
+}
+
+// Columns [0, 4) of a transposed panel from four rows of B^T, a 4 x 4 block
+// at a time (one element per move cost attention's K packing an eighth of
+// a 128-key call).
+void pack_t4(const float* src, std::size_t ldb, std::size_t kb, std::size_t nr, float* pb) {
+  const float* r0 = src;
+  const float* r1 = src + ldb;
+  const float* r2 = src + 2 * ldb;
+  const float* r3 = src + 3 * ldb;
+  std::size_t p = 0;
+  for (; p + 4 <= kb; p += 4) transpose4(r0 + p, r1 + p, r2 + p, r3 + p, nr, pb + p * nr);
+  for (; p < kb; ++p) {
+    float* d = pb + p * nr;
+    d[0] = r0[p], d[1] = r1[p], d[2] = r2[p], d[3] = r3[p];
+  }
+}
+
+}  // namespace
+
 // Either way round, reads run along rows of B.
 void pack_b(const kernels::GemmArgs& g, std::size_t nr, std::size_t jc, std::size_t nb,
             std::size_t pc, std::size_t kb, float* pb) {
   for (std::size_t t = 0; t < nb; t += nr, pb += nr * kb) {
     const std::size_t cols = min_of(nr, nb - t);
     if (g.trans_b) {
-      for (std::size_t j = 0; j < nr; ++j) {
-        const float* src = g.b + (jc + t + j) * g.ldb + pc;
-        for (std::size_t p = 0; p < kb; ++p) pb[p * nr + j] = j < cols ? src[p] : 0.0f;
-      }
+      const float* src = g.b + (jc + t) * g.ldb + pc;
+      std::size_t j = 0;
+      for (; j + 4 <= cols; j += 4) pack_t4(src + j * g.ldb, g.ldb, kb, nr, pb + j);
+      for (; j < nr; ++j)
+        for (std::size_t p = 0; p < kb; ++p) pb[p * nr + j] = j < cols ? src[j * g.ldb + p] : 0.0f;
       continue;
     }
     for (std::size_t p = 0; p < kb; ++p) {
