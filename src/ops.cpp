@@ -243,12 +243,15 @@ Status attention(const Context& ctx, const kernels::AttendArgs& a, Workspace& ws
   const std::size_t scratch = detail::attend_scratch_floats(t, a.m, a.n, a.dv);
   float* base = ws.take<float>(static_cast<std::size_t>(threads) * scratch);
   parallel_for(threads, 2, [&](std::size_t part, int) { detail::attend_pack(t, a, part, packed); });
-  const std::size_t chunk = ceil_div(units, static_cast<std::size_t>(threads)) * unit;
+  // Pieces of at most one query group (the rows that share a key block in
+  // L2), handed to whichever thread is free; fewer rows split evenly.
+  const std::size_t chunk =
+      std::min(detail::attend_group_rows(t), ceil_div(units, static_cast<std::size_t>(threads)) * unit);
   parallel_for(threads, ceil_div(a.m, chunk), [&](std::size_t p, int thread) {
     const std::size_t begin = p * chunk;
     const std::size_t end = begin + chunk < a.m ? begin + chunk : a.m;
     detail::attend_rows(t, a, packed, begin, end, base + static_cast<std::size_t>(thread) * scratch);
-  });
+  }, 1);
   ws.rewind(mark);
   return {};
 }

@@ -37,18 +37,22 @@ inline int threads_for(const Context& ctx, double work, double min_per_thread) {
 
 // body(piece, thread) for piece in [0, pieces) on up to `threads` threads;
 // thread < threads indexes per-thread scratch. Pieces are independent, so the
-// result does not depend on how they are spread.
+// result does not depend on how they are spread. They are handed out in
+// runs of `grain` (default: one run per thread) to whichever thread is free
+// first, so a core that a VM's neighbours slow down takes fewer.
 template <class F>
-void parallel_for(int threads, std::size_t pieces, F body) {
+void parallel_for(int threads, std::size_t pieces, F body, std::size_t grain = 0) {
 #if defined(EDGEATTN_HAVE_OPENMP)
   if (threads > 1 && pieces > 1) {
-#pragma omp parallel for num_threads(threads) schedule(static)
+    const std::size_t t = static_cast<std::size_t>(threads);
+    const int run = static_cast<int>(grain ? grain : (pieces + t - 1) / t);
+#pragma omp parallel for num_threads(threads) schedule(dynamic, run)
     for (std::ptrdiff_t p = 0; p < static_cast<std::ptrdiff_t>(pieces); ++p)
       body(static_cast<std::size_t>(p), omp_get_thread_num());
     return;
   }
 #else
-  (void)threads;
+  (void)threads, (void)grain;
 #endif
   for (std::size_t p = 0; p < pieces; ++p) body(p, 0);
 }

@@ -77,6 +77,10 @@ void attend_tile(const KernelTable& t, const kernels::AttendArgs& a, const float
 
 }  // namespace
 
+std::size_t attend_group_rows(const KernelTable& t) {
+  return kGroupTiles * (t.blocking.mr ? t.blocking.mr : 1);  // the scalar path goes row by row
+}
+
 std::size_t attend_packed_floats(const KernelTable& t, std::size_t m, std::size_t n,
                                  std::size_t d, std::size_t dv) {
   if (!tiled(t, m)) return 0;

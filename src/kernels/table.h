@@ -97,6 +97,9 @@ void pack_b(const kernels::GemmArgs& g, std::size_t nr, std::size_t jc, std::siz
 
 // Streaming attention (attention_driver.cpp): K and V packed once, shared by
 // the threads; then any range of query rows, independently.
+// Query rows that share each key block (a group of register tiles); row
+// ranges that start at multiples of it keep the blocking of one thread.
+std::size_t attend_group_rows(const KernelTable& t);
 std::size_t attend_packed_floats(const KernelTable& t, std::size_t m, std::size_t n,
                                  std::size_t d, std::size_t dv);
 std::size_t attend_scratch_floats(const KernelTable& t, std::size_t m, std::size_t n,
