@@ -63,16 +63,14 @@ void attend_tile(const KernelTable& t, const kernels::AttendArgs& a, const float
   const std::size_t mr = t.blocking.mr, nr = t.blocking.nr;
   const std::size_t dv_pad = round_up(a.dv, nr);
   const float scale2 = a.scale * kLog2e;  // scores in base 2, as the softmax step takes them
-  for (std::size_t j = 0; j < kc; j += nr)
-    t.micro_kernel(a.d, a.q + r0 * a.ldq, a.ldq, rows, pk + (k0 + j) * a.d, s + j, kBlock,
-                   scale2, 0.0f);
+  t.micro_kernel(a.d, a.q + r0 * a.ldq, a.ldq, rows, pk + k0 * a.d, round_up(kc, nr) / nr,
+                 nr * a.d, s, kBlock, scale2, 0.0f);
   for (std::size_t i = 0; a.mask && i < rows; ++i)
     apply_mask(s + i * kBlock, mask_row(a, r0 + i) + k0, kc);
   t.online_softmax2(s, kBlock, rows, kc, m, l, o, dv_pad, dv_pad);
   for (std::size_t i = rows; i < mr; ++i)  // rows past the end: keep them finite
     std::memset(s + i * kBlock, 0, kc * sizeof(float));
-  for (std::size_t j = 0; j < dv_pad; j += nr)
-    t.micro_kernel(kc, s, kBlock, mr, pv + j * a.n + k0 * nr, o + j, dv_pad, 1.0f, 1.0f);
+  t.micro_kernel(kc, s, kBlock, mr, pv + k0 * nr, dv_pad / nr, nr * a.n, o, dv_pad, 1.0f, 1.0f);
 }
 
 }  // namespace

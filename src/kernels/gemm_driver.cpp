@@ -174,12 +174,12 @@ void gemm_blocked(const KernelTable& t, const kernels::GemmArgs& g, float* ws) {
           const float* a = g.a + ir * g.lda + pc;
           float* c = g.c + ir * g.ldc + jc + jr;
           if (rows == bl.mr && cols == bl.nr) {
-            t.micro_kernel(kb, a, g.lda, rows, b_panel, c, g.ldc, g.alpha, beta);
+            t.micro_kernel(kb, a, g.lda, rows, b_panel, 1, 0, c, g.ldc, g.alpha, beta);
             continue;
           }
           for (std::size_t i = 0; i < rows; ++i)
             if (beta != 0.0f) std::memcpy(tile + i * bl.nr, c + i * g.ldc, cols * sizeof(float));
-          t.micro_kernel(kb, a, g.lda, rows, b_panel, tile, bl.nr, g.alpha, beta);
+          t.micro_kernel(kb, a, g.lda, rows, b_panel, 1, 0, tile, bl.nr, g.alpha, beta);
           for (std::size_t i = 0; i < rows; ++i)
             std::memcpy(c + i * g.ldc, tile + i * bl.nr, cols * sizeof(float));
         }

@@ -933,42 +933,45 @@ void gemv_t_panels(std::size_t m, std::size_t n, const float* pa, const float* x
 // The GEMM micro-kernel: an MR x 2W tile of C held in 2*MR registers; each
 // step broadcasts one element from each of MR rows of A (read in place, as
 // XNNPACK does: MR sequential streams) against two vectors of the packed,
-// 64-byte-aligned B panel. Rows past `rows` re-read the last valid row; their
-// results land in the caller's scratch tile and are dropped.
+// 64-byte-aligned B panel; then the same rows against the next panel. Rows
+// past `rows` re-read the last valid row; their results land in the
+// caller's scratch tile and are dropped.
 template <class A, std::size_t MR>
 void gemm_micro(std::size_t kc, const float* a, std::size_t lda, std::size_t rows,
-                const float* pb, float* c, std::size_t ldc, float alpha, float beta) {
+                const float* pb, std::size_t panels, std::size_t ldpb, float* c, std::size_t ldc,
+                float alpha, float beta) {
   using F = fbatch<A>;
   constexpr std::size_t W = F::size;
   const float* ar[MR];
-  F acc0[MR], acc1[MR];
 #pragma GCC unroll 16
-  for (std::size_t i = 0; i < MR; ++i) {
-    ar[i] = a + (i < rows ? i : rows - 1) * lda;
-    acc0[i] = acc1[i] = F(0.0f);
-  }
-  for (std::size_t p = 0; p < kc; ++p) {
-    const F b0 = F::load_aligned(pb);
-    const F b1 = F::load_aligned(pb + W);
+  for (std::size_t i = 0; i < MR; ++i) ar[i] = a + (i < rows ? i : rows - 1) * lda;
+  const F va(alpha), vb(beta);
+  for (std::size_t q = 0; q < panels; ++q, pb += ldpb, c += 2 * W) {
+    F acc0[MR], acc1[MR];
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = F(0.0f);
+    const float* b = pb;
+    for (std::size_t p = 0; p < kc; ++p, b += 2 * W) {
+      const F b0 = F::load_aligned(b);
+      const F b1 = F::load_aligned(b + W);
+#pragma GCC unroll 16
+      for (std::size_t i = 0; i < MR; ++i) {
+        const F ai(ar[i][p]);
+        acc0[i] = fmadd(ai, b0, acc0[i]);
+        acc1[i] = fmadd(ai, b1, acc1[i]);
+      }
+    }
 #pragma GCC unroll 16
     for (std::size_t i = 0; i < MR; ++i) {
-      const F ai(ar[i][p]);
-      acc0[i] = fmadd(ai, b0, acc0[i]);
-      acc1[i] = fmadd(ai, b1, acc1[i]);
+      float* ci = c + i * ldc;
+      F r0 = va * acc0[i], r1 = va * acc1[i];
+      if (beta != 0.0f) {
+        r0 = fmadd(vb, F::load_unaligned(ci), r0);
+        r1 = fmadd(vb, F::load_unaligned(ci + W), r1);
+      }
+      r0.store_unaligned(ci);
+      r1.store_unaligned(ci + W);
     }
-    pb += 2 * W;
-  }
-  const F va(alpha), vb(beta);
-#pragma GCC unroll 16
-  for (std::size_t i = 0; i < MR; ++i) {
-    float* ci = c + i * ldc;
-    F r0 = va * acc0[i], r1 = va * acc1[i];
-    if (beta != 0.0f) {
-      r0 = fmadd(vb, F::load_unaligned(ci), r0);
-      r1 = fmadd(vb, F::load_unaligned(ci + W), r1);
-    }
-    r0.store_unaligned(ci);
-    r1.store_unaligned(ci + W);
   }
 }
 

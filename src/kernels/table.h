@@ -18,11 +18,13 @@ struct GemmBlocking {
   std::size_t mr = 0, nr = 0, kc = 0, nc = 0;
 };
 
-// C[mr x nr] = alpha * A[rows x kc] (packed B panel) + beta * C, A read in
-// place with row stride lda (rows <= mr valid rows); beta == 0: C not read.
+// For q < panels: C[mr x nr] at c + q nr = alpha * A[rows x kc] (packed B
+// panel at pb + q ldpb) + beta * C; A read in place with row stride lda
+// (rows <= mr valid rows); beta == 0: C not read. Consecutive panels share
+// one set-up of the row streams (attention's score tiles take 8 at k = 64).
 using MicroKernel = void (*)(std::size_t kc, const float* a, std::size_t lda, std::size_t rows,
-                             const float* pb, float* c, std::size_t ldc, float alpha,
-                             float beta);
+                             const float* pb, std::size_t panels, std::size_t ldpb, float* c,
+                             std::size_t ldc, float alpha, float beta);
 
 struct KernelTable {
   Isa isa;
