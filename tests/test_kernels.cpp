@@ -528,6 +528,21 @@ TEST_CASE("softmax: stable for large scores, masks, empty rows, in place") {
   });
 }
 
+TEST_CASE("transpose: b = a^T for odd shapes and strides, padding untouched") {
+  for (std::size_t rows : {1u, 3u, 4u, 5u, 8u, 17u})
+    for (std::size_t cols : {1u, 2u, 4u, 7u, 16u, 33u}) {
+      const std::size_t lda = cols + 3, ldb = rows + 2;
+      const auto a = random_floats(rows * lda, -1, 1, 50 + rows * 64 + cols);
+      std::vector<float> b(cols * ldb, -7.0f);
+      kernels::transpose(rows, cols, a.data(), lda, b.data(), ldb);
+      CAPTURE(rows);
+      CAPTURE(cols);
+      for (std::size_t j = 0; j < cols; ++j)
+        for (std::size_t i = 0; i < ldb; ++i)
+          CHECK(b[j * ldb + i] == (i < rows ? a[i * lda + j] : -7.0f));
+    }
+}
+
 TEST_CASE("online_softmax2: one base-2 streaming step per row against double precision") {
   // Rows: the first block (m = -inf) with masked scores; a block whose
   // maximum passes the running one; one below it (outputs untouched: the

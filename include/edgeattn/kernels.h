@@ -235,6 +235,11 @@ struct AttendArgs {
   std::size_t ldo = 0;
 };
 
+// b[j * ldb + i] = a[i * lda + j] for i < rows, j < cols (b = a^T), in 4 x 4
+// register blocks where the baseline ISA has them; the same on every ISA.
+void transpose(std::size_t rows, std::size_t cols, const float* a, std::size_t lda, float* b,
+               std::size_t ldb);
+
 // The micro-tile of the active ISA's GEMM (rows x columns): threaded
 // operators split work on multiples of it so that results do not depend on
 // the thread count.

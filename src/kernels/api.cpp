@@ -10,6 +10,10 @@ namespace edgeattn::kernels {
 using detail::active_table;
 
 float dot(const float* a, const float* b, std::size_t n) { return active_table().dot(a, b, n); }
+void transpose(std::size_t rows, std::size_t cols, const float* a, std::size_t lda, float* b,
+               std::size_t ldb) {
+  detail::transpose(rows, cols, a, lda, b, ldb);
+}
 void axpy(float alpha, const float* x, float* y, std::size_t n) {
   active_table().axpy(alpha, x, y, n);
 }

@@ -35,10 +35,6 @@ Panels panels_for(const GemmBlocking& bl, std::size_t n, std::size_t k) {
   return {min_of(bl.kc, k), min_of(bl.nc, round_up(n, bl.nr))};
 }
 
-}  // namespace
-
-namespace {
-
 // d[q * nr + i] = r_i[q] for a 4 x 4 block: a register transpose where the
 // baseline ISA has one (SSE2 on x86-64, NEON), else element by element.
 void transpose4(const float* r0, const float* r1, const float* r2, const float* r3,
@@ -65,23 +61,24 @@ void transpose4(const float* r0, const float* r1, const float* r2, const float* 
 #endif
 }
 
-// Columns [0, 4) of a transposed panel from four rows of B^T, a 4 x 4 block
-// at a time (one element per move cost attention's K packing an eighth of
-// a 128-key call).
-void pack_t4(const float* src, std::size_t ldb, std::size_t kb, std::size_t nr, float* pb) {
-  const float* r0 = src;
-  const float* r1 = src + ldb;
-  const float* r2 = src + 2 * ldb;
-  const float* r3 = src + 3 * ldb;
-  std::size_t p = 0;
-  for (; p + 4 <= kb; p += 4) transpose4(r0 + p, r1 + p, r2 + p, r3 + p, nr, pb + p * nr);
-  for (; p < kb; ++p) {
-    float* d = pb + p * nr;
-    d[0] = r0[p], d[1] = r1[p], d[2] = r2[p], d[3] = r3[p];
-  }
-}
-
 }  // namespace
+
+// b[j * ldb + i] = a[i * lda + j], in 4 x 4 blocks (one element per move
+// cost attention's K packing an eighth of a 128-key call).
+void transpose(std::size_t rows, std::size_t cols, const float* a, std::size_t lda, float* b,
+               std::size_t ldb) {
+  std::size_t i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    const float* r = a + i * lda;
+    std::size_t j = 0;
+    for (; j + 4 <= cols; j += 4)
+      transpose4(r + j, r + lda + j, r + 2 * lda + j, r + 3 * lda + j, ldb, b + j * ldb + i);
+    for (; j < cols; ++j)
+      for (std::size_t q = 0; q < 4; ++q) b[j * ldb + i + q] = r[q * lda + j];
+  }
+  for (; i < rows; ++i)
+    for (std::size_t j = 0; j < cols; ++j) b[j * ldb + i] = a[i * lda + j];
+}
 
 // Either way round, reads run along rows of B.
 void pack_b(const kernels::GemmArgs& g, std::size_t nr, std::size_t jc, std::size_t nb,
@@ -89,11 +86,9 @@ void pack_b(const kernels::GemmArgs& g, std::size_t nr, std::size_t jc, std::siz
   for (std::size_t t = 0; t < nb; t += nr, pb += nr * kb) {
     const std::size_t cols = min_of(nr, nb - t);
     if (g.trans_b) {
-      const float* src = g.b + (jc + t) * g.ldb + pc;
-      std::size_t j = 0;
-      for (; j + 4 <= cols; j += 4) pack_t4(src + j * g.ldb, g.ldb, kb, nr, pb + j);
-      for (; j < nr; ++j)
-        for (std::size_t p = 0; p < kb; ++p) pb[p * nr + j] = j < cols ? src[j * g.ldb + p] : 0.0f;
+      transpose(cols, kb, g.b + (jc + t) * g.ldb + pc, g.ldb, pb, nr);
+      for (std::size_t p = 0; p < kb; ++p)
+        for (std::size_t j = cols; j < nr; ++j) pb[p * nr + j] = 0.0f;
       continue;
     }
     for (std::size_t p = 0; p < kb; ++p) {

@@ -94,6 +94,9 @@ const KernelTable& active_table();
 
 // B panels as the micro-kernel reads them: pb[(tile * kb + p) * nr + j] =
 // op(B)[pc + p][jc + tile * nr + j], zero past nb columns (gemm_driver.cpp).
+// kernels::transpose (gemm_driver.cpp: the same on every ISA).
+void transpose(std::size_t rows, std::size_t cols, const float* a, std::size_t lda, float* b,
+               std::size_t ldb);
 void pack_b(const kernels::GemmArgs& g, std::size_t nr, std::size_t jc, std::size_t nb,
             std::size_t pc, std::size_t kb, float* pb);
 

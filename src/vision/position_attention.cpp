@@ -106,8 +106,7 @@ Status PositionAttention::forward_image(const Context& ctx, const float* x, std:
   const int t = threads_for(ctx, double(n) * c, detail::kMinElementsPerThread);
   parallel_for(t, detail::ceil_div(n, block), [&](std::size_t p, int) {
     const std::size_t lo = p * block, hi = lo + block < n ? lo + block : n;
-    for (std::size_t ch = 0; ch < c; ++ch)
-      for (std::size_t i = lo; i < hi; ++i) xt[i * c + ch] = x[ch * n + i];
+    kernels::transpose(c, hi - lo, x + lo, n, xt + lo * c, c);
   });
   kernels::GemmArgs proj = gemm_args(n, d, c, xt, weight_.data(), true, qkv);
   proj.packed_b = &packed_;
