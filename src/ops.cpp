@@ -10,7 +10,6 @@ namespace edgeattn {
 
 using detail::kMinElementsPerThread;
 using detail::kMinFlopsPerThread;
-using detail::kMinWeightBytesPerThread;
 using detail::parallel_for;
 using detail::threads_for;
 
@@ -132,7 +131,7 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
     constexpr std::size_t kRun = 64;
     const std::size_t runs = ceil_div(g.n, kRun);
     const double weight_bytes = sizeof(float) * static_cast<double>(g.n) * g.k;
-    const int t = threads_for(ctx, weight_bytes, kMinWeightBytesPerThread);
+    const int t = threads_for(ctx, weight_bytes, detail::min_weight_bytes_per_thread());
     parallel_for(t, static_cast<std::size_t>(t), [&](std::size_t part, int) {
       const std::size_t j0 = runs * part / t * kRun, j1 = std::min(g.n, runs * (part + 1) / t * kRun);
       if (j0 >= j1) return;

@@ -3,6 +3,8 @@
 
 #include <cstddef>
 
+#include <unistd.h>
+
 #include "edgeattn/context.h"
 
 #if defined(EDGEATTN_HAVE_OPENMP)
@@ -18,11 +20,23 @@ namespace edgeattn::detail {
 // flops at 100-200 GFLOP/s, or 2^17 floats (512 KB) of a memory-bound pass.
 constexpr double kMinFlopsPerThread = 1 << 21;
 constexpr std::size_t kMinElementsPerThread = 1 << 17;
-// A one-row product (a decoder step's GEMV) is split over threads when its
-// weights exceed this per thread: starting the team (about a microsecond)
-// costs what reading this much from L2 does, and past the L2 each core then
-// keeps its share of the weights in its own.
-constexpr double kMinWeightBytesPerThread = 128 * 1024;
+// A one-row product (a decoder step's GEMV) reads all its weights for a
+// little arithmetic, so it is split over threads only when they outgrow one
+// core's L2: then each core keeps its share in its own. Below that the
+// fork/join of every step costs more than it saves. Measured with W7's 768 KB
+// decoder W_hh on 2 threads: a 512 KiB-L2 Zen 3 core gained by splitting
+// (1073 -> 774 us), a 1 MiB-L2 Zen 5 core lost (639 -> 768 us). Returns half
+// of one core's L2 as the least per thread (256 KB where it is unknown).
+inline double min_weight_bytes_per_thread() {
+  static const double bytes = [] {
+    long l2 = 0;
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+    l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+    return (l2 > 0 ? static_cast<double>(l2) : 512.0 * 1024) / 2;
+  }();
+  return bytes;
+}
 
 // Threads for `work` units when each thread should get at least
 // `min_per_thread` of them (>= 1, <= the context's count).

@@ -90,11 +90,11 @@ Status RnnCell::step_rows(const Context& ctx, const float* const* gx, std::size_
                           bool odd) const {
   const std::size_t n = hidden_, g = gates() * n;
   if (rows == 1) {  // gh = W_hh h + b_hh
-    // A large W_hh (a decoder's 768 KB) is split by panels over the threads,
+    // A W_hh larger than one core's L2 is split by panels over the threads,
     // the same panels to the same thread every step, so that each core
     // reads its share from its own L2. Each output is computed alone, so any
     // split gives the same bits.
-    const int t = threads_for(ctx, static_cast<double>(panels_hh_.bytes()), detail::kMinWeightBytesPerThread);
+    const int t = threads_for(ctx, static_cast<double>(panels_hh_.bytes()), detail::min_weight_bytes_per_thread());
     detail::parallel_for(t, static_cast<std::size_t>(t), [&](std::size_t part, int) {
       kernels::gemv_t_panels(panels_hh_, h, bias_hh_.data(), gh, odd, part, static_cast<std::size_t>(t));
     });
