@@ -84,9 +84,10 @@ TEST_CASE("cells: GRUCell and LSTMCell against double precision, every ISA") {
   }
 }
 
-// A decoder-sized W_hh (hidden 256: 768 KB) is split over the threads in a
-// one-row step, and the two directions of a long enough bidirectional layer
-// run on a thread each; every output is still computed alone.
+// A decoder-sized W_hh (hidden 256: 768 KB) split over the threads in a
+// one-row step (split_ctx splits it whatever the L2), and the two directions
+// of a bidirectional layer on a thread each: every output is still computed
+// alone.
 TEST_CASE("large GRUs, one and two directions: 1 and 2 threads bitwise equal") {
   const std::size_t in = 5, hid = 256, steps = 3;
   for (bool bi : {false, true}) {
