@@ -1,6 +1,7 @@
 #include "edgeattn/ops.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "kernels/table.h"
@@ -195,12 +196,23 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
 }
 
 namespace {
+// Each thread packs its own K and V: writing one shared copy costs more than
+// packing twice, because every line of it must first be taken back from the
+// other core's cache, where the previous call left it (L = 1024, d = 64 on
+// a 2-vCPU Zen 5 VM: 43 us per packed half shared, 15 us for both halves
+// private). The split of the rows then needs one parallel region, not two.
+std::size_t attention_floats_per_thread(const detail::KernelTable& t, std::size_t m,
+                                        std::size_t n, std::size_t d, std::size_t dv) {
+  const std::size_t floats =
+      detail::attend_packed_floats(t, m, n, d, dv) + detail::attend_scratch_floats(t, m, n, dv);
+  return ceil_div(floats, 16) * 16;  // every thread's part on its own cache lines
+}
+
 std::size_t attention_bytes(const detail::KernelTable& t, int threads, std::size_t m,
                             std::size_t n, std::size_t d, std::size_t dv) {
-  return (detail::attend_packed_floats(t, m, n, d, dv) +
-          static_cast<std::size_t>(threads) * detail::attend_scratch_floats(t, m, n, dv)) *
-             sizeof(float) +
-         (static_cast<std::size_t>(threads) + 2) * kAlignment;
+  const std::size_t count = static_cast<std::size_t>(threads);
+  return workspace_bytes_for<float>(count * attention_floats_per_thread(t, m, n, d, dv)) +
+         workspace_bytes_for<std::uint8_t>(count);
 }
 }  // namespace
 
@@ -223,9 +235,8 @@ Status attention(const Context& ctx, const kernels::AttendArgs& a, Workspace& ws
                            std::to_string(a.d) + ", dv=" + std::to_string(a.dv) + ")");
   const detail::KernelTable& t = detail::active_table();
   const double flops = 4.0 * static_cast<double>(a.m) * a.n * a.d;
-  // K and V are packed first (by two threads at most), so a thread pays off
-  // only with more work than a GEMM piece needs (measured: L = 128, d = 64
-  // runs faster on one thread).
+  // Every thread packs K and V, so a thread pays off only with more work
+  // than a GEMM piece needs (measured: L = 128, d = 64 runs faster on one).
   int threads = threads_for(ctx, flops, 4.0 * kMinFlopsPerThread);
   const std::size_t unit = kernels::gemm_tile_rows();
   const std::size_t units = ceil_div(a.m, unit);
@@ -238,18 +249,25 @@ Status attention(const Context& ctx, const kernels::AttendArgs& a, Workspace& ws
                                            std::to_string(attention_bytes(t, 1, a.m, a.n, a.d, a.dv)) +
                                            " (see attention_workspace_bytes)"};
   const std::size_t mark = ws.used();
-  float* packed = ws.take<float>(detail::attend_packed_floats(t, a.m, a.n, a.d, a.dv));
-  const std::size_t scratch = detail::attend_scratch_floats(t, a.m, a.n, a.dv);
-  float* base = ws.take<float>(static_cast<std::size_t>(threads) * scratch);
-  parallel_for(threads, 2, [&](std::size_t part, int) { detail::attend_pack(t, a, part, packed); });
+  const std::size_t per_thread = attention_floats_per_thread(t, a.m, a.n, a.d, a.dv);
+  float* base = ws.take<float>(static_cast<std::size_t>(threads) * per_thread);
+  std::uint8_t* has_packed = ws.take<std::uint8_t>(static_cast<std::size_t>(threads));
+  std::memset(has_packed, 0, static_cast<std::size_t>(threads));
   // Pieces of at most one query group (the rows that share a key block in
-  // L2), handed to whichever thread is free; fewer rows split evenly.
+  // L2); with threads, at least 8 per thread so that the last ones even out
+  // a core that runs slower, handed to whichever thread is free.
+  const std::size_t pieces_least = threads > 1 ? 8 * static_cast<std::size_t>(threads) : 1;
   const std::size_t chunk =
-      std::min(detail::attend_group_rows(t), ceil_div(units, static_cast<std::size_t>(threads)) * unit);
+      std::min(detail::attend_group_rows(t), ceil_div(units, pieces_least) * unit);
   parallel_for(threads, ceil_div(a.m, chunk), [&](std::size_t p, int thread) {
+    float* own = base + static_cast<std::size_t>(thread) * per_thread;
+    if (!has_packed[thread]) {
+      detail::attend_pack(t, a, own);
+      has_packed[thread] = 1;
+    }
     const std::size_t begin = p * chunk;
     const std::size_t end = begin + chunk < a.m ? begin + chunk : a.m;
-    detail::attend_rows(t, a, packed, begin, end, base + static_cast<std::size_t>(thread) * scratch);
+    detail::attend_rows(t, a, own, begin, end, own + detail::attend_packed_floats(t, a.m, a.n, a.d, a.dv));
   }, 1);
   ws.rewind(mark);
   return {};

@@ -6,7 +6,7 @@
 //            in base 2: S carries log2 e, so 2^ replaces e^ (exp2_nonpositive_core)
 //   O += P V_blk                      (micro-kernel over packed V panels)
 // and finally O / l, as FlashAttention (Dao et al. 2022) does on GPUs. K and
-// V are packed once per call and shared by all row ranges. Each row's result
+// V are packed once per call (and thread) for all its row ranges. Each row's result
 // depends only on its own data, so any split of rows gives the same bits.
 #include <cstring>
 #include <limits>
@@ -83,7 +83,7 @@ std::size_t attend_packed_floats(const KernelTable& t, std::size_t m, std::size_
                                  std::size_t d, std::size_t dv) {
   if (!tiled(t, m)) return 0;
   const std::size_t nr = t.blocking.nr;
-  return round_up(n, nr) * d + round_up(dv, nr) * n + 2 * 16;
+  return round_up(round_up(round_up(n, nr) * d, 16) + round_up(dv, nr) * n, 16);
 }
 
 std::size_t attend_scratch_floats(const KernelTable& t, std::size_t m, std::size_t n,
@@ -93,18 +93,14 @@ std::size_t attend_scratch_floats(const KernelTable& t, std::size_t m, std::size
   return mr * kBlock + rows * round_up(dv, nr) + 2 * rows + 3 * 16;
 }
 
-void attend_pack(const KernelTable& t, const kernels::AttendArgs& a, std::size_t part,
-                 float* packed) {
+void attend_pack(const KernelTable& t, const kernels::AttendArgs& a, float* packed) {
   if (!tiled(t, a.m)) return;
   const std::size_t nr = t.blocking.nr;
-  kernels::GemmArgs g;
-  if (part == 0) {  // K as the B of S = Q K^T
-    g.b = a.k, g.ldb = a.ldk, g.trans_b = true;
-    pack_b(g, nr, 0, a.n, 0, a.d, packed);
-  } else {  // V as the B of O = P V
-    g.b = a.v, g.ldb = a.ldv;
-    pack_b(g, nr, 0, a.dv, 0, a.n, packed + round_up(round_up(a.n, nr) * a.d, 16));
-  }
+  kernels::GemmArgs k, v;
+  k.b = a.k, k.ldb = a.ldk, k.trans_b = true;  // K as the B of S = Q K^T
+  pack_b(k, nr, 0, a.n, 0, a.d, packed);
+  v.b = a.v, v.ldb = a.ldv;  // V as the B of O = P V
+  pack_b(v, nr, 0, a.dv, 0, a.n, packed + round_up(round_up(a.n, nr) * a.d, 16));
 }
 
 void attend_rows(const KernelTable& t, const kernels::AttendArgs& a, const float* packed,

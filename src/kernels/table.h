@@ -100,8 +100,9 @@ void transpose(std::size_t rows, std::size_t cols, const float* a, std::size_t l
 void pack_b(const kernels::GemmArgs& g, std::size_t nr, std::size_t jc, std::size_t nb,
             std::size_t pc, std::size_t kb, float* pb);
 
-// Streaming attention (attention_driver.cpp): K and V packed once, shared by
-// the threads; then any range of query rows, independently.
+// Streaming attention (attention_driver.cpp): K and V packed once per
+// thread (attend_packed_floats, multiple of 16), then any range of query
+// rows, independently.
 // Query rows that share each key block (a group of register tiles); row
 // ranges that start at multiples of it keep the blocking of one thread.
 std::size_t attend_group_rows(const KernelTable& t);
@@ -109,9 +110,7 @@ std::size_t attend_packed_floats(const KernelTable& t, std::size_t m, std::size_
                                  std::size_t d, std::size_t dv);
 std::size_t attend_scratch_floats(const KernelTable& t, std::size_t m, std::size_t n,
                                   std::size_t dv);
-// Part 0 packs K, part 1 V: independent, so two threads can share them.
-void attend_pack(const KernelTable& t, const kernels::AttendArgs& a, std::size_t part,
-                 float* packed);
+void attend_pack(const KernelTable& t, const kernels::AttendArgs& a, float* packed);
 void attend_rows(const KernelTable& t, const kernels::AttendArgs& a, const float* packed,
                  std::size_t row_begin, std::size_t row_end, float* scratch);
 
