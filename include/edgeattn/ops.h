@@ -32,8 +32,9 @@ kernels::GemmArgs gemm_args(std::size_t m, std::size_t n, std::size_t k, const f
                             float beta = 0.0f);
 
 // Streaming attention (kernels::AttendArgs) on up to resolve_threads(ctx)
-// threads: K and V are packed once, query rows are split in register-tile
-// multiples. Workspace O((n + threads) * (d + dv)), never O(m * n).
+// threads: each thread packs K and V once (a shared copy costs more to write
+// than a second one to pack), query rows are split in register-tile
+// multiples. Workspace O(threads * n * (d + dv)), never O(m * n).
 std::size_t attention_workspace_bytes(const Context& ctx, std::size_t m, std::size_t n,
                                       std::size_t d, std::size_t dv);
 Status attention(const Context& ctx, const kernels::AttendArgs& args, Workspace& ws);
