@@ -250,6 +250,7 @@ Status attention(const Context& ctx, const kernels::AttendArgs& a, Workspace& ws
                                            " (see attention_workspace_bytes)"};
   const std::size_t mark = ws.used();
   const std::size_t per_thread = attention_floats_per_thread(t, a.m, a.n, a.d, a.dv);
+  const std::size_t packed = detail::attend_packed_floats(t, a.m, a.n, a.d, a.dv);
   float* base = ws.take<float>(static_cast<std::size_t>(threads) * per_thread);
   std::uint8_t* has_packed = ws.take<std::uint8_t>(static_cast<std::size_t>(threads));
   std::memset(has_packed, 0, static_cast<std::size_t>(threads));
@@ -267,7 +268,7 @@ Status attention(const Context& ctx, const kernels::AttendArgs& a, Workspace& ws
     }
     const std::size_t begin = p * chunk;
     const std::size_t end = begin + chunk < a.m ? begin + chunk : a.m;
-    detail::attend_rows(t, a, own, begin, end, own + detail::attend_packed_floats(t, a.m, a.n, a.d, a.dv));
+    detail::attend_rows(t, a, own, begin, end, own + packed);
   }, 1);
   ws.rewind(mark);
   return {};
