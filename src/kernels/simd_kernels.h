@@ -347,7 +347,7 @@ void global_pool(const float* x, std::size_t rows, std::size_t n, float* mean, f
 }
 
 template <class A>
-float reduce_max(const float* x, std::size_t n) {
+EDGEATTN_ALWAYS_INLINE float reduce_max(const float* x, std::size_t n) {
   using F = fbatch<A>;
   constexpr std::size_t W = F::size;
   const float ninf = -std::numeric_limits<float>::infinity();
@@ -451,43 +451,52 @@ void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n) 
   scale_rows<A>(&inv, y, 1, n, y);
 }
 
-// kernels::online_softmax2. Per row its maximum, then 2^(s - m') and the
-// sum in one pass: whole vectors in the loop, the tail once after it.
+// kernels::online_softmax2, 16 rows at a time: first every row's new
+// maximum (independent rows keep the core busy where one row's reductions
+// would wait on each other), then per row 2^(s - m') and its sum in one
+// pass, whole vectors in the loop and the tail once after it.
 template <class A>
 void online_softmax2(float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m,
                      float* l, float* o, std::size_t ldo, std::size_t dv) {
   using F = fbatch<A>;
-  constexpr std::size_t W = F::size;
+  constexpr std::size_t W = F::size, R = 16;
   const float ninf = -std::numeric_limits<float>::infinity();
-  for (std::size_t r = 0; r < rows; ++r) {
-    float* sr = s + r * lds;
-    const float bm = reduce_max<A>(sr, n);
-    const float mn = bm > m[r] ? bm : m[r];
-    if (mn == ninf) {  // nothing attended yet
-      for (std::size_t i = 0; i < n; ++i) sr[i] = 0.0f;
-      continue;
+  for (std::size_t r0 = 0; r0 < rows; r0 += R) {
+    const std::size_t count = rows - r0 < R ? rows - r0 : R;
+    float mn[R];
+    for (std::size_t r = 0; r < count; ++r) {
+      const float bm = reduce_max<A>(s + (r0 + r) * lds, n);
+      mn[r] = bm > m[r0 + r] ? bm : m[r0 + r];
     }
-    const F vm(mn);
-    F sum0(0.0f), sum1(0.0f);
-    std::size_t i = 0;
-    for (; i + 2 * W <= n; i += 2 * W) {
-      const F e0 = exp2_nonpositive<A>(F::load_unaligned(sr + i) - vm);
-      const F e1 = exp2_nonpositive<A>(F::load_unaligned(sr + i + W) - vm);
-      e0.store_unaligned(sr + i);
-      e1.store_unaligned(sr + i + W);
-      sum0 += e0;
-      sum1 += e1;
+    for (std::size_t r = 0; r < count; ++r) {
+      float* sr = s + (r0 + r) * lds;
+      if (mn[r] == ninf) {  // nothing attended yet
+        for (std::size_t i = 0; i < n; ++i) sr[i] = 0.0f;
+        continue;
+      }
+      const F vm(mn[r]);
+      F sum0(0.0f), sum1(0.0f);
+      std::size_t i = 0;
+      for (; i + 2 * W <= n; i += 2 * W) {
+        const F e0 = exp2_nonpositive<A>(F::load_unaligned(sr + i) - vm);
+        const F e1 = exp2_nonpositive<A>(F::load_unaligned(sr + i + W) - vm);
+        e0.store_unaligned(sr + i);
+        e1.store_unaligned(sr + i + W);
+        sum0 += e0;
+        sum1 += e1;
+      }
+      for (; i < n; i += W) {
+        const std::size_t c = n - i < W ? n - i : W;
+        const F e = exp2_nonpositive<A>(load_n<A>(sr + i, c, ninf) - vm);
+        store_n<A>(sr + i, c, e);
+        sum0 += e;
+      }
+      float& mr = m[r0 + r];
+      const float alpha = exp2_nonpositive<A>(F(mr - mn[r])).get(0);  // 0 while mr is -inf
+      if (alpha != 1.0f) scale_rows<A>(&alpha, o + (r0 + r) * ldo, 1, dv, o + (r0 + r) * ldo);
+      l[r0 + r] = l[r0 + r] * alpha + hsum<A>(sum0 + sum1);
+      mr = mn[r];
     }
-    for (; i < n; i += W) {
-      const std::size_t c = n - i < W ? n - i : W;
-      const F e = exp2_nonpositive<A>(load_n<A>(sr + i, c, ninf) - vm);
-      store_n<A>(sr + i, c, e);
-      sum0 += e;
-    }
-    const float alpha = m[r] == ninf ? 0.0f : std::exp2(m[r] - mn);
-    if (alpha != 1.0f) scale_rows<A>(&alpha, o + r * ldo, 1, dv, o + r * ldo);
-    l[r] = l[r] * alpha + hsum<A>(sum0 + sum1);
-    m[r] = mn;
   }
 }
 
