@@ -36,9 +36,8 @@ Tensor tensor(const Shape& s, std::uint32_t seed, float scale) {
   return t;
 }
 
-// W1: self-attention, query = keys = values = X [1, L, 64], context only.
-void w1_sdpa(benchmark::State& st, std::size_t L, int threads) {
-  const std::size_t d = 64;
+// W1: self-attention, query = keys = values = X [1, L, d], context only.
+void w1_sdpa(benchmark::State& st, std::size_t L, std::size_t d, int threads) {
   const SoftAttention att = std::move(SoftAttention::create(Score::scaled_dot, {})).value();
   const auto x = noise(L * d, 1);
   std::vector<float> ctx(L * d);
@@ -121,7 +120,10 @@ void w9(benchmark::State& st, bool sample) {
 int main(int argc, char** argv) {
   for (std::size_t L : {128u, 1024u, 4096u})
     bench::register_threads("W1_sdpa_L" + std::to_string(L) + "_d64",
-                            [=](benchmark::State& st, int t) { w1_sdpa(st, L, t); });
+                            [=](benchmark::State& st, int t) { w1_sdpa(st, L, 64, t); });
+  // The attention inside W6's non-local 32x32 (N = 1024, 32 inner channels),
+  // without its projections and output conv: what the 4 N^2 R flops cost alone.
+  bench::register_threads("sdpa_L1024_d32", [](benchmark::State& st, int t) { w1_sdpa(st, 1024, 32, t); });
   benchmark::RegisterBenchmark("W2_luong_dot", [](benchmark::State& st) { w2_step(st, Score::dot); });
   benchmark::RegisterBenchmark("W2_bahdanau_full", [](benchmark::State& st) { w2_step(st, Score::additive); })
       ->Unit(benchmark::kMicrosecond);
