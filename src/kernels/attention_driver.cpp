@@ -55,22 +55,59 @@ void attend_rows_direct(const KernelTable& t, const kernels::AttendArgs& a, std:
   }
 }
 
-// One tile of `rows` (<= mr) query rows against keys [k0, k0 + kc): scores,
-// the online-softmax step of each row (m, l), and O += P V.
-void attend_tile(const KernelTable& t, const kernels::AttendArgs& a, const float* pk,
-                 const float* pv, std::size_t r0, std::size_t rows, std::size_t k0, std::size_t kc,
-                 float* s, float* o, float* m, float* l) {
-  const std::size_t mr = t.blocking.mr, nr = t.blocking.nr;
-  const std::size_t dv_pad = round_up(a.dv, nr);
+// The scores of one tile of `rows` (<= mr) query rows against keys [k0,
+// k0 + kc), in base 2, masked ones -inf.
+void score_tile(const KernelTable& t, const kernels::AttendArgs& a, const float* pk,
+                std::size_t r0, std::size_t rows, std::size_t k0, std::size_t kc, float* s) {
+  const std::size_t nr = t.blocking.nr;
   const float scale2 = a.scale * kLog2e;  // scores in base 2, as the softmax step takes them
   t.micro_kernel(a.d, a.q + r0 * a.ldq, a.ldq, rows, pk + k0 * a.d, round_up(kc, nr) / nr,
                  nr * a.d, s, kBlock, scale2, 0.0f);
   for (std::size_t i = 0; a.mask && i < rows; ++i)
     apply_mask(s + i * kBlock, mask_row(a, r0 + i) + k0, kc);
-  t.online_softmax2(s, kBlock, rows, kc, m, l, o, dv_pad, dv_pad);
-  for (std::size_t i = rows; i < mr; ++i)  // rows past the end: keep them finite
-    std::memset(s + i * kBlock, 0, kc * sizeof(float));
-  t.micro_kernel(kc, s, kBlock, mr, pv + k0 * nr, dv_pad / nr, nr * a.n, o, dv_pad, 1.0f, 1.0f);
+}
+
+// Where the group's tiles and their running softmax state live.
+struct Tiles {
+  std::size_t g0, g_end, dv_pad;
+  float *o, *m, *l, *shift, *sums;
+};
+
+// One key block for the query tiles of a group, one tile behind: the scores
+// of tile i and the first half of their softmax step, then tile i - 1's
+// O += P V with tile i's exponentials inside it where the kernel table has
+// pv_exp2 and both tiles are whole (the product's FMAs and the exp's other
+// operations overlap); otherwise the two in turn. Each tile's arithmetic is
+// the same either way, so the bits are too.
+void attend_block(const KernelTable& t, const kernels::AttendArgs& a, const float* pk,
+                  const float* pv, std::size_t k0, std::size_t kc, const Tiles& g, float* s0,
+                  float* s1) {
+  const std::size_t mr = t.blocking.mr, nr = t.blocking.nr;
+  const auto pv_product = [&](std::size_t r0, const float* s) {
+    t.micro_kernel(kc, s, kBlock, mr, pv + k0 * nr, g.dv_pad / nr, nr * a.n, g.o + (r0 - g.g0) * g.dv_pad,
+                   g.dv_pad, 1.0f, 1.0f);
+  };
+  const float* prev = nullptr;
+  std::size_t prev_r0 = 0;
+  for (std::size_t r0 = g.g0; r0 < g.g_end; r0 += mr) {
+    const std::size_t rows = min_of(mr, g.g_end - r0), i = r0 - g.g0;
+    float* s = prev == s0 ? s1 : s0;
+    score_tile(t, a, pk, r0, rows, k0, kc, s);
+    if (prev && t.pv_exp2 && rows == mr && kc == kBlock) {
+      t.softmax2_rescale(s, kBlock, rows, kc, g.m + i, g.l + i, g.o + i * g.dv_pad, g.dv_pad,
+                         g.dv_pad, g.shift);
+      t.pv_exp2(kc, prev, kBlock, mr, pv + k0 * nr, g.dv_pad / nr, nr * a.n,
+                g.o + (prev_r0 - g.g0) * g.dv_pad, g.dv_pad, s, kBlock, g.shift, g.sums);
+      for (std::size_t r = 0; r < rows; ++r) g.l[i + r] += g.sums[r];
+    } else {
+      t.online_softmax2(s, kBlock, rows, kc, g.m + i, g.l + i, g.o + i * g.dv_pad, g.dv_pad, g.dv_pad);
+      for (std::size_t r = rows; r < mr; ++r)  // rows past the end: keep them finite
+        std::memset(s + r * kBlock, 0, kc * sizeof(float));
+      if (prev) pv_product(prev_r0, prev);
+    }
+    prev = s, prev_r0 = r0;
+  }
+  pv_product(prev_r0, prev);
 }
 
 }  // namespace
@@ -90,7 +127,7 @@ std::size_t attend_scratch_floats(const KernelTable& t, std::size_t m, std::size
                                   std::size_t dv) {
   if (!tiled(t, m)) return n;
   const std::size_t mr = t.blocking.mr, nr = t.blocking.nr, rows = kGroupTiles * mr;
-  return mr * kBlock + rows * round_up(dv, nr) + 2 * rows + 3 * 16;
+  return 2 * mr * kBlock + rows * round_up(dv, nr) + 2 * rows + 2 * round_up(mr, 16) + 5 * 16;
 }
 
 void attend_pack(const KernelTable& t, const kernels::AttendArgs& a, float* packed) {
@@ -111,24 +148,26 @@ void attend_rows(const KernelTable& t, const kernels::AttendArgs& a, const float
   const float* pk = packed;
   const float* pv = packed + round_up(round_up(a.n, nr) * a.d, 16);
   const std::size_t group = kGroupTiles * mr;
-  float* s = scratch;                                   // [mr x kBlock]
-  float* o = s + mr * kBlock;                           // [group x dv_pad]
-  float* m = o + round_up(group * dv_pad, 16);          // [group]
-  float* l = m + round_up(group, 16);                   // [group]
+  float* s0 = scratch;                                  // 2 x [mr x kBlock]
+  float* s1 = s0 + mr * kBlock;
+  Tiles g;
+  g.dv_pad = dv_pad;
+  g.o = s1 + mr * kBlock;                               // [group x dv_pad]
+  g.m = g.o + round_up(group * dv_pad, 16);             // [group]
+  g.l = g.m + round_up(group, 16);                      // [group]
+  g.shift = g.l + round_up(group, 16);                  // [mr]
+  g.sums = g.shift + round_up(mr, 16);                  // [mr]
   for (std::size_t g0 = begin; g0 < end; g0 += group) {
     const std::size_t g_end = min_of(end, g0 + group);
-    std::memset(o, 0, group * dv_pad * sizeof(float));
-    for (std::size_t i = 0; i < group; ++i) m[i] = kNegInf, l[i] = 0.0f;
-    for (std::size_t k0 = 0; k0 < a.n; k0 += kBlock) {
-      const std::size_t kc = min_of(kBlock, a.n - k0);
-      for (std::size_t r0 = g0; r0 < g_end; r0 += mr)
-        attend_tile(t, a, pk, pv, r0, min_of(mr, g_end - r0), k0, kc, s, o + (r0 - g0) * dv_pad,
-                    m + (r0 - g0), l + (r0 - g0));
-    }
+    g.g0 = g0, g.g_end = g_end;
+    std::memset(g.o, 0, group * dv_pad * sizeof(float));
+    for (std::size_t i = 0; i < group; ++i) g.m[i] = kNegInf, g.l[i] = 0.0f;
+    for (std::size_t k0 = 0; k0 < a.n; k0 += kBlock)
+      attend_block(t, a, pk, pv, k0, min_of(kBlock, a.n - k0), g, s0, s1);
     for (std::size_t r = g0; r < g_end; ++r) {
       const std::size_t i = r - g0;
-      const float inv = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
-      t.scale_rows(&inv, o + i * dv_pad, 1, a.dv, a.o + r * a.ldo);
+      const float inv = g.l[i] > 0.0f ? 1.0f / g.l[i] : 0.0f;
+      t.scale_rows(&inv, g.o + i * dv_pad, 1, a.dv, a.o + r * a.ldo);
     }
   }
 }

@@ -251,7 +251,7 @@ const KernelTable& scalar_table() {
   static const KernelTable t = {
       Isa::scalar, dot, axpy, scale_rows, add, mul, add_scalar, scale_mul, reduce_sum, reduce_max, global_pool, argmax, softmax,
       vexp, exp_lanes16, vtanh, sigmoid, relu, silu, rows_mean_max, gru_gates, lstm_gates, conv_rows, online_softmax2, additive_scores, gemv, gemv_t, gemv_t_panels, GemmBlocking{}, nullptr, gemm,
-      fma_peak};
+      fma_peak, nullptr, nullptr};
   return t;
 }
 

@@ -451,15 +451,16 @@ void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n) 
   scale_rows<A>(&inv, y, 1, n, y);
 }
 
-// kernels::online_softmax2, 16 rows at a time: first every row's new
-// maximum (independent rows keep the core busy where one row's reductions
-// would wait on each other), then per row 2^(s - m') and its sum in one
-// pass, whole vectors in the loop and the tail once after it.
+// The first half of kernels::online_softmax2, 16 rows at a time: every
+// row's new maximum m' first (independent rows keep the core busy where one
+// row's reductions would wait on each other), then O and l rescaled by
+// 2^(m - m') and m = m'. shift[r] = m', or 0 for a row with nothing attended
+// yet (its scores are all -inf, and 2^(-inf - 0) = 0).
 template <class A>
-void online_softmax2(float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m,
-                     float* l, float* o, std::size_t ldo, std::size_t dv) {
+void softmax2_rescale(const float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m,
+                      float* l, float* o, std::size_t ldo, std::size_t dv, float* shift) {
   using F = fbatch<A>;
-  constexpr std::size_t W = F::size, R = 16;
+  constexpr std::size_t R = 16;
   const float ninf = -std::numeric_limits<float>::infinity();
   for (std::size_t r0 = 0; r0 < rows; r0 += R) {
     const std::size_t count = rows - r0 < R ? rows - r0 : R;
@@ -469,34 +470,61 @@ void online_softmax2(float* s, std::size_t lds, std::size_t rows, std::size_t n,
       mn[r] = bm > m[r0 + r] ? bm : m[r0 + r];
     }
     for (std::size_t r = 0; r < count; ++r) {
-      float* sr = s + (r0 + r) * lds;
-      if (mn[r] == ninf) {  // nothing attended yet
-        for (std::size_t i = 0; i < n; ++i) sr[i] = 0.0f;
-        continue;
-      }
-      const F vm(mn[r]);
-      F sum0(0.0f), sum1(0.0f);
-      std::size_t i = 0;
-      for (; i + 2 * W <= n; i += 2 * W) {
-        const F e0 = exp2_nonpositive<A>(F::load_unaligned(sr + i) - vm);
-        const F e1 = exp2_nonpositive<A>(F::load_unaligned(sr + i + W) - vm);
-        e0.store_unaligned(sr + i);
-        e1.store_unaligned(sr + i + W);
-        sum0 += e0;
-        sum1 += e1;
-      }
-      for (; i < n; i += W) {
-        const std::size_t c = n - i < W ? n - i : W;
-        const F e = exp2_nonpositive<A>(load_n<A>(sr + i, c, ninf) - vm);
-        store_n<A>(sr + i, c, e);
-        sum0 += e;
-      }
+      shift[r0 + r] = mn[r] == ninf ? 0.0f : mn[r];
+      if (mn[r] == ninf) continue;
       float& mr = m[r0 + r];
       const float alpha = exp2_nonpositive<A>(F(mr - mn[r])).get(0);  // 0 while mr is -inf
       if (alpha != 1.0f) scale_rows<A>(&alpha, o + (r0 + r) * ldo, 1, dv, o + (r0 + r) * ldo);
-      l[r0 + r] = l[r0 + r] * alpha + hsum<A>(sum0 + sum1);
+      l[r0 + r] *= alpha;
       mr = mn[r];
     }
+  }
+}
+
+// Two vectors of a row's second half: s = 2^(s - shift) in place, each
+// added to its own sum (even vectors to sum0, odd ones to sum1).
+template <class A>
+EDGEATTN_ALWAYS_INLINE void exp2_pair(float* s, const fbatch<A>& shift, fbatch<A>& sum0,
+                                      fbatch<A>& sum1) {
+  using F = fbatch<A>;
+  const F e0 = exp2_nonpositive<A>(F::load_unaligned(s) - shift);
+  const F e1 = exp2_nonpositive<A>(F::load_unaligned(s + F::size) - shift);
+  e0.store_unaligned(s);
+  e1.store_unaligned(s + F::size);
+  sum0 += e0;
+  sum1 += e1;
+}
+
+// The second half for one row: 2^(s - shift) in place, whole vector pairs
+// in the loop and the tail once after it; returns the row's sum.
+template <class A>
+EDGEATTN_ALWAYS_INLINE float exp2_row(float* s, std::size_t n, float shift) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  const F vs(shift);
+  F sum0(0.0f), sum1(0.0f);
+  std::size_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) exp2_pair<A>(s + i, vs, sum0, sum1);
+  for (; i < n; i += W) {
+    const std::size_t c = n - i < W ? n - i : W;
+    const F e = exp2_nonpositive<A>(load_n<A>(s + i, c, -std::numeric_limits<float>::infinity()) - vs);
+    store_n<A>(s + i, c, e);
+    sum0 += e;
+  }
+  return hsum<A>(sum0 + sum1);
+}
+
+// kernels::online_softmax2: the rescale, then per row the exponentials and
+// l += their sum.
+template <class A>
+void online_softmax2(float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m,
+                     float* l, float* o, std::size_t ldo, std::size_t dv) {
+  constexpr std::size_t R = 16;
+  for (std::size_t r0 = 0; r0 < rows; r0 += R) {
+    const std::size_t count = rows - r0 < R ? rows - r0 : R;
+    float shift[R];
+    softmax2_rescale<A>(s + r0 * lds, lds, count, n, m + r0, l + r0, o + r0 * ldo, ldo, dv, shift);
+    for (std::size_t r = 0; r < count; ++r) l[r0 + r] += exp2_row<A>(s + (r0 + r) * lds, n, shift[r]);
   }
 }
 
@@ -939,6 +967,22 @@ void gemv_t_panels(std::size_t m, std::size_t n, const float* pa, const float* x
   }
 }
 
+// One k-step of the micro-kernel's tile: element p of each row stream
+// broadcast against the two vectors of the packed B panel at b.
+template <class A, std::size_t MR>
+EDGEATTN_ALWAYS_INLINE void micro_step(const float* const (&ar)[MR], std::size_t p, const float* b,
+                                       fbatch<A> (&acc0)[MR], fbatch<A> (&acc1)[MR]) {
+  using F = fbatch<A>;
+  const F b0 = F::load_aligned(b);
+  const F b1 = F::load_aligned(b + F::size);
+#pragma GCC unroll 16
+  for (std::size_t i = 0; i < MR; ++i) {
+    const F ai(ar[i][p]);
+    acc0[i] = fmadd(ai, b0, acc0[i]);
+    acc1[i] = fmadd(ai, b1, acc1[i]);
+  }
+}
+
 // The GEMM micro-kernel: an MR x 2W tile of C held in 2*MR registers; each
 // step broadcasts one element from each of MR rows of A (read in place, as
 // XNNPACK does: MR sequential streams) against two vectors of the packed,
@@ -960,16 +1004,7 @@ void gemm_micro(std::size_t kc, const float* a, std::size_t lda, std::size_t row
 #pragma GCC unroll 16
     for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = F(0.0f);
     const float* b = pb;
-    for (std::size_t p = 0; p < kc; ++p, b += 2 * W) {
-      const F b0 = F::load_aligned(b);
-      const F b1 = F::load_aligned(b + W);
-#pragma GCC unroll 16
-      for (std::size_t i = 0; i < MR; ++i) {
-        const F ai(ar[i][p]);
-        acc0[i] = fmadd(ai, b0, acc0[i]);
-        acc1[i] = fmadd(ai, b1, acc1[i]);
-      }
-    }
+    for (std::size_t p = 0; p < kc; ++p, b += 2 * W) micro_step<A, MR>(ar, p, b, acc0, acc1);
 #pragma GCC unroll 16
     for (std::size_t i = 0; i < MR; ++i) {
       float* ci = c + i * ldc;
@@ -982,6 +1017,49 @@ void gemm_micro(std::size_t kc, const float* a, std::size_t lda, std::size_t row
       r1.store_unaligned(ci + W);
     }
   }
+}
+
+// gemm_micro's C += A B (alpha = beta = 1, the same bits) with the second
+// half of the online softmax of MR other rows woven into its first panel:
+// e[r] = 2^(e[r] - shift[r]) over kc scores, sums[r] = their sum, as
+// exp2_row gives them. After every 2W / MR k-steps, one pair of vectors:
+// the product keeps the FMA pipes busy while the exp's adds, rounds and
+// compares go to the others (Zen 5: 8 x 256 tiles at dv = 32 in 722-773 ns
+// against 777-872 apart). The body has no branch, so GCC keeps the 16
+// accumulators in registers. Needs kc a multiple of 2W and MR dividing 2W.
+template <class A, std::size_t MR>
+void pv_exp2(std::size_t kc, const float* a, std::size_t lda, std::size_t rows, const float* pb,
+             std::size_t panels, std::size_t ldpb, float* c, std::size_t ldc, float* e,
+             std::size_t lde, const float* shift, float* sums) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size, Q = 2 * W / MR;
+  static_assert(2 * W % MR == 0, "k-steps per exp pair");
+  const float* ar[MR];
+#pragma GCC unroll 16
+  for (std::size_t i = 0; i < MR; ++i) ar[i] = a + (i < rows ? i : rows - 1) * lda;
+  F acc0[MR], acc1[MR];
+#pragma GCC unroll 16
+  for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = F(0.0f);
+  const float* b = pb;
+  std::size_t p = 0;
+  for (std::size_t r = 0; r < MR; ++r) {
+    const F vs(shift[r]);
+    F sum0(0.0f), sum1(0.0f);
+    for (std::size_t j = 0; j < kc; j += 2 * W) {
+#pragma GCC unroll 4
+      for (std::size_t q = 0; q < Q; ++q, ++p, b += 2 * W) micro_step<A, MR>(ar, p, b, acc0, acc1);
+      exp2_pair<A>(e + r * lde + j, vs, sum0, sum1);
+    }
+    sums[r] = hsum<A>(sum0 + sum1);
+  }
+#pragma GCC unroll 16
+  for (std::size_t i = 0; i < MR; ++i) {
+    float* ci = c + i * ldc;
+    (F::load_unaligned(ci) + acc0[i]).store_unaligned(ci);  // gemm_micro's C + 1 acc
+    (F::load_unaligned(ci + W) + acc1[i]).store_unaligned(ci + W);
+  }
+  if (panels > 1)
+    gemm_micro<A, MR>(kc, a, lda, rows, pb + ldpb, panels - 1, ldpb, c + 2 * W, ldc, 1.0f, 1.0f);
 }
 
 // Independent FMA chains, enough to cover FMA latency x throughput on every
@@ -1003,6 +1081,13 @@ double fma_peak(std::size_t iters, float* sink) {
   return 2.0 * kChains * F::size * static_cast<double>(iters);
 }
 
+// pv_exp2 where its schedule fits the register tile (AVX-512's 8 x 32).
+template <class A, std::size_t MR>
+constexpr PvExp2Kernel pv_exp2_for() {
+  if constexpr (2 * fbatch<A>::size % MR == 0) return pv_exp2<A, MR>;
+  return nullptr;
+}
+
 // Register tile MR x 2 vectors (leaving registers for the two B vectors and
 // the broadcast); a kc x nc block of B stays in L2, a kc x nr panel in L1.
 template <class A, std::size_t MR>
@@ -1018,7 +1103,8 @@ KernelTable make_table(Isa isa) {
                      softmax<A>,
                      vexp<A>,      exp_lanes16<A>, vtanh<A>,     sigmoid<A>,      relu<A>, silu<A>, rows_mean_max<A>, gru_gates<A>, lstm_gates<A>, conv_rows<A>, online_softmax2<A>,
                      additive_scores<A>, gemv<A>,      gemv_t<A>,  gemv_t_panels<A>,
-                     bl,           gemm_micro<A, MR>, nullptr, fma_peak<A>};
+                     bl,           gemm_micro<A, MR>, nullptr, fma_peak<A>,
+                     softmax2_rescale<A>, pv_exp2_for<A, MR>()};
 }
 
 }  // namespace

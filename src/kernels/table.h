@@ -26,6 +26,15 @@ using MicroKernel = void (*)(std::size_t kc, const float* a, std::size_t lda, st
                              const float* pb, std::size_t panels, std::size_t ldpb, float* c,
                              std::size_t ldc, float alpha, float beta);
 
+// C += A B as MicroKernel(kc, a, lda, rows, pb, panels, ldpb, c, ldc, 1, 1)
+// with, woven in, MR rows of scores e (row stride lde, kc each) turned into
+// 2^(e - shift[r]) in place and sums[r] = their sum, the bits of the second
+// half of online_softmax2. kc a multiple of 2 vectors.
+using PvExp2Kernel = void (*)(std::size_t kc, const float* a, std::size_t lda, std::size_t rows,
+                              const float* pb, std::size_t panels, std::size_t ldpb, float* c,
+                              std::size_t ldc, float* e, std::size_t lde, const float* shift,
+                              float* sums);
+
 struct KernelTable {
   Isa isa;
   float (*dot)(const float*, const float*, std::size_t);
@@ -75,6 +84,14 @@ struct KernelTable {
   // Runs `iters` rounds of independent FMA chains; returns the flop count.
   // Used by the peak benchmark to measure the machine, not by operators.
   double (*fma_peak)(std::size_t iters, float* sink);
+  // The attention driver's pipeline (null on the scalar path): the first
+  // half of online_softmax2 (new maxima, O and l rescaled, the shift of each
+  // row's exponentials), and the next tile's second half inside this tile's
+  // P V product where the register tile allows (null elsewhere).
+  void (*softmax2_rescale)(const float* s, std::size_t lds, std::size_t rows, std::size_t n,
+                           float* m, float* l, float* o, std::size_t ldo, std::size_t dv,
+                           float* shift);
+  PvExp2Kernel pv_exp2;
 };
 
 const KernelTable& scalar_table();
