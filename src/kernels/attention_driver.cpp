@@ -5,9 +5,11 @@
 //            O = O e^(m - m')          (online softmax, Milakov & Gimelshein 2018)
 //            in base 2: S carries log2 e, so 2^ replaces e^ (exp2_nonpositive_core)
 //   O += P V_blk                      (micro-kernel over packed V panels)
-// and finally O / l, as FlashAttention (Dao et al. 2022) does on GPUs. K and
-// V are packed once per call (and thread) for all its row ranges. Each row's result
-// depends only on its own data, so any split of rows gives the same bits.
+// and finally O / l, as FlashAttention (Dao et al. 2022) does on GPUs. The
+// tiles run one behind: a tile's P V product carries the next tile's
+// exponentials (see attend_block). K and V are packed once per call (and
+// thread) for all its row ranges. Each row's result depends only on its own
+// data, so any split of rows gives the same bits.
 #include <cstring>
 #include <limits>
 
