@@ -453,31 +453,35 @@ void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n) 
 
 // The first half of kernels::online_softmax2, 16 rows at a time: every
 // row's new maximum m' first (independent rows keep the core busy where one
-// row's reductions would wait on each other), then O and l rescaled by
-// 2^(m - m') and m = m'. shift[r] = m', or 0 for a row with nothing attended
-// yet (its scores are all -inf, and 2^(-inf - 0) = 0).
+// row's reductions would wait on each other), then, a vector of rows at a
+// time, a = 2^(m - m') (1 for a row with nothing attended yet: m = m' =
+// -inf), l *= a, m = m', and O's rows times a (times 1 is exact, so no
+// branch). shift[r] = m', or 0 where m' is -inf (2^(-inf - 0) = 0).
 template <class A>
 void softmax2_rescale(const float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m,
                       float* l, float* o, std::size_t ldo, std::size_t dv, float* shift) {
   using F = fbatch<A>;
-  constexpr std::size_t R = 16;
-  const float ninf = -std::numeric_limits<float>::infinity();
+  constexpr std::size_t W = F::size, R = 16;
+  const F ninf(-std::numeric_limits<float>::infinity());
   for (std::size_t r0 = 0; r0 < rows; r0 += R) {
     const std::size_t count = rows - r0 < R ? rows - r0 : R;
-    float mn[R];
+    float mn[R], alpha[R];
     for (std::size_t r = 0; r < count; ++r) {
       const float bm = reduce_max<A>(s + (r0 + r) * lds, n);
       mn[r] = bm > m[r0 + r] ? bm : m[r0 + r];
     }
-    for (std::size_t r = 0; r < count; ++r) {
-      shift[r0 + r] = mn[r] == ninf ? 0.0f : mn[r];
-      if (mn[r] == ninf) continue;
-      float& mr = m[r0 + r];
-      const float alpha = exp2_nonpositive<A>(F(mr - mn[r])).get(0);  // 0 while mr is -inf
-      if (alpha != 1.0f) scale_rows<A>(&alpha, o + (r0 + r) * ldo, 1, dv, o + (r0 + r) * ldo);
-      l[r0 + r] *= alpha;
-      mr = mn[r];
+    for (std::size_t r = 0; r < count; r += W) {
+      const std::size_t c = count - r < W ? count - r : W;
+      const F mv = load_n<A>(m + r0 + r, c, 0.0f), nv = load_n<A>(mn + r, c, 0.0f);
+      const auto seen = nv != ninf;
+      const F a = xsimd::select(seen, exp2_nonpositive<A>(mv - nv), F(1.0f));
+      store_n<A>(alpha + r, c, a);
+      store_n<A>(l + r0 + r, c, load_n<A>(l + r0 + r, c, 0.0f) * a);
+      store_n<A>(m + r0 + r, c, nv);
+      store_n<A>(shift + r0 + r, c, xsimd::select(seen, nv, F(0.0f)));
     }
+    for (std::size_t r = 0; r < count; ++r)
+      scale_rows<A>(alpha + r, o + (r0 + r) * ldo, 1, dv, o + (r0 + r) * ldo);
   }
 }
 
