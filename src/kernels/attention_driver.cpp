@@ -69,10 +69,12 @@ void score_tile(const KernelTable& t, const kernels::AttendArgs& a, const float*
     apply_mask(s + i * kBlock, mask_row(a, r0 + i) + k0, kc);
 }
 
-// Where the group's tiles and their running softmax state live.
+// Where the group's tiles, their running softmax state and the two score
+// tiles in flight live.
 struct Tiles {
   std::size_t g0, g_end, dv_pad;
   float *o, *m, *l, *shift, *sums;
+  float* s[2];
 };
 
 // One key block for the query tiles of a group, one tile behind: the scores
@@ -82,8 +84,7 @@ struct Tiles {
 // operations overlap); otherwise the two in turn. Each tile's arithmetic is
 // the same either way, so the bits are too.
 void attend_block(const KernelTable& t, const kernels::AttendArgs& a, const float* pk,
-                  const float* pv, std::size_t k0, std::size_t kc, const Tiles& g, float* s0,
-                  float* s1) {
+                  const float* pv, std::size_t k0, std::size_t kc, const Tiles& g) {
   const std::size_t mr = t.blocking.mr, nr = t.blocking.nr;
   const auto pv_product = [&](std::size_t r0, const float* s) {
     t.micro_kernel(kc, s, kBlock, mr, pv + k0 * nr, g.dv_pad / nr, nr * a.n, g.o + (r0 - g.g0) * g.dv_pad,
@@ -93,7 +94,7 @@ void attend_block(const KernelTable& t, const kernels::AttendArgs& a, const floa
   std::size_t prev_r0 = 0;
   for (std::size_t r0 = g.g0; r0 < g.g_end; r0 += mr) {
     const std::size_t rows = min_of(mr, g.g_end - r0), i = r0 - g.g0;
-    float* s = prev == s0 ? s1 : s0;
+    float* s = prev == g.s[0] ? g.s[1] : g.s[0];
     score_tile(t, a, pk, r0, rows, k0, kc, s);
     if (prev && t.pv_exp2 && rows == mr && kc == kBlock) {
       t.softmax2_rescale(s, kBlock, rows, kc, g.m + i, g.l + i, g.o + i * g.dv_pad, g.dv_pad,
@@ -150,11 +151,11 @@ void attend_rows(const KernelTable& t, const kernels::AttendArgs& a, const float
   const float* pk = packed;
   const float* pv = packed + round_up(round_up(a.n, nr) * a.d, 16);
   const std::size_t group = kGroupTiles * mr;
-  float* s0 = scratch;                                  // 2 x [mr x kBlock]
-  float* s1 = s0 + mr * kBlock;
   Tiles g;
   g.dv_pad = dv_pad;
-  g.o = s1 + mr * kBlock;                               // [group x dv_pad]
+  g.s[0] = scratch;                                     // 2 x [mr x kBlock]
+  g.s[1] = scratch + mr * kBlock;
+  g.o = scratch + 2 * mr * kBlock;                      // [group x dv_pad]
   g.m = g.o + round_up(group * dv_pad, 16);             // [group]
   g.l = g.m + round_up(group, 16);                      // [group]
   g.shift = g.l + round_up(group, 16);                  // [mr]
@@ -165,7 +166,7 @@ void attend_rows(const KernelTable& t, const kernels::AttendArgs& a, const float
     std::memset(g.o, 0, group * dv_pad * sizeof(float));
     for (std::size_t i = 0; i < group; ++i) g.m[i] = kNegInf, g.l[i] = 0.0f;
     for (std::size_t k0 = 0; k0 < a.n; k0 += kBlock)
-      attend_block(t, a, pk, pv, k0, min_of(kBlock, a.n - k0), g, s0, s1);
+      attend_block(t, a, pk, pv, k0, min_of(kBlock, a.n - k0), g);
     for (std::size_t r = g0; r < g_end; ++r) {
       const std::size_t i = r - g0;
       const float inv = g.l[i] > 0.0f ? 1.0f / g.l[i] : 0.0f;
