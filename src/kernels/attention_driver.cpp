@@ -80,8 +80,10 @@ struct Tiles {
 // One key block for the query tiles of a group, one tile behind: the scores
 // of tile i and the first half of their softmax step, then tile i - 1's
 // O += P V with tile i's exponentials inside it where the kernel table has
-// pv_exp2 and both tiles are whole (the product's FMAs and the exp's other
-// operations overlap); otherwise the two in turn. Each tile's arithmetic is
+// pv_exp2, both tiles are whole and the block is whole register panels (a
+// short last block of a multiple of nr keys, or L = 128's only block, still
+// fuses; the product's FMAs and the exp's other operations overlap);
+// otherwise the two in turn. Each tile's arithmetic is
 // the same either way, so the bits are too.
 void attend_block(const KernelTable& t, const kernels::AttendArgs& a, const float* pk,
                   const float* pv, std::size_t k0, std::size_t kc, const Tiles& g) {
@@ -96,7 +98,7 @@ void attend_block(const KernelTable& t, const kernels::AttendArgs& a, const floa
     const std::size_t rows = min_of(mr, g.g_end - r0), i = r0 - g.g0;
     float* s = prev == g.s[0] ? g.s[1] : g.s[0];
     score_tile(t, a, pk, r0, rows, k0, kc, s);
-    if (prev && t.pv_exp2 && rows == mr && kc == kBlock) {
+    if (prev && t.pv_exp2 && rows == mr && kc % nr == 0) {
       t.softmax2_rescale(s, kBlock, rows, kc, g.m + i, g.l + i, g.o + i * g.dv_pad, g.dv_pad,
                          g.dv_pad, g.shift);
       t.pv_exp2(kc, prev, kBlock, mr, pv + k0 * nr, g.dv_pad / nr, nr * a.n,
