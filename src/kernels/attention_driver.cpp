@@ -79,12 +79,12 @@ struct Tiles {
 
 // One key block for the query tiles of a group, one tile behind: the scores
 // of tile i and the first half of their softmax step, then tile i - 1's
-// O += P V with tile i's exponentials inside it where the kernel table has
-// pv_exp2, both tiles are whole and the block is whole register panels (a
-// short last block of a multiple of nr keys, or L = 128's only block, still
-// fuses; the product's FMAs and the exp's other operations overlap);
-// otherwise the two in turn. Each tile's arithmetic is
-// the same either way, so the bits are too.
+// O += P V with tile i's exponentials inside it (the product's FMAs and the
+// exp's other operations overlap). That needs pv_exp2 in the table, both
+// tiles whole and the block whole register panels, as a short last block
+// of a multiple of nr keys (or L = 128's only block) is; otherwise the two
+// run in turn. Each tile's arithmetic is the same either way, so the bits
+// are too.
 void attend_block(const KernelTable& t, const kernels::AttendArgs& a, const float* pk,
                   const float* pv, std::size_t k0, std::size_t kc, const Tiles& g) {
   const std::size_t mr = t.blocking.mr, nr = t.blocking.nr;
