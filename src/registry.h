@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
 
 #include "edgeattn/attention.h"
 #include "edgeattn/module.h"
@@ -12,6 +13,14 @@ namespace edgeattn::detail {
 // The parameters of a soft-attention score under p's keys (linear_in.weight;
 // query_proj.*, key_proj.weight, v.weight), shared by every module holding one.
 Result<ScoreWeights> score_weights(Score score, bool bias, const ParamSet& p);
+
+// The shape of input `name`, or rank 0 when absent: workspace_bytes()
+// reads inputs that check() may not have seen, and must not throw.
+inline const Shape& shape_of(const ValueMap& in, std::string_view name) {
+  static const Shape none;
+  const auto it = in.find(name);
+  return it == in.end() ? none : it->second.shape();
+}
 
 using Factory = Result<std::unique_ptr<Module>> (*)(const Json& config, const ParamSet& params);
 

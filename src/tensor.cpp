@@ -5,6 +5,22 @@
 #include <new>
 #include <utility>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define EDGEATTN_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EDGEATTN_ASAN 1
+#endif
+#endif
+#ifdef EDGEATTN_ASAN
+#include <sanitizer/asan_interface.h>
+#define EDGEATTN_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define EDGEATTN_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define EDGEATTN_POISON(p, n) ((void)(p), (void)(n))
+#define EDGEATTN_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace edgeattn {
 
 Shape::Shape(std::initializer_list<std::size_t> d) {
@@ -14,9 +30,12 @@ Shape::Shape(std::initializer_list<std::size_t> d) {
   }
 }
 
-std::size_t Shape::numel() const {
+std::size_t Shape::numel() const {  // saturates: a hostile shape cannot wrap to a small size
   std::size_t n = 1;
-  for (int i = 0; i < rank; ++i) n *= dims[i];
+  for (int i = 0; i < rank; ++i) {
+    if (dims[i] == 0) return 0;
+    n = n > SIZE_MAX / dims[i] ? SIZE_MAX : n * dims[i];
+  }
   return n;
 }
 
@@ -116,18 +135,34 @@ Result<Tensor> Tensor::zeros(const Shape& shape) {
   return t;
 }
 
+Workspace::~Workspace() { EDGEATTN_UNPOISON(base_, capacity_); }
+
+Workspace::Workspace(Workspace&& o) noexcept { *this = std::move(o); }
+
+Workspace& Workspace::operator=(Workspace&& o) noexcept {
+  if (this == &o) return *this;
+  EDGEATTN_UNPOISON(base_, capacity_);
+  owned_ = std::move(o.owned_);
+  base_ = o.base_, capacity_ = o.capacity_, used_ = o.used_;
+  o.base_ = nullptr, o.capacity_ = 0, o.used_ = 0;
+  return *this;
+}
+
 Status Workspace::reserve(std::size_t bytes) {
   if (bytes <= capacity_) return {};
   Result<AlignedBuffer> buf = AlignedBuffer::allocate(bytes);
   if (!buf.ok()) return buf.status();
+  EDGEATTN_UNPOISON(base_, capacity_);
   owned_ = std::move(buf).value();
   base_ = static_cast<unsigned char*>(owned_.data());
   capacity_ = owned_.bytes();
   used_ = 0;
+  EDGEATTN_POISON(base_, capacity_);
   return {};
 }
 
 void Workspace::attach(void* memory, std::size_t bytes) {
+  EDGEATTN_UNPOISON(base_, capacity_);
   owned_ = AlignedBuffer();
   // Align the start; the bytes skipped are lost to the arena.
   const auto addr = reinterpret_cast<std::uintptr_t>(memory);
@@ -135,6 +170,7 @@ void Workspace::attach(void* memory, std::size_t bytes) {
   base_ = static_cast<unsigned char*>(memory) + (skip < bytes ? skip : bytes);
   capacity_ = skip < bytes ? bytes - skip : 0;
   used_ = 0;
+  EDGEATTN_POISON(base_, capacity_);
 }
 
 void* Workspace::take_bytes(std::size_t bytes) {
@@ -142,7 +178,14 @@ void* Workspace::take_bytes(std::size_t bytes) {
   if (need < bytes || need > capacity_ - used_) return nullptr;
   void* p = base_ + used_;
   used_ += need;
+  EDGEATTN_UNPOISON(p, bytes);
   return p;
+}
+
+void Workspace::rewind(std::size_t mark) {
+  if (mark >= used_) return;
+  EDGEATTN_POISON(base_ + mark, used_ - mark);
+  used_ = mark;
 }
 
 }  // namespace edgeattn

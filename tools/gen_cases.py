@@ -143,6 +143,12 @@ def vision_cases():
     yield "non_local_stream_c24_r12_noscale", NonLocal(24, 12, use_scale=False), (1, 24, 9, 11), {"y"}
     yield "sagan_c40_7x9_b2", SaganAttention(40), (2, 40, 7, 9), None
     yield "sagan_stream_c16_13x5", SaganAttention(16), (1, 16, 13, 5), {"y"}
+    # Maps whose H * W is not a multiple of 16 floats, with and without the
+    # maps asked for: the workspace's slices round up to 64 bytes each.
+    yield "cbam_spatial_k7_13x10_b2", CbamSpatial(7), (2, 20, 13, 10), None
+    yield "cbam_spatial_k7_13x10_y_only", CbamSpatial(7), (2, 20, 13, 10), {"y"}
+    yield "cbam_spatial_k3_1x9_y_only", CbamSpatial(3), (1, 5, 1, 9), {"y"}
+    yield "cbam_c6_k3_1x9_y_only", Cbam(6, 2, 3), (3, 6, 1, 9), {"y"}
 
 
 def write_vision(out, only):

@@ -67,7 +67,9 @@ class Module {
   virtual std::size_t workspace_bytes(const ValueMap& inputs, const Context& ctx) const = 0;
   // Computes the outputs in `outputs`, allocated with the shapes check()
   // gave: every required one, and the on-request ones wanted. Allocates
-  // nothing; takes scratch from `ws`.
+  // nothing; takes scratch from `ws`, which must have workspace_bytes()
+  // free (else out_of_memory, before anything runs). Inputs and outputs of
+  // another type or shape are an invalid_argument naming them.
   virtual Status run(const Context& ctx, const ValueMap& inputs, ValueMap& outputs,
                      Workspace& ws) const = 0;
 };
@@ -119,10 +121,18 @@ class Config {
 
 // The input `name` of type `type`: an error naming it if missing (when
 // required) or of another type; null if optional and absent.
-Result<const Value*> find_input(const ValueMap& inputs, const std::string& name, ValueType type,
+Result<const Value*> find_input(const ValueMap& inputs, std::string_view name, ValueType type,
                                 bool required);
-// The output `name` if the caller asked for it, else null.
-const Value* find_output(const ValueMap& outputs, std::string_view name);
+// The output `name`, which must be of `type` and `shape` (what check()
+// said): an error naming it if missing (when required) or of another type
+// or shape; null if the caller did not ask for it. Every run() checks every
+// output this way before writing, so a wrong buffer is an error, never an
+// overflow.
+Result<const Value*> find_output(const ValueMap& outputs, std::string_view name, ValueType type,
+                                 const Shape& shape, bool required);
+// out_of_memory naming `module` unless `ws` has `bytes` free: run() checks
+// its workspace_bytes() before it computes anything.
+Status require_workspace(const Workspace& ws, std::size_t bytes, const char* module);
 
 // The registry: every module name this build knows, and a factory.
 std::vector<std::string> module_names();

@@ -22,6 +22,9 @@
 #include "edgeattn/tensor.h"
 
 namespace edgeattn {
+namespace detail {
+class Scratch;
+}
 
 // Gate order as PyTorch: GRU r, z, n (3 gates); LSTM i, f, g, o (4).
 enum class RnnType { gru, lstm };
@@ -57,6 +60,15 @@ class RnnCell {
   friend class Seq2Seq;
   static Result<RnnCell> make(RnnType type, RnnWeights w, bool keep_input);
   Status check_state(ConstView h, View c, View h_out, std::size_t batch) const;
+  // A step's scratch, one description for workspace_bytes() and the steps:
+  // the input projection gx [B, G H] (when the step makes it), the rows'
+  // pointers and gh [B, G H], then room for the GEMMs.
+  struct Slices {
+    float* gx = nullptr;
+    const float** rows = nullptr;
+    float* gh = nullptr;
+  };
+  Slices slices(detail::Scratch& s, std::size_t batch, bool project, const Context& ctx) const;
   // rows of h (ldh apart, contiguous within) advanced one step: gx row r at
   // gx[r], its gates after one another; gh: rows x G H scratch. A loop over
   // time passes its step's parity as odd (see gemv_t_panels' backward).
@@ -99,6 +111,22 @@ class Rnn {
                        std::size_t bsz, std::size_t steps, const std::int64_t* lengths,
                        ConstView h0, ConstView c0, float* out, View h_n, View c_n,
                        Workspace& ws) const;
+  // forward()'s scratch: the input projections of all steps [B T, D G H]
+  // and, with layers > 1, two [B T, D H] buffers between layers, then room
+  // for the GEMM or the directions (both at once when they run in parallel).
+  struct Slices {
+    float* gx = nullptr;
+    float* io[2] = {nullptr, nullptr};
+  };
+  Slices slices(detail::Scratch& s, std::size_t bsz, std::size_t steps, const Context& ctx) const;
+  // run_direction()'s scratch: the states, the running rows' copies and the
+  // step's gates, then room for the step's GEMM.
+  struct DirectionSlices {
+    float *h, *c, *h_act, *c_act, *h_new, *gh;
+    const float** rows;
+    std::size_t *which, *when;
+  };
+  DirectionSlices direction_slices(detail::Scratch& s, std::size_t bsz, const Context& ctx) const;
   std::size_t direction_bytes(std::size_t bsz, const Context& ctx) const;
   RnnType type_ = RnnType::gru;
   std::size_t input_ = 0, hidden_ = 0, layers_ = 0, dirs_ = 1;
@@ -197,9 +225,19 @@ class Seq2Seq {
 
  private:
   struct Memory;  // one batch's encoding, in the workspace
-  Result<Memory> encode(const Context& ctx, const std::int64_t* src, std::size_t batch,
-                        std::size_t src_len, const std::int64_t* src_lengths, float* state,
-                        Workspace& ws) const;
+  struct StepSlices;
+  // A decode's scratch after its own slices: the memory (and encoding's
+  // buffers), then room for encoding or for one step of groups x per_group
+  // rows (step_slices). One description for workspace_bytes() and the
+  // decoders.
+  Memory memory_slices(detail::Scratch& s, std::size_t batch, std::size_t src_len, bool lengths,
+                       std::size_t groups, std::size_t per_group, const Context& ctx) const;
+  StepSlices step_slices(detail::Scratch& s, std::size_t groups, std::size_t per_group,
+                         std::size_t src_len, const Context& ctx) const;
+  // Fills `mem` (taken by memory_slices) and the initial state [B, Hd].
+  Status encode(const Context& ctx, const std::int64_t* src, std::size_t batch, std::size_t src_len,
+                const std::int64_t* src_lengths, float* state, const Memory& mem,
+                Workspace& ws) const;
   // odd: the step index's parity (see RnnCell::step_rows).
   Status step(const Context& ctx, const Memory& m, std::size_t groups, std::size_t per_group,
               const std::int64_t* y, const float* s, float* s_out, float* logits, float* a,

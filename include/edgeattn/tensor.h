@@ -129,21 +129,31 @@ class Tensor {
 // with take<T>() and give back what they took with rewind(mark), mark being
 // used() before they started. take() never allocates: when the arena is too
 // small it returns nullptr and the operator reports out_of_memory.
+//
+// In a sanitizer build the arena's free bytes, and the padding that rounds
+// each slice up to the alignment, are poisoned: a call that writes past the
+// slice it took is caught even inside the one buffer.
 class Workspace {
  public:
   Workspace() = default;
+  ~Workspace();
+  Workspace(Workspace&& o) noexcept;
+  Workspace& operator=(Workspace&& o) noexcept;
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
   // Make room for at least `bytes`; the only call that allocates.
   Status reserve(std::size_t bytes);
   // Use caller-owned memory (e.g. a static array on a board); not freed here.
   void attach(void* memory, std::size_t bytes);
 
+  // Null when the arena is too small (or count * sizeof(T) would overflow).
   template <class T>
   T* take(std::size_t count) {
-    return static_cast<T*>(take_bytes(count * sizeof(T)));
+    return count > SIZE_MAX / sizeof(T) ? nullptr : static_cast<T*>(take_bytes(count * sizeof(T)));
   }
   void* take_bytes(std::size_t bytes);
-  void rewind(std::size_t mark) { used_ = mark < used_ ? mark : used_; }
-  void reset() { used_ = 0; }
+  void rewind(std::size_t mark);
+  void reset() { rewind(0); }
 
   std::size_t capacity() const { return capacity_; }
   std::size_t used() const { return used_; }
@@ -157,9 +167,12 @@ class Workspace {
 
 // Bytes that take() of `count` Ts consumes, alignment padding included: add
 // these up to size a Workspace.
+// (SIZE_MAX when that would overflow: no arena can hold it.)
 template <class T>
 constexpr std::size_t workspace_bytes_for(std::size_t count) {
-  return (count * sizeof(T) + kAlignment - 1) / kAlignment * kAlignment;
+  return count > (SIZE_MAX - kAlignment) / sizeof(T)
+             ? SIZE_MAX
+             : (count * sizeof(T) + kAlignment - 1) / kAlignment * kAlignment;
 }
 
 }  // namespace edgeattn

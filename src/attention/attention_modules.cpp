@@ -6,10 +6,10 @@
 namespace edgeattn {
 namespace {
 
-AttentionDims dims_of(const Value& q, const Value& k, const Value& v) {
+AttentionDims dims_of(const Shape& q, const Shape& k, const Shape& v) {
   AttentionDims d;
-  d.batch = q.shape()[0], d.lq = q.shape()[1], d.lk = k.shape()[1];
-  d.dq = q.shape()[2], d.dk = k.shape()[2], d.dv = v.shape()[2];
+  d.batch = q[0], d.lq = q[1], d.lk = k[1];
+  d.dq = q[2], d.dk = k[2], d.dv = v[2];
   return d;
 }
 
@@ -27,32 +27,35 @@ class AttentionModule final : public Module {
     EDGEATTN_ASSIGN_OR_RETURN(m, find_input(in, "mask", ValueType::mask, false));
     EDGEATTN_RETURN_IF_ERROR(att_.check(q->view(), k->view(), v->view(),
                                         m ? m->mask_view() : MaskView()));
-    const AttentionDims d = dims_of(*q, *k, *v);
+    const AttentionDims d = dims_of(q->shape(), k->shape(), v->shape());
     const OutputSpec context{"context", ValueType::f32, Shape{d.batch, d.lq, d.dv}};
     if (hard_) return std::vector<OutputSpec>{{"indices", ValueType::i64, Shape{d.batch, d.lq}}, context};
     return std::vector<OutputSpec>{context, {"weights", ValueType::f32, Shape{d.batch, d.lq, d.lk}, true}};
   }
 
   std::size_t workspace_bytes(const ValueMap& in, const Context& ctx) const override {
-    return att_.workspace_bytes(dims_of(in.at("query"), in.at("keys"), in.at("values")), ctx);
+    return att_.workspace_bytes(
+        dims_of(detail::shape_of(in, "query"), detail::shape_of(in, "keys"), detail::shape_of(in, "values")), ctx);
   }
 
   Status run(const Context& ctx, const ValueMap& in, ValueMap& out, Workspace& ws) const override {
-    const Value& q = in.at("query");
-    const Value& k = in.at("keys");
-    const Value& v = in.at("values");
-    const auto m = in.find("mask");
-    const MaskView mask = m == in.end() ? MaskView() : m->second.mask_view();
-    const Value* context = find_output(out, "context");
-    if (!context) return Status::invalid(std::string(kind()) + ": output 'context' is required");
+    EDGEATTN_ASSIGN_OR_RETURN(q, find_input(in, "query", ValueType::f32, true));
+    EDGEATTN_ASSIGN_OR_RETURN(k, find_input(in, "keys", ValueType::f32, true));
+    EDGEATTN_ASSIGN_OR_RETURN(v, find_input(in, "values", ValueType::f32, true));
+    EDGEATTN_ASSIGN_OR_RETURN(m, find_input(in, "mask", ValueType::mask, false));
+    EDGEATTN_RETURN_IF_ERROR(att_.check(q->view(), k->view(), v->view(), m ? m->mask_view() : MaskView()));
+    const AttentionDims d = dims_of(q->shape(), k->shape(), v->shape());
+    EDGEATTN_RETURN_IF_ERROR(require_workspace(ws, att_.workspace_bytes(d, ctx), kind()));
+    const MaskView mask = m ? m->mask_view() : MaskView();
+    EDGEATTN_ASSIGN_OR_RETURN(
+        context, find_output(out, "context", ValueType::f32, Shape{d.batch, d.lq, d.dv}, true));
     if (hard_) {
-      const Value* idx = find_output(out, "indices");
-      if (!idx) return Status::invalid("hard_attention: output 'indices' is required");
-      return att_.forward_argmax(ctx, q.view(), k.view(), v.view(), mask, idx->i64(),
+      EDGEATTN_ASSIGN_OR_RETURN(idx, find_output(out, "indices", ValueType::i64, Shape{d.batch, d.lq}, true));
+      return att_.forward_argmax(ctx, q->view(), k->view(), v->view(), mask, idx->i64(),
                                  context->view(), ws);
     }
-    const Value* w = find_output(out, "weights");
-    return att_.forward(ctx, q.view(), k.view(), v.view(), mask, context->view(),
+    EDGEATTN_ASSIGN_OR_RETURN(w, find_output(out, "weights", ValueType::f32, Shape{d.batch, d.lq, d.lk}, false));
+    return att_.forward(ctx, q->view(), k->view(), v->view(), mask, context->view(),
                         w ? w->view() : View(), ws);
   }
 
@@ -99,16 +102,22 @@ class MultiheadModule final : public Module {
   }
 
   std::size_t workspace_bytes(const ValueMap& in, const Context& ctx) const override {
-    return m_.workspace_bytes(in.at("query").shape()[1], in.at("key").shape()[1], ctx);
+    return m_.workspace_bytes(detail::shape_of(in, "query")[1], detail::shape_of(in, "key")[1], ctx);
   }
 
   Status run(const Context& ctx, const ValueMap& in, ValueMap& out, Workspace& ws) const override {
-    const auto m = in.find("key_padding_mask");
-    const Value* o = find_output(out, "output");
-    if (!o) return Status::invalid("multihead_attention: output 'output' is required");
-    const Value* w = find_output(out, "weights");
-    return m_.forward(ctx, in.at("query").view(), in.at("key").view(), in.at("value").view(),
-                      m == in.end() ? MaskView() : m->second.mask_view(), o->view(),
+    EDGEATTN_ASSIGN_OR_RETURN(q, find_input(in, "query", ValueType::f32, true));
+    EDGEATTN_ASSIGN_OR_RETURN(k, find_input(in, "key", ValueType::f32, true));
+    EDGEATTN_ASSIGN_OR_RETURN(v, find_input(in, "value", ValueType::f32, true));
+    EDGEATTN_ASSIGN_OR_RETURN(m, find_input(in, "key_padding_mask", ValueType::mask, false));
+    const Shape& qs = q->shape();
+    const Shape& ks = k->shape();
+    if (qs.rank != 3 || ks.rank != 3)
+      return Status::invalid("multihead_attention: query and key must be [B, L, E]");
+    EDGEATTN_RETURN_IF_ERROR(require_workspace(ws, m_.workspace_bytes(qs[1], ks[1], ctx), kind()));
+    EDGEATTN_ASSIGN_OR_RETURN(o, find_output(out, "output", ValueType::f32, qs, true));
+    EDGEATTN_ASSIGN_OR_RETURN(w, find_output(out, "weights", ValueType::f32, Shape{qs[0], qs[1], ks[1]}, false));
+    return m_.forward(ctx, q->view(), k->view(), v->view(), m ? m->mask_view() : MaskView(), o->view(),
                       w ? w->view() : View(), ws);
   }
 

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "../scratch.h"
 #include "edgeattn/tensor.h"
 
 namespace edgeattn::detail {
@@ -24,14 +25,6 @@ Status require_shape(const TensorView<T>& v, const Shape& want, const char* what
     return Status::invalid(std::string(what) + " must be a contiguous " + want.to_string() +
                            " tensor, found " + (v.empty() ? std::string("none") : v.shape().to_string()));
   return {};
-}
-
-inline std::size_t max_of(std::size_t a, std::size_t b) { return a > b ? a : b; }
-
-// Gives back what a failed call took from the workspace, then its status.
-inline Status rewind_with(Workspace& ws, std::size_t mark, Status st) {
-  ws.rewind(mark);
-  return st;
 }
 
 }  // namespace edgeattn::detail

@@ -12,6 +12,7 @@
 namespace edgeattn {
 
 using detail::max_of;
+using detail::Scratch;
 using detail::require_dense;
 
 Result<MultiheadAttention> MultiheadAttention::create(std::size_t e, std::size_t h, bool causal,
@@ -51,17 +52,27 @@ std::size_t MultiheadAttention::weight_bytes() const {
           w_.out_proj_bias.numel()) * sizeof(float) + packed;
 }
 
+MultiheadAttention::Slices MultiheadAttention::slices(Scratch& s, std::size_t lq, std::size_t lk,
+                                                     const Context& ctx) const {
+  const std::size_t dh = e_ / h_;
+  Slices sl;
+  sl.qp = s.take<float>(lq, e_);
+  sl.kp = s.take<float>(lk, e_);
+  sl.vp = s.take<float>(lk, e_);
+  sl.heads = s.take<float>(lq, e_);
+  sl.p = s.take<float>(lq, lk);
+  sl.allowed = s.take<std::uint8_t>(lq, lk);
+  sl.qs = s.take<float>(2, e_);
+  s.room(max_of(max_of(matmul_workspace_bytes(ctx, lq, e_, e_), matmul_workspace_bytes(ctx, lk, e_, e_)),
+                max_of(matmul_workspace_bytes(ctx, lq, lk, dh), matmul_workspace_bytes(ctx, lq, dh, lk))));
+  return sl;
+}
+
 std::size_t MultiheadAttention::workspace_bytes(std::size_t lq, std::size_t lk,
                                                 const Context& ctx) const {
-  const std::size_t dh = e_ / h_;
-  // projected Q, K, V, head outputs, one head's probabilities, their average
-  // (and head_folded's two rows of E)
-  const std::size_t floats = 2 * lq * e_ + 2 * lk * e_ + 2 * lq * lk + 2 * e_;
-  const std::size_t mm =
-      max_of(max_of(matmul_workspace_bytes(ctx, lq, e_, e_), matmul_workspace_bytes(ctx, lk, e_, e_)),
-             max_of(matmul_workspace_bytes(ctx, lq, lk, dh), matmul_workspace_bytes(ctx, lq, dh, lk)));
-  return workspace_bytes_for<float>(floats) + workspace_bytes_for<std::uint8_t>(lq * lk) +
-         8 * kAlignment + mm;
+  Scratch s;
+  slices(s, lq, lk, ctx);
+  return s.bytes();
 }
 
 namespace {
@@ -158,16 +169,11 @@ Status MultiheadAttention::forward(const Context& ctx, ConstView query, ConstVie
     return Status::invalid("weights must be " + Shape{bsz, lq, lk}.to_string() + ", found " +
                            weights.shape().to_string());
 
-  const std::size_t mark = ws.used();
-  float* qp = ws.take<float>(lq * e);
-  float* kp = ws.take<float>(lk * e);
-  float* vp = ws.take<float>(lk * e);
-  float* heads = ws.take<float>(lq * e);
-  float* p = ws.take<float>(lq * lk);
-  std::uint8_t* allowed = ws.take<std::uint8_t>(lq * lk);
-  float* qs = ws.take<float>(2 * e);
-  if ((!qp || !kp || !vp || !heads || !p || !allowed || !qs) && lq * lk * e != 0)
-    return {StatusCode::out_of_memory, "multihead_attention: workspace too small (see workspace_bytes)"};
+  Scratch s(ws);
+  const Slices sl = slices(s, lq, lk, ctx);
+  if (!s.ok()) return Scratch::too_small("multihead_attention");
+  float *qp = sl.qp, *kp = sl.kp, *vp = sl.vp, *heads = sl.heads, *p = sl.p, *qs = sl.qs;
+  std::uint8_t* allowed = sl.allowed;
   const float* w = w_.in_proj_weight.data();
   const float* bias = w_.in_proj_bias.data();
   const bool fold = folds(lq, lk);
@@ -194,7 +200,6 @@ Status MultiheadAttention::forward(const Context& ctx, ConstView query, ConstVie
       st = project(ctx, heads, lq, e, w_.out_proj_weight.data(), packed_[3],
                    w_.out_proj_bias.data(), e, output.data() + b * lq * e, ws);
   }
-  ws.rewind(mark);
   return st;
 }
 

@@ -14,6 +14,7 @@
 namespace edgeattn {
 
 using detail::max_of;
+using detail::Scratch;
 using detail::require_dense;
 
 const char* score_name(Score s) {
@@ -93,23 +94,42 @@ std::size_t SoftAttention::key_dim() const {
   return 0;
 }
 
-std::size_t SoftAttention::workspace_bytes(const AttentionDims& d, const Context& ctx) const {
-  std::size_t floats = d.lq * d.lk;  // scores when weights are not requested
-  std::size_t mm = max_of(matmul_workspace_bytes(ctx, d.lq, d.lk, d.dk),
-                          matmul_workspace_bytes(ctx, d.lq, d.dv, d.lk));
-  if (score_ == Score::general) {
-    floats += d.lq * d.dk;
-    mm = max_of(mm, matmul_workspace_bytes(ctx, d.lq, d.dk, d.dq));
-  } else if (score_ == Score::additive) {
-    const std::size_t a = attn_dim_;
-    floats += d.lq * a + d.lk * a;
-    mm = max_of(mm, max_of(matmul_workspace_bytes(ctx, d.lq, a, d.dq),
-                           matmul_workspace_bytes(ctx, d.lk, a, d.dk)));
+SoftAttention::Slices SoftAttention::slices(Scratch& s, const AttentionDims& d, Path path,
+                                            bool own_scores, bool keys_cached,
+                                            const Context& ctx) const {
+  Slices sl;
+  const bool streaming = path == Path::streaming;
+  if (!streaming && own_scores) sl.scores = s.take<float>(d.lq, d.lk);
+  std::size_t mm = 0;
+  if (score_ == Score::dot || score_ == Score::scaled_dot) {
+    if (!streaming) mm = matmul_workspace_bytes(ctx, d.lq, d.lk, d.dk);
+  } else if (score_ == Score::general) {  // (q W^T) k^T
+    sl.qw = s.take<float>(d.lq, d.dk);
+    mm = max_of(matmul_workspace_bytes(ctx, d.lq, d.dk, d.dq),
+                streaming ? 0 : matmul_workspace_bytes(ctx, d.lq, d.lk, d.dk));
+  } else {  // additive
+    if (!keys_cached) {
+      sl.kp = s.take<float>(d.lk, attn_dim_);
+      mm = matmul_workspace_bytes(ctx, d.lk, attn_dim_, d.dk);
+    }
+    sl.qp = s.take<float>(d.lq, attn_dim_);
+    mm = max_of(mm, matmul_workspace_bytes(ctx, d.lq, attn_dim_, d.dq));
   }
-  // scratch for the seeded sampling path and the streaming path
-  mm = max_of(mm, max_of(sample_rows_workspace_bytes(d.lk, ctx),
-                         attention_workspace_bytes(ctx, d.lq, d.lk, d.dk, d.dv)));
-  return workspace_bytes_for<float>(floats) + 4 * kAlignment + mm;
+  if (path == Path::materialized) mm = max_of(mm, matmul_workspace_bytes(ctx, d.lq, d.dv, d.lk));
+  if (streaming) mm = max_of(mm, attention_workspace_bytes(ctx, d.lq, d.lk, d.dk, d.dv));
+  if (path == Path::hard) mm = max_of(mm, sample_rows_workspace_bytes(d.lk, ctx));
+  s.room(mm);
+  return sl;
+}
+
+std::size_t SoftAttention::workspace_bytes(const AttentionDims& d, const Context& ctx) const {
+  std::size_t most = 0;
+  for (Path path : {Path::materialized, Path::streaming, Path::hard}) {
+    Scratch s;
+    slices(s, d, path, true, false, ctx);
+    most = max_of(most, s.bytes());
+  }
+  return most;
 }
 
 Status SoftAttention::check(ConstView q, ConstView k, ConstView v, MaskView mask) const {
@@ -144,58 +164,44 @@ Status SoftAttention::check(ConstView q, ConstView k, ConstView v, MaskView mask
 }
 
 Status SoftAttention::scores(const Context& ctx, ConstView q, ConstView k, std::size_t b,
-                             float* s, Workspace& ws) const {
+                             float* s, const Slices& sl, Workspace& ws) const {
   const std::size_t lq = q.dim(1), lk = k.dim(1), dq = q.dim(2), dk = k.dim(2);
   const float* qb = q.data() + b * lq * dq;
   const float* kb = k.data() + b * lk * dk;
-  const std::size_t mark = ws.used();
-  Status st;
   switch (score_) {
     case Score::dot:
     case Score::scaled_dot: {
       const float alpha = score_ == Score::dot ? 1.0f : 1.0f / std::sqrt(static_cast<float>(dk));
-      st = matmul(ctx, gemm_args(lq, lk, dk, qb, kb, true, s, alpha), ws);
-      break;
+      return matmul(ctx, gemm_args(lq, lk, dk, qb, kb, true, s, alpha), ws);
     }
     case Score::general: {  // (q W^T) k^T
-      float* qw = ws.take<float>(lq * dk);
-      if (!qw) return {StatusCode::out_of_memory, "soft_attention: workspace too small"};
-      kernels::GemmArgs g = gemm_args(lq, dk, dq, qb, w_.linear_in.data(), true, qw);
+      kernels::GemmArgs g = gemm_args(lq, dk, dq, qb, w_.linear_in.data(), true, sl.qw);
       g.packed_b = &packed_in_;
-      st = matmul(ctx, g, ws);
-      if (st.ok()) st = matmul(ctx, gemm_args(lq, lk, dk, qw, kb, true, s), ws);
-      break;
+      EDGEATTN_RETURN_IF_ERROR(matmul(ctx, g, ws));
+      return matmul(ctx, gemm_args(lq, lk, dk, sl.qw, kb, true, s), ws);
     }
     case Score::additive: {  // v . tanh(Wq q_i + bq + Wk k_j)
-      float* kp = ws.take<float>(lk * attn_dim_);
-      if (!kp) return {StatusCode::out_of_memory, "soft_attention: workspace too small"};
-      kernels::GemmArgs gk = gemm_args(lk, attn_dim_, dk, kb, w_.key_proj.data(), true, kp);
+      kernels::GemmArgs gk = gemm_args(lk, attn_dim_, dk, kb, w_.key_proj.data(), true, sl.kp);
       gk.packed_b = &packed_key_;
-      st = matmul(ctx, gk, ws);
-      if (st.ok()) st = additive_scores(ctx, qb, lq, dq, kp, lk, s, ws);
-      break;
+      EDGEATTN_RETURN_IF_ERROR(matmul(ctx, gk, ws));
+      return additive_scores(ctx, qb, lq, dq, sl.kp, lk, s, sl.qp, ws);
     }
   }
-  ws.rewind(mark);
-  return st;
+  return {};
 }
 
 Status SoftAttention::additive_scores(const Context& ctx, const float* qb, std::size_t lq,
                                       std::size_t dq, const float* kp, std::size_t lk, float* s,
-                                      Workspace& ws) const {
+                                      float* qp, Workspace& ws) const {
   const std::size_t a = attn_dim_;
-  const std::size_t mark = ws.used();
-  float* qp = ws.take<float>(lq * a);
-  if (!qp) return {StatusCode::out_of_memory, "soft_attention: workspace too small"};
   kernels::GemmArgs gq = gemm_args(lq, a, dq, qb, w_.query_proj.data(), true, qp);
   gq.packed_b = &packed_query_;
-  Status st = matmul(ctx, gq, ws);
-  if (st.ok() && w_.query_bias.numel())
+  EDGEATTN_RETURN_IF_ERROR(matmul(ctx, gq, ws));
+  if (w_.query_bias.numel())
     for (std::size_t i = 0; i < lq; ++i) kernels::add(qp + i * a, w_.query_bias.data(), qp + i * a, a);
-  for (std::size_t i = 0; i < lq && st.ok(); ++i)
+  for (std::size_t i = 0; i < lq; ++i)
     kernels::additive_scores(qp + i * a, kp, a, lk, a, w_.v.data(), s + i * lk);
-  ws.rewind(mark);
-  return st;
+  return {};
 }
 
 namespace {
@@ -240,23 +246,27 @@ Status SoftAttention::softmax_mix(const Context& ctx, float* w, std::size_t lq, 
 template <class ScoresOf>
 Status SoftAttention::materialized(const Context& ctx, std::size_t bsz, std::size_t lq,
                                    std::size_t lk, ConstView v, MaskView mask, View context,
-                                   View weights, Workspace& ws, ScoresOf scores_of) const {
+                                   View weights, float* scratch, Workspace& ws,
+                                   ScoresOf scores_of) const {
   const std::size_t dv = v.dim(2);
-  const std::size_t mark = ws.used();
-  float* scratch = weights.empty() ? ws.take<float>(lq * lk) : nullptr;
-  if (weights.empty() && !scratch && lq * lk != 0)
-    return {StatusCode::out_of_memory, "soft_attention: workspace too small (see workspace_bytes)"};
-  Status st;
-  for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
+  for (std::size_t b = 0; b < bsz; ++b) {
     float* w = weights.empty() ? scratch : weights.data() + b * lq * lk;
-    st = scores_of(b, w);
-    if (st.ok())
-      st = softmax_mix(ctx, w, lq, lk, batch_mask(mask, b), v.data() + b * lk * dv, dv,
-                       context.data() + b * lq * dv, ws);
+    EDGEATTN_RETURN_IF_ERROR(scores_of(b, w));
+    EDGEATTN_RETURN_IF_ERROR(softmax_mix(ctx, w, lq, lk, batch_mask(mask, b),
+                                         v.data() + b * lk * dv, dv, context.data() + b * lq * dv,
+                                         ws));
   }
-  ws.rewind(mark);
-  return st;
+  return {};
 }
+
+namespace {
+AttentionDims dims_of(ConstView q, ConstView k, ConstView v) {
+  AttentionDims d;
+  d.batch = q.dim(0), d.lq = q.dim(1), d.lk = k.dim(1);
+  d.dq = q.dim(2), d.dk = k.dim(2), d.dv = v.dim(2);
+  return d;
+}
+}  // namespace
 
 Status SoftAttention::forward(const Context& ctx, ConstView q, ConstView k, ConstView v,
                               MaskView mask, View context, View weights, Workspace& ws) const {
@@ -264,8 +274,11 @@ Status SoftAttention::forward(const Context& ctx, ConstView q, ConstView k, Cons
   const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1);
   EDGEATTN_RETURN_IF_ERROR(check_outputs(context, weights, bsz, lq, lk, v.dim(2)));
   if (weights.empty() && score_ != Score::additive) return forward_streaming(ctx, q, k, v, mask, context, ws);
-  return materialized(ctx, bsz, lq, lk, v, mask, context, weights, ws,
-                      [&](std::size_t b, float* w) { return scores(ctx, q, k, b, w, ws); });
+  Scratch s(ws);
+  const Slices sl = slices(s, dims_of(q, k, v), Path::materialized, weights.empty(), false, ctx);
+  if (!s.ok()) return Scratch::too_small("soft_attention");
+  return materialized(ctx, bsz, lq, lk, v, mask, context, weights, sl.scores, ws,
+                      [&](std::size_t b, float* w) { return scores(ctx, q, k, b, w, sl, ws); });
 }
 
 Status SoftAttention::project_keys(const Context& ctx, ConstView keys, View cache,
@@ -301,10 +314,16 @@ Status SoftAttention::forward_cached(const Context& ctx, ConstView q, ConstView 
   EDGEATTN_RETURN_IF_ERROR(check(q, ConstView(key_cache.data(), ks), v, mask));
   const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = key_cache.dim(1), dq = q.dim(2);
   EDGEATTN_RETURN_IF_ERROR(check_outputs(context, weights, bsz, lq, lk, v.dim(2)));
-  return materialized(ctx, bsz, lq, lk, v, mask, context, weights, ws, [&](std::size_t b, float* w) {
-    return additive_scores(ctx, q.data() + b * lq * dq, lq, dq,
-                           key_cache.data() + b * lk * attn_dim_, lk, w, ws);
-  });
+  Scratch s(ws);
+  const Slices sl = slices(s, dims_of(q, ConstView(key_cache.data(), ks), v), Path::materialized,
+                           weights.empty(), true, ctx);
+  if (!s.ok()) return Scratch::too_small("soft_attention");
+  return materialized(ctx, bsz, lq, lk, v, mask, context, weights, sl.scores, ws,
+                      [&](std::size_t b, float* w) {
+                        return additive_scores(ctx, q.data() + b * lq * dq, lq, dq,
+                                               key_cache.data() + b * lk * attn_dim_, lk, w,
+                                               sl.qp, ws);
+                      });
 }
 
 // Without weights to return, dot-product scores never need to exist in full:
@@ -313,10 +332,9 @@ Status SoftAttention::forward_streaming(const Context& ctx, ConstView q, ConstVi
                                         MaskView mask, View context, Workspace& ws) const {
   const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1), dq = q.dim(2), dk = k.dim(2);
   const std::size_t dv = v.dim(2);
-  const std::size_t mark = ws.used();
-  float* qw = score_ == Score::general ? ws.take<float>(lq * dk) : nullptr;
-  if (score_ == Score::general && !qw && lq * dk != 0)
-    return {StatusCode::out_of_memory, "soft_attention: workspace too small (see workspace_bytes)"};
+  Scratch s(ws);
+  float* qw = slices(s, dims_of(q, k, v), Path::streaming, false, false, ctx).qw;
+  if (!s.ok()) return Scratch::too_small("soft_attention");
   Status st;
   for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
     kernels::AttendArgs a;
@@ -338,7 +356,6 @@ Status SoftAttention::forward_streaming(const Context& ctx, ConstView q, ConstVi
     a.o = context.data() + b * lq * dv, a.ldo = dv;
     if (st.ok()) st = attention(ctx, a, ws);
   }
-  ws.rewind(mark);
   return st;
 }
 
@@ -350,17 +367,14 @@ Status SoftAttention::hard(const Context& ctx, ConstView q, ConstView k, ConstVi
   EDGEATTN_RETURN_IF_ERROR(check(q, k, v, mask));
   const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1);
   EDGEATTN_RETURN_IF_ERROR(check_outputs(context, View(), bsz, lq, lk, v.dim(2)));
-  const std::size_t mark = ws.used();
-  float* s = ws.take<float>(lq * lk);
-  if (!s && lq * lk != 0)
-    return {StatusCode::out_of_memory, "hard_attention: workspace too small (see workspace_bytes)"};
-  Status st;
-  for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
-    st = scores(ctx, q, k, b, s, ws);
-    if (st.ok()) st = select(b, s);
+  Scratch scratch(ws);
+  const Slices sl = slices(scratch, dims_of(q, k, v), Path::hard, true, false, ctx);
+  if (!scratch.ok()) return Scratch::too_small("hard_attention");
+  for (std::size_t b = 0; b < bsz; ++b) {
+    EDGEATTN_RETURN_IF_ERROR(scores(ctx, q, k, b, sl.scores, sl, ws));
+    EDGEATTN_RETURN_IF_ERROR(select(b, sl.scores));
   }
-  ws.rewind(mark);
-  return st;
+  return {};
 }
 
 Status SoftAttention::forward_argmax(const Context& ctx, ConstView q, ConstView k, ConstView v,

@@ -28,22 +28,39 @@ Result<Value> Value::zeros(ValueType type, const Shape& shape) {
   return v;
 }
 
-Result<const Value*> find_input(const ValueMap& inputs, const std::string& name, ValueType type,
+Result<const Value*> find_input(const ValueMap& inputs, std::string_view name, ValueType type,
                                 bool required) {
   const auto it = inputs.find(name);
   if (it == inputs.end()) {
-    if (required) return Status::invalid("input '" + name + "': missing");
+    if (required) return Status::invalid("input '" + std::string(name) + "': missing");
     return static_cast<const Value*>(nullptr);
   }
   if (it->second.type() != type)
-    return Status::invalid("input '" + name + "': dtype " + value_type_name(it->second.type()) +
-                           ", expected " + value_type_name(type));
+    return Status::invalid("input '" + std::string(name) + "': dtype " +
+                           value_type_name(it->second.type()) + ", expected " + value_type_name(type));
   return &it->second;
 }
 
-const Value* find_output(const ValueMap& outputs, std::string_view name) {
+Result<const Value*> find_output(const ValueMap& outputs, std::string_view name, ValueType type,
+                                 const Shape& shape, bool required) {
   const auto it = outputs.find(name);
-  return it == outputs.end() ? nullptr : &it->second;
+  if (it == outputs.end()) {
+    if (required) return Status::invalid("output '" + std::string(name) + "' is required");
+    return static_cast<const Value*>(nullptr);
+  }
+  const Value& v = it->second;
+  if (v.type() != type || v.shape() != shape || (shape.numel() != 0 && !v.f32()))
+    return Status::invalid("output '" + std::string(name) + "' must be " + value_type_name(type) + " " +
+                           shape.to_string() + ", found " + value_type_name(v.type()) + " " +
+                           v.shape().to_string() + (v.f32() ? "" : " without a buffer"));
+  return &v;
+}
+
+Status require_workspace(const Workspace& ws, std::size_t bytes, const char* module) {
+  if (bytes <= ws.capacity() - ws.used()) return {};
+  return {StatusCode::out_of_memory, std::string(module) + ": workspace has " +
+                                         std::to_string(ws.capacity() - ws.used()) + " bytes free, needs " +
+                                         std::to_string(bytes) + " (see workspace_bytes)"};
 }
 
 Result<Tensor> ParamSet::take_any(const std::string& key) const {

@@ -9,11 +9,41 @@
 namespace edgeattn {
 
 using detail::max_of;
-using detail::rewind_with;
+using detail::sat_mul;
+using detail::Scratch;
 
 namespace {
-Status oom() {
-  return {StatusCode::out_of_memory, "attention_forecaster: workspace too small (see workspace_bytes)"};
+Status oom() { return Scratch::too_small("attention_forecaster"); }
+
+// forward()'s scratch: the LSTM states S [B, T, H], the attention's output
+// for lq query rows [B, lq, H], the last states [B, H] and one [2 H] row,
+// then room for the LSTM or the attention (`nested`).
+struct ForwardSlices {
+  float *s, *c, *last, *cat;
+};
+ForwardSlices forward_slices(Scratch& sc, std::size_t bsz, std::size_t t, std::size_t lq,
+                             std::size_t h, std::size_t nested) {
+  ForwardSlices f{};
+  f.s = sc.take<float>(sat_mul(bsz, t), h);
+  f.c = sc.take<float>(sat_mul(bsz, lq), h);
+  f.last = sc.take<float>(bsz, h);
+  f.cat = sc.take<float>(2, h);
+  sc.room(nested);
+  return f;
+}
+
+// forecast()'s own scratch (before forward()'s): the sliding window
+// [B, T, F], a round's predictions [B, P] and one held row [F].
+struct ForecastSlices {
+  float *win, *pred, *held;
+};
+ForecastSlices forecast_slices(Scratch& sc, std::size_t bsz, std::size_t t, std::size_t f,
+                               std::size_t p) {
+  ForecastSlices r{};
+  r.win = sc.take<float>(sat_mul(bsz, t), f);
+  r.pred = sc.take<float>(bsz, p);
+  r.held = sc.take<float>(f);
+  return r;
 }
 }  // namespace
 
@@ -44,10 +74,10 @@ std::size_t AttentionForecaster::weight_bytes() const {
 }
 
 std::size_t AttentionForecaster::workspace_bytes(std::size_t bsz, std::size_t t, const Context& ctx) const {
-  const std::size_t h = hidden_size();
-  return workspace_bytes_for<float>(bsz * t * h) * 2 + workspace_bytes_for<float>(bsz * h) +
-         workspace_bytes_for<float>(2 * h) + 4 * kAlignment +
-         max_of(lstm_.workspace_bytes(bsz, t, ctx), attn_.workspace_bytes(t, t, ctx));
+  Scratch sc;
+  forward_slices(sc, bsz, t, t, hidden_size(),
+                 max_of(lstm_.workspace_bytes(bsz, t, ctx), attn_.workspace_bytes(t, t, ctx)));
+  return sc.bytes();
 }
 
 Status AttentionForecaster::forward(const Context& ctx, ConstView x, View y, View weights,
@@ -61,14 +91,13 @@ Status AttentionForecaster::forward(const Context& ctx, ConstView x, View y, Vie
     return Status::invalid("attention_forecaster: y must be " + Shape{bsz, p}.to_string());
   if (!weights.empty() && (!weights.is_contiguous() || weights.shape() != Shape{bsz, t, t}))
     return Status::invalid("attention_forecaster: weights must be " + Shape{bsz, t, t}.to_string());
-  const std::size_t mark = ws.used();
-  float* s = ws.take<float>(bsz * t * h);
   // With the weights: every query row; without: only the last one is used.
   const std::size_t lq = weights.empty() ? 1 : t;
-  float* c = ws.take<float>(bsz * lq * h);
-  float* last = ws.take<float>(bsz * h);
-  float* cat = ws.take<float>(2 * h);
-  if (!s || !c || !last || !cat) return rewind_with(ws, mark, oom());
+  Scratch sc(ws);
+  const ForwardSlices sl = forward_slices(
+      sc, bsz, t, lq, h, max_of(lstm_.workspace_bytes(bsz, t, ctx), attn_.workspace_bytes(lq, t, ctx)));
+  if (!sc.ok()) return oom();
+  float *s = sl.s, *c = sl.c, *last = sl.last, *cat = sl.cat;
   Status st = lstm_.forward(ctx, x, ConstView(), ConstView(), nullptr, View(s, Shape{bsz, t, h}), View(),
                             View(), ws);
   for (std::size_t b = 0; b < bsz; ++b) std::memcpy(last + b * h, s + (b * t + t - 1) * h, h * sizeof(float));
@@ -81,13 +110,13 @@ Status AttentionForecaster::forward(const Context& ctx, ConstView x, View y, Vie
     kernels::gemv(p, 2 * h, 1.0f, head_weight_.data(), 2 * h, cat, 0.0f, y.data() + b * p);
     kernels::add(y.data() + b * p, head_bias_.data(), y.data() + b * p, p);
   }
-  ws.rewind(mark);
   return st;
 }
 
 std::size_t AttentionForecaster::forecast_extra_bytes(std::size_t bsz, std::size_t t) const {
-  return workspace_bytes_for<float>(bsz * t * input_size()) + workspace_bytes_for<float>(bsz * horizon()) +
-         workspace_bytes_for<float>(input_size());
+  Scratch sc;
+  forecast_slices(sc, bsz, t, input_size(), horizon());
+  return sc.bytes();
 }
 
 Status AttentionForecaster::forecast(const Context& ctx, ConstView x, std::size_t target, std::size_t steps,
@@ -106,11 +135,11 @@ Status AttentionForecaster::forecast(const Context& ctx, ConstView x, std::size_
     return Status::invalid("attention_forecaster: out must be " + Shape{bsz, steps}.to_string());
   if (!future.empty() && (!future.is_contiguous() || future.shape() != Shape{bsz, steps, f}))
     return Status::invalid("attention_forecaster: future must be " + Shape{bsz, steps, f}.to_string());
-  const std::size_t mark = ws.used();
-  float* win = ws.take<float>(bsz * t * f);
-  float* pred = ws.take<float>(bsz * p);
-  float* held = ws.take<float>(f);
-  if (!win || !pred || !held) return rewind_with(ws, mark, oom());
+  Scratch sc(ws);
+  const ForecastSlices sl = forecast_slices(sc, bsz, t, f, p);
+  sc.room(workspace_bytes(bsz, t, ctx));
+  if (!sc.ok()) return oom();
+  float *win = sl.win, *pred = sl.pred, *held = sl.held;
   std::memcpy(win, x.data(), bsz * t * f * sizeof(float));
   Status st;
   for (std::size_t done = 0; done < steps && st.ok(); done += p) {
@@ -132,7 +161,6 @@ Status AttentionForecaster::forecast(const Context& ctx, ConstView x, std::size_
       }
     }
   }
-  ws.rewind(mark);
   return st;
 }
 

@@ -17,6 +17,9 @@ using detail::threads_for;
 
 const char* rnn_type_name(RnnType t) { return t == RnnType::gru ? "gru" : "lstm"; }
 
+using detail::sat_mul;
+using detail::Scratch;
+
 namespace {
 
 Status expect_shape(const Tensor& t, const Shape& s, const std::string& what) {
@@ -24,10 +27,6 @@ Status expect_shape(const Tensor& t, const Shape& s, const std::string& what) {
     return Status::invalid(what + " must be " + s.to_string() + ", found " +
                            (t.numel() ? t.shape().to_string() : "none"));
   return {};
-}
-
-Status oom(const char* who) {
-  return {StatusCode::out_of_memory, std::string(who) + ": workspace too small (see workspace_bytes)"};
 }
 
 }  // namespace
@@ -78,11 +77,22 @@ std::size_t RnnCell::weight_bytes() const {
              sizeof(float) + packed_ih_.bytes() + packed_hh_.bytes() + panels_hh_.bytes();
 }
 
-std::size_t RnnCell::workspace_bytes(std::size_t batch, const Context& ctx) const {
+RnnCell::Slices RnnCell::slices(Scratch& s, std::size_t batch, bool project,
+                                const Context& ctx) const {
   const std::size_t gh = gates() * hidden_;
-  return 2 * workspace_bytes_for<float>(batch * gh) + workspace_bytes_for<const float*>(batch) +
-         max_of(matmul_workspace_bytes(ctx, batch, gh, input_),
-                matmul_workspace_bytes(ctx, batch, gh, hidden_));
+  Slices sl;
+  if (project) sl.gx = s.take<float>(batch, gh);
+  sl.rows = s.take<const float*>(batch);
+  sl.gh = s.take<float>(batch, gh);
+  s.room(max_of(project ? matmul_workspace_bytes(ctx, batch, gh, input_) : 0,
+                matmul_workspace_bytes(ctx, batch, gh, hidden_)));
+  return sl;
+}
+
+std::size_t RnnCell::workspace_bytes(std::size_t batch, const Context& ctx) const {
+  Scratch s;
+  slices(s, batch, true, ctx);
+  return s.bytes();
 }
 
 Status RnnCell::step_rows(const Context& ctx, const float* const* gx, std::size_t rows,
@@ -127,14 +137,11 @@ Status RnnCell::step_projected(const Context& ctx, ConstView gx, ConstView h, Vi
   const std::size_t bsz = gx.dim(0), g = gates() * hidden_;
   EDGEATTN_RETURN_IF_ERROR(detail::require_shape(gx, Shape{bsz, g}, "gx"));
   EDGEATTN_RETURN_IF_ERROR(check_state(h, c, h_out, bsz));
-  const std::size_t mark = ws.used();
-  const float** rows = ws.take<const float*>(bsz);
-  float* gh = ws.take<float>(bsz * g);
-  if (!rows || !gh) return detail::rewind_with(ws, mark, oom(rnn_type_name(type_)));
-  for (std::size_t r = 0; r < bsz; ++r) rows[r] = gx.data() + r * g;
-  const Status st = step_rows(ctx, rows, bsz, h.data(), c.empty() ? nullptr : c.data(), h_out.data(), gh, ws);
-  ws.rewind(mark);
-  return st;
+  Scratch s(ws);
+  const Slices sl = slices(s, bsz, false, ctx);
+  if (!s.ok()) return Scratch::too_small(rnn_type_name(type_));
+  for (std::size_t r = 0; r < bsz; ++r) sl.rows[r] = gx.data() + r * g;
+  return step_rows(ctx, sl.rows, bsz, h.data(), c.empty() ? nullptr : c.data(), h_out.data(), sl.gh, ws);
 }
 
 Status RnnCell::step(const Context& ctx, ConstView x, ConstView h, View c, View h_out,
@@ -145,16 +152,18 @@ Status RnnCell::step(const Context& ctx, ConstView x, ConstView h, View c, View 
     return Status::invalid("x must be a contiguous [B, " + std::to_string(input_) + "] tensor, found " +
                            (x.empty() ? std::string("none") : x.shape().to_string()));
   const std::size_t bsz = x.dim(0), g = gates() * hidden_;
-  const std::size_t mark = ws.used();
-  float* gx = ws.take<float>(bsz * g);
-  if (!gx) return oom(rnn_type_name(type_));
-  kernels::GemmArgs a = gemm_args(bsz, g, input_, x.data(), weight_ih_.data(), true, gx);
+  EDGEATTN_RETURN_IF_ERROR(check_state(h, c, h_out, bsz));
+  Scratch s(ws);
+  const Slices sl = slices(s, bsz, true, ctx);
+  if (!s.ok()) return Scratch::too_small(rnn_type_name(type_));
+  kernels::GemmArgs a = gemm_args(bsz, g, input_, x.data(), weight_ih_.data(), true, sl.gx);
   a.packed_b = &packed_ih_;
-  Status st = matmul(ctx, a, ws);
-  for (std::size_t r = 0; st.ok() && r < bsz; ++r) kernels::add(gx + r * g, bias_ih_.data(), gx + r * g, g);
-  if (st.ok()) st = step_projected(ctx, ConstView(gx, Shape{bsz, g}), h, c, h_out, ws);
-  ws.rewind(mark);
-  return st;
+  EDGEATTN_RETURN_IF_ERROR(matmul(ctx, a, ws));
+  for (std::size_t r = 0; r < bsz; ++r) {
+    kernels::add(sl.gx + r * g, bias_ih_.data(), sl.gx + r * g, g);
+    sl.rows[r] = sl.gx + r * g;
+  }
+  return step_rows(ctx, sl.rows, bsz, h.data(), c.empty() ? nullptr : c.data(), h_out.data(), sl.gh, ws);
 }
 
 // ---- Rnn ----
@@ -203,21 +212,44 @@ std::size_t Rnn::weight_bytes() const {
   return b;
 }
 
-std::size_t Rnn::workspace_bytes(std::size_t bsz, std::size_t steps, const Context& ctx) const {
-  const std::size_t h = hidden_, gh = cells_[0].gates() * h, dh = dirs_ * h, rows = bsz * steps;
-  const std::size_t io = layers_ > 1 ? 2 * workspace_bytes_for<float>(rows * dh) : 0;
+Rnn::Slices Rnn::slices(Scratch& s, std::size_t bsz, std::size_t steps, const Context& ctx) const {
+  const std::size_t gh = cells_[0].gates() * hidden_, dh = dirs_ * hidden_;
+  const std::size_t rows = sat_mul(bsz, steps);
+  Slices sl;
+  sl.gx = s.take<float>(rows, dirs_ * gh);
+  if (layers_ > 1) sl.io[0] = s.take<float>(rows, dh), sl.io[1] = s.take<float>(rows, dh);
   std::size_t per_dir = direction_bytes(bsz, ctx);
-  if (dirs_ == 2 && resolve_threads(ctx) > 1) per_dir = max_of(per_dir, 2 * direction_bytes(bsz, Context{1}));
-  return workspace_bytes_for<float>(rows * dirs_ * gh) + io +
-         max_of(matmul_workspace_bytes(ctx, rows, dirs_ * gh, max_of(input_, dh)), per_dir);
+  if (dirs_ == 2 && resolve_threads(ctx) > 1) per_dir = max_of(per_dir, sat_mul(2, direction_bytes(bsz, Context{1})));
+  s.room(max_of(matmul_workspace_bytes(ctx, rows, dirs_ * gh, max_of(input_, dh)), per_dir));
+  return sl;
 }
 
-// What run_direction takes from the workspace.
-std::size_t Rnn::direction_bytes(std::size_t bsz, const Context& ctx) const {
+std::size_t Rnn::workspace_bytes(std::size_t bsz, std::size_t steps, const Context& ctx) const {
+  Scratch s;
+  slices(s, bsz, steps, ctx);
+  return s.bytes();
+}
+
+Rnn::DirectionSlices Rnn::direction_slices(Scratch& s, std::size_t bsz, const Context& ctx) const {
   const std::size_t h = hidden_, gh = cells_[0].gates() * h;
-  return 5 * workspace_bytes_for<float>(bsz * h) + workspace_bytes_for<float>(bsz * gh) +
-         workspace_bytes_for<const float*>(bsz) + 2 * workspace_bytes_for<std::size_t>(bsz) +
-         matmul_workspace_bytes(ctx, bsz, gh, h);
+  DirectionSlices sl;
+  sl.h = s.take<float>(bsz, h);
+  sl.c = s.take<float>(bsz, h);
+  sl.h_act = s.take<float>(bsz, h);
+  sl.c_act = s.take<float>(bsz, h);
+  sl.h_new = s.take<float>(bsz, h);
+  sl.gh = s.take<float>(bsz, gh);
+  sl.rows = s.take<const float*>(bsz);
+  sl.which = s.take<std::size_t>(bsz);
+  sl.when = s.take<std::size_t>(bsz);
+  s.room(matmul_workspace_bytes(ctx, bsz, gh, h));
+  return sl;
+}
+
+std::size_t Rnn::direction_bytes(std::size_t bsz, const Context& ctx) const {
+  Scratch s;
+  direction_slices(s, bsz, ctx);
+  return s.bytes();
 }
 
 Status Rnn::check(ConstView x, ConstView h0, ConstView c0, const std::int64_t* lengths,
@@ -255,17 +287,12 @@ Status Rnn::run_direction(const Context& ctx, std::size_t layer, std::size_t dir
   const std::size_t n = hidden_, g = cell.gates() * n, ldgx = dirs_ * g, dh = dirs_ * n;
   const bool lstm = type_ == RnnType::lstm;
   const std::size_t state = (layer * dirs_ + dir) * bsz * n;  // offset in h0/h_n
-  float* h = ws.take<float>(bsz * n);
-  float* c = ws.take<float>(bsz * n);
-  float* h_act = ws.take<float>(bsz * n);
-  float* c_act = ws.take<float>(bsz * n);
-  float* h_new = ws.take<float>(bsz * n);
-  float* gh = ws.take<float>(bsz * g);
-  const float** rows = ws.take<const float*>(bsz);
-  std::size_t* which = ws.take<std::size_t>(bsz);
-  std::size_t* when = ws.take<std::size_t>(bsz);
-  if (!h || !c || !h_act || !c_act || !h_new || !gh || !rows || !which || !when)
-    return oom(rnn_type_name(type_));
+  Scratch scratch(ws);
+  const DirectionSlices sl = direction_slices(scratch, bsz, ctx);
+  if (!scratch.ok()) return Scratch::too_small(rnn_type_name(type_));
+  float *h = sl.h, *c = sl.c, *h_act = sl.h_act, *c_act = sl.c_act, *h_new = sl.h_new, *gh = sl.gh;
+  const float** rows = sl.rows;
+  std::size_t *which = sl.which, *when = sl.when;
   const auto init = [&](float* dst, ConstView src) {
     if (src.empty()) std::memset(dst, 0, bsz * n * sizeof(float));
     else std::memcpy(dst, src.data() + state, bsz * n * sizeof(float));
@@ -307,11 +334,11 @@ Status Rnn::forward(const Context& ctx, ConstView x, ConstView h0, ConstView c0,
   EDGEATTN_RETURN_IF_ERROR(check(x, h0, c0, lengths, output, h_n, c_n));
   const std::size_t bsz = x.dim(0), steps = x.dim(1), rows = bsz * steps;
   const std::size_t g = cells_[0].gates() * hidden_, dg = dirs_ * g, dh = dirs_ * hidden_;
-  const std::size_t mark = ws.used();
-  float* gx = ws.take<float>(rows * dg);
-  float* io[2] = {nullptr, nullptr};
-  if (layers_ > 1) io[0] = ws.take<float>(rows * dh), io[1] = ws.take<float>(rows * dh);
-  if (!gx || (layers_ > 1 && (!io[0] || !io[1]))) return detail::rewind_with(ws, mark, oom(rnn_type_name(type_)));
+  Scratch s(ws);
+  const Slices sl = slices(s, bsz, steps, ctx);
+  if (!s.ok()) return Scratch::too_small(rnn_type_name(type_));
+  float* gx = sl.gx;
+  float* const* io = sl.io;
   Status st;
   for (std::size_t l = 0; l < layers_ && st.ok(); ++l) {
     const float* in = l == 0 ? x.data() : io[(l - 1) % 2];
@@ -348,14 +375,10 @@ Status Rnn::forward(const Context& ctx, ConstView x, ConstView h0, ConstView c0,
       ws.rewind(dmark);
       st = sd[0].ok() ? sd[1] : sd[0];
     } else {
-      for (std::size_t d = 0; d < dirs_ && st.ok(); ++d) {
-        const std::size_t dmark = ws.used();
+      for (std::size_t d = 0; d < dirs_ && st.ok(); ++d)
         st = run_direction(ctx, l, d, gx, bsz, steps, lengths, h0, c0, out, h_n, c_n, ws);
-        ws.rewind(dmark);
-      }
     }
   }
-  ws.rewind(mark);
   return st;
 }
 

@@ -48,22 +48,27 @@ class RnnModule final : public Module {
   }
 
   std::size_t workspace_bytes(const ValueMap& in, const Context& ctx) const override {
-    const Shape& s = in.at("x").shape();
+    const Shape& s = detail::shape_of(in, "x");
     return rnn_.workspace_bytes(s[0], s[1], ctx);
   }
 
   Status run(const Context& ctx, const ValueMap& in, ValueMap& out, Workspace& ws) const override {
-    const auto view = [&](const char* name) {
-      const auto it = in.find(name);
-      return it == in.end() ? ConstView() : ConstView(it->second.view());
-    };
-    const auto len = in.find("lengths");
-    const Value* o = find_output(out, "output");
-    if (!o) return Status::invalid(std::string(kind()) + ": output 'output' is required");
-    const Value* hn = find_output(out, "h_n");
-    const Value* cn = find_output(out, "c_n");
-    return rnn_.forward(ctx, in.at("x").view(), view("h0"), view("c0"),
-                        len == in.end() ? nullptr : len->second.i64(), o->view(),
+    EDGEATTN_ASSIGN_OR_RETURN(x, find_input(in, "x", ValueType::f32, true));
+    EDGEATTN_ASSIGN_OR_RETURN(h0, find_input(in, "h0", ValueType::f32, false));
+    EDGEATTN_ASSIGN_OR_RETURN(c0, find_input(in, "c0", ValueType::f32, false));
+    EDGEATTN_ASSIGN_OR_RETURN(len, find_input(in, "lengths", ValueType::i64, false));
+    const Shape& s = x->shape();
+    if (s.rank != 3) return Status::invalid(std::string(kind()) + ": input 'x' must be [B, T, I]");
+    if (len && len->shape() != Shape{s[0]})
+      return Status::invalid(std::string(kind()) + ": input 'lengths' must be " + Shape{s[0]}.to_string());
+    EDGEATTN_RETURN_IF_ERROR(require_workspace(ws, rnn_.workspace_bytes(s[0], s[1], ctx), kind()));
+    const Shape state{rnn_.num_layers() * rnn_.directions(), s[0], rnn_.hidden_size()};
+    EDGEATTN_ASSIGN_OR_RETURN(
+        o, find_output(out, "output", ValueType::f32, Shape{s[0], s[1], rnn_.directions() * rnn_.hidden_size()}, true));
+    EDGEATTN_ASSIGN_OR_RETURN(hn, find_output(out, "h_n", ValueType::f32, state, false));
+    EDGEATTN_ASSIGN_OR_RETURN(cn, find_output(out, "c_n", ValueType::f32, state, false));
+    const auto view = [](const Value* v) { return v ? ConstView(v->view()) : ConstView(); };
+    return rnn_.forward(ctx, x->view(), view(h0), view(c0), len ? len->i64() : nullptr, o->view(),
                         hn ? hn->view() : View(), cn ? cn->view() : View(), ws);
   }
 
@@ -136,21 +141,24 @@ class Seq2SeqModule final : public Module {
   }
 
   std::size_t workspace_bytes(const ValueMap& in, const Context& ctx) const override {
-    const Shape& s = in.at("src").shape();
+    const Shape& s = detail::shape_of(in, "src");
     return m_.workspace_bytes(s[0], s[1], 1, ctx);
   }
 
   Status run(const Context& ctx, const ValueMap& in, ValueMap& out, Workspace& ws) const override {
-    const Value& src = in.at("src");
-    const auto len = in.find("src_lengths");
-    const Value* tokens = find_output(out, "tokens");
-    if (!tokens) return Status::invalid("seq2seq: output 'tokens' is required");
-    const Value* logits = find_output(out, "logits");
-    const Value* align = find_output(out, "alignments");
-    return m_.greedy(ctx, src.i64(), src.shape()[0], src.shape()[1],
-                     len == in.end() ? nullptr : len->second.i64(), m_.config().max_len, false,
-                     tokens->i64(), logits ? logits->f32() : nullptr, align ? align->f32() : nullptr,
-                     nullptr, ws);
+    EDGEATTN_ASSIGN_OR_RETURN(src, find_input(in, "src", ValueType::i64, true));
+    EDGEATTN_ASSIGN_OR_RETURN(len, find_input(in, "src_lengths", ValueType::i64, false));
+    const Shape& s = src->shape();
+    if (s.rank != 2 || (len && len->shape() != Shape{s[0]}))
+      return Status::invalid("seq2seq: input 'src' must be [B, S] and 'src_lengths' [B]");
+    EDGEATTN_RETURN_IF_ERROR(require_workspace(ws, m_.workspace_bytes(s[0], s[1], 1, ctx), kind()));
+    const std::size_t t = m_.config().max_len;
+    EDGEATTN_ASSIGN_OR_RETURN(tokens, find_output(out, "tokens", ValueType::i64, Shape{s[0], t}, true));
+    EDGEATTN_ASSIGN_OR_RETURN(
+        logits, find_output(out, "logits", ValueType::f32, Shape{s[0], t, m_.config().tgt_vocab}, false));
+    EDGEATTN_ASSIGN_OR_RETURN(align, find_output(out, "alignments", ValueType::f32, Shape{s[0], t, s[1]}, false));
+    return m_.greedy(ctx, src->i64(), s[0], s[1], len ? len->i64() : nullptr, t, false, tokens->i64(),
+                     logits ? logits->f32() : nullptr, align ? align->f32() : nullptr, nullptr, ws);
   }
 
  private:
@@ -174,15 +182,18 @@ class ForecasterModule final : public Module {
   }
 
   std::size_t workspace_bytes(const ValueMap& in, const Context& ctx) const override {
-    const Shape& s = in.at("x").shape();
+    const Shape& s = detail::shape_of(in, "x");
     return m_.workspace_bytes(s[0], s[1], ctx);
   }
 
   Status run(const Context& ctx, const ValueMap& in, ValueMap& out, Workspace& ws) const override {
-    const Value* y = find_output(out, "y");
-    if (!y) return Status::invalid("attention_forecaster: output 'y' is required");
-    const Value* w = find_output(out, "weights");
-    return m_.forward(ctx, in.at("x").view(), y->view(), w ? w->view() : View(), ws);
+    EDGEATTN_ASSIGN_OR_RETURN(x, find_input(in, "x", ValueType::f32, true));
+    const Shape& s = x->shape();
+    if (s.rank != 3) return Status::invalid("attention_forecaster: input 'x' must be [B, T, F]");
+    EDGEATTN_RETURN_IF_ERROR(require_workspace(ws, m_.workspace_bytes(s[0], s[1], ctx), kind()));
+    EDGEATTN_ASSIGN_OR_RETURN(y, find_output(out, "y", ValueType::f32, Shape{s[0], m_.horizon()}, true));
+    EDGEATTN_ASSIGN_OR_RETURN(w, find_output(out, "weights", ValueType::f32, Shape{s[0], s[1], s[1]}, false));
+    return m_.forward(ctx, x->view(), y->view(), w ? w->view() : View(), ws);
   }
 
  private:

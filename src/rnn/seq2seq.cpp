@@ -12,14 +12,24 @@
 namespace edgeattn {
 
 using detail::max_of;
+using detail::sat_mul;
+using detail::Scratch;
 
 struct Seq2Seq::Memory {
   std::size_t batch = 0, src_len = 0;
-  const float* m = nullptr;             // [B, S, 2 He]
-  const float* keys = nullptr;          // additive: the key cache [B, S, A]
-  const std::uint8_t* mask = nullptr;   // [B, 1, S] or null
-  const float* mc = nullptr;            // M W_ic^T [B, S, 3 Hd]
-  const float* mo = nullptr;            // M W_oc^T [B, S, Vt]
+  float* m = nullptr;             // [B, S, 2 He]
+  float* keys = nullptr;          // additive: the key cache [B, S, A]; else m
+  std::uint8_t* mask = nullptr;   // [B, 1, S] or null
+  float* mc = nullptr;            // M W_ic^T [B, S, 3 Hd]
+  float* mo = nullptr;            // M W_oc^T [B, S, Vt]
+  float* x = nullptr;             // encoding's buffers: embedded src [B, S, E],
+  float* hn = nullptr;            // the encoder's final states [2, B, He]
+  float* cat = nullptr;           // and one [2 He] row
+};
+
+struct Seq2Seq::StepSlices {
+  float *gx, *gh, *context;  // [rows, 3 Hd] twice, [rows, 2 He]
+  const float** ptrs;        // [rows]
 };
 
 namespace {
@@ -31,7 +41,55 @@ Status need(const Tensor& t, const Shape& s, const char* what) {
   return {};
 }
 
-Status oom() { return {StatusCode::out_of_memory, "seq2seq: workspace too small (see workspace_bytes)"}; }
+Status oom() { return Scratch::too_small("seq2seq"); }
+
+// The decoders' own slices (taken before the memory's).
+struct GreedySlices {
+  float *s, *s2, *lg, *a;  // states [B, Hd] twice, logits [B, Vt], alignment [B, S]
+  std::int64_t* y;         // [B]
+  std::size_t* ended;      // [B]
+};
+GreedySlices greedy_slices(Scratch& sc, std::size_t batch, std::size_t hd, std::size_t v, std::size_t sl) {
+  GreedySlices g{};
+  g.s = sc.take<float>(batch, hd), g.s2 = sc.take<float>(batch, hd);
+  g.y = sc.take<std::int64_t>(batch);
+  g.ended = sc.take<std::size_t>(batch);
+  g.lg = sc.take<float>(batch, v), g.a = sc.take<float>(batch, sl);
+  return g;
+}
+
+// One sentence, one hypothesis (score and sample): as greedy, with a second
+// [Vt] row for the log-softmax or the sampling weights.
+struct SingleSlices {
+  float *s, *s2, *lg, *p, *a;
+  std::int64_t* y;
+};
+SingleSlices single_slices(Scratch& sc, std::size_t hd, std::size_t v, std::size_t sl) {
+  SingleSlices g{};
+  g.s = sc.take<float>(hd), g.s2 = sc.take<float>(hd);
+  g.y = sc.take<std::int64_t>(1);
+  g.lg = sc.take<float>(v), g.p = sc.take<float>(v), g.a = sc.take<float>(sl);
+  return g;
+}
+
+struct BeamSlices {
+  float *s[2], *lg, *a, *scratch, *score[2], *hist_a[2], *s_next, *cand_score;
+  std::int64_t *y, *hist[2], *cand_token;
+  std::size_t* cand_row;
+};
+BeamSlices beam_slices(Scratch& sc, std::size_t w, std::size_t t_max, bool keep_align, std::size_t hd,
+                       std::size_t v, std::size_t sl) {
+  BeamSlices b{};
+  for (float*& p : b.s) p = sc.take<float>(w, hd);
+  b.y = sc.take<std::int64_t>(w);
+  b.lg = sc.take<float>(w, v), b.a = sc.take<float>(w, sl), b.scratch = sc.take<float>(v);
+  for (float*& p : b.score) p = sc.take<float>(w);
+  for (std::int64_t*& p : b.hist) p = sc.take<std::int64_t>(w, t_max);
+  for (float*& p : b.hist_a) p = keep_align ? sc.take<float>(w, sat_mul(t_max, sl)) : nullptr;
+  b.s_next = sc.take<float>(w, hd);
+  b.cand_score = sc.take<float>(w), b.cand_row = sc.take<std::size_t>(w), b.cand_token = sc.take<std::int64_t>(w);
+  return b;
+}
 
 // Columns [c0, c0 + n) of a row-major [rows, cols] matrix.
 Result<Tensor> columns(const Tensor& w, std::size_t c0, std::size_t n) {
@@ -129,25 +187,55 @@ std::size_t Seq2Seq::weight_bytes() const {
   return b;
 }
 
+Seq2Seq::StepSlices Seq2Seq::step_slices(Scratch& sc, std::size_t groups, std::size_t per_group,
+                                         std::size_t sl, const Context& ctx) const {
+  const std::size_t he2 = 2 * cfg_.enc_hidden, hd = cfg_.dec_hidden, v = cfg_.tgt_vocab;
+  const std::size_t rows = sat_mul(groups, per_group);
+  StepSlices st{};
+  st.gx = sc.take<float>(rows, 3 * hd), st.gh = sc.take<float>(rows, 3 * hd);
+  st.ptrs = sc.take<const float*>(rows);
+  st.context = sc.take<float>(rows, he2);
+  sc.room(max_of(attention_.workspace_bytes({groups, per_group, sl, hd, he2, he2}, ctx),
+                 max_of(matmul_workspace_bytes(ctx, rows, 3 * hd, hd), matmul_workspace_bytes(ctx, rows, v, hd))));
+  return st;
+}
+
+Seq2Seq::Memory Seq2Seq::memory_slices(Scratch& sc, std::size_t batch, std::size_t sl, bool lengths,
+                                       std::size_t groups, std::size_t per_group,
+                                       const Context& ctx) const {
+  const std::size_t e = cfg_.emb, he = cfg_.enc_hidden, he2 = 2 * he, hd = cfg_.dec_hidden;
+  const std::size_t v = cfg_.tgt_vocab, a = attention_.attn_dim(), rows = sat_mul(batch, sl);
+  Memory m;
+  m.batch = batch, m.src_len = sl;
+  m.x = sc.take<float>(rows, e);
+  m.m = sc.take<float>(rows, he2);
+  m.hn = sc.take<float>(2 * batch, he);
+  m.cat = sc.take<float>(he2);
+  m.keys = a ? sc.take<float>(rows, a) : m.m;
+  m.mc = sc.take<float>(rows, 3 * hd);
+  m.mo = sc.take<float>(rows, v);
+  m.mask = lengths ? sc.take<std::uint8_t>(rows) : nullptr;
+  const std::size_t encode = max_of(max_of(encoder_.workspace_bytes(batch, sl, ctx),
+                                           a ? matmul_workspace_bytes(ctx, rows, a, he2) : 0),
+                                    max_of(matmul_workspace_bytes(ctx, rows, 3 * hd, he2),
+                                           matmul_workspace_bytes(ctx, rows, v, he2)));
+  Scratch step;
+  step_slices(step, groups, per_group, sl, ctx);
+  sc.room(max_of(encode, step.bytes()));
+  return m;
+}
+
 std::size_t Seq2Seq::workspace_bytes(std::size_t batch, std::size_t s, std::size_t width,
                                      const Context& ctx) const {
-  const std::size_t e = cfg_.emb, he2 = 2 * cfg_.enc_hidden, hd = cfg_.dec_hidden, v = cfg_.tgt_vocab;
-  const std::size_t a = attention_.attn_dim(), r = max_of(batch, width), t = cfg_.max_len;
-  const auto f = [](std::size_t n) { return workspace_bytes_for<float>(n); };
-  const std::size_t memory = f(batch * s * (e + he2 + a + 3 * hd + v)) + f(2 * batch * cfg_.enc_hidden) +
-                             f(he2) + workspace_bytes_for<std::uint8_t>(batch * s) + 8 * kAlignment;
-  const std::size_t encode = max_of(encoder_.workspace_bytes(batch, s, ctx),
-                                    max_of(attention_.workspace_bytes({batch, 1, s, hd, he2, he2}, ctx),
-                                           matmul_workspace_bytes(ctx, batch * s, 3 * hd, he2)));
-  const std::size_t decode = f(2 * r * hd) + 2 * workspace_bytes_for<std::int64_t>(r) + f(r * v) + f(r * s) +
-                             f(v) + 2 * f(r) + 2 * workspace_bytes_for<std::int64_t>(r * t) + 2 * f(r * t * s) +
-                             3 * workspace_bytes_for<std::size_t>(r) + f(r) + 12 * kAlignment;
-  const std::size_t step = f(2 * r * 3 * hd) + workspace_bytes_for<const float*>(r) + f(r * he2) +
-                           max_of(max_of(attention_.workspace_bytes({batch, 1, s, hd, he2, he2}, ctx),
-                                         attention_.workspace_bytes({1, r, s, hd, he2, he2}, ctx)),
-                                  max_of(matmul_workspace_bytes(ctx, r, 3 * hd, hd),
-                                         matmul_workspace_bytes(ctx, r, v, hd)));
-  return memory + decode + max_of(encode, step);
+  const std::size_t hd = cfg_.dec_hidden, v = cfg_.tgt_vocab;
+  Scratch greedy, single, beam;
+  greedy_slices(greedy, batch, hd, v, s);
+  memory_slices(greedy, batch, s, true, batch, 1, ctx);
+  single_slices(single, hd, v, s);
+  memory_slices(single, 1, s, false, 1, 1, ctx);
+  beam_slices(beam, width, cfg_.max_len, true, hd, v, s);
+  memory_slices(beam, 1, s, false, 1, width, ctx);
+  return max_of(greedy.bytes(), max_of(single.bytes(), beam.bytes()));
 }
 
 Status Seq2Seq::check_tokens(const std::int64_t* src, std::size_t n, const std::int64_t* lengths,
@@ -164,21 +252,14 @@ Status Seq2Seq::check_tokens(const std::int64_t* src, std::size_t n, const std::
   return {};
 }
 
-Result<Seq2Seq::Memory> Seq2Seq::encode(const Context& ctx, const std::int64_t* src, std::size_t batch,
-                                        std::size_t s, const std::int64_t* lengths, float* state,
-                                        Workspace& ws) const {
+Status Seq2Seq::encode(const Context& ctx, const std::int64_t* src, std::size_t batch, std::size_t s,
+                       const std::int64_t* lengths, float* state, const Memory& mem,
+                       Workspace& ws) const {
   EDGEATTN_RETURN_IF_ERROR(check_tokens(src, batch * s, lengths, batch, s));
   const std::size_t e = cfg_.emb, he = cfg_.enc_hidden, he2 = 2 * he, hd = cfg_.dec_hidden;
   const std::size_t v = cfg_.tgt_vocab, a = attention_.attn_dim(), rows = batch * s;
-  float* x = ws.take<float>(rows * e);
-  float* m = ws.take<float>(rows * he2);
-  float* hn = ws.take<float>(2 * batch * he);
-  float* cat = ws.take<float>(he2);
-  float* keys = a ? ws.take<float>(rows * a) : nullptr;
-  float* mc = ws.take<float>(rows * 3 * hd);
-  float* mo = ws.take<float>(rows * v);
-  std::uint8_t* mask = lengths ? ws.take<std::uint8_t>(rows) : nullptr;
-  if (!x || !m || !hn || !cat || (a && !keys) || !mc || !mo || (lengths && !mask)) return oom();
+  float *x = mem.x, *m = mem.m, *hn = mem.hn, *cat = mem.cat, *keys = mem.keys, *mc = mem.mc, *mo = mem.mo;
+  std::uint8_t* mask = mem.mask;
   for (std::size_t i = 0; i < rows; ++i)
     std::memcpy(x + i * e, enc_embedding_.data() + src[i] * e, e * sizeof(float));
   EDGEATTN_RETURN_IF_ERROR(encoder_.forward(ctx, ConstView(x, Shape{batch, s, e}), ConstView(), ConstView(),
@@ -202,11 +283,7 @@ Result<Seq2Seq::Memory> Seq2Seq::encode(const Context& ctx, const std::int64_t* 
   EDGEATTN_RETURN_IF_ERROR(matmul(ctx, g, ws));
   kernels::GemmArgs o = gemm_args(rows, v, he2, m, w_oc_.data(), true, mo);
   o.packed_b = &packed_oc_;
-  EDGEATTN_RETURN_IF_ERROR(matmul(ctx, o, ws));
-  Memory mem;
-  mem.batch = batch, mem.src_len = s, mem.m = m, mem.keys = a ? keys : m, mem.mask = mask;
-  mem.mc = mc, mem.mo = mo;
-  return mem;
+  return matmul(ctx, o, ws);
 }
 
 Status Seq2Seq::step(const Context& ctx, const Memory& mem, std::size_t groups, std::size_t per_group,
@@ -214,12 +291,11 @@ Status Seq2Seq::step(const Context& ctx, const Memory& mem, std::size_t groups, 
                      Workspace& ws, bool odd) const {
   const std::size_t he2 = 2 * cfg_.enc_hidden, hd = cfg_.dec_hidden, v = cfg_.tgt_vocab, g3 = 3 * hd;
   const std::size_t sl = mem.src_len, rows = groups * per_group;
-  const std::size_t mark = ws.used();
-  float* gx = ws.take<float>(rows * g3);
-  float* gh = ws.take<float>(rows * g3);
-  const float** ptrs = ws.take<const float*>(rows);
-  float* context = ws.take<float>(rows * he2);
-  if (!gx || !gh || !ptrs || !context) return detail::rewind_with(ws, mark, oom());
+  Scratch sc(ws);
+  const StepSlices slices = step_slices(sc, groups, per_group, sl, ctx);
+  if (!sc.ok()) return oom();
+  float *gx = slices.gx, *gh = slices.gh, *context = slices.context;
+  const float** ptrs = slices.ptrs;
   // a_t from s_{t-1}: rows of a group query that group's memory.
   const ConstView q(s, Shape{groups, per_group, hd});
   const ConstView m(mem.m, Shape{groups, sl, he2});
@@ -229,7 +305,7 @@ Status Seq2Seq::step(const Context& ctx, const Memory& mem, std::size_t groups, 
                   ? attention_.forward_cached(ctx, q, ConstView(mem.keys, Shape{groups, sl, attention_.attn_dim()}),
                                               m, mask, cv, av, ws)
                   : attention_.forward(ctx, q, m, m, mask, cv, av, ws);
-  if (!st.ok()) return detail::rewind_with(ws, mark, st);
+  if (!st.ok()) return st;
   for (std::size_t r = 0; r < rows; ++r) {  // W_ih [e, c] + b_ih = table[y] + a . (M W_ic^T)
     float* gr = gx + r * g3;
     std::memcpy(gr, gx_of_token_.data() + y[r] * g3, g3 * sizeof(float));
@@ -245,7 +321,6 @@ Status Seq2Seq::step(const Context& ctx, const Memory& mem, std::size_t groups, 
   kernels::GemmArgs o = gemm_args(rows, v, hd, s_out, w_os_.data(), false, logits, 1.0f, 1.0f);
   o.packed_b = &packed_os_;
   if (st.ok()) st = matmul(ctx, o, ws);
-  ws.rewind(mark);
   return st;
 }
 
@@ -255,21 +330,19 @@ Status Seq2Seq::greedy(const Context& ctx, const std::int64_t* src, std::size_t 
                        Workspace& ws) const {
   if (!tokens || steps == 0) return Status::invalid("seq2seq: greedy needs steps >= 1 and a tokens buffer");
   const std::size_t hd = cfg_.dec_hidden, v = cfg_.tgt_vocab;
-  const std::size_t mark = ws.used();
-  float* s = ws.take<float>(batch * hd);
-  float* s2 = ws.take<float>(batch * hd);
-  std::int64_t* y = ws.take<std::int64_t>(batch);
-  std::size_t* ended = ws.take<std::size_t>(batch);  // length up to eos, 0 while running
-  float* lg = ws.take<float>(batch * v);
-  float* a = ws.take<float>(batch * sl);
-  if (!s || !s2 || !y || !ended || !lg || !a) return detail::rewind_with(ws, mark, oom());
-  Result<Memory> mem = encode(ctx, src, batch, sl, src_lengths, s, ws);
-  if (!mem.ok()) return detail::rewind_with(ws, mark, mem.status());
+  Scratch sc(ws);
+  const GreedySlices g = greedy_slices(sc, batch, hd, v, sl);
+  const Memory mem = memory_slices(sc, batch, sl, src_lengths != nullptr, batch, 1, ctx);
+  if (!sc.ok()) return oom();
+  float *s = g.s, *s2 = g.s2, *lg = g.lg, *a = g.a;
+  std::int64_t* y = g.y;
+  std::size_t* ended = g.ended;  // length up to eos, 0 while running
+  EDGEATTN_RETURN_IF_ERROR(encode(ctx, src, batch, sl, src_lengths, s, mem, ws));
   for (std::size_t b = 0; b < batch; ++b) y[b] = cfg_.bos, ended[b] = 0;
   std::size_t t = 0, running = batch;
   Status st;
   for (; t < steps && running > 0 && st.ok(); ++t) {
-    st = step(ctx, mem.value(), batch, 1, y, s, s2, lg, a, ws, t % 2 == 1);
+    st = step(ctx, mem, batch, 1, y, s, s2, lg, a, ws, t % 2 == 1);
     std::swap(s, s2);
     for (std::size_t b = 0; st.ok() && b < batch; ++b) {
       const auto tok = ended[b] ? cfg_.eos : static_cast<std::int64_t>(kernels::argmax(lg + b * v, v));
@@ -287,7 +360,6 @@ Status Seq2Seq::greedy(const Context& ctx, const std::int64_t* src, std::size_t 
     }
     if (out_lengths) out_lengths[b] = ended[b] ? ended[b] : steps;
   }
-  ws.rewind(mark);
   return st;
 }
 
@@ -319,30 +391,25 @@ Status Seq2Seq::beam_search(const Context& ctx, const std::int64_t* src, std::si
                            std::to_string(cfg_.max_len) + ", and out.tokens given");
   const std::size_t hd = cfg_.dec_hidden, v = cfg_.tgt_vocab;
   const bool keep_align = out.alignments != nullptr;
-  const std::size_t mark = ws.used();
-  float* s[2] = {ws.take<float>(w * hd), ws.take<float>(w * hd)};
-  std::int64_t* y = ws.take<std::int64_t>(w);
-  float* lg = ws.take<float>(w * v);
-  float* a = ws.take<float>(w * sl);
-  float* scratch = ws.take<float>(v);
-  float* score[2] = {ws.take<float>(w), ws.take<float>(w)};
-  std::int64_t* hist[2] = {ws.take<std::int64_t>(w * t_max), ws.take<std::int64_t>(w * t_max)};
-  float* hist_a[2] = {keep_align ? ws.take<float>(w * t_max * sl) : nullptr,
-                      keep_align ? ws.take<float>(w * t_max * sl) : nullptr};
-  float* s_next = ws.take<float>(w * hd);
-  Candidates cand{ws.take<float>(w), ws.take<std::size_t>(w), ws.take<std::int64_t>(w), 0, w};
-  if (!s[0] || !s[1] || !y || !lg || !a || !scratch || !score[0] || !score[1] || !hist[0] || !hist[1] ||
-      (keep_align && (!hist_a[0] || !hist_a[1])) || !s_next || !cand.score || !cand.row || !cand.token)
-    return detail::rewind_with(ws, mark, oom());
-  Result<Memory> mem = encode(ctx, src, 1, sl, nullptr, s[0], ws);
-  if (!mem.ok()) return detail::rewind_with(ws, mark, mem.status());
+  Scratch sc(ws);
+  const BeamSlices bs = beam_slices(sc, w, t_max, keep_align, hd, v, sl);
+  const Memory mem = memory_slices(sc, 1, sl, false, 1, w, ctx);
+  if (!sc.ok()) return oom();
+  float* s[2] = {bs.s[0], bs.s[1]};
+  float *lg = bs.lg, *a = bs.a, *scratch = bs.scratch, *s_next = bs.s_next;
+  float* const* score = bs.score;
+  float* const* hist_a = bs.hist_a;
+  std::int64_t* y = bs.y;
+  std::int64_t* const* hist = bs.hist;
+  Candidates cand{bs.cand_score, bs.cand_row, bs.cand_token, 0, w};
+  EDGEATTN_RETURN_IF_ERROR(encode(ctx, src, 1, sl, nullptr, s[0], mem, ws));
   std::size_t alive = 1, cur = 0;
   y[0] = cfg_.bos, score[0][0] = 0.0f;
   float best = -std::numeric_limits<float>::infinity();
   out.length = 0;
   Status st;
   for (std::size_t t = 0; t < t_max && alive > 0 && st.ok(); ++t) {
-    st = step(ctx, mem.value(), 1, alive, y, s[cur], s[1 - cur], lg, a, ws, t % 2 == 1);
+    st = step(ctx, mem, 1, alive, y, s[cur], s[1 - cur], lg, a, ws, t % 2 == 1);
     if (!st.ok()) break;
     cand.count = 0;
     for (std::size_t r = 0; r < alive; ++r) {
@@ -383,7 +450,6 @@ Status Seq2Seq::beam_search(const Context& ctx, const std::int64_t* src, std::si
     // live one can still beat the best finished one.
     if (opt.length_alpha == 0.0f && alive > 0 && score[cur][0] <= best) break;
   }
-  ws.rewind(mark);
   return st;
 }
 
@@ -396,26 +462,22 @@ Status Seq2Seq::score(const Context& ctx, const std::int64_t* src, std::size_t s
     if (tokens[t] < 0 || tokens[t] >= static_cast<std::int64_t>(v))
       return Status::invalid("seq2seq: target token " + std::to_string(tokens[t]) + " at " + std::to_string(t) +
                              " is outside the target vocabulary [0, " + std::to_string(v) + ")");
-  const std::size_t mark = ws.used();
-  float* s = ws.take<float>(hd);
-  float* s2 = ws.take<float>(hd);
-  std::int64_t* y = ws.take<std::int64_t>(1);
-  float* lg = ws.take<float>(v);
-  float* scratch = ws.take<float>(v);
-  float* a = ws.take<float>(sl);
-  if (!s || !s2 || !y || !lg || !scratch || !a) return detail::rewind_with(ws, mark, oom());
-  Result<Memory> mem = encode(ctx, src, 1, sl, nullptr, s, ws);
-  if (!mem.ok()) return detail::rewind_with(ws, mark, mem.status());
+  Scratch sc(ws);
+  const SingleSlices g = single_slices(sc, hd, v, sl);
+  const Memory mem = memory_slices(sc, 1, sl, false, 1, 1, ctx);
+  if (!sc.ok()) return oom();
+  float *s = g.s, *s2 = g.s2, *lg = g.lg, *scratch = g.p, *a = g.a;
+  std::int64_t* y = g.y;
+  EDGEATTN_RETURN_IF_ERROR(encode(ctx, src, 1, sl, nullptr, s, mem, ws));
   *score = 0.0f;
   Status st;
   for (std::size_t t = 0; t < n && st.ok(); ++t) {
     y[0] = t == 0 ? cfg_.bos : tokens[t - 1];
-    st = step(ctx, mem.value(), 1, 1, y, s, s2, lg, a, ws, t % 2 == 1);
+    st = step(ctx, mem, 1, 1, y, s, s2, lg, a, ws, t % 2 == 1);
     std::swap(s, s2);
     log_softmax(lg, scratch, v);
     *score += lg[tokens[t]];
   }
-  ws.rewind(mark);
   return st;
 }
 
@@ -427,21 +489,18 @@ Status Seq2Seq::sample(const Context& ctx, const std::int64_t* src, std::size_t 
                            std::to_string(cfg_.max_len));
   const std::size_t hd = cfg_.dec_hidden, v = cfg_.tgt_vocab;
   const std::size_t k = opt.top_k && opt.top_k < v ? opt.top_k : v;
-  const std::size_t mark = ws.used();
-  float* s = ws.take<float>(hd);
-  float* s2 = ws.take<float>(hd);
-  std::int64_t* y = ws.take<std::int64_t>(1);
-  float* lg = ws.take<float>(v);
-  float* p = ws.take<float>(v);
-  float* a = ws.take<float>(sl);
-  if (!s || !s2 || !y || !lg || !p || !a) return detail::rewind_with(ws, mark, oom());
-  Result<Memory> mem = encode(ctx, src, 1, sl, nullptr, s, ws);
-  if (!mem.ok()) return detail::rewind_with(ws, mark, mem.status());
+  Scratch sc(ws);
+  const SingleSlices g = single_slices(sc, hd, v, sl);
+  const Memory mem = memory_slices(sc, 1, sl, false, 1, 1, ctx);
+  if (!sc.ok()) return oom();
+  float *s = g.s, *s2 = g.s2, *lg = g.lg, *p = g.p, *a = g.a;
+  std::int64_t* y = g.y;
+  EDGEATTN_RETURN_IF_ERROR(encode(ctx, src, 1, sl, nullptr, s, mem, ws));
   y[0] = cfg_.bos;
   out.length = 0, out.score = 0.0f;
   Status st;
   for (std::size_t t = 0; t < t_max && st.ok(); ++t) {
-    st = step(ctx, mem.value(), 1, 1, y, s, s2, lg, a, ws, t % 2 == 1);
+    st = step(ctx, mem, 1, 1, y, s, s2, lg, a, ws, t % 2 == 1);
     std::swap(s, s2);
     if (!st.ok()) break;
     // The k-th largest logit bounds the candidates (ties at it all stay).
@@ -469,7 +528,6 @@ Status Seq2Seq::sample(const Context& ctx, const std::int64_t* src, std::size_t 
     out.length = t + 1;
     if (y[0] == cfg_.eos) break;
   }
-  ws.rewind(mark);
   return st;
 }
 

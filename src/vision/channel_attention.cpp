@@ -13,6 +13,8 @@
 namespace edgeattn {
 
 using detail::parallel_for;
+using detail::sat_add;
+using detail::Scratch;
 using detail::threads_for;
 
 namespace {
@@ -72,19 +74,38 @@ std::size_t mlp_bytes(const SqueezeExcite::Weights& w) {
          sizeof(float);
 }
 
-// Scratch of the channel modules: mean, max and weights [B, C], and the
-// MLP's hidden and second output [R + C].
-std::size_t channel_workspace(const Shape& in, std::size_t extra) {
-  const std::size_t bc = in.rank == 4 ? in[0] * in[1] : 0;
-  return 3 * workspace_bytes_for<float>(bc) + workspace_bytes_for<float>(extra);
+struct ChannelSlices {
+  float* mean;
+  float* max;
+  float* a;
+  float* scratch;
+};
+
+// The channel modules' scratch, one description for workspace_bytes() and
+// forward(): mean (and max) and the weights a [B, C] unless the caller
+// gives a, then the gate's own [extra] (the MLP's hidden and second output).
+ChannelSlices channel_slices(Scratch& s, std::size_t bc, std::size_t extra, bool need_max,
+                             bool own_a) {
+  ChannelSlices c{};
+  c.mean = s.take<float>(bc);
+  c.max = need_max ? s.take<float>(bc) : nullptr;
+  c.a = own_a ? s.take<float>(bc) : nullptr;
+  c.scratch = s.take<float>(extra);
+  return c;
+}
+
+std::size_t channel_workspace(const Shape& in, std::size_t extra, bool need_max) {
+  Scratch s;
+  channel_slices(s, in.rank == 4 ? in[0] * in[1] : 0, extra, need_max, true);
+  return s.bytes();
 }
 
 // The first half of SE, ECA and CBAM's channel attention: checks, the
 // descriptors, then gate(mean, max, a, scratch) per image. The weights a
-// [B, C] go to `attention` if given, else to the workspace; the caller
-// rewinds the workspace when done with them.
+// [B, C] go to `attention` if given, else to scratch taken from `s`, which
+// the caller holds while it uses them.
 template <class GateOf>
-Result<float*> channel_gates(const Context& ctx, ConstView x, View attention, Workspace& ws,
+Result<float*> channel_gates(const Context& ctx, ConstView x, View attention, Scratch& s,
                              std::size_t channels, std::size_t scratch_floats, bool need_max,
                              const char* module, const char* attention_name, GateOf gate) {
   EDGEATTN_RETURN_IF_ERROR(detail::check_map(x, channels, module));
@@ -92,17 +113,32 @@ Result<float*> channel_gates(const Context& ctx, ConstView x, View attention, Wo
   if (!attention.empty())
     EDGEATTN_RETURN_IF_ERROR(
         detail::require_shape(attention, Shape{x.dim(0), channels}, attention_name));
-  float* mean = ws.take<float>(bc);
-  float* max = need_max ? ws.take<float>(bc) : nullptr;
-  float* a = attention.empty() ? ws.take<float>(bc) : attention.data();
-  float* scratch = ws.take<float>(scratch_floats);
-  if (!mean || (need_max && !max) || !a || !scratch)
-    return Status{StatusCode::out_of_memory,
-                  std::string(module) + ": workspace too small (see workspace_bytes)"};
-  channel_descriptors(ctx, x, mean, max);
+  s.room(channel_workspace(x.shape(), scratch_floats, need_max));
+  const ChannelSlices sl = channel_slices(s, bc, scratch_floats, need_max, attention.empty());
+  if (!s.ok()) return Scratch::too_small(module);
+  float* a = attention.empty() ? sl.a : attention.data();
+  channel_descriptors(ctx, x, sl.mean, sl.max);
   for (std::size_t b = 0; b < x.dim(0); ++b)
-    gate(mean + b * channels, max ? max + b * channels : nullptr, a + b * channels, scratch);
+    gate(sl.mean + b * channels, sl.max ? sl.max + b * channels : nullptr, a + b * channels,
+         sl.scratch);
   return a;
+}
+
+struct SpatialSlices {
+  float* pooled;
+  float* map;
+};
+
+// CBAM's spatial branch's scratch: the pooled maps [2, H, W] and the map
+// [H, W] unless the caller asked for it, then the convolution's own.
+SpatialSlices spatial_slices(Scratch& s, const Conv2d& conv, const Shape& in, bool own_map,
+                             const Context& ctx) {
+  const std::size_t h = in.rank == 4 ? in[2] : 0, w = in.rank == 4 ? in[3] : 0, n = h * w;
+  SpatialSlices sl{};
+  sl.pooled = s.take<float>(2, n);  // [mean_c, max_c], as timm concatenates them
+  sl.map = own_map ? s.take<float>(n) : nullptr;
+  s.room(conv.workspace_bytes(Shape{1, 2, h, w}, ctx));
+  return sl;
 }
 
 // SE, ECA, CBAM channel: the gates, then y = x a.
@@ -111,11 +147,10 @@ Status channel_attention(const Context& ctx, ConstView x, View y, View attention
                          std::size_t channels, std::size_t scratch_floats, bool need_max,
                          const char* module, GateOf gate) {
   EDGEATTN_RETURN_IF_ERROR(detail::require_shape(y, x.shape(), "y"));
-  const std::size_t mark = ws.used();
-  Result<float*> a = channel_gates(ctx, x, attention, ws, channels, scratch_floats, need_max,
+  Scratch s(ws);
+  Result<float*> a = channel_gates(ctx, x, attention, s, channels, scratch_floats, need_max,
                                    module, "attention", gate);
   if (a.ok()) apply_channel_scale(ctx, x, a.value(), y);
-  ws.rewind(mark);
   return a.status();
 }
 
@@ -135,7 +170,7 @@ Result<SqueezeExcite> SqueezeExcite::create(Activation act, Gate gate, Weights w
 std::size_t SqueezeExcite::weight_bytes() const { return mlp_bytes(w_); }
 
 std::size_t SqueezeExcite::workspace_bytes(const Shape& in, const Context&) const {
-  return channel_workspace(in, w_.fc1_weight.shape()[0]);
+  return channel_workspace(in, w_.fc1_weight.shape()[0], false);
 }
 
 Status SqueezeExcite::forward(const Context& ctx, ConstView x, View y, View attention,
@@ -172,7 +207,7 @@ std::size_t EfficientChannelAttention::weight_bytes() const {
 }
 
 std::size_t EfficientChannelAttention::workspace_bytes(const Shape& in, const Context&) const {
-  return channel_workspace(in, 1);
+  return channel_workspace(in, 1, false);
 }
 
 Status EfficientChannelAttention::forward(const Context& ctx, ConstView x, View y, View attention,
@@ -205,7 +240,7 @@ Result<CbamChannel> CbamChannel::create(Weights w) {
 std::size_t CbamChannel::weight_bytes() const { return mlp_bytes(w_); }
 
 std::size_t CbamChannel::workspace_bytes(const Shape& in, const Context&) const {
-  return channel_workspace(in, scratch_floats());
+  return channel_workspace(in, scratch_floats(), true);
 }
 
 void CbamChannel::weights_from(const float* mean, const float* max, float* a,
@@ -244,9 +279,9 @@ Result<CbamSpatial> CbamSpatial::create(std::size_t k, const Tensor& conv_weight
 }
 
 std::size_t CbamSpatial::workspace_bytes(const Shape& in, const Context& ctx) const {
-  if (in.rank != 4) return 0;
-  const Shape pooled{1, 2, in[2], in[3]};
-  return workspace_bytes_for<float>(3 * in[2] * in[3]) + conv_.workspace_bytes(pooled, ctx);
+  Scratch s;
+  spatial_slices(s, conv_, in, true, ctx);
+  return s.bytes();
 }
 
 Status CbamSpatial::forward(const Context& ctx, ConstView x, View y, View attention,
@@ -262,13 +297,11 @@ Status CbamSpatial::forward_scaled(const Context& ctx, ConstView x, const float*
   const std::size_t bsz = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), n = h * w;
   if (!attention.empty())
     EDGEATTN_RETURN_IF_ERROR(detail::require_shape(attention, Shape{bsz, 1, h, w}, "attention"));
-  const std::size_t mark = ws.used();
-  float* pooled = ws.take<float>(2 * n);  // [mean_c, max_c], as timm concatenates them
-  float* own_map = attention.empty() ? ws.take<float>(n) : nullptr;
-  if (!pooled || (attention.empty() && !own_map)) {
-    ws.rewind(mark);
-    return {StatusCode::out_of_memory, "cbam_spatial: workspace too small (see workspace_bytes)"};
-  }
+  Scratch scratch(ws);
+  scratch.room(workspace_bytes(x.shape(), ctx));
+  const SpatialSlices sl = spatial_slices(scratch, conv_, x.shape(), attention.empty(), ctx);
+  if (!scratch.ok()) return Scratch::too_small("cbam_spatial");
+  float* pooled = sl.pooled;
   // Pooling across channels runs over chunks of positions, so each position
   // sees the channels in the same order for any thread count.
   const std::size_t chunk = 256;
@@ -277,7 +310,7 @@ Status CbamSpatial::forward_scaled(const Context& ctx, ConstView x, const float*
   for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
     const float* xb = x.data() + b * c * n;
     const float* sb = channel_scale ? channel_scale + b * c : nullptr;
-    float* s = attention.empty() ? own_map : attention.data() + b * n;
+    float* s = attention.empty() ? sl.map : attention.data() + b * n;
     parallel_for(t, detail::ceil_div(n, chunk), [&](std::size_t p, int) {
       const std::size_t lo = p * chunk, len = n - lo < chunk ? n - lo : chunk;
       kernels::rows_mean_max(xb + lo, n, c, sb, pooled + lo, pooled + n + lo, len);
@@ -290,7 +323,6 @@ Status CbamSpatial::forward_scaled(const Context& ctx, ConstView x, const float*
       kernels::scale_mul(sb ? sb[ch] : 1.0f, xb + ch * n, s, yb + ch * n, n);
     });
   }
-  ws.rewind(mark);
   return st;
 }
 
@@ -304,22 +336,25 @@ Result<Cbam> Cbam::create(CbamChannel channel, CbamSpatial spatial) {
 }
 
 std::size_t Cbam::workspace_bytes(const Shape& in, const Context& ctx) const {
-  return channel_.workspace_bytes(in, ctx) + spatial_.workspace_bytes(in, ctx);
+  Scratch s;  // the channel slices stay taken while the spatial branch runs
+  channel_slices(s, in.rank == 4 ? in[0] * in[1] : 0, channel_.scratch_floats(), true, true);
+  s.room(spatial_.workspace_bytes(in, ctx));
+  return s.bytes();
 }
 
 Status Cbam::forward(const Context& ctx, ConstView x, View y, View channel_attention,
                      View spatial_attention, Workspace& ws) const {
+  EDGEATTN_RETURN_IF_ERROR(detail::check_map(x, channels(), "cbam"));
   EDGEATTN_RETURN_IF_ERROR(detail::require_shape(y, x.shape(), "y"));
-  const std::size_t mark = ws.used();
+  Scratch s(ws);
+  s.room(workspace_bytes(x.shape(), ctx));
   Result<float*> a = channel_gates(
-      ctx, x, channel_attention, ws, channels(), channel_.scratch_floats(), true, "cbam",
+      ctx, x, channel_attention, s, channels(), channel_.scratch_floats(), true, "cbam",
       "channel_attention", [&](const float* mean, const float* max, float* g, float* scratch) {
         channel_.weights_from(mean, max, g, scratch);
       });
-  Status st = a.status();
-  if (st.ok()) st = spatial_.forward_scaled(ctx, x, a.value(), y, spatial_attention, ws);
-  ws.rewind(mark);
-  return st;
+  if (!a.ok()) return a.status();
+  return spatial_.forward_scaled(ctx, x, a.value(), y, spatial_attention, ws);
 }
 
 }  // namespace edgeattn

@@ -120,21 +120,30 @@ std::size_t Conv2d::weight_bytes() const {
   return (weight_.numel() + bias_.numel()) * sizeof(float);
 }
 
-std::size_t Conv2d::workspace_bytes(const Shape& in, const Context& ctx) const {
+float* Conv2d::scratch(detail::Scratch& s, const Shape& in, const Context& ctx) const {
   const Result<Shape> out = output_shape(in);
-  if (!out.ok()) return 0;
+  if (!out.ok()) return nullptr;
   const std::size_t n = out.value()[2] * out.value()[3];
   const std::size_t og = p_.out_channels / p_.groups, k = weight_.shape()[1];
   switch (path_) {
     case Path::gemm1x1:
-      return matmul_workspace_bytes(ctx, p_.out_channels, n, p_.in_channels);
+      s.room(matmul_workspace_bytes(ctx, p_.out_channels, n, p_.in_channels));
+      return nullptr;
     case Path::direct:
-      return workspace_bytes_for<float>(p_.in_channels * (in[2] + 2 * p_.pad_h) *
-                                        (in[3] + 2 * p_.pad_w));
-    case Path::im2col:
-      return workspace_bytes_for<float>(k * n) + matmul_workspace_bytes(ctx, og, n, k);
+      return s.take<float>(p_.in_channels, (in[2] + 2 * p_.pad_h) * (in[3] + 2 * p_.pad_w));
+    case Path::im2col: {
+      float* col = s.take<float>(k, n);
+      s.room(matmul_workspace_bytes(ctx, og, n, k));
+      return col;
+    }
   }
-  return 0;
+  return nullptr;
+}
+
+std::size_t Conv2d::workspace_bytes(const Shape& in, const Context& ctx) const {
+  detail::Scratch s;
+  scratch(s, in, ctx);
+  return s.bytes();
 }
 
 namespace {
@@ -174,12 +183,10 @@ Status Conv2d::forward_direct(const Context& ctx, const float* x, std::size_t h,
 }
 
 Status Conv2d::forward_im2col(const Context& ctx, const float* x, std::size_t h, std::size_t w,
-                              float* y, std::size_t oh, std::size_t ow, Workspace& ws) const {
+                              float* y, std::size_t oh, std::size_t ow, float* col,
+                              Workspace& ws) const {
   const std::size_t ig = p_.in_channels / p_.groups, og = p_.out_channels / p_.groups;
   const std::size_t kh = p_.kernel_h, kw = p_.kernel_w, k = ig * kh * kw, n = oh * ow;
-  const std::size_t mark = ws.used();
-  float* col = ws.take<float>(k * n);
-  if (!col) return {StatusCode::out_of_memory, "conv2d: workspace too small (see workspace_bytes)"};
   Status st;
   for (std::size_t g = 0; g < p_.groups && st.ok(); ++g) {
     // col[(ic kh + i) kw + j][r ow + c] = x[ic][r sh + i - ph][c sw + j - pw], 0 outside.
@@ -201,7 +208,6 @@ Status Conv2d::forward_im2col(const Context& ctx, const float* x, std::size_t h,
     st = matmul(ctx, gemm_args(og, n, k, weight_.data() + g * og * k, col, false, y + g * og * n),
                 ws);
   }
-  ws.rewind(mark);
   if (st.ok()) epilogue(ctx, p_.act, bias_.data(), y, p_.out_channels, n, true);
   return st;
 }
@@ -213,6 +219,9 @@ Status Conv2d::forward(const Context& ctx, ConstView x, View y, Workspace& ws) c
   const std::size_t h = x.dim(2), w = x.dim(3), oh = out[2], ow = out[3];
   const std::size_t in_img = p_.in_channels * h * w, out_img = p_.out_channels * oh * ow;
   const std::size_t ph = h + 2 * p_.pad_h, pw = w + 2 * p_.pad_w;
+  detail::Scratch s(ws);
+  float* buf = scratch(s, x.shape(), ctx);
+  if (!s.ok()) return detail::Scratch::too_small("conv2d");
   Status st;
   for (std::size_t b = 0; b < x.dim(0) && st.ok(); ++b) {
     const float* xb = x.data() + b * in_img;
@@ -222,15 +231,10 @@ Status Conv2d::forward(const Context& ctx, ConstView x, View y, Workspace& ws) c
                                  false, yb), ws);
       if (st.ok()) epilogue(ctx, p_.act, bias_.data(), yb, p_.out_channels, h * w, true);
     } else if (path_ == Path::direct) {
-      const std::size_t mark = ws.used();
-      float* padded = ws.take<float>(p_.in_channels * ph * pw);
-      if (!padded)
-        return {StatusCode::out_of_memory, "conv2d: workspace too small (see workspace_bytes)"};
-      detail::pad_planes(xb, p_.in_channels, h, w, p_.pad_h, p_.pad_w, padded);
-      st = forward_direct(ctx, padded, ph, pw, yb, oh, ow);
-      ws.rewind(mark);
+      detail::pad_planes(xb, p_.in_channels, h, w, p_.pad_h, p_.pad_w, buf);
+      st = forward_direct(ctx, buf, ph, pw, yb, oh, ow);
     } else {
-      st = forward_im2col(ctx, xb, h, w, yb, oh, ow, ws);
+      st = forward_im2col(ctx, xb, h, w, yb, oh, ow, buf, ws);
     }
   }
   return st;

@@ -147,6 +147,9 @@ Status Linear::forward(const Context& ctx, ConstView x, View y, Workspace& ws) c
                            std::to_string(in_features()) + "]");
   const std::size_t bsz = x.dim(0), out = out_features();
   EDGEATTN_RETURN_IF_ERROR(detail::require_shape(y, Shape{bsz, out}, "linear output"));
+  detail::Scratch s(ws);
+  s.room(workspace_bytes(bsz, ctx));
+  if (!s.ok()) return detail::Scratch::too_small("linear");
   kernels::GemmArgs g = gemm_args(bsz, out, in_features(), x.data(), weight_.data(), true, y.data());
   g.packed_b = &packed_;
   EDGEATTN_RETURN_IF_ERROR(matmul(ctx, g, ws));

@@ -13,6 +13,7 @@ namespace edgeattn {
 
 using detail::max_of;
 using detail::parallel_for;
+using detail::Scratch;
 using detail::threads_for;
 
 namespace {
@@ -43,6 +44,15 @@ Status map_outputs(ConstView x, View y, View attention) {
   if (!attention.empty())
     EDGEATTN_RETURN_IF_ERROR(detail::require_shape(attention, Shape{x.dim(0), n, n}, "attention"));
   return {};
+}
+
+// Non-local's and SAGAN's scratch: the attention output O [n, width] of an
+// image, then room for the core's attention or the output projection.
+float* nonlocal_slices(Scratch& s, std::size_t n, std::size_t width, std::size_t core,
+                       std::size_t project) {
+  float* o = s.take<float>(n, width);
+  s.room(max_of(core, project));
+  return o;
 }
 
 }  // namespace
@@ -82,25 +92,31 @@ std::size_t PositionAttention::weight_bytes() const {
   return (weight_.numel() + bias_.numel()) * sizeof(float) + packed_.bytes();
 }
 
-std::size_t PositionAttention::workspace_bytes(std::size_t n, const Context& ctx) const {
+void PositionAttention::slices(Scratch& s, std::size_t n, const Context& ctx, float** xt,
+                               float** qkv) const {
   const std::size_t d = 2 * rq_ + rv_;
+  *xt = s.take<float>(n, channels_);
+  *qkv = s.take<float>(n, d);
   const std::size_t attend = max_of(attention_workspace_bytes(ctx, n, n, rq_, rv_),
                                     max_of(matmul_workspace_bytes(ctx, n, n, rq_),
                                            matmul_workspace_bytes(ctx, n, rv_, n)));
-  return workspace_bytes_for<float>(n * channels_) + workspace_bytes_for<float>(n * d) +
-         max_of(matmul_workspace_bytes(ctx, n, d, channels_), attend);
+  s.room(max_of(matmul_workspace_bytes(ctx, n, d, channels_), attend));
+}
+
+std::size_t PositionAttention::workspace_bytes(std::size_t n, const Context& ctx) const {
+  Scratch s;
+  float *xt, *qkv;
+  slices(s, n, ctx, &xt, &qkv);
+  return s.bytes();
 }
 
 Status PositionAttention::forward_image(const Context& ctx, const float* x, std::size_t n,
                                         float* o, float* attention, Workspace& ws) const {
   const std::size_t c = channels_, d = 2 * rq_ + rv_;
-  const std::size_t mark = ws.used();
-  float* xt = ws.take<float>(n * c);
-  float* qkv = ws.take<float>(n * d);
-  if (!xt || !qkv) {
-    ws.rewind(mark);
-    return {StatusCode::out_of_memory, "position attention: workspace too small (see workspace_bytes)"};
-  }
+  Scratch scratch(ws);
+  float *xt, *qkv;
+  slices(scratch, n, ctx, &xt, &qkv);
+  if (!scratch.ok()) return Scratch::too_small("position attention");
   // The map [C, n] as rows of positions [n, C], in blocks that stay in L1.
   const std::size_t block = 16;
   const int t = threads_for(ctx, double(n) * c, detail::kMinElementsPerThread);
@@ -132,7 +148,6 @@ Status PositionAttention::forward_image(const Context& ctx, const float* x, std:
     a.scale = scale_, a.o = o, a.ldo = rv_;
     st = edgeattn::attention(ctx, a, ws);
   }
-  ws.rewind(mark);
   return st;
 }
 
@@ -167,8 +182,9 @@ std::size_t NonLocal::weight_bytes() const {
 std::size_t NonLocal::workspace_bytes(const Shape& in, const Context& ctx) const {
   if (in.rank != 4) return 0;
   const std::size_t n = in[2] * in[3], c = channels(), r = core_.value_dim();
-  return workspace_bytes_for<float>(n * r) +
-         max_of(core_.workspace_bytes(n, ctx), matmul_workspace_bytes(ctx, c, n, r));
+  Scratch s;
+  nonlocal_slices(s, n, r, core_.workspace_bytes(n, ctx), matmul_workspace_bytes(ctx, c, n, r));
+  return s.bytes();
 }
 
 Status NonLocal::forward(const Context& ctx, ConstView x, View y, View attention,
@@ -176,9 +192,9 @@ Status NonLocal::forward(const Context& ctx, ConstView x, View y, View attention
   EDGEATTN_RETURN_IF_ERROR(detail::check_map(x, channels(), "non_local"));
   EDGEATTN_RETURN_IF_ERROR(map_outputs(x, y, attention));
   const std::size_t c = channels(), n = x.dim(2) * x.dim(3), r = core_.value_dim();
-  const std::size_t mark = ws.used();
-  float* o = ws.take<float>(n * r);
-  if (!o) return {StatusCode::out_of_memory, "non_local: workspace too small (see workspace_bytes)"};
+  Scratch s(ws);
+  float* o = nonlocal_slices(s, n, r, core_.workspace_bytes(n, ctx), matmul_workspace_bytes(ctx, c, n, r));
+  if (!s.ok()) return Scratch::too_small("non_local");
   Status st;
   for (std::size_t b = 0; b < x.dim(0) && st.ok(); ++b) {
     const float* xb = x.data() + b * c * n;
@@ -190,7 +206,6 @@ Status NonLocal::forward(const Context& ctx, ConstView x, View y, View attention
       kernels::add_scalar(xb + ch * n, out_bias_.data()[ch], yb + ch * n, n);
     st = matmul(ctx, gemm_args(c, n, r, out_weight_.data(), o, true, yb, 1.0f, 1.0f), ws);
   }
-  ws.rewind(mark);
   return st;
 }
 
@@ -215,7 +230,9 @@ Result<SaganAttention> SaganAttention::create(PositionAttention::Weights w, floa
 std::size_t SaganAttention::workspace_bytes(const Shape& in, const Context& ctx) const {
   if (in.rank != 4) return 0;
   const std::size_t n = in[2] * in[3];
-  return workspace_bytes_for<float>(n * channels()) + core_.workspace_bytes(n, ctx);
+  Scratch s;
+  nonlocal_slices(s, n, channels(), core_.workspace_bytes(n, ctx), 0);
+  return s.bytes();
 }
 
 Status SaganAttention::forward(const Context& ctx, ConstView x, View y, View attention,
@@ -223,9 +240,9 @@ Status SaganAttention::forward(const Context& ctx, ConstView x, View y, View att
   EDGEATTN_RETURN_IF_ERROR(detail::check_map(x, channels(), "sagan_attention"));
   EDGEATTN_RETURN_IF_ERROR(map_outputs(x, y, attention));
   const std::size_t c = channels(), n = x.dim(2) * x.dim(3);
-  const std::size_t mark = ws.used();
-  float* o = ws.take<float>(n * c);
-  if (!o) return {StatusCode::out_of_memory, "sagan_attention: workspace too small (see workspace_bytes)"};
+  Scratch s(ws);
+  float* o = nonlocal_slices(s, n, c, core_.workspace_bytes(n, ctx), 0);
+  if (!s.ok()) return Scratch::too_small("sagan_attention");
   Status st;
   const int t = threads_for(ctx, double(n) * c, detail::kMinElementsPerThread);
   for (std::size_t b = 0; b < x.dim(0) && st.ok(); ++b) {
@@ -237,7 +254,6 @@ Status SaganAttention::forward(const Context& ctx, ConstView x, View y, View att
       for (std::size_t i = 0; i < n; ++i) yb[ch * n + i] = gamma_ * o[i * c + ch] + xb[ch * n + i];
     });
   }
-  ws.rewind(mark);
   return st;
 }
 

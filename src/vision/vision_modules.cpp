@@ -57,16 +57,21 @@ class VisionModule final : public Module {
   }
 
   std::size_t workspace_bytes(const ValueMap& in, const Context& ctx) const override {
-    return m_.workspace_bytes(in.at("x").shape(), ctx);
+    return m_.workspace_bytes(detail::shape_of(in, "x"), ctx);
   }
 
   Status run(const Context& ctx, const ValueMap& in, ValueMap& out, Workspace& ws) const override {
-    const Value* y = find_output(out, "y");
-    if (!y) return Status::invalid(std::string(kind_) + ": output 'y' is required");
+    EDGEATTN_ASSIGN_OR_RETURN(x, find_input(in, "x", ValueType::f32, true));
+    const Shape& s = x->shape();
+    if (s.rank != 4) return Status::invalid(std::string(kind_) + ": input 'x' " + s.to_string() + " must be [B, C, H, W]");
+    EDGEATTN_RETURN_IF_ERROR(require_workspace(ws, m_.workspace_bytes(s, ctx), kind_));
+    EDGEATTN_ASSIGN_OR_RETURN(y, find_output(out, "y", ValueType::f32, s, true));
     View maps[2];
-    for (std::size_t i = 0; i < maps_.size() && i < 2; ++i)
-      if (const Value* v = find_output(out, maps_[i].name)) maps[i] = v->view();
-    return forward_maps(m_, ctx, in.at("x").view(), y->view(), maps, ws);
+    for (std::size_t i = 0; i < maps_.size() && i < 2; ++i) {
+      EDGEATTN_ASSIGN_OR_RETURN(v, find_output(out, maps_[i].name, ValueType::f32, map_shape(maps_[i].kind, s), false));
+      if (v) maps[i] = v->view();
+    }
+    return forward_maps(m_, ctx, x->view(), y->view(), maps, ws);
   }
 
  private:
