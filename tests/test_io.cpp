@@ -11,35 +11,14 @@
 #include <sstream>
 
 #include "../src/cli/runner.h"
+#include "alloc_count.h"
 #include "edgeattn/io.h"
 #include "test_util.h"
 
 using namespace edgeattn;
+using edgeattn::test::g_allocations;
+using edgeattn::test::g_counting;
 using edgeattn::test::split_ctx;
-
-// Every operator new of this test program is counted while g_counting is
-// set: a planned module run must not allocate (its scratch comes from the
-// workspace), which catches strings, vectors and closures in hot paths.
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-// new and delete are both replaced here (malloc/free), so GCC's
-// mismatched-new-delete warning on inlined library code is a false alarm.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t n) {
-  if (g_counting) ++g_allocations;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 

@@ -73,6 +73,50 @@ TEST_CASE("Workspace: aligned slices, reset, and nullptr instead of growing") {
   CHECK(attached.take<float>(64) == nullptr);
 }
 
+TEST_CASE("Workspace: sizes that would wrap give null, and workspace_bytes_for saturates") {
+  Workspace ws;
+  REQUIRE(ws.reserve(256).ok());
+  CHECK(ws.take<double>(SIZE_MAX / 4) == nullptr);  // count * 8 wraps to a small number
+  CHECK(ws.take_bytes(SIZE_MAX - 3) == nullptr);
+  CHECK(ws.used() == 0);
+  CHECK(workspace_bytes_for<float>(SIZE_MAX / 2) == SIZE_MAX);
+  CHECK(Shape{SIZE_MAX / 2, 4}.numel() == SIZE_MAX);  // numel saturates too
+  CHECK(Shape{SIZE_MAX, 0}.numel() == 0);
+  CHECK(ws.reserve(SIZE_MAX).code() == StatusCode::out_of_memory);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define EDGEATTN_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EDGEATTN_TEST_ASAN 1
+#endif
+#endif
+#ifdef EDGEATTN_TEST_ASAN
+#include <sanitizer/asan_interface.h>
+TEST_CASE("Workspace (sanitizer build): free bytes and slice padding are poisoned") {
+  Workspace ws;
+  REQUIRE(ws.reserve(512).ok());
+  unsigned char* a = static_cast<unsigned char*>(ws.take_bytes(10));
+  REQUIRE(a);
+  CHECK_FALSE(__asan_address_is_poisoned(a + 9));
+  CHECK(__asan_address_is_poisoned(a + 10));  // the padding up to 64 bytes
+  CHECK(__asan_address_is_poisoned(a + 63));
+  CHECK(__asan_address_is_poisoned(a + 64));  // not yet taken
+  unsigned char* b = static_cast<unsigned char*>(ws.take_bytes(64));
+  CHECK_FALSE(__asan_address_is_poisoned(b + 63));
+  ws.rewind(64);
+  CHECK(__asan_address_is_poisoned(b));  // given back
+  alignas(64) static unsigned char arena[256];
+  {
+    Workspace attached;
+    attached.attach(arena, sizeof arena);
+    CHECK(__asan_address_is_poisoned(arena));
+  }
+  CHECK_FALSE(__asan_address_is_poisoned(arena));  // the caller's memory is left usable
+}
+#endif
+
 TEST_CASE("Status and Result carry the message") {
   const Status s = Status::invalid("tensor 'x': expected [2, 3], found [3, 2]");
   CHECK_FALSE(s.ok());

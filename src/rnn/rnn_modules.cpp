@@ -42,8 +42,8 @@ class RnnModule final : public Module {
     }
     std::vector<OutputSpec> out{
         {"output", ValueType::f32, Shape{s[0], s[1], rnn_.directions() * rnn_.hidden_size()}},
-        {"h_n", ValueType::f32, state}};
-    if (lstm()) out.push_back({"c_n", ValueType::f32, state});
+        {"h_n", ValueType::f32, state, true}};
+    if (lstm()) out.push_back({"c_n", ValueType::f32, state, true});
     return out;
   }
 
