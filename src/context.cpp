@@ -1,6 +1,7 @@
 #include "edgeattn/context.h"
 
 #include <atomic>
+#include <string>
 
 #if defined(EDGEATTN_HAVE_OPENMP)
 #include <omp.h>
@@ -19,7 +20,13 @@ int host_threads() {
 }
 }  // namespace
 
-void set_num_threads(int n) { g_default.store(n > 0 ? n : 0); }
+Status set_num_threads(int n) {
+  if (n < 0 || n > kMaxThreads)
+    return Status::invalid("set_num_threads: " + std::to_string(n) + " is outside 0.." +
+                           std::to_string(kMaxThreads) + " (0 = the host's default)");
+  g_default.store(n);
+  return {};
+}
 
 int default_num_threads() {
   const int n = g_default.load();
@@ -28,8 +35,9 @@ int default_num_threads() {
 
 int resolve_threads(const Context& ctx) {
 #if defined(EDGEATTN_HAVE_OPENMP)
+  static const int limit = omp_get_thread_limit() < kMaxThreads ? omp_get_thread_limit() : kMaxThreads;
   const int n = ctx.num_threads > 0 ? ctx.num_threads : default_num_threads();
-  return n > 0 ? n : 1;
+  return n < 1 ? 1 : n > limit ? limit : n;
 #else
   (void)ctx;
   return 1;

@@ -2,6 +2,7 @@
 // reference, bitwise equal for 1 and 2 threads on every ISA, one workspace
 // planned for the largest shape serving smaller ones, and clear errors.
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <utility>
 
@@ -278,6 +279,35 @@ TEST_CASE("hard attention: first maximum on ties, -1 and zero context for empty 
   CHECK(idx[1] == -1);
   CHECK(ctx[2] == 0.0f);
   CHECK(ctx[3] == 0.0f);
+}
+
+TEST_CASE("hard attention: a NaN score wins among the allowed keys only, as torch.argmax, on every ISA") {
+  const SoftAttention att = make(Score::dot, 1, 1);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  // 21 keys (vector tails on every ISA): key 0 masked and largest, keys 1
+  // and 10 NaN, key 15 large. torch: masked_fill(-inf) then argmax -> 1.
+  std::vector<float> k(21, 0.5f), v(21);
+  k[0] = 100.0f, k[1] = nan, k[10] = nan, k[15] = 50.0f;
+  for (std::size_t j = 0; j < 21; ++j) v[j] = static_cast<float>(j);
+  std::vector<std::uint8_t> mask(21, 1);
+  mask[0] = 0;
+  const float q = 1.0f;
+  Workspace ws;
+  REQUIRE(ws.reserve(att.workspace_bytes({1, 1, 21, 1, 1, 1}, Context{1})).ok());
+  test::for_each_isa([&](Isa) {
+    std::int64_t idx = -7;
+    float ctx = 0;
+    for (bool masked : {true, false}) {
+      CAPTURE(masked);
+      REQUIRE(att.forward_argmax(Context{1}, ConstView(&q, Shape{1, 1, 1}), ConstView(k.data(), Shape{1, 21, 1}),
+                                 ConstView(v.data(), Shape{1, 21, 1}),
+                                 masked ? MaskView(mask.data(), Shape{1, 1, 21}) : MaskView(), &idx,
+                                 View(&ctx, Shape{1, 1, 1}), ws)
+                  .ok());
+      CHECK(idx == 1);
+      CHECK(ctx == 1.0f);
+    }
+  });
 }
 
 TEST_CASE("attention: shape errors name the tensors") {

@@ -151,16 +151,22 @@ TEST_CASE("inputs: missing, wrong dtype and wrong shape are unusable, named") {
     Result<cli::Prepared> p = cli::prepare(std::move(c).value(), Context{1});
     return p.ok() ? std::string("(no error)") : p.status().message();
   };
+  // Each image ends with an expected output at byte `end` (a case needs one).
+  const auto with_expected = [](const std::string& entries, std::size_t end) {
+    return image(entries + R"(,"expected.context":{"dtype":"F32","shape":[1,1,2],"data_offsets":[)" +
+                     std::to_string(end) + "," + std::to_string(end + 8) + "]}}",
+                 end + 8);
+  };
   const std::string q = R"("input.query":{"dtype":"F32","shape":[1,1,2],"data_offsets":[0,8]})";
   const std::string k = R"("input.keys":{"dtype":"F32","shape":[1,3,2],"data_offsets":[8,32]})";
   const std::string v = R"("input.values":{"dtype":"F32","shape":[1,3,2],"data_offsets":[32,56]})";
-  std::string e = prepared_error(image(meta + q + "," + k + "}", 32));
+  std::string e = prepared_error(with_expected(meta + q + "," + k, 32));
   CHECK(e.find("t.safetensors: soft_attention: input 'values': missing") != std::string::npos);
   const std::string bad_mask = R"("input.mask":{"dtype":"F32","shape":[1,1,3],"data_offsets":[56,68]})";
-  e = prepared_error(image(meta + q + "," + k + "," + v + "," + bad_mask + "}", 68));
+  e = prepared_error(with_expected(meta + q + "," + k + "," + v + "," + bad_mask, 68));
   CHECK(e.find("input 'mask': dtype F32, expected BOOL") != std::string::npos);
   const std::string short_mask = R"("input.mask":{"dtype":"BOOL","shape":[1,1,2],"data_offsets":[56,58]})";
-  e = prepared_error(image(meta + q + "," + k + "," + v + "," + short_mask + "}", 58));
+  e = prepared_error(with_expected(meta + q + "," + k + "," + v + "," + short_mask, 58));
   CHECK(e.find("mask [1, 1, 2] must be [1, 1 or 1, 3]") != std::string::npos);
   const std::string bad_expected = R"("expected.context":{"dtype":"F32","shape":[1,2,2],"data_offsets":[56,72]})";
   e = prepared_error(image(meta + q + "," + k + "," + v + "," + bad_expected + "}", 72));
@@ -184,7 +190,7 @@ TEST_CASE("a small file asking for a huge plan is unusable, not an OOM") {
   for (const char* p : {"param.query_proj.weight", "param.key_proj.weight", "param.v.weight"})
     entry(p, "[1,1]", 4);
   entry("param.query_proj.bias", "[1]", 4);
-  for (const char* in : {"input.query", "input.keys", "input.values"})
+  for (const char* in : {"input.query", "input.keys", "input.values", "expected.context"})
     entry(in, "[1," + std::to_string(n) + ",1]", bytes);
   h.back() = '}';
   const std::vector<std::uint8_t> b = image(h, off);
@@ -195,7 +201,7 @@ TEST_CASE("a small file asking for a huge plan is unusable, not an OOM") {
   Result<cli::Prepared> p = cli::prepare(std::move(c).value(), Context{1}, std::size_t(1) << 30);
   REQUIRE_FALSE(p.ok());
   CHECK(p.status().code() == StatusCode::out_of_memory);
-  CHECK(p.status().message().find("bytes this run may allocate") != std::string::npos);
+  CHECK(p.status().message().find("bytes it may allocate") != std::string::npos);
 }
 
 TEST_CASE("F16 and BF16 parameters are converted at load") {

@@ -179,6 +179,29 @@ TEST_CASE("argmax: the first maximum wherever it lies, ties, -inf") {
   });
 }
 
+TEST_CASE("argmax: NaN counts as the maximum, the first NaN wins, the same on every ISA") {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  for_each_isa([&](Isa) {
+    for (std::size_t n : sweep_sizes()) {
+      CAPTURE(n);
+      auto x = random_floats(n, -1, 1, 90 + n);
+      for (std::size_t at : {std::size_t{0}, n / 3, n - 1}) {
+        std::vector<float> y = x;
+        y[at] = nan;
+        if (at + 5 < n) y[at + 5] = nan;  // a later NaN does not win
+        y[n / 2 == at ? 0 : n / 2] = inf;  // nor does +inf
+        if (n / 2 == at) continue;
+        CAPTURE(at);
+        CHECK(kernels::argmax(y.data(), n) == at);
+      }
+      std::vector<float> cancel(n, 0.0f);  // +inf and -inf sum to NaN, but no NaN is there
+      cancel[n - 1] = inf;
+      if (n > 1) cancel[0] = -inf;
+      CHECK(kernels::argmax(cancel.data(), n) == n - 1);
+    }
+  });
+}
+
 TEST_CASE("elementwise: axpy, scale, add, mul, add_scalar, scale_mul (also in place)") {
   for_each_isa([](Isa) {
     for (std::size_t n : sweep_sizes()) {

@@ -137,9 +137,14 @@ TEST_CASE("threads: per-call context and the process default") {
   CHECK(resolve_threads(Context{1}) == 1);
   if (has_openmp()) {
     CHECK(resolve_threads(Context{3}) == 3);
-    set_num_threads(2);
+    CHECK(set_num_threads(2).ok());
     CHECK(resolve_threads(Context{}) == 2);
-    set_num_threads(0);
+    // Counts no runtime serves are refused or clamped, never a crash.
+    CHECK(set_num_threads(100000).code() == StatusCode::invalid_argument);
+    CHECK(set_num_threads(-1).code() == StatusCode::invalid_argument);
+    CHECK(resolve_threads(Context{}) == 2);
+    CHECK(resolve_threads(Context{100000}) <= kMaxThreads);
+    CHECK(set_num_threads(0).ok());
     CHECK(default_num_threads() >= 1);
   } else {
     CHECK(resolve_threads(Context{3}) == 1);

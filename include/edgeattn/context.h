@@ -5,6 +5,8 @@
 // passes num_threads = 1 to each and is never oversubscribed.
 #pragma once
 
+#include "edgeattn/status.h"
+
 namespace edgeattn {
 
 struct Context {
@@ -17,12 +19,19 @@ struct Context {
   float min_work_scale = 1.0f;
 };
 
+// The most threads any call uses: more than any board has cores, and far
+// below what makes OpenMP's thread stacks or the per-thread workspace a
+// hazard. A Context or host asking for more gets this many.
+constexpr int kMaxThreads = 256;
+
 // The process default for Context::num_threads == 0. Initially what the host
 // asks for: OMP_NUM_THREADS if set, else the number of cores OpenMP sees.
-// set_num_threads(0) restores that. A build without OpenMP always uses 1.
-void set_num_threads(int n);
+// set_num_threads(0) restores that; n outside 0..kMaxThreads is refused
+// (invalid_argument, the default unchanged). A build without OpenMP always
+// uses 1.
+Status set_num_threads(int n);
 int default_num_threads();
-// The threads a call with this context uses (>= 1).
+// The threads a call with this context uses (1..kMaxThreads).
 int resolve_threads(const Context& ctx);
 // Whether this build was compiled with OpenMP.
 bool has_openmp();

@@ -30,7 +30,8 @@ class Json {
   bool as_bool() const { return bool_; }
   double as_number() const { return number_; }
   const std::string& as_string() const { return string_; }
-  // Whether the number is an integer that int64 holds exactly.
+  // Whether the number was written as an integer (no fraction, no
+  // exponent: 3, not 3.0 or 3e0) that int64 holds exactly.
   bool is_integer() const;
   std::int64_t as_integer() const { return static_cast<std::int64_t>(number_); }
 
@@ -47,6 +48,7 @@ class Json {
   Type type_ = Type::null;
   bool bool_ = false;
   double number_ = 0.0;
+  bool integral_ = false;  // written without fraction or exponent
   std::string string_;
   std::vector<Json> elements_;
   std::vector<std::pair<std::string, Json>> members_;

@@ -71,7 +71,8 @@ void global_pool(const float* x, std::size_t rows, std::size_t n, float* mean, f
 // (x <= shift is expected: shift is the maximum).
 void exp_lanes16(const float* x, const std::uint8_t* mask, std::size_t n, float shift, float* e,
                  float* lanes);
-// The index of the first maximum of x[0..n) (as torch.argmax); 0 if n == 0.
+// The index of the first maximum of x[0..n) (as torch.argmax: a NaN counts
+// as the maximum, so the first NaN wins, on every ISA); 0 if n == 0.
 std::size_t argmax(const float* x, std::size_t n);
 
 // y = softmax(x) over n elements, stable (the maximum is subtracted first).

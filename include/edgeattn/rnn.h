@@ -198,6 +198,9 @@ class Seq2Seq {
   // keeps the `width` best extensions of the live ones by total score; one
   // ending in eos is finished. The best finished one by score / length^alpha
   // (alpha 0: the score itself) is returned. max_len 0 = the config's.
+  // The widest beam beam_search() takes (a wider one is invalid_argument;
+  // workspace_bytes() for it saturates to SIZE_MAX, which no workspace holds).
+  static constexpr std::size_t kMaxBeamWidth = 1024;
   struct BeamOptions {
     std::size_t width = 4;
     float length_alpha = 0.0f;

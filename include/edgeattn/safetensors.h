@@ -2,8 +2,10 @@
 // header length, a JSON header, then the tensors' bytes). The whole file is
 // validated when opened, before any tensor data is touched: every rule below
 // that fails gives an error naming the file and the tensor or key at fault.
-//   - header length within the file (and at most 100 MB); header a JSON
-//     object (strict: see json.h); entries {dtype, shape, data_offsets} only
+//   - header length within the file and at most kSafetensorsMaxHeaderBytes
+//     (checked before parsing), at most kSafetensorsMaxTensors entries;
+//     header a JSON object (strict: see json.h); entries {dtype, shape,
+//     data_offsets} only, their numbers written as integers (2, not 2.0)
 //   - known dtype; shape of non-negative integers whose byte size does not
 //     overflow and equals end - begin
 //   - the data ranges, sorted, tile the data section exactly: none out of
@@ -23,6 +25,10 @@
 #include "edgeattn/tensor.h"
 
 namespace edgeattn {
+
+// Caps on what a file may ask of the loader (docs/case-format.md).
+constexpr std::uint64_t kSafetensorsMaxHeaderBytes = 4u << 20;  // 4 MiB
+constexpr std::size_t kSafetensorsMaxTensors = 65536;
 
 enum class DType { boolean, u8, i8, i16, u16, f16, bf16, i32, u32, f32, f64, i64, u64 };
 

@@ -19,10 +19,15 @@ enum class StatusCode {
 
 const char* status_code_name(StatusCode code);
 
+// `text` with control characters (ESC, CR, LF, ...) written as \xNN, so that
+// a name read from a file cannot forge a line on a terminal or in a log.
+// Every Status message passes through it.
+std::string printable(std::string text);
+
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  Status(StatusCode code, std::string message) : code_(code), message_(printable(std::move(message))) {}
 
   static Status success() { return {}; }
   static Status invalid(std::string message) {

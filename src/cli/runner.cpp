@@ -6,6 +6,7 @@
 #include <cstring>
 #include <ostream>
 
+#include "../scratch.h"
 #include "edgeattn/kernels.h"
 
 #if defined(__unix__)
@@ -18,11 +19,7 @@ Result<Prepared> prepare(Case c, const Context& ctx, std::size_t max_bytes) {
   const std::string where = c.path + ": " + c.kind + ": ";
   Result<std::vector<OutputSpec>> specs = c.module->check(c.inputs);
   if (!specs.ok()) return Status(specs.status().code(), where + specs.status().message());
-  Prepared p;
-  std::size_t total = 0;
-  for (const auto& item : c.expected) {
-    const std::string& name = item.first;
-    const Value& want = item.second;
+  for (const auto& [name, want] : c.expected) {
     const auto spec = std::find_if(specs->begin(), specs->end(),
                                    [&](const OutputSpec& s) { return s.name == name; });
     if (spec == specs->end())
@@ -32,23 +29,31 @@ Result<Prepared> prepare(Case c, const Context& ctx, std::size_t max_bytes) {
                              " " + want.shape().to_string() + ", the module gives " +
                              value_type_name(spec->type) + " " + spec->shape.to_string());
   }
+  Prepared p;
+  // Every byte the run will hold (weights, outputs, workspace) is added up
+  // and checked against the cap before anything is allocated, so a small
+  // file asking for a huge plan is refused at once.
+  const auto bytes_of = [](const OutputSpec& s) {
+    const std::size_t elem = s.type == ValueType::i64 ? 8 : s.type == ValueType::f32 ? 4 : 1;
+    return detail::sat_mul(s.shape.numel(), elem);
+  };
+  std::size_t outputs = 0;
+  for (const OutputSpec& s : specs.value())
+    if (!s.on_request || c.expected.count(s.name)) outputs = detail::sat_add(outputs, bytes_of(s));
+  const std::size_t ws = c.module->workspace_bytes(c.inputs, ctx), weights = c.module->weight_bytes();
+  const std::size_t total = detail::sat_add(detail::sat_add(outputs, ws), weights);
+  if (max_bytes && total > max_bytes)
+    return Status(StatusCode::out_of_memory,
+                  where + "the run needs " + std::to_string(total) + " bytes (weights " +
+                      std::to_string(weights) + ", outputs " + std::to_string(outputs) + ", workspace " +
+                      std::to_string(ws) + "), more than the " + std::to_string(max_bytes) +
+                      " bytes it may allocate");
   for (const OutputSpec& s : specs.value()) {
     if (s.on_request && !c.expected.count(s.name)) continue;
-    total += s.shape.numel() * (s.type == ValueType::i64 ? 8 : 4);
-    if (max_bytes && total > max_bytes)
-      return Status(StatusCode::out_of_memory,
-                    where + "outputs need more than the " + std::to_string(max_bytes) +
-                        " bytes this run may allocate");
     Result<Value> v = Value::zeros(s.type, s.shape);
     if (!v.ok()) return Status(v.status().code(), where + v.status().message());
     p.outputs[s.name] = std::move(v).value();
   }
-  const std::size_t ws = c.module->workspace_bytes(c.inputs, ctx);
-  if (max_bytes && ws > max_bytes - std::min(total, max_bytes))
-    return Status(StatusCode::out_of_memory,
-                  where + "workspace of " + std::to_string(ws) + " bytes is more than the " +
-                      std::to_string(max_bytes - std::min(total, max_bytes)) +
-                      " bytes this run may allocate");
   Status st = p.ws.reserve(ws);
   if (!st.ok()) return Status(st.code(), where + st.message());
   p.c = std::move(c);
@@ -159,7 +164,8 @@ Result<Prepared> open_case(const std::string& file, const Context& ctx) {
 
 void print_unusable(std::ostream& err, const std::string& file, const Status& s) {
   const std::string& m = s.message();
-  err << (m.compare(0, file.size(), file) == 0 ? m : file + ": " + m) << "\n";
+  const std::string name = printable(file);
+  err << (m.compare(0, name.size(), name) == 0 ? m : name + ": " + m) << "\n";
 }
 
 // Options applied to the process: ISA and threads.
@@ -186,7 +192,7 @@ int verify_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
       continue;
     }
     for (const OutputResult& r : compare_expected(p.value())) {
-      out << file << " " << p->c.kind << " " << r.name << " max_abs=" << fmt(r.cmp.max_abs)
+      out << printable(file) << " " << printable(p->c.kind) << " " << printable(r.name) << " max_abs=" << fmt(r.cmp.max_abs)
           << " max_rel=" << fmt(r.cmp.max_rel) << (r.cmp.ok ? " ok" : " FAIL") << "\n";
       if (!r.cmp.ok && worst == 0) worst = 1;
     }
@@ -233,7 +239,7 @@ int bench_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
     char line[160];
     std::snprintf(line, sizeof line, " median_us=%.3f min_us=%.3f p90_us=%.3f iters=%zu", us[n / 2],
                   us[0], us[std::min(n - 1, n * 9 / 10)], n);
-    out << file << " " << p->c.kind << line << " isa=" << isa_name(active_isa())
+    out << printable(file) << " " << printable(p->c.kind) << line << " isa=" << isa_name(active_isa())
         << " threads=" << resolve_threads(ctx.value()) << (ok ? "" : " FAIL") << "\n";
     if (!ok && worst == 0) worst = 1;
   }

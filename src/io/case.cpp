@@ -105,6 +105,13 @@ Result<Case> load_case(const SafetensorsFile& f) {
     EDGEATTN_ASSIGN_OR_RETURN(v, read_value(f, e));
     (in ? c.inputs : c.expected)[e.name.substr(in ? 6 : 9)] = std::move(v);
   }
+  if (c.expected.empty())
+    return Status(StatusCode::parse_error,
+                  c.path + ": nothing to compare: " +
+                      (c.inputs.empty() ? std::string("this is a model file (no input.* or expected.* tensors), "
+                                                      "not a case; make a case for it with write_case "
+                                                      "(tools/edgeattn_torch) or load it with load_module")
+                                        : std::string("the case has no expected.* tensors")));
   return c;
 }
 
@@ -146,11 +153,18 @@ Comparison compare(const Value& got, const Value& want, double atol, double rtol
       g = got.mask()[i] != 0, w = want.mask()[i] != 0;
       if (g != w) c.ok = false;
     }
-    if (std::isnan(w) && std::isnan(g)) continue;
+    // As torch.allclose (equal_nan=False): equal infinities match, any NaN
+    // fails (and is reported as max_abs = nan).
+    if (std::isinf(w) && g == w) continue;
+    if (std::isnan(g) || std::isnan(w)) {
+      c.ok = false;
+      c.max_abs = c.max_rel = NAN;
+      continue;
+    }
     const double d = std::fabs(g - w);
     if (!(d <= atol + rtol * std::fabs(w))) c.ok = false;  // NaN fails too
-    if (!(d <= c.max_abs)) c.max_abs = d;
-    if (w != 0 && !(d / std::fabs(w) <= c.max_rel)) c.max_rel = d / std::fabs(w);
+    if (d > c.max_abs) c.max_abs = d;
+    if (w != 0 && d / std::fabs(w) > c.max_rel) c.max_rel = d / std::fabs(w);
   }
   return c;
 }

@@ -7,7 +7,7 @@
 namespace edgeattn {
 
 bool Json::is_integer() const {
-  return type_ == Type::number && std::floor(number_) == number_ && std::fabs(number_) <= 9.0e15;
+  return type_ == Type::number && integral_ && std::fabs(number_) <= 9.0e15;
 }
 
 const Json* Json::find(std::string_view key) const {
@@ -152,11 +152,14 @@ class JsonParser {
     } else if (!digits()) {
       return fail("invalid value");
     }
+    v.integral_ = true;
     if (!at_end() && peek() == '.') {
       ++pos_;
       if (!digits()) return fail("invalid number");
+      v.integral_ = false;
     }
     if (!at_end() && (peek() == 'e' || peek() == 'E')) {
+      v.integral_ = false;
       ++pos_;
       if (!at_end() && (peek() == '+' || peek() == '-')) ++pos_;
       if (!digits()) return fail("invalid number");

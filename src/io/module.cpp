@@ -120,7 +120,7 @@ Result<std::int64_t> Config::positive_int(const char* key) const {
   if (!v) return bad(key, "missing (a positive integer)");
   if (!v->is_integer()) return bad(key, std::string("expected an integer, found a ") +
                                             Json::type_name(v->type()));
-  if (v->as_integer() <= 0 || v->as_integer() > (std::int64_t(1) << 31))
+  if (v->as_integer() <= 0 || v->as_integer() >= (std::int64_t(1) << 31))
     return bad(key, "must be a positive integer below 2^31, found " +
                         std::to_string(v->as_integer()));
   return v->as_integer();

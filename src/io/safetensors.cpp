@@ -12,6 +12,7 @@
 #include <unistd.h>
 #define EDGEATTN_HAVE_MMAP 1
 #else
+#include <filesystem>
 #include <fstream>
 #endif
 
@@ -31,7 +32,12 @@ constexpr DTypeInfo kDTypes[] = {
     {DType::f32, "F32", 4},      {DType::f64, "F64", 8},   {DType::i64, "I64", 8},
     {DType::u64, "U64", 8}};
 
-constexpr std::uint64_t kMaxHeader = 100'000'000;  // the format's own limit
+// Caps checked before the header is parsed or any tensor read, so that a
+// small hostile file cannot cost seconds or gigabytes (the format itself
+// allows 100 MB of header): a model with ten thousand tensors has a header
+// of about 1 MB.
+constexpr std::uint64_t kMaxHeader = kSafetensorsMaxHeaderBytes;
+constexpr std::size_t kMaxTensors = kSafetensorsMaxTensors;
 
 // IEEE binary16 to binary32, exact (denormals included).
 float half_to_float(std::uint16_t h) {
@@ -111,7 +117,9 @@ struct SafetensorsFile::Storage {
 Result<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
   auto st = std::make_shared<Storage>();
 #if defined(EDGEATTN_HAVE_MMAP)
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
+  // below as not a regular file); regular files ignore the flag.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return Status(StatusCode::io_error, path + ": cannot open: " + std::strerror(errno));
   struct stat sb {};
   if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -130,6 +138,9 @@ Result<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
   }
   ::close(fd);
 #else
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    return Status(StatusCode::io_error, path + ": not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status(StatusCode::io_error, path + ": cannot open");
   st->copy.assign(std::istreambuf_iterator<char>(in), {});
@@ -156,14 +167,20 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::shared_ptr<Storage> storage,
   };
   if (storage->size < 8) return bad("too short (" + std::to_string(storage->size) + " bytes)");
   const std::uint64_t header_len = load_le<std::uint64_t>(storage->data);
-  if (header_len > kMaxHeader || header_len > storage->size - 8)
+  if (header_len > storage->size - 8)
     return bad("header length " + std::to_string(header_len) + " runs past the end of the " +
                std::to_string(storage->size) + "-byte file");
+  if (header_len > kMaxHeader)
+    return bad("header of " + std::to_string(header_len) + " bytes is more than the " +
+               std::to_string(kMaxHeader) + " this loader reads");
   const std::string_view text(reinterpret_cast<const char*>(storage->data + 8), header_len);
   Result<Json> parsed = parse_json(text);
   if (!parsed.ok()) return bad("header: " + parsed.status().message());
   const Json& header = parsed.value();
   if (!header.is_object()) return bad("header is not a JSON object");
+  if (header.members().size() > kMaxTensors + 1)  // (+ __metadata__)
+    return bad(std::to_string(header.members().size()) + " entries, more than the " +
+               std::to_string(kMaxTensors) + " tensors this loader reads");
 
   SafetensorsFile f;
   f.name_ = name;

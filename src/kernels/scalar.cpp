@@ -52,10 +52,12 @@ void global_pool(const float* x, std::size_t rows, std::size_t n, float* mean, f
     if (max) max[r] = reduce_max(x + r * n, n);
   }
 }
-std::size_t argmax(const float* x, std::size_t n) {
+std::size_t argmax(const float* x, std::size_t n) {  // a NaN is the maximum, as torch.argmax
   std::size_t best = 0;
-  for (std::size_t i = 1; i < n; ++i)
+  for (std::size_t i = 0; i < n; ++i) {
+    if (std::isnan(x[i])) return i;
     if (x[i] > x[best]) best = i;
+  }
   return best;
 }
 void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n) {

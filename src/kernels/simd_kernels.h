@@ -6,6 +6,7 @@
 // avoids std::min/std::max and other shared inline templates on floats.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -375,14 +376,22 @@ std::size_t argmax(const float* x, std::size_t n) {
   if (n == 0) return 0;
   const float ninf = -std::numeric_limits<float>::infinity();
   const auto ld = [&](std::size_t j) { return F::load_unaligned(x + j); };
-  F m(ninf), at(0.0f), block(0.0f);
+  F m(ninf), at(0.0f), block(0.0f), sum(0.0f);
   std::size_t i = 0;
   for (; i + B <= n; i += B) {
-    const F bm = xsimd::max(xsimd::max(ld(i), ld(i + W)), xsimd::max(ld(i + 2 * W), ld(i + 3 * W)));
+    const F v0 = ld(i), v1 = ld(i + W), v2 = ld(i + 2 * W), v3 = ld(i + 3 * W);
+    const F bm = xsimd::max(xsimd::max(v0, v1), xsimd::max(v2, v3));
+    sum += (v0 + v1) + (v2 + v3);  // NaN if any element is NaN (or infinities cancel)
     at = xsimd::select(bm > m, block, at);
     m = xsimd::max(m, bm);
     block += F(1.0f);
   }
+  // As torch.argmax, a NaN is the maximum and the first one wins; max()'s
+  // NaN rules differ by ISA, so a row with one takes this search instead.
+  bool nan = xsimd::any(xsimd::isnan(sum));
+  for (std::size_t j = i; j < n && !nan; ++j) nan = std::isnan(x[j]);
+  for (std::size_t j = 0; nan && j < n; ++j)
+    if (std::isnan(x[j])) return j;
   float mx = hmax<A>(m);
   std::size_t start = i;  // the tail, unless a block holds the maximum
   if (i < n) {
@@ -400,7 +409,7 @@ std::size_t argmax(const float* x, std::size_t n) {
     if (xsimd::any(ld(i) == mv)) break;
   for (; i < n; ++i)
     if (x[i] == mx) return i;
-  return 0;  // only NaNs
+  return 0;
 }
 
 // Mask bytes as 1.0f / 0.0f.

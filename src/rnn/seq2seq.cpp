@@ -386,8 +386,9 @@ struct Candidates {
 Status Seq2Seq::beam_search(const Context& ctx, const std::int64_t* src, std::size_t sl,
                             const BeamOptions& opt, Hypothesis& out, Workspace& ws) const {
   const std::size_t t_max = opt.max_len ? opt.max_len : cfg_.max_len, w = opt.width;
-  if (w == 0 || t_max > cfg_.max_len || !out.tokens)
-    return Status::invalid("seq2seq: beam width must be >= 1, max_len at most the config's " +
+  if (w == 0 || w > kMaxBeamWidth || t_max > cfg_.max_len || !out.tokens)
+    return Status::invalid("seq2seq: beam width must be 1.." + std::to_string(kMaxBeamWidth) +
+                           " (found " + std::to_string(w) + "), max_len at most the config's " +
                            std::to_string(cfg_.max_len) + ", and out.tokens given");
   const std::size_t hd = cfg_.dec_hidden, v = cfg_.tgt_vocab;
   const bool keep_align = out.alignments != nullptr;
