@@ -2,6 +2,10 @@
 // (asserting the error text), parameter/config checks, the verify tool's
 // lines and exit codes.
 #include <atomic>
+#include <algorithm>
+#include <limits>
+#include <cmath>
+#include <sys/stat.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -273,6 +277,134 @@ TEST_CASE("edgeattn-verify: lines, exit codes, one bad file does not stop the ot
   CHECK(out.find("context max_abs=1.0") != std::string::npos);
   CHECK(out.find("FAIL") != std::string::npos);
   std::remove(tampered.c_str());
+}
+
+namespace {
+// The bytes of `path` with `from` replaced by `to` in its header.
+std::vector<std::uint8_t> with_header_edit(const std::string& path, const std::string& from,
+                                           const std::string& to) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<std::uint8_t> b((std::istreambuf_iterator<char>(in)), {});
+  std::uint64_t n = 0;
+  std::memcpy(&n, b.data(), 8);
+  std::string header(b.begin() + 8, b.begin() + 8 + static_cast<std::ptrdiff_t>(n));
+  const std::size_t at = header.find(from);
+  REQUIRE(at != std::string::npos);
+  header.replace(at, from.size(), to);
+  std::vector<std::uint8_t> out = image(header, 0);
+  out.insert(out.end(), b.begin() + 8 + static_cast<std::ptrdiff_t>(n), b.end());
+  return out;
+}
+
+bool has_control(const std::string& s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return true;
+  return false;
+}
+}  // namespace
+
+TEST_CASE("hostile files: a FIFO is refused at once, not waited on") {
+  const std::string fifo = "edgeattn_test.fifo";
+  std::remove(fifo.c_str());
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  Result<SafetensorsFile> f = SafetensorsFile::open(fifo);
+  std::remove(fifo.c_str());
+  REQUIRE_FALSE(f.ok());
+  CHECK(f.status().message().find("not a regular file") != std::string::npos);
+}
+
+TEST_CASE("hostile files: control characters from the file are escaped in every message") {
+  const std::string forged = "x\\u001b[2K\\rsoft_dot_b2.case.safetensors soft_attention context ok\\n";
+  const std::string e = error_of(image("{\"" + forged + R"(":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})", 8));
+  INFO(e);
+  CHECK(e.find("unknown dtype") != std::string::npos);
+  CHECK_FALSE(has_control(e));
+  CHECK(e.find("\\x1b[2K\\x0dsoft_dot_b2") != std::string::npos);
+  const std::string kind = error_of(image(R"({"__metadata__":{"module":"evil\n ok","config":"{}"}})", 0));
+  CHECK(kind.find("unknown module 'evil\\x0a ok'") != std::string::npos);
+  CHECK(printable("a\tb\x7f") == "a\\x09b\\x7f");
+  CHECK(Status::invalid("line\nbreak").message() == "line\\x0abreak");
+}
+
+TEST_CASE("hostile files: integers only where the format says integer, limits as stated") {
+  expect_error(image(R"({"x":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})", 8),
+               "shape has an entry that is not a non-negative integer");
+  expect_error(image(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0.0,8e0]}})", 8),
+               "data_offsets is not two non-negative integers");
+  const std::string t = R"("x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
+  expect_error(image(R"({"__metadata__":{"module":"eca","config":"{\"channels\":4,\"kernel_size\":3.0}"},)" + t + "}", 8),
+               "'kernel_size': expected an integer");
+  expect_error(image(R"({"__metadata__":{"module":"eca","config":"{\"channels\":2147483648,\"kernel_size\":3}"},)" + t + "}", 8),
+               "'channels': must be a positive integer below 2^31, found 2147483648");
+  // 2^31 - 1 is below the limit: refused later, by the missing parameter.
+  expect_error(image(R"({"__metadata__":{"module":"eca","config":"{\"channels\":2147483647,\"kernel_size\":3}"},)" + t + "}", 8),
+               "param.conv.weight: missing");
+  Result<Json> j = parse_json("[3, 3.0, 3e0, -0, 9007199254740993]");
+  REQUIRE(j.ok());
+  CHECK(j->elements()[0].is_integer());
+  CHECK_FALSE(j->elements()[1].is_integer());
+  CHECK_FALSE(j->elements()[2].is_integer());
+  CHECK(j->elements()[3].is_integer());
+  CHECK_FALSE(j->elements()[4].is_integer());  // not exact in a double
+}
+
+TEST_CASE("hostile files: a case with nothing to compare is unusable; a model file is named as one") {
+  const std::string q = R"("input.query":{"dtype":"F32","shape":[1,1,2],"data_offsets":[0,8]})";
+  expect_error(image("{" + kMeta + "," + q + "}", 8), "nothing to compare: the case has no expected.* tensors");
+  expect_error(image("{" + kMeta + R"(,"param.x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 8),
+               "this is a model file (no input.* or expected.* tensors), not a case");
+  std::string out, err;
+  const std::string model = "model_only.safetensors";
+  const std::vector<std::uint8_t> b = image("{" + kMeta + "}", 0);
+  std::ofstream(model, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  CHECK(run_verify({model}, out, err) == 2);
+  CHECK(err.find("this is a model file") != std::string::npos);
+  CHECK(out.empty());
+  std::remove(model.c_str());
+}
+
+TEST_CASE("hostile files: header size and tensor count are capped before parsing") {
+  const std::string big = R"({"__metadata__":{"a":")" + std::string(kSafetensorsMaxHeaderBytes, 'x') + "\"}}";
+  expect_error(image(big, 0), "more than the 4194304 this loader reads");
+  std::string many = "{";
+  for (std::size_t i = 0; i <= kSafetensorsMaxTensors; ++i)
+    many += "\"t" + std::to_string(i) + R"(":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},)";
+  many.back() = '}';
+  REQUIRE(many.size() < kSafetensorsMaxHeaderBytes);
+  expect_error(image(many, 0), "65537 tensors, more than the 65536 this loader reads");
+}
+
+TEST_CASE("hostile files: weights, outputs and workspace are checked against the cap before any allocation") {
+  // The golden seq2seq case asking for 10^9 decoder steps: 8 GB of tokens.
+  const std::vector<std::uint8_t> b = with_header_edit(data_dir() + "/seq2seq_additive.case.safetensors",
+                                                       "\\\"max_len\\\": 6", "\\\"max_len\\\": 1000000000");
+  Result<SafetensorsFile> f = SafetensorsFile::from_bytes(b.data(), b.size(), "long.safetensors");
+  REQUIRE_MESSAGE(f.ok(), f.status().message());
+  Result<Case> c = load_case(f.value());
+  REQUIRE_MESSAGE(c.ok(), c.status().message());
+  c->expected.clear();  // (its expected tokens are 6 long: that check would refuse it first)
+  Result<cli::Prepared> p = cli::prepare(std::move(c).value(), Context{1}, std::size_t(1) << 30);
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.status().code() == StatusCode::out_of_memory);
+  CHECK(p.status().message().find("outputs 8000000000") != std::string::npos);
+}
+
+TEST_CASE("compare: infinities and NaN as torch.allclose (equal_nan=False)") {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const auto value = [](std::initializer_list<float> v) {
+    Value x = Value::zeros(ValueType::f32, Shape{v.size()}).value();
+    std::copy(v.begin(), v.end(), x.f32());
+    return x;
+  };
+  Comparison same_inf = compare(value({inf, -inf, 1.0f}), value({inf, -inf, 1.0f}), 1e-5, 1e-4);
+  CHECK(same_inf.ok);
+  CHECK(same_inf.max_abs == 0.0);
+  CHECK_FALSE(compare(value({inf}), value({-inf}), 1e-5, 1e-4).ok);
+  CHECK_FALSE(compare(value({1.0f}), value({inf}), 1e-5, 1e-4).ok);
+  const Comparison both_nan = compare(value({nan, 1.0f}), value({nan, 1.0f}), 1e-5, 1e-4);
+  CHECK_FALSE(both_nan.ok);
+  CHECK(std::isnan(both_nan.max_abs));
+  CHECK_FALSE(compare(value({1.0f, nan}), value({1.0f, 2.0f}), 1e-5, 1e-4).ok);
 }
 
 TEST_CASE("model files: load_module from a case and from a state_dict prefix") {

@@ -5,8 +5,10 @@
 // or shape are refused.
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <memory>
 
+#include "../src/cli/runner.h"
 #include "alloc_count.h"
 #include "module_gen.h"
 #include "test_util.h"
@@ -203,4 +205,86 @@ TEST_CASE("vision and rnn layers: workspace_bytes() is exact on every ISA and th
       });
     }
   }
+}
+
+TEST_CASE("config mutations: every key set to hostile values gives a status, never a crash or a huge allocation") {
+  const char* values[] = {"0", "-1", "2147483647", "2147483648", "2147483649", "1e15", "2.5", "3.0",
+                          "\"x\"", "null", "true", "[]"};
+  int refused = 0, capped = 0, ran = 0;
+  for (const std::string& kind : module_names()) {
+    const ModuleCase base = ModuleGen(seed_of(kind, 0)).make(kind);
+    const Json config = parse_json(base.config).value();
+    for (const auto& member : config.members()) {
+      for (const char* value : values) {
+        std::string text = "{";
+        for (const auto& [key, v] : config.members()) {
+          const bool mutated = key == member.first;
+          (void)v;
+          text += (text.size() > 1 ? ", \"" : "\"") + key + "\": ";
+          text += mutated ? std::string(value) : "";
+          if (!mutated) {  // keep the original value's text
+            const std::size_t at = base.config.find("\"" + key + "\":");
+            const std::size_t end = base.config.find_first_of(",}", at);
+            text += base.config.substr(at + key.size() + 4, end - at - key.size() - 4);
+          }
+        }
+        text += "}";
+        CAPTURE(text);
+        ModuleCase mc = ModuleGen(seed_of(kind, 0)).make(kind);
+        Result<std::unique_ptr<Module>> m = create_module(kind, parse_json(text).value(), mc.params);
+        if (!m.ok()) {
+          CHECK_FALSE(m.status().message().empty());
+          ++refused;
+          continue;
+        }
+        Case c;
+        c.path = "mutated", c.kind = kind, c.module = std::move(m).value();
+        c.inputs = std::move(mc.inputs);
+        Result<cli::Prepared> p = cli::prepare(std::move(c), Context{2}, std::size_t(256) << 20);
+        if (!p.ok()) {  // refused by a check or the cap: fine
+          ++capped;
+          continue;
+        }
+        const Status st = p->c.module->run(Context{2}, p->c.inputs, p->outputs, p->ws);
+        CHECK((st.ok() || st.code() == StatusCode::invalid_argument));
+        ++ran;
+      }
+    }
+  }
+  MESSAGE("mutated configs: " << refused << " refused at load, " << capped << " at plan, " << ran << " ran");
+  CHECK(refused > 0);
+  CHECK(capped > 0);
+  CHECK(ran > 0);
+}
+
+TEST_CASE("hostile thread counts: clamped to kMaxThreads, the run still exact") {
+  for (const char* kind : {"non_local", "cbam", "sagan_attention", "multihead_attention"}) {
+    CAPTURE(kind);
+    Built b = build(kind, 1);
+    const Context ctx{100000};
+    ValueMap out = outputs_for(b.specs, 0);
+    check_workspace(b.module->workspace_bytes(b.mc.inputs, ctx),
+                    [&](Workspace& ws) { return b.module->run(ctx, b.mc.inputs, out, ws); });
+  }
+}
+
+TEST_CASE("seq2seq: NaN logits are decoded as torch.argmax decodes them (the first NaN), on every ISA") {
+  ModuleCase mc = ModuleGen(seed_of("seq2seq", 2)).make("seq2seq");
+  const Json config = parse_json(mc.config).value();
+  const std::size_t vt = static_cast<std::size_t>(config.find("tgt_vocab")->as_integer());
+  Tensor bias = Tensor::zeros(Shape{vt}).value();
+  bias.data()[vt - 1] = std::numeric_limits<float>::quiet_NaN();
+  bias.data()[1] = std::numeric_limits<float>::quiet_NaN();
+  bias.data()[0] = 1e30f;  // the largest finite logit does not win over a NaN
+  mc.params.add("decoder.out.bias", std::move(bias));
+  std::unique_ptr<Module> m = create_module("seq2seq", config, mc.params).value();
+  const std::vector<OutputSpec> specs = m->check(mc.inputs).value();
+  ValueMap out = outputs_for(specs, 0);
+  Workspace ws;
+  REQUIRE(ws.reserve(m->workspace_bytes(mc.inputs, Context{1})).ok());
+  for_each_isa([&](Isa) {
+    REQUIRE(m->run(Context{1}, mc.inputs, out, ws).ok());
+    const Value& tokens = out.at("tokens");
+    for (std::size_t i = 0; i < tokens.shape().numel(); ++i) CHECK(tokens.i64()[i] == 1);
+  });
 }

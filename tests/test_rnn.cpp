@@ -272,6 +272,29 @@ TEST_CASE("beam search: width 1 is greedy; a beam keeping every hypothesis finds
   CHECK(lengths_seen > 0);
 }
 
+TEST_CASE("beam search: a width past kMaxBeamWidth is refused; its workspace size saturates, never wraps") {
+  const Seq2Seq m = tiny_seq2seq(4, 4, 401);
+  const std::size_t huge = std::size_t(1) << 62;
+  CHECK(m.workspace_bytes(1, 6, huge, Context{1}) == SIZE_MAX);
+  Workspace ws;
+  CHECK(ws.reserve(m.workspace_bytes(1, 6, huge, Context{1})).code() == StatusCode::out_of_memory);
+  REQUIRE(ws.reserve(m.workspace_bytes(1, 6, 4, Context{1})).ok());
+  const std::int64_t src[6] = {1, 2, 3, 0, 1, 2};
+  std::int64_t tokens[4];
+  Seq2Seq::Hypothesis h;
+  h.tokens = tokens;
+  for (std::size_t width : {huge, Seq2Seq::kMaxBeamWidth + 1}) {
+    Seq2Seq::BeamOptions opt;
+    opt.width = width;
+    const Status st = m.beam_search(Context{1}, src, 6, opt, h, ws);
+    CHECK(st.code() == StatusCode::invalid_argument);
+    CHECK(st.message().find("beam width") != std::string::npos);
+  }
+  Seq2Seq::BeamOptions wide;  // allowed but more than this workspace holds: a clean refusal
+  wide.width = Seq2Seq::kMaxBeamWidth;
+  CHECK(m.beam_search(Context{1}, src, 6, wide, h, ws).code() == StatusCode::out_of_memory);
+}
+
 TEST_CASE("sampling decode: seeded, top-1 is greedy, first tokens follow the softmax (chi-square)") {
   const Seq2Seq m = tiny_seq2seq(4, 4, 400);
   const std::int64_t src[3] = {2, 6, 0};

@@ -155,10 +155,15 @@ Comparison compare(const Value& got, const Value& want, double atol, double rtol
     }
     // As torch.allclose (equal_nan=False): equal infinities match, any NaN
     // fails (and is reported as max_abs = nan).
-    if (std::isinf(w) && g == w) continue;
     if (std::isnan(g) || std::isnan(w)) {
       c.ok = false;
       c.max_abs = c.max_rel = NAN;
+      continue;
+    }
+    if (std::isinf(g) || std::isinf(w)) {  // no tolerance makes them close
+      if (g == w) continue;
+      c.ok = false;
+      if (!std::isnan(c.max_abs)) c.max_abs = c.max_rel = INFINITY;
       continue;
     }
     const double d = std::fabs(g - w);

@@ -178,9 +178,10 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::shared_ptr<Storage> storage,
   if (!parsed.ok()) return bad("header: " + parsed.status().message());
   const Json& header = parsed.value();
   if (!header.is_object()) return bad("header is not a JSON object");
-  if (header.members().size() > kMaxTensors + 1)  // (+ __metadata__)
-    return bad(std::to_string(header.members().size()) + " entries, more than the " +
-               std::to_string(kMaxTensors) + " tensors this loader reads");
+  const std::size_t tensors = header.members().size() - (header.find("__metadata__") ? 1 : 0);
+  if (tensors > kMaxTensors)
+    return bad(std::to_string(tensors) + " tensors, more than the " + std::to_string(kMaxTensors) +
+               " this loader reads");
 
   SafetensorsFile f;
   f.name_ = name;
