@@ -19,7 +19,9 @@ Result<Prepared> prepare(Case c, const Context& ctx, std::size_t max_bytes) {
   const std::string where = c.path + ": " + c.kind + ": ";
   Result<std::vector<OutputSpec>> specs = c.module->check(c.inputs);
   if (!specs.ok()) return Status(specs.status().code(), where + specs.status().message());
-  for (const auto& [name, want] : c.expected) {
+  for (const auto& item : c.expected) {
+    const std::string& name = item.first;  // (a named copy: lambdas cannot capture bindings in C++17)
+    const Value& want = item.second;
     const auto spec = std::find_if(specs->begin(), specs->end(),
                                    [&](const OutputSpec& s) { return s.name == name; });
     if (spec == specs->end())
@@ -85,7 +87,7 @@ namespace {
 
 struct Options {
   int threads = 0;
-  std::string isa = "auto";
+  std::string isa;  // empty: EDGEATTN_ISA if set, else the best (the library's own choice)
   double min_time = 1.5;
   std::vector<std::string> files;
 };
@@ -170,8 +172,10 @@ void print_unusable(std::ostream& err, const std::string& file, const Status& s)
 
 // Options applied to the process: ISA and threads.
 Result<Context> apply(const Options& o) {
-  Status s = set_isa(o.isa.c_str());
-  if (!s.ok()) return Status::invalid("--isa: " + s.message());
+  if (!o.isa.empty()) {
+    Status s = set_isa(o.isa.c_str());
+    if (!s.ok()) return Status::invalid("--isa: " + s.message());
+  }
   return Context{o.threads};
 }
 
