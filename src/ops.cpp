@@ -219,9 +219,10 @@ std::size_t attention_bytes(const detail::KernelTable& t, int threads, std::size
 std::size_t attention_workspace_bytes(const Context& ctx, std::size_t m, std::size_t n,
                                       std::size_t d, std::size_t dv) {
   static const std::vector<Isa> isas = available_isas();  // asked inside calls: no allocation
+  const int threads = resolve_threads(ctx);
   std::size_t most = 0;
   for (Isa isa : isas) {
-    const std::size_t b = attention_bytes(*detail::table_for(isa), resolve_threads(ctx), m, n, d, dv);
+    const std::size_t b = attention_bytes(*detail::table_for(isa), threads, m, n, d, dv);
     most = b > most ? b : most;
   }
   return most;

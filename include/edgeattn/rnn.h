@@ -227,16 +227,13 @@ class Seq2Seq {
                const std::int64_t* tokens, std::size_t n, float* score, Workspace& ws) const;
 
  private:
-  struct Memory;  // one batch's encoding, in the workspace
-  struct StepSlices;
-  // A decode's scratch after its own slices: the memory (and encoding's
-  // buffers), then room for encoding or for one step of groups x per_group
-  // rows (step_slices). One description for workspace_bytes() and the
-  // decoders.
+  struct Memory;  // one batch's encoding and the step's buffers, in the workspace
+  // A decode's scratch after its own slices, one description for
+  // workspace_bytes() and the decoders: the memory (and encoding's
+  // buffers), the buffers of one step of groups x per_group rows, then room
+  // for encoding or for the step's attention and GEMMs.
   Memory memory_slices(detail::Scratch& s, std::size_t batch, std::size_t src_len, bool lengths,
                        std::size_t groups, std::size_t per_group, const Context& ctx) const;
-  StepSlices step_slices(detail::Scratch& s, std::size_t groups, std::size_t per_group,
-                         std::size_t src_len, const Context& ctx) const;
   // Fills `mem` (taken by memory_slices) and the initial state [B, Hd].
   Status encode(const Context& ctx, const std::int64_t* src, std::size_t batch, std::size_t src_len,
                 const std::int64_t* src_lengths, float* state, const Memory& mem,

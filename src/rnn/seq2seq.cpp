@@ -25,11 +25,9 @@ struct Seq2Seq::Memory {
   float* x = nullptr;             // encoding's buffers: embedded src [B, S, E],
   float* hn = nullptr;            // the encoder's final states [2, B, He]
   float* cat = nullptr;           // and one [2 He] row
-};
-
-struct Seq2Seq::StepSlices {
-  float *gx, *gh, *context;  // [rows, 3 Hd] twice, [rows, 2 He]
-  const float** ptrs;        // [rows]
+  float *gx = nullptr, *gh = nullptr;  // a step's buffers: [rows, 3 Hd] twice,
+  float* context = nullptr;            // [rows, 2 He]
+  const float** ptrs = nullptr;        // and [rows]
 };
 
 namespace {
@@ -187,19 +185,6 @@ std::size_t Seq2Seq::weight_bytes() const {
   return b;
 }
 
-Seq2Seq::StepSlices Seq2Seq::step_slices(Scratch& sc, std::size_t groups, std::size_t per_group,
-                                         std::size_t sl, const Context& ctx) const {
-  const std::size_t he2 = 2 * cfg_.enc_hidden, hd = cfg_.dec_hidden, v = cfg_.tgt_vocab;
-  const std::size_t rows = sat_mul(groups, per_group);
-  StepSlices st{};
-  st.gx = sc.take<float>(rows, 3 * hd), st.gh = sc.take<float>(rows, 3 * hd);
-  st.ptrs = sc.take<const float*>(rows);
-  st.context = sc.take<float>(rows, he2);
-  sc.room(max_of(attention_.workspace_bytes({groups, per_group, sl, hd, he2, he2}, ctx),
-                 max_of(matmul_workspace_bytes(ctx, rows, 3 * hd, hd), matmul_workspace_bytes(ctx, rows, v, hd))));
-  return st;
-}
-
 Seq2Seq::Memory Seq2Seq::memory_slices(Scratch& sc, std::size_t batch, std::size_t sl, bool lengths,
                                        std::size_t groups, std::size_t per_group,
                                        const Context& ctx) const {
@@ -215,13 +200,18 @@ Seq2Seq::Memory Seq2Seq::memory_slices(Scratch& sc, std::size_t batch, std::size
   m.mc = sc.take<float>(rows, 3 * hd);
   m.mo = sc.take<float>(rows, v);
   m.mask = lengths ? sc.take<std::uint8_t>(rows) : nullptr;
+  const std::size_t step_rows = sat_mul(groups, per_group);
+  m.gx = sc.take<float>(step_rows, 3 * hd), m.gh = sc.take<float>(step_rows, 3 * hd);
+  m.context = sc.take<float>(step_rows, he2);
+  m.ptrs = sc.take<const float*>(step_rows);
   const std::size_t encode = max_of(max_of(encoder_.workspace_bytes(batch, sl, ctx),
                                            a ? matmul_workspace_bytes(ctx, rows, a, he2) : 0),
                                     max_of(matmul_workspace_bytes(ctx, rows, 3 * hd, he2),
                                            matmul_workspace_bytes(ctx, rows, v, he2)));
-  Scratch step;
-  step_slices(step, groups, per_group, sl, ctx);
-  sc.room(max_of(encode, step.bytes()));
+  const std::size_t step = max_of(attention_.workspace_bytes({groups, per_group, sl, hd, he2, he2}, ctx),
+                                  max_of(matmul_workspace_bytes(ctx, step_rows, 3 * hd, hd),
+                                         matmul_workspace_bytes(ctx, step_rows, v, hd)));
+  sc.room(max_of(encode, step));
   return m;
 }
 
@@ -291,11 +281,8 @@ Status Seq2Seq::step(const Context& ctx, const Memory& mem, std::size_t groups, 
                      Workspace& ws, bool odd) const {
   const std::size_t he2 = 2 * cfg_.enc_hidden, hd = cfg_.dec_hidden, v = cfg_.tgt_vocab, g3 = 3 * hd;
   const std::size_t sl = mem.src_len, rows = groups * per_group;
-  Scratch sc(ws);
-  const StepSlices slices = step_slices(sc, groups, per_group, sl, ctx);
-  if (!sc.ok()) return oom();
-  float *gx = slices.gx, *gh = slices.gh, *context = slices.context;
-  const float** ptrs = slices.ptrs;
+  float *gx = mem.gx, *gh = mem.gh, *context = mem.context;
+  const float** ptrs = mem.ptrs;
   // a_t from s_{t-1}: rows of a group query that group's memory.
   const ConstView q(s, Shape{groups, per_group, hd});
   const ConstView m(mem.m, Shape{groups, sl, he2});
