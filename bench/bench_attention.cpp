@@ -1,4 +1,4 @@
-// Google Benchmarks of the attention workloads (shared spec workloads.md):
+// Google Benchmarks of the attention workloads (docs/workloads.md):
 // W1 scaled-dot self-attention, W2 one decoder query against 50 keys, W9
 // hard attention's selection. Planned before timing: weights made, workspace
 // reserved, outputs allocated. Counters as bench_kernels (peak_frac against

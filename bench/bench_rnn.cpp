@@ -1,4 +1,4 @@
-// Google Benchmarks of the recurrent workloads (shared spec workloads.md):
+// Google Benchmarks of the recurrent workloads (docs/workloads.md):
 // W7 seq2seq greedy decoding of a 30-token source into exactly 30 steps
 // (vocab 64, emb 64, bi-GRU 128 per direction, decoder 256, additive 256),
 // beam search with k = 4 on the same model, and W8 the LSTM + self-attention

@@ -1,5 +1,5 @@
 // Time-series forecasting with an LSTM + self-attention (attention_forecaster
-// of modules.md), trained by tools/train_forecaster.py on the monthly El Nino
+// of docs/modules.md), trained by tools/train_forecaster.py on the monthly El Nino
 // sea surface temperatures (NOAA, public domain; examples/data/elnino.csv).
 // Forecasts every month of the held-out years 1999-2010 one month ahead from
 // the 36 before it, reports RMSE against the last-value and same-month-last-

@@ -1,4 +1,4 @@
-// The loader: strict JSON, every malformed-file class of case-format.md
+// The loader: strict JSON, every malformed-file class of docs/case-format.md
 // (asserting the error text), parameter/config checks, the verify tool's
 // lines and exit codes.
 #include <atomic>

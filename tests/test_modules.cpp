@@ -4,7 +4,9 @@
 // 64-byte granule less is a clean out_of_memory; outputs of the wrong type
 // or shape are refused.
 #include <algorithm>
+#include <fstream>
 #include <functional>
+#include <set>
 #include <limits>
 #include <memory>
 
@@ -287,4 +289,19 @@ TEST_CASE("seq2seq: NaN logits are decoded as torch.argmax decodes them (the fir
     const Value& tokens = out.at("tokens");
     for (std::size_t i = 0; i < tokens.shape().numel(); ++i) CHECK(tokens.i64()[i] == 1);
   });
+}
+
+TEST_CASE("docs/modules.md documents exactly the registry's modules") {
+  std::ifstream in(std::string(EDGEATTN_DOCS_DIR) + "/modules.md");
+  REQUIRE(in);
+  std::set<std::string> documented;
+  for (std::string line; std::getline(in, line);) {
+    if (line.compare(0, 4, "### ") != 0) continue;
+    // "### `name` (...)" or "### `gru`, `lstm`": every code word before any "("
+    const std::string head = line.substr(0, line.find('('));
+    for (std::size_t a = head.find('`'); a != std::string::npos; a = head.find('`', head.find('`', a + 1) + 1))
+      documented.insert(head.substr(a + 1, head.find('`', a + 1) - a - 1));
+  }
+  const std::vector<std::string> names = module_names();
+  CHECK(documented == std::set<std::string>(names.begin(), names.end()));
 }

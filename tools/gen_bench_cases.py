@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the benchmark workloads of workloads.md that are one module each
+"""Writes the benchmark workloads of docs/workloads.md that are one module each
 (W1-W8) as case files for edgeattn-bench, into bench/cases/:
 
     /usr/bin/python3 tools/gen_bench_cases.py

@@ -3,7 +3,7 @@
 Fashion-MNIST (Debian's dataset-fashion-mnist, MIT licence, Zalando
 Research; gzipped IDX files under /usr/share/datasets/fashion-mnist/) and
 exports it with the project's exporter: weights under the module keys of
-modules.md, the network, class names and input normalisation in the
+docs/modules.md, the network, class names and input normalisation in the
 metadata, and PyTorch's predictions on the 10,000 test images so that the
 C++ example proves it reproduces them.
 

@@ -5,7 +5,7 @@
 # glibc malloc),
 # and ONNX Runtime (npm onnxruntime-node, installed with --ignore-scripts into
 # OUT; models exported with torch.onnx.export), each with 1 and 2 threads and
-# the timing rule of workloads.md. Prints one line per workload and runner.
+# the timing rule of docs/workloads.md. Prints one line per workload and runner.
 # Usage: bench/peers/run.sh [OUT_DIR]   (needs a Release build in build/)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

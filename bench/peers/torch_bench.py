@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Times the attention workloads in PyTorch eager and torch.jit traced, with
-the timing rule of workloads.md, and exports them to ONNX for ONNX Runtime.
+the timing rule of docs/workloads.md, and exports them to ONNX for ONNX Runtime.
 Usage: torch_bench.py THREADS [ONNX_DIR] [NAME_PREFIX]"""
 import json
 import os

@@ -1,4 +1,4 @@
-"""The workloads of workloads.md as PyTorch modules, shared by the PyTorch
+"""The workloads of docs/workloads.md as PyTorch modules, shared by the PyTorch
 timing and the ONNX export (so both peers run the same graphs). The CNN
 attention workloads run the project's reference modules (timm's
 formulas), returning y only."""

@@ -1,4 +1,4 @@
-// Attention cores (modules.md: soft_attention, hard_attention,
+// Attention cores (docs/modules.md: soft_attention, hard_attention,
 // multihead_attention). Inputs are batch-first and contiguous:
 // query [B, Lq, Dq], keys [B, Lk, Dk], values [B, Lk, Dv]. Masks are uint8,
 // nonzero = may attend, [B, Lq, Lk] or [B, 1, Lk]. A query row that may
@@ -33,7 +33,7 @@ enum class Score { dot, scaled_dot, general, additive };
 const char* score_name(Score s);
 Result<Score> score_from_name(const std::string& name);
 
-// The learned weights of a score (PyTorch keys in modules.md).
+// The learned weights of a score (PyTorch keys in docs/modules.md).
 struct ScoreWeights {
   Tensor linear_in;     // general: linear_in.weight [Dk, Dq]
   Tensor query_proj;    // additive: query_proj.weight [A, Dq]

@@ -1,4 +1,4 @@
-// Case files and model files (case-format.md): a module's name, config and
+// Case files and model files (docs/case-format.md): a module's name, config and
 // parameters, and for a case its inputs and the outputs PyTorch produced.
 // Errors name the file and the tensor or key at fault.
 #pragma once

@@ -88,7 +88,7 @@ class ParamSet {
   // The tensor `key`, which must have shape `expected`.
   Result<Tensor> take(const std::string& key, const Shape& expected) const;
   // A Linear weight [out, in]; a 1x1 conv weight [out, in, 1, 1] is accepted
-  // too (modules.md). Returned as [out, in].
+  // too (docs/modules.md). Returned as [out, in].
   Result<Tensor> take_linear(const std::string& key, std::size_t out, std::size_t in) const;
   // The tensor `key` of any shape (for widths the config does not name).
   Result<Tensor> take_any(const std::string& key) const;

@@ -1,4 +1,4 @@
-// Recurrent layers (modules.md: gru, lstm): torch.nn.GRU / torch.nn.LSTM
+// Recurrent layers (docs/modules.md: gru, lstm): torch.nn.GRU / torch.nn.LSTM
 // with batch_first=True and bias=True in eval mode, any number of layers,
 // uni- or bidirectional, initial states, and variable lengths with
 // pack_padded_sequence semantics; and single-step cells (torch.nn.GRUCell /
@@ -145,7 +145,7 @@ struct Seq2SeqConfig {
   std::size_t max_len = 1;
 };
 
-// The contract's parameters (modules.md seq2seq), PyTorch's shapes.
+// The contract's parameters (docs/modules.md seq2seq), PyTorch's shapes.
 struct Seq2SeqWeights {
   Tensor enc_embedding;                  // encoder.embedding.weight [Vs, E]
   RnnWeights enc_forward, enc_reverse;   // encoder.rnn.*_l0, *_l0_reverse: GRU(E, He)
@@ -257,7 +257,7 @@ class Seq2Seq {
 // ---- attention_forecaster: LSTM with self-attention over its states ----
 
 // S = LSTM(x) [B, T, H]; C = MultiheadAttention(S, S, S) (not causal);
-// y = head([S[:, T-1], C[:, T-1]]) [B, P] (modules.md). Without the weights
+// y = head([S[:, T-1], C[:, T-1]]) [B, P] (docs/modules.md). Without the weights
 // only the last query row of the attention is computed.
 class AttentionForecaster {
  public:

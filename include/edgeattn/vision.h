@@ -1,4 +1,4 @@
-// Attention for CNNs (modules.md: se, eca, cbam_channel, cbam_spatial, cbam,
+// Attention for CNNs (docs/modules.md: se, eca, cbam_channel, cbam_spatial, cbam,
 // non_local, sagan_attention) and the blocks a small attention CNN needs
 // around them: Conv2d with BatchNorm folded in, activations, pooling, Linear.
 //

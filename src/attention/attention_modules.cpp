@@ -1,5 +1,5 @@
 // Registry entries soft_attention, hard_attention and multihead_attention:
-// configs and parameter keys as in modules.md, adapted to Module.
+// configs and parameter keys as in docs/modules.md, adapted to Module.
 #include "../registry.h"
 #include "edgeattn/attention.h"
 

@@ -1,5 +1,5 @@
 // edgeattn-bench: times a module's planned forward call on a case file's
-// inputs (case-format.md), as a deployed program would run it.
+// inputs (docs/case-format.md), as a deployed program would run it.
 #include <iostream>
 
 #include "runner.h"

@@ -222,7 +222,7 @@ int bench_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
     }
     bool ok = true;
     for (const OutputResult& r : compare_expected(p.value())) ok = ok && r.cmp.ok;
-    // Warm-up: at least 5 calls and 0.3 s (case-format.md).
+    // Warm-up: at least 5 calls and 0.3 s (docs/case-format.md).
     const auto w0 = clock::now();
     int warm = 0;
     while (warm < 5 || clock::now() - w0 < std::chrono::milliseconds(300)) {

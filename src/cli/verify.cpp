@@ -1,5 +1,5 @@
 // edgeattn-verify: checks a module against the outputs PyTorch produced
-// (case-format.md). Exit 0 all ok, 1 a comparison failed, 2 a file unusable.
+// (docs/case-format.md). Exit 0 all ok, 1 a comparison failed, 2 a file unusable.
 #include <iostream>
 
 #include "runner.h"

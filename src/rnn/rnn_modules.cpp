@@ -1,5 +1,5 @@
 // Registry entries gru, lstm, seq2seq and attention_forecaster: configs and
-// state_dict keys as in modules.md (PyTorch's own for the RNNs), adapted to
+// state_dict keys as in docs/modules.md (PyTorch's own for the RNNs), adapted to
 // Module.
 #include "../registry.h"
 #include "edgeattn/rnn.h"

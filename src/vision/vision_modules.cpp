@@ -1,5 +1,5 @@
 // Registry entries se, eca, cbam_channel, cbam_spatial, cbam, non_local and
-// sagan_attention: configs and timm's parameter keys as in modules.md,
+// sagan_attention: configs and timm's parameter keys as in docs/modules.md,
 // adapted to Module. Input x [B, C, H, W]; output y; attention maps on
 // request.
 #include "../registry.h"

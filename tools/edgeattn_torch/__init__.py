@@ -1,7 +1,7 @@
-"""The project's PyTorch reference for edgeattn (see shared spec modules.md).
+"""The project's PyTorch reference for edgeattn (see docs/modules.md).
 
 Every class here is a torch.nn.Module whose state_dict() keys are those of
-modules.md, with `kind` (the registry name) and `config` (its JSON config).
+docs/modules.md, with `kind` (the registry name) and `config` (its JSON config).
 
     from edgeattn_torch import SoftAttention, export, write_case
     m = SoftAttention("additive", dq=256, dk=256, attn_hidden=256)

@@ -1,5 +1,5 @@
 """Attention cores: soft_attention, hard_attention, multihead_attention
-(modules.md). Rows in which nothing may be attended give zero weights and a
+(docs/modules.md). Rows in which nothing may be attended give zero weights and a
 zero context (PyTorch's own softmax gives NaN there)."""
 import math
 
@@ -8,7 +8,7 @@ from torch import nn
 
 
 class _Scores(nn.Module):
-    """The four scores of modules.md; parameter names are binding."""
+    """The four scores of docs/modules.md; parameter names are binding."""
 
     def __init__(self, score, dq=None, dk=None, attn_hidden=None, bias=True):
         super().__init__()

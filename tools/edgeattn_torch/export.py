@@ -1,4 +1,4 @@
-"""Model files and case files (case-format.md)."""
+"""Model files and case files (docs/case-format.md)."""
 import json
 
 import torch

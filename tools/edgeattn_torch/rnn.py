@@ -1,4 +1,4 @@
-"""Recurrent layers (modules.md: gru, lstm): torch.nn.GRU / torch.nn.LSTM
+"""Recurrent layers (docs/modules.md: gru, lstm): torch.nn.GRU / torch.nn.LSTM
 with batch_first=True, their state_dict keys unchanged, and lengths with
 pack_padded_sequence semantics (outputs past a length are 0)."""
 import torch

@@ -1,6 +1,6 @@
 """seq2seq (GRU encoder-decoder with attention, Bahdanau et al. 2015) and
 attention_forecaster (LSTM with self-attention over its states), as
-modules.md defines them; state_dict keys are the contract's."""
+docs/modules.md defines them; state_dict keys are the contract's."""
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence

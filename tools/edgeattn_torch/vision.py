@@ -1,4 +1,4 @@
-"""CNN attention (modules.md): se, eca, cbam_channel, cbam_spatial, cbam,
+"""CNN attention (docs/modules.md): se, eca, cbam_channel, cbam_spatial, cbam,
 non_local, sagan_attention. Parameter names are timm's (SEModule, EcaModule,
 ChannelAttn, SpatialAttn, CbamModule, NonLocalAttn), so a timm checkpoint's
 state_dict loads into these, and their exports into edgeattn, unchanged.
