@@ -1,7 +1,8 @@
 // Google Benchmarks of the CNN attention workloads (docs/workloads.md): W3
 // SE, W4 CBAM, W5 ECA (bytes = passes over the activation; l2_frac against
-// this machine's measured triad over an L2-sized working set) and W6 non-local (flops of its two N x N matmuls, 4 N^2 R; peak_frac
-// against the FMA peak). Planned before timing: weights made (BatchNorm
+// this machine's measured triad over an L2-sized working set) and W6
+// non-local (flops of its two N x N matmuls, 4 N^2 R; peak_frac against the
+// FMA peak). Planned before timing: weights made (BatchNorm
 // folded), workspace reserved, outputs allocated.
 #include <benchmark/benchmark.h>
 
