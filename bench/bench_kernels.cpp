@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "edgeattn/edgeattn.h"
+#include "kernels/module_kernels.h"
 #include "kernels/table.h"
 #include "peak.h"
 

@@ -20,9 +20,6 @@
 #include "edgeattn/tensor.h"
 
 namespace edgeattn {
-namespace detail {
-class Scratch;
-}
 
 // Attention scores s[i, j] between query i and key j:
 //   dot         q_i . k_j                       (Luong et al. 2015)
@@ -86,36 +83,7 @@ class SoftAttention {
   Status check(ConstView query, ConstView keys, ConstView values, MaskView mask) const;
 
  private:
-  // Each path's scratch, one description for workspace_bytes() and the
-  // calls: the scores [Lq, Lk] unless the caller's weights hold them, the
-  // projected queries (general: [Lq, Dk]; additive: [Lq, A]) and keys
-  // (additive, unless cached: [Lk, A]), then room for the GEMMs and the
-  // streaming or sampling kernels.
-  enum class Path { materialized, streaming, hard };
-  struct Slices {
-    float* scores = nullptr;
-    float* qw = nullptr;
-    float* kp = nullptr;
-    float* qp = nullptr;
-  };
-  Slices slices(detail::Scratch& s, const AttentionDims& d, Path path, bool own_scores,
-                bool keys_cached, const Context& ctx) const;
-  template <class Select>
-  Status hard(const Context& ctx, ConstView query, ConstView keys, ConstView values, MaskView mask,
-              View context, Workspace& ws, Select select) const;
-  template <class ScoresOf>
-  Status materialized(const Context& ctx, std::size_t bsz, std::size_t lq, std::size_t lk,
-                      ConstView v, MaskView mask, View context, View weights, float* scratch,
-                      Workspace& ws, ScoresOf scores_of) const;
-  Status softmax_mix(const Context& ctx, float* w, std::size_t lq, std::size_t lk, MaskView mask_b,
-                     const float* vb, std::size_t dv, float* out, Workspace& ws) const;
-  Status additive_scores(const Context& ctx, const float* qb, std::size_t lq, std::size_t dq,
-                         const float* kp, std::size_t lk, float* s, float* qp, Workspace& ws) const;
-  Status forward_streaming(const Context& ctx, ConstView query, ConstView keys, ConstView values,
-                           MaskView mask, View context, Workspace& ws) const;
-  // scores of batch b, [Lq, Lk], into s.
-  Status scores(const Context& ctx, ConstView query, ConstView keys, std::size_t b, float* s,
-                const Slices& sl, Workspace& ws) const;
+  struct Impl;  // the private helpers (soft_attention.cpp)
   Score score_ = Score::dot;
   ScoreWeights w_;
   // The projection matrices packed once for the GEMM (kernels::PackedB).
@@ -159,14 +127,7 @@ class MultiheadAttention {
                  MaskView key_padding_mask, View output, View weights, Workspace& ws) const;
 
  private:
-  // forward()'s scratch, one description with workspace_bytes(): projected
-  // Q, K, V and the heads' outputs, one head's probabilities and what it may
-  // attend [Lq, Lk], head_folded's two rows of E, then room for the GEMMs.
-  struct Slices {
-    float *qp, *kp, *vp, *heads, *p, *qs;
-    std::uint8_t* allowed;
-  };
-  Slices slices(detail::Scratch& s, std::size_t lq, std::size_t lk, const Context& ctx) const;
+  struct Impl;  // forward()'s scratch layout (multihead_attention.cpp)
   float scale() const;  // 1 / sqrt(head dim)
   bool folds(std::size_t lq, std::size_t lk) const;
   Status head_projected(const Context& ctx, std::size_t hd, const float* qp, std::size_t lq,

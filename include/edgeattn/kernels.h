@@ -62,15 +62,6 @@ float reduce_mean(const float* x, std::size_t n);
 // contiguous rows of n, one pass over each: mean[r] = reduce_mean(row r)
 // bitwise, max[r] = the maximum of row r (-inf for n == 0).
 void global_pool(const float* x, std::size_t rows, std::size_t n, float* mean, float* max);
-// Seeded sampling's unnormalised weights, bitwise the same on every ISA:
-// e[i] = exp(x[i] - shift) where mask (may be null) has i nonzero, else 0,
-// for i < n, and 0 from n up to the next multiple of 16 (e holds that many);
-// lanes[l] = e[l] + e[16 + l] + ... added in that order, so no sum depends
-// on the vector width. exp by one IEEE operation sequence everywhere (no
-// FMA), within 1e-6 relative of the exact value; x - shift < -87 gives 0
-// (x <= shift is expected: shift is the maximum).
-void exp_lanes16(const float* x, const std::uint8_t* mask, std::size_t n, float shift, float* e,
-                 float* lanes);
 // The index of the first maximum of x[0..n) (as torch.argmax: a NaN counts
 // as the maximum, so the first NaN wins, on every ISA); 0 if n == 0.
 std::size_t argmax(const float* x, std::size_t n);
@@ -81,15 +72,6 @@ std::size_t argmax(const float* x, std::size_t n);
 // is all zeros instead of PyTorch's NaN. y may alias x.
 void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n);
 
-// One step of the streaming (online) softmax in base 2, over `rows` rows of
-// n scores already multiplied by log2 e (lds apart), as attention runs it
-// block by block: per row r, m' = max(m[r], s), s = 2^(s - m') in place
-// (within 1e-6 relative), l[r] = l[r] 2^(m[r] - m') + sum s, the row's dv
-// accumulated outputs (o + r * ldo) scaled by 2^(m[r] - m'), then m[r] = m'.
-// A row still all -inf gets zeros and keeps m, l and o.
-void online_softmax2(float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m,
-                     float* l, float* o, std::size_t ldo, std::size_t dv);
-
 // Elementwise transcendental functions. exp is within 1e-6 relative error of
 // the exact value for |x| <= 87 (and exp(-inf) = 0, exp(+inf) = inf, exp of
 // large x is inf, never NaN); tanh and sigmoid are within 1e-6 absolute.
@@ -99,37 +81,6 @@ void sigmoid(const float* x, float* y, std::size_t n);
 // Activations: y = max(x, 0); y = x * sigmoid(x) (SiLU / swish).
 void relu(const float* x, float* y, std::size_t n);
 void silu(const float* x, float* y, std::size_t n);
-// Recurrent cell updates for one row of n hidden units, as torch.nn.GRU and
-// torch.nn.LSTM compute them. gx: the input projection W_ih x + b_ih, gh:
-// the recurrent one W_hh h + b_hh, each with the gates one after another.
-// GRU (gates r, z, n): r = sigmoid(gx_r + gh_r), z = sigmoid(gx_z + gh_z),
-// m = tanh(gx_n + r * gh_n), h_out = (1 - z) * m + z * h.
-// LSTM (gates i, f, g, o, each gx + gh): c = sigmoid(f) * c +
-// sigmoid(i) * tanh(g) (c updated in place), h_out = sigmoid(o) * tanh(c).
-// h_out may alias h.
-void gru_gates(const float* gx, const float* gh, const float* h, float* h_out, std::size_t n);
-void lstm_gates(const float* gx, const float* gh, float* c, float* h_out, std::size_t n);
-// Output rows of a stride-1 2-D cross-correlation, accumulated (direct
-// convolution over a zero-padded plane): y[r * ldy + c] += sum_{i < kh,
-// j < kw} w[i * kw + j] * x[(r + i) * ldx + c + j] for r < rows, c < n,
-// each sum in (i, j) or (j, i) order (the blocking decides; threads never
-// do); x holds rows + kh - 1 rows of at least n + kw - 1 readable floats,
-// ldx apart.
-void conv_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
-               float* y, std::size_t ldy, std::size_t rows, std::size_t n);
-// Mean and max across `rows` rows of n (ldx apart), e.g. over the channels
-// of a feature map (CBAM): with t_r = scale[r] * x[r * ldx + i] (scale null:
-// t_r = x), mean[i] = (t_0 + t_1 + ... ) / rows in that order and max[i] =
-// max_r t_r. Each t_r is rounded before it is added, as PyTorch's mean of a
-// scaled map computes it.
-void rows_mean_max(const float* x, std::size_t ldx, std::size_t rows, const float* scale,
-                   float* mean, float* max, std::size_t n);
-
-// Bahdanau's additive scores: out[j] = sum_a v[a] tanh(q[a] + k[j * ldk + a])
-// for j < n, a < a_dim (q: the projected query, k: the projected keys).
-void additive_scores(const float* q, const float* k, std::size_t ldk, std::size_t n,
-                     std::size_t a_dim, const float* v, float* out);
-
 // y = alpha * A x + beta * y, A row-major m x k with row stride lda.
 // beta == 0 means y is not read (so it may hold garbage or NaN).
 void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
@@ -139,34 +90,6 @@ void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t
 // m): the weighted sum of A's rows, e.g. attention weights times values.
 void gemv_t(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
             const float* x, float beta, float* y);
-
-// A row-major m x n matrix stored for y = A^T x as column panels of kPanel
-// floats (the last zero-padded), each panel's m rows contiguous: a block of
-// outputs then reads one contiguous run (the hardware prefetcher's best
-// case) instead of m strided pieces. The layout is the same for every ISA.
-// For the recurrent weights W_hh^T that every RNN step reads whole.
-class GemvPanels {
- public:
-  static constexpr std::size_t kPanel = 64;
-  GemvPanels() = default;
-  static Result<GemvPanels> pack(const float* a, std::size_t lda, std::size_t m, std::size_t n);
-  std::size_t m() const { return m_; }
-  std::size_t n() const { return n_; }
-  const float* data() const { return buf_.floats(); }
-  std::size_t bytes() const { return buf_.bytes(); }
-
- private:
-  std::size_t m_ = 0, n_ = 0;
-  AlignedBuffer buf_;
-};
-// y = A^T x, plus bias (n floats) unless it is null. backward visits the
-// panels last to first: a loop that calls this once per step on the same A
-// and alternates reads first what the previous call read last, still in L1.
-// Each output sums its m products in row order either way, so the result is
-// the same bit for bit. part/parts: only the part-th of `parts` even runs
-// of panels (their outputs alone), so that threads can share one product.
-void gemv_t_panels(const GemvPanels& a, const float* x, const float* bias, float* y, bool backward,
-                   std::size_t part = 0, std::size_t parts = 1);
 
 class PackedB;
 

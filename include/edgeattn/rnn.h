@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "edgeattn/attention.h"
@@ -22,8 +23,8 @@
 #include "edgeattn/tensor.h"
 
 namespace edgeattn {
-namespace detail {
-class Scratch;
+namespace kernels {
+class GemvPanels;
 }
 
 // Gate order as PyTorch: GRU r, z, n (3 gates); LSTM i, f, g, o (4).
@@ -39,6 +40,10 @@ struct RnnWeights {
 class RnnCell {
  public:
   static Result<RnnCell> create(RnnType type, RnnWeights w);
+  RnnCell();
+  ~RnnCell();
+  RnnCell(RnnCell&&) noexcept;
+  RnnCell& operator=(RnnCell&&) noexcept;
   RnnType type() const { return type_; }
   std::size_t input_size() const { return input_; }
   std::size_t hidden_size() const { return hidden_; }
@@ -60,15 +65,7 @@ class RnnCell {
   friend class Seq2Seq;
   static Result<RnnCell> make(RnnType type, RnnWeights w, bool keep_input);
   Status check_state(ConstView h, View c, View h_out, std::size_t batch) const;
-  // A step's scratch, one description for workspace_bytes() and the steps:
-  // the input projection gx [B, G H] (when the step makes it), the rows'
-  // pointers and gh [B, G H], then room for the GEMMs.
-  struct Slices {
-    float* gx = nullptr;
-    const float** rows = nullptr;
-    float* gh = nullptr;
-  };
-  Slices slices(detail::Scratch& s, std::size_t batch, bool project, const Context& ctx) const;
+  struct Impl;  // a step's scratch layout (rnn.cpp)
   // rows of h (ldh apart, contiguous within) advanced one step: gx row r at
   // gx[r], its gates after one another; gh: rows x G H scratch. A loop over
   // time passes its step's parity as odd (see gemv_t_panels' backward).
@@ -78,7 +75,7 @@ class RnnCell {
   std::size_t input_ = 0, hidden_ = 0;
   Tensor weight_ih_, bias_ih_, weight_hh_t_, bias_hh_;  // W_hh stored transposed
   kernels::PackedB packed_ih_, packed_hh_;  // for GEMMs over rows > 1
-  kernels::GemvPanels panels_hh_;             // one row: W_hh^T for gemv_t_panels
+  std::unique_ptr<kernels::GemvPanels> panels_hh_;  // one row: W_hh^T as gemv_t_panels reads it
 };
 
 class Rnn {
@@ -111,22 +108,7 @@ class Rnn {
                        std::size_t bsz, std::size_t steps, const std::int64_t* lengths,
                        ConstView h0, ConstView c0, float* out, View h_n, View c_n,
                        Workspace& ws) const;
-  // forward()'s scratch: the input projections of all steps [B T, D G H]
-  // and, with layers > 1, two [B T, D H] buffers between layers, then room
-  // for the GEMM or the directions (both at once when they run in parallel).
-  struct Slices {
-    float* gx = nullptr;
-    float* io[2] = {nullptr, nullptr};
-  };
-  Slices slices(detail::Scratch& s, std::size_t bsz, std::size_t steps, const Context& ctx) const;
-  // run_direction()'s scratch: the states, the running rows' copies and the
-  // step's gates, then room for the step's GEMM.
-  struct DirectionSlices {
-    float *h, *c, *h_act, *c_act, *h_new, *gh;
-    const float** rows;
-    std::size_t *which, *when;
-  };
-  DirectionSlices direction_slices(detail::Scratch& s, std::size_t bsz, const Context& ctx) const;
+  struct Impl;  // the scratch layouts (rnn.cpp)
   std::size_t direction_bytes(std::size_t bsz, const Context& ctx) const;
   RnnType type_ = RnnType::gru;
   std::size_t input_ = 0, hidden_ = 0, layers_ = 0, dirs_ = 1;
@@ -228,13 +210,8 @@ class Seq2Seq {
 
  private:
   struct Memory;  // one batch's encoding and the step's buffers, in the workspace
-  // A decode's scratch after its own slices, one description for
-  // workspace_bytes() and the decoders: the memory (and encoding's
-  // buffers), the buffers of one step of groups x per_group rows, then room
-  // for encoding or for the step's attention and GEMMs.
-  Memory memory_slices(detail::Scratch& s, std::size_t batch, std::size_t src_len, bool lengths,
-                       std::size_t groups, std::size_t per_group, const Context& ctx) const;
-  // Fills `mem` (taken by memory_slices) and the initial state [B, Hd].
+  struct Impl;  // the decode's scratch layout (seq2seq.cpp)
+  // Fills `mem` (taken by Impl::memory_slices) and the initial state [B, Hd].
   Status encode(const Context& ctx, const std::int64_t* src, std::size_t batch, std::size_t src_len,
                 const std::int64_t* src_lengths, float* state, const Memory& mem,
                 Workspace& ws) const;

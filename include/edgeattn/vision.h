@@ -22,9 +22,6 @@
 #include "edgeattn/tensor.h"
 
 namespace edgeattn {
-namespace detail {
-class Scratch;
-}
 
 enum class Activation { none, relu, silu };
 const char* activation_name(Activation a);
@@ -74,9 +71,7 @@ class Conv2d {
                         float* y, std::size_t oh, std::size_t ow) const;
   Status forward_im2col(const Context& ctx, const float* x, std::size_t h, std::size_t w,
                         float* y, std::size_t oh, std::size_t ow, float* col, Workspace& ws) const;
-  // The path's scratch for `input` (one description for workspace_bytes()
-  // and forward()): the padded image or the im2col matrix, then the GEMM's.
-  float* scratch(detail::Scratch& s, const Shape& input, const Context& ctx) const;
+  struct Impl;  // the scratch layout (conv.cpp)
   Conv2dParams p_;
   Path path_ = Path::im2col;
   Tensor weight_;  // [O, I / groups * kh * kw], BatchNorm folded in
@@ -236,10 +231,7 @@ class PositionAttention {
                        float* attention, Workspace& ws) const;
 
  private:
-  // forward_image()'s scratch (one description with workspace_bytes()):
-  // the map transposed [n, C] and the projections [n, 2 Rq + Rv], then room
-  // for the GEMMs or the streaming attention.
-  void slices(detail::Scratch& s, std::size_t n, const Context& ctx, float** xt, float** qkv) const;
+  struct Impl;  // the scratch layout (position_attention.cpp)
   std::size_t channels_ = 0, rq_ = 0, rv_ = 0;
   float scale_ = 1.0f;
   Tensor weight_, bias_;  // [2 Rq + Rv, C], [2 Rq + Rv]: queries, keys, values

@@ -4,7 +4,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "common.h"
+#include "../checks.h"
+#include "../scratch.h"
 #include "edgeattn/attention.h"
 #include "edgeattn/kernels.h"
 #include "edgeattn/ops.h"
@@ -52,26 +53,37 @@ std::size_t MultiheadAttention::weight_bytes() const {
           w_.out_proj_bias.numel()) * sizeof(float) + packed;
 }
 
-MultiheadAttention::Slices MultiheadAttention::slices(Scratch& s, std::size_t lq, std::size_t lk,
-                                                     const Context& ctx) const {
-  const std::size_t dh = e_ / h_;
-  Slices sl;
-  sl.qp = s.take<float>(lq, e_);
-  sl.kp = s.take<float>(lk, e_);
-  sl.vp = s.take<float>(lk, e_);
-  sl.heads = s.take<float>(lq, e_);
-  sl.p = s.take<float>(lq, lk);
-  sl.allowed = s.take<std::uint8_t>(lq, lk);
-  sl.qs = s.take<float>(2, e_);
-  s.room(max_of(max_of(matmul_workspace_bytes(ctx, lq, e_, e_), matmul_workspace_bytes(ctx, lk, e_, e_)),
-                max_of(matmul_workspace_bytes(ctx, lq, lk, dh), matmul_workspace_bytes(ctx, lq, dh, lk))));
-  return sl;
-}
+// forward()'s scratch, one description with workspace_bytes(): projected
+// Q, K, V and the heads' outputs, one head's probabilities and what it may
+// attend [Lq, Lk], head_folded's two rows of E, then room for the GEMMs.
+struct MultiheadAttention::Impl {
+  struct Slices {
+    float *qp, *kp, *vp, *heads, *p, *qs;
+    std::uint8_t* allowed;
+  };
+  static Slices slices(const MultiheadAttention& m, Scratch& s, std::size_t lq, std::size_t lk,
+                       const Context& ctx) {
+    const std::size_t dh = m.e_ / m.h_;
+    Slices sl;
+    sl.qp = s.take<float>(lq, m.e_);
+    sl.kp = s.take<float>(lk, m.e_);
+    sl.vp = s.take<float>(lk, m.e_);
+    sl.heads = s.take<float>(lq, m.e_);
+    sl.p = s.take<float>(lq, lk);
+    sl.allowed = s.take<std::uint8_t>(lq, lk);
+    sl.qs = s.take<float>(2, m.e_);
+    s.room(max_of(
+        max_of(matmul_workspace_bytes(ctx, lq, m.e_, m.e_),
+               matmul_workspace_bytes(ctx, lk, m.e_, m.e_)),
+        max_of(matmul_workspace_bytes(ctx, lq, lk, dh), matmul_workspace_bytes(ctx, lq, dh, lk))));
+    return sl;
+  }
+};
 
 std::size_t MultiheadAttention::workspace_bytes(std::size_t lq, std::size_t lk,
                                                 const Context& ctx) const {
   Scratch s;
-  slices(s, lq, lk, ctx);
+  Impl::slices(*this, s, lq, lk, ctx);
   return s.bytes();
 }
 
@@ -170,7 +182,7 @@ Status MultiheadAttention::forward(const Context& ctx, ConstView query, ConstVie
                            weights.shape().to_string());
 
   Scratch s(ws);
-  const Slices sl = slices(s, lq, lk, ctx);
+  const Impl::Slices sl = Impl::slices(*this, s, lq, lk, ctx);
   if (!s.ok()) return Scratch::too_small("multihead_attention");
   float *qp = sl.qp, *kp = sl.kp, *vp = sl.vp, *heads = sl.heads, *p = sl.p, *qs = sl.qs;
   std::uint8_t* allowed = sl.allowed;

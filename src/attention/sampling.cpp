@@ -9,7 +9,8 @@
 #include <limits>
 
 #include "../parallel.h"
-#include "common.h"
+#include "../checks.h"
+#include "../kernels/module_kernels.h"
 #include "edgeattn/attention.h"
 #include "edgeattn/kernels.h"
 

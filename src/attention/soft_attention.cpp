@@ -6,7 +6,9 @@
 #include <cstring>
 #include <limits>
 
-#include "common.h"
+#include "../checks.h"
+#include "../kernels/module_kernels.h"
+#include "../scratch.h"
 #include "edgeattn/attention.h"
 #include "edgeattn/kernels.h"
 #include "edgeattn/ops.h"
@@ -94,39 +96,209 @@ std::size_t SoftAttention::key_dim() const {
   return 0;
 }
 
-SoftAttention::Slices SoftAttention::slices(Scratch& s, const AttentionDims& d, Path path,
-                                            bool own_scores, bool keys_cached,
-                                            const Context& ctx) const {
-  Slices sl;
-  const bool streaming = path == Path::streaming;
-  if (!streaming && own_scores) sl.scores = s.take<float>(d.lq, d.lk);
-  std::size_t mm = 0;
-  if (score_ == Score::dot || score_ == Score::scaled_dot) {
-    if (!streaming) mm = matmul_workspace_bytes(ctx, d.lq, d.lk, d.dk);
-  } else if (score_ == Score::general) {  // (q W^T) k^T
-    sl.qw = s.take<float>(d.lq, d.dk);
-    mm = max_of(matmul_workspace_bytes(ctx, d.lq, d.dk, d.dq),
-                streaming ? 0 : matmul_workspace_bytes(ctx, d.lq, d.lk, d.dk));
-  } else {  // additive
-    if (!keys_cached) {
-      sl.kp = s.take<float>(d.lk, attn_dim_);
-      mm = matmul_workspace_bytes(ctx, d.lk, attn_dim_, d.dk);
-    }
-    sl.qp = s.take<float>(d.lq, attn_dim_);
-    mm = max_of(mm, matmul_workspace_bytes(ctx, d.lq, attn_dim_, d.dq));
-  }
-  if (path == Path::materialized) mm = max_of(mm, matmul_workspace_bytes(ctx, d.lq, d.dv, d.lk));
-  if (streaming) mm = max_of(mm, attention_workspace_bytes(ctx, d.lq, d.lk, d.dk, d.dv));
-  if (path == Path::hard) mm = max_of(mm, sample_rows_workspace_bytes(d.lk, ctx));
-  s.room(mm);
-  return sl;
+namespace {
+
+// The mask rows of batch b as a [Lq or 1, Lk] view (empty if no mask).
+MaskView batch_mask(MaskView mask, std::size_t b) {
+  return mask.empty() ? MaskView() : mask.select(b);
 }
+// context [B, Lq, Dv] and (when given) weights [B, Lq, Lk], dense.
+Status check_outputs(View context, View weights, std::size_t bsz, std::size_t lq, std::size_t lk,
+                     std::size_t dv) {
+  EDGEATTN_RETURN_IF_ERROR(require_dense(context, 3, "context"));
+  if (context.shape() != Shape{bsz, lq, dv})
+    return Status::invalid("context must be " + Shape{bsz, lq, dv}.to_string() + ", found " +
+                           context.shape().to_string());
+  if (weights.empty()) return {};
+  EDGEATTN_RETURN_IF_ERROR(require_dense(weights, 3, "weights"));
+  if (weights.shape() != Shape{bsz, lq, lk})
+    return Status::invalid("weights must be " + Shape{bsz, lq, lk}.to_string() + ", found " +
+                           weights.shape().to_string());
+  return {};
+}
+AttentionDims dims_of(ConstView q, ConstView k, ConstView v) {
+  AttentionDims d;
+  d.batch = q.dim(0), d.lq = q.dim(1), d.lk = k.dim(1);
+  d.dq = q.dim(2), d.dk = k.dim(2), d.dv = v.dim(2);
+  return d;
+}
+
+}  // namespace
+
+// The private helpers, here rather than in the public header.
+struct SoftAttention::Impl {
+  // Each path's scratch, one description for workspace_bytes() and the
+  // calls: the scores [Lq, Lk] unless the caller's weights hold them, the
+  // projected queries (general: [Lq, Dk]; additive: [Lq, A]) and keys
+  // (additive, unless cached: [Lk, A]), then room for the GEMMs and the
+  // streaming or sampling kernels.
+  enum class Path { materialized, streaming, hard };
+  struct Slices {
+    float* scores = nullptr;
+    float* qw = nullptr;
+    float* kp = nullptr;
+    float* qp = nullptr;
+  };
+
+  static Slices slices(const SoftAttention& self, Scratch& s, const AttentionDims& d, Path path,
+                       bool own_scores, bool keys_cached, const Context& ctx) {
+    Slices sl;
+    const bool streaming = path == Path::streaming;
+    if (!streaming && own_scores) sl.scores = s.take<float>(d.lq, d.lk);
+    std::size_t mm = 0;
+    if (self.score_ == Score::dot || self.score_ == Score::scaled_dot) {
+      if (!streaming) mm = matmul_workspace_bytes(ctx, d.lq, d.lk, d.dk);
+    } else if (self.score_ == Score::general) {  // (q W^T) k^T
+      sl.qw = s.take<float>(d.lq, d.dk);
+      mm = max_of(matmul_workspace_bytes(ctx, d.lq, d.dk, d.dq),
+                  streaming ? 0 : matmul_workspace_bytes(ctx, d.lq, d.lk, d.dk));
+    } else {  // additive
+      if (!keys_cached) {
+        sl.kp = s.take<float>(d.lk, self.attn_dim_);
+        mm = matmul_workspace_bytes(ctx, d.lk, self.attn_dim_, d.dk);
+      }
+      sl.qp = s.take<float>(d.lq, self.attn_dim_);
+      mm = max_of(mm, matmul_workspace_bytes(ctx, d.lq, self.attn_dim_, d.dq));
+    }
+    if (path == Path::materialized) mm = max_of(mm, matmul_workspace_bytes(ctx, d.lq, d.dv, d.lk));
+    if (streaming) mm = max_of(mm, attention_workspace_bytes(ctx, d.lq, d.lk, d.dk, d.dv));
+    if (path == Path::hard) mm = max_of(mm, sample_rows_workspace_bytes(d.lk, ctx));
+    s.room(mm);
+    return sl;
+  }
+
+  static Status scores(const SoftAttention& self, const Context& ctx, ConstView q, ConstView k,
+                       std::size_t b, float* s, const Slices& sl, Workspace& ws) {
+    const std::size_t lq = q.dim(1), lk = k.dim(1), dq = q.dim(2), dk = k.dim(2);
+    const float* qb = q.data() + b * lq * dq;
+    const float* kb = k.data() + b * lk * dk;
+    switch (self.score_) {
+      case Score::dot:
+      case Score::scaled_dot: {
+        const float alpha =
+            self.score_ == Score::dot ? 1.0f : 1.0f / std::sqrt(static_cast<float>(dk));
+        return matmul(ctx, gemm_args(lq, lk, dk, qb, kb, true, s, alpha), ws);
+      }
+      case Score::general: {  // (q W^T) k^T
+        kernels::GemmArgs g = gemm_args(lq, dk, dq, qb, self.w_.linear_in.data(), true, sl.qw);
+        g.packed_b = &self.packed_in_;
+        EDGEATTN_RETURN_IF_ERROR(matmul(ctx, g, ws));
+        return matmul(ctx, gemm_args(lq, lk, dk, sl.qw, kb, true, s), ws);
+      }
+      case Score::additive: {  // v . tanh(Wq q_i + bq + Wk k_j)
+        kernels::GemmArgs gk =
+            gemm_args(lk, self.attn_dim_, dk, kb, self.w_.key_proj.data(), true, sl.kp);
+        gk.packed_b = &self.packed_key_;
+        EDGEATTN_RETURN_IF_ERROR(matmul(ctx, gk, ws));
+        return additive_scores(self, ctx, qb, lq, dq, sl.kp, lk, s, sl.qp, ws);
+      }
+    }
+    return {};
+  }
+
+  static Status additive_scores(const SoftAttention& self, const Context& ctx, const float* qb,
+                                std::size_t lq, std::size_t dq, const float* kp, std::size_t lk,
+                                float* s, float* qp, Workspace& ws) {
+    const std::size_t a = self.attn_dim_;
+    kernels::GemmArgs gq = gemm_args(lq, a, dq, qb, self.w_.query_proj.data(), true, qp);
+    gq.packed_b = &self.packed_query_;
+    EDGEATTN_RETURN_IF_ERROR(matmul(ctx, gq, ws));
+    if (self.w_.query_bias.numel())
+      for (std::size_t i = 0; i < lq; ++i)
+        kernels::add(qp + i * a, self.w_.query_bias.data(), qp + i * a, a);
+    for (std::size_t i = 0; i < lq; ++i)
+      kernels::additive_scores(qp + i * a, kp, a, lk, a, self.w_.v.data(), s + i * lk);
+    return {};
+  }
+
+  // weights = softmax(scores) in place over [Lq, Lk], then context = weights V.
+  static Status softmax_mix(const Context& ctx, float* w, std::size_t lq, std::size_t lk,
+                            MaskView mask_b, const float* vb, std::size_t dv, float* out,
+                            Workspace& ws) {
+    const View wv(w, Shape{lq, lk});
+    EDGEATTN_RETURN_IF_ERROR(softmax(ctx, wv, mask_b, wv));
+    if (lq == 1) {  // a decoder step: the weighted sum of value rows
+      kernels::gemv_t(lk, dv, 1.0f, vb, dv, w, 0.0f, out);
+      return {};
+    }
+    return matmul(ctx, gemm_args(lq, dv, lk, w, vb, false, out), ws);
+  }
+
+  // For each batch element: scores_of(b, w) writes its [Lq, Lk] scores into w
+  // (the caller's weights, or scratch), then softmax and the context.
+  template <class ScoresOf>
+  static Status materialized(const Context& ctx, std::size_t bsz, std::size_t lq, std::size_t lk,
+                             ConstView v, MaskView mask, View context, View weights, float* scratch,
+                             Workspace& ws, ScoresOf scores_of) {
+    const std::size_t dv = v.dim(2);
+    for (std::size_t b = 0; b < bsz; ++b) {
+      float* w = weights.empty() ? scratch : weights.data() + b * lq * lk;
+      EDGEATTN_RETURN_IF_ERROR(scores_of(b, w));
+      EDGEATTN_RETURN_IF_ERROR(softmax_mix(ctx, w, lq, lk, batch_mask(mask, b),
+                                           v.data() + b * lk * dv, dv, context.data() + b * lq * dv,
+                                           ws));
+    }
+    return {};
+  }
+
+  // Without weights to return, dot-product scores never need to exist in full:
+  // the streaming kernel keeps memory O(L d) (general first maps the queries).
+  static Status forward_streaming(const SoftAttention& self, const Context& ctx, ConstView q,
+                                  ConstView k, ConstView v, MaskView mask, View context,
+                                  Workspace& ws) {
+    const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1), dq = q.dim(2), dk = k.dim(2);
+    const std::size_t dv = v.dim(2);
+    Scratch s(ws);
+    float* qw = slices(self, s, dims_of(q, k, v), Path::streaming, false, false, ctx).qw;
+    if (!s.ok()) return Scratch::too_small("soft_attention");
+    Status st;
+    for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
+      kernels::AttendArgs a;
+      a.m = lq, a.n = lk, a.d = dk, a.dv = dv;
+      a.q = q.data() + b * lq * dq, a.ldq = dq;
+      if (qw) {
+        kernels::GemmArgs g = gemm_args(lq, dk, dq, a.q, self.w_.linear_in.data(), true, qw);
+        g.packed_b = &self.packed_in_;
+        st = matmul(ctx, g, ws);
+        a.q = qw, a.ldq = dk;
+      }
+      a.k = k.data() + b * lk * dk, a.ldk = dk;
+      a.v = v.data() + b * lk * dv, a.ldv = dv;
+      if (!mask.empty()) {
+        a.mask = mask.data() + b * mask.dim(1) * lk;
+        a.ldmask = mask.dim(1) == 1 ? 0 : lk;
+      }
+      a.scale = self.score_ == Score::scaled_dot ? 1.0f / std::sqrt(static_cast<float>(dk)) : 1.0f;
+      a.o = context.data() + b * lq * dv, a.ldo = dv;
+      if (st.ok()) st = attention(ctx, a, ws);
+    }
+    return st;
+  }
+
+  // Hard attention's frame: the inputs checked, then for each batch element
+  // its [Lq, Lk] scores in scratch and select(b, scores) picking from them.
+  template <class Select>
+  static Status hard(const SoftAttention& self, const Context& ctx, ConstView q, ConstView k,
+                     ConstView v, MaskView mask, View context, Workspace& ws, Select select) {
+    EDGEATTN_RETURN_IF_ERROR(self.check(q, k, v, mask));
+    const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1);
+    EDGEATTN_RETURN_IF_ERROR(check_outputs(context, View(), bsz, lq, lk, v.dim(2)));
+    Scratch scratch(ws);
+    const Slices sl = slices(self, scratch, dims_of(q, k, v), Path::hard, true, false, ctx);
+    if (!scratch.ok()) return Scratch::too_small("hard_attention");
+    for (std::size_t b = 0; b < bsz; ++b) {
+      EDGEATTN_RETURN_IF_ERROR(scores(self, ctx, q, k, b, sl.scores, sl, ws));
+      EDGEATTN_RETURN_IF_ERROR(select(b, sl.scores));
+    }
+    return {};
+  }
+};
 
 std::size_t SoftAttention::workspace_bytes(const AttentionDims& d, const Context& ctx) const {
   std::size_t most = 0;
-  for (Path path : {Path::materialized, Path::streaming, Path::hard}) {
+  for (Impl::Path path : {Impl::Path::materialized, Impl::Path::streaming, Impl::Path::hard}) {
     Scratch s;
-    slices(s, d, path, true, false, ctx);
+    Impl::slices(*this, s, d, path, true, false, ctx);
     most = max_of(most, s.bytes());
   }
   return most;
@@ -163,122 +335,20 @@ Status SoftAttention::check(ConstView q, ConstView k, ConstView v, MaskView mask
   return {};
 }
 
-Status SoftAttention::scores(const Context& ctx, ConstView q, ConstView k, std::size_t b,
-                             float* s, const Slices& sl, Workspace& ws) const {
-  const std::size_t lq = q.dim(1), lk = k.dim(1), dq = q.dim(2), dk = k.dim(2);
-  const float* qb = q.data() + b * lq * dq;
-  const float* kb = k.data() + b * lk * dk;
-  switch (score_) {
-    case Score::dot:
-    case Score::scaled_dot: {
-      const float alpha = score_ == Score::dot ? 1.0f : 1.0f / std::sqrt(static_cast<float>(dk));
-      return matmul(ctx, gemm_args(lq, lk, dk, qb, kb, true, s, alpha), ws);
-    }
-    case Score::general: {  // (q W^T) k^T
-      kernels::GemmArgs g = gemm_args(lq, dk, dq, qb, w_.linear_in.data(), true, sl.qw);
-      g.packed_b = &packed_in_;
-      EDGEATTN_RETURN_IF_ERROR(matmul(ctx, g, ws));
-      return matmul(ctx, gemm_args(lq, lk, dk, sl.qw, kb, true, s), ws);
-    }
-    case Score::additive: {  // v . tanh(Wq q_i + bq + Wk k_j)
-      kernels::GemmArgs gk = gemm_args(lk, attn_dim_, dk, kb, w_.key_proj.data(), true, sl.kp);
-      gk.packed_b = &packed_key_;
-      EDGEATTN_RETURN_IF_ERROR(matmul(ctx, gk, ws));
-      return additive_scores(ctx, qb, lq, dq, sl.kp, lk, s, sl.qp, ws);
-    }
-  }
-  return {};
-}
-
-Status SoftAttention::additive_scores(const Context& ctx, const float* qb, std::size_t lq,
-                                      std::size_t dq, const float* kp, std::size_t lk, float* s,
-                                      float* qp, Workspace& ws) const {
-  const std::size_t a = attn_dim_;
-  kernels::GemmArgs gq = gemm_args(lq, a, dq, qb, w_.query_proj.data(), true, qp);
-  gq.packed_b = &packed_query_;
-  EDGEATTN_RETURN_IF_ERROR(matmul(ctx, gq, ws));
-  if (w_.query_bias.numel())
-    for (std::size_t i = 0; i < lq; ++i) kernels::add(qp + i * a, w_.query_bias.data(), qp + i * a, a);
-  for (std::size_t i = 0; i < lq; ++i)
-    kernels::additive_scores(qp + i * a, kp, a, lk, a, w_.v.data(), s + i * lk);
-  return {};
-}
-
-namespace {
-// The mask rows of batch b as a [Lq or 1, Lk] view (empty if no mask).
-MaskView batch_mask(MaskView mask, std::size_t b) {
-  return mask.empty() ? MaskView() : mask.select(b);
-}
-}  // namespace
-
-namespace {
-// context [B, Lq, Dv] and (when given) weights [B, Lq, Lk], dense.
-Status check_outputs(View context, View weights, std::size_t bsz, std::size_t lq, std::size_t lk,
-                     std::size_t dv) {
-  EDGEATTN_RETURN_IF_ERROR(require_dense(context, 3, "context"));
-  if (context.shape() != Shape{bsz, lq, dv})
-    return Status::invalid("context must be " + Shape{bsz, lq, dv}.to_string() + ", found " +
-                           context.shape().to_string());
-  if (weights.empty()) return {};
-  EDGEATTN_RETURN_IF_ERROR(require_dense(weights, 3, "weights"));
-  if (weights.shape() != Shape{bsz, lq, lk})
-    return Status::invalid("weights must be " + Shape{bsz, lq, lk}.to_string() + ", found " +
-                           weights.shape().to_string());
-  return {};
-}
-}  // namespace
-
-// weights = softmax(scores) in place over [Lq, Lk], then context = weights V.
-Status SoftAttention::softmax_mix(const Context& ctx, float* w, std::size_t lq, std::size_t lk,
-                                  MaskView mask_b, const float* vb, std::size_t dv, float* out,
-                                  Workspace& ws) const {
-  const View wv(w, Shape{lq, lk});
-  EDGEATTN_RETURN_IF_ERROR(softmax(ctx, wv, mask_b, wv));
-  if (lq == 1) {  // a decoder step: the weighted sum of value rows
-    kernels::gemv_t(lk, dv, 1.0f, vb, dv, w, 0.0f, out);
-    return {};
-  }
-  return matmul(ctx, gemm_args(lq, dv, lk, w, vb, false, out), ws);
-}
-
-// For each batch element: scores_of(b, w) writes its [Lq, Lk] scores into w
-// (the caller's weights, or scratch), then softmax and the context.
-template <class ScoresOf>
-Status SoftAttention::materialized(const Context& ctx, std::size_t bsz, std::size_t lq,
-                                   std::size_t lk, ConstView v, MaskView mask, View context,
-                                   View weights, float* scratch, Workspace& ws,
-                                   ScoresOf scores_of) const {
-  const std::size_t dv = v.dim(2);
-  for (std::size_t b = 0; b < bsz; ++b) {
-    float* w = weights.empty() ? scratch : weights.data() + b * lq * lk;
-    EDGEATTN_RETURN_IF_ERROR(scores_of(b, w));
-    EDGEATTN_RETURN_IF_ERROR(softmax_mix(ctx, w, lq, lk, batch_mask(mask, b),
-                                         v.data() + b * lk * dv, dv, context.data() + b * lq * dv,
-                                         ws));
-  }
-  return {};
-}
-
-namespace {
-AttentionDims dims_of(ConstView q, ConstView k, ConstView v) {
-  AttentionDims d;
-  d.batch = q.dim(0), d.lq = q.dim(1), d.lk = k.dim(1);
-  d.dq = q.dim(2), d.dk = k.dim(2), d.dv = v.dim(2);
-  return d;
-}
-}  // namespace
-
 Status SoftAttention::forward(const Context& ctx, ConstView q, ConstView k, ConstView v,
                               MaskView mask, View context, View weights, Workspace& ws) const {
   EDGEATTN_RETURN_IF_ERROR(check(q, k, v, mask));
   const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1);
   EDGEATTN_RETURN_IF_ERROR(check_outputs(context, weights, bsz, lq, lk, v.dim(2)));
-  if (weights.empty() && score_ != Score::additive) return forward_streaming(ctx, q, k, v, mask, context, ws);
+  if (weights.empty() && score_ != Score::additive)
+    return Impl::forward_streaming(*this, ctx, q, k, v, mask, context, ws);
   Scratch s(ws);
-  const Slices sl = slices(s, dims_of(q, k, v), Path::materialized, weights.empty(), false, ctx);
+  const Impl::Slices sl = Impl::slices(*this, s, dims_of(q, k, v), Impl::Path::materialized,
+                                       weights.empty(), false, ctx);
   if (!s.ok()) return Scratch::too_small("soft_attention");
-  return materialized(ctx, bsz, lq, lk, v, mask, context, weights, sl.scores, ws,
-                      [&](std::size_t b, float* w) { return scores(ctx, q, k, b, w, sl, ws); });
+  return Impl::materialized(
+      ctx, bsz, lq, lk, v, mask, context, weights, sl.scores, ws,
+      [&](std::size_t b, float* w) { return Impl::scores(*this, ctx, q, k, b, w, sl, ws); });
 }
 
 Status SoftAttention::project_keys(const Context& ctx, ConstView keys, View cache,
@@ -293,8 +363,8 @@ Status SoftAttention::project_keys(const Context& ctx, ConstView keys, View cach
                            cache.shape().to_string() + " must be [B, Lk, " +
                            std::to_string(key_dim()) + "] and [B, Lk, " +
                            std::to_string(attn_dim_) + "]");
-  kernels::GemmArgs g = gemm_args(bsz * lk, attn_dim_, dk, keys.data(), w_.key_proj.data(), true,
-                                  cache.data());
+  kernels::GemmArgs g =
+      gemm_args(bsz * lk, attn_dim_, dk, keys.data(), w_.key_proj.data(), true, cache.data());
   g.packed_b = &packed_key_;
   return matmul(ctx, g, ws);
 }
@@ -315,66 +385,14 @@ Status SoftAttention::forward_cached(const Context& ctx, ConstView q, ConstView 
   const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = key_cache.dim(1), dq = q.dim(2);
   EDGEATTN_RETURN_IF_ERROR(check_outputs(context, weights, bsz, lq, lk, v.dim(2)));
   Scratch s(ws);
-  const Slices sl = slices(s, dims_of(q, ConstView(key_cache.data(), ks), v), Path::materialized,
-                           weights.empty(), true, ctx);
+  const Impl::Slices sl = Impl::slices(*this, s, dims_of(q, ConstView(key_cache.data(), ks), v),
+                                       Impl::Path::materialized, weights.empty(), true, ctx);
   if (!s.ok()) return Scratch::too_small("soft_attention");
-  return materialized(ctx, bsz, lq, lk, v, mask, context, weights, sl.scores, ws,
-                      [&](std::size_t b, float* w) {
-                        return additive_scores(ctx, q.data() + b * lq * dq, lq, dq,
-                                               key_cache.data() + b * lk * attn_dim_, lk, w,
-                                               sl.qp, ws);
-                      });
-}
-
-// Without weights to return, dot-product scores never need to exist in full:
-// the streaming kernel keeps memory O(L d) (general first maps the queries).
-Status SoftAttention::forward_streaming(const Context& ctx, ConstView q, ConstView k, ConstView v,
-                                        MaskView mask, View context, Workspace& ws) const {
-  const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1), dq = q.dim(2), dk = k.dim(2);
-  const std::size_t dv = v.dim(2);
-  Scratch s(ws);
-  float* qw = slices(s, dims_of(q, k, v), Path::streaming, false, false, ctx).qw;
-  if (!s.ok()) return Scratch::too_small("soft_attention");
-  Status st;
-  for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
-    kernels::AttendArgs a;
-    a.m = lq, a.n = lk, a.d = dk, a.dv = dv;
-    a.q = q.data() + b * lq * dq, a.ldq = dq;
-    if (qw) {
-      kernels::GemmArgs g = gemm_args(lq, dk, dq, a.q, w_.linear_in.data(), true, qw);
-      g.packed_b = &packed_in_;
-      st = matmul(ctx, g, ws);
-      a.q = qw, a.ldq = dk;
-    }
-    a.k = k.data() + b * lk * dk, a.ldk = dk;
-    a.v = v.data() + b * lk * dv, a.ldv = dv;
-    if (!mask.empty()) {
-      a.mask = mask.data() + b * mask.dim(1) * lk;
-      a.ldmask = mask.dim(1) == 1 ? 0 : lk;
-    }
-    a.scale = score_ == Score::scaled_dot ? 1.0f / std::sqrt(static_cast<float>(dk)) : 1.0f;
-    a.o = context.data() + b * lq * dv, a.ldo = dv;
-    if (st.ok()) st = attention(ctx, a, ws);
-  }
-  return st;
-}
-
-// Hard attention's frame: the inputs checked, then for each batch element
-// its [Lq, Lk] scores in scratch and select(b, scores) picking from them.
-template <class Select>
-Status SoftAttention::hard(const Context& ctx, ConstView q, ConstView k, ConstView v,
-                           MaskView mask, View context, Workspace& ws, Select select) const {
-  EDGEATTN_RETURN_IF_ERROR(check(q, k, v, mask));
-  const std::size_t bsz = q.dim(0), lq = q.dim(1), lk = k.dim(1);
-  EDGEATTN_RETURN_IF_ERROR(check_outputs(context, View(), bsz, lq, lk, v.dim(2)));
-  Scratch scratch(ws);
-  const Slices sl = slices(scratch, dims_of(q, k, v), Path::hard, true, false, ctx);
-  if (!scratch.ok()) return Scratch::too_small("hard_attention");
-  for (std::size_t b = 0; b < bsz; ++b) {
-    EDGEATTN_RETURN_IF_ERROR(scores(ctx, q, k, b, sl.scores, sl, ws));
-    EDGEATTN_RETURN_IF_ERROR(select(b, sl.scores));
-  }
-  return {};
+  return Impl::materialized(
+      ctx, bsz, lq, lk, v, mask, context, weights, sl.scores, ws, [&](std::size_t b, float* w) {
+        return Impl::additive_scores(*this, ctx, q.data() + b * lq * dq, lq, dq,
+                                     key_cache.data() + b * lk * attn_dim_, lk, w, sl.qp, ws);
+      });
 }
 
 Status SoftAttention::forward_argmax(const Context& ctx, ConstView q, ConstView k, ConstView v,
@@ -382,7 +400,7 @@ Status SoftAttention::forward_argmax(const Context& ctx, ConstView q, ConstView 
                                      Workspace& ws) const {
   if (!indices) return Status::invalid("hard attention: indices is null");
   const std::size_t lq = q.dim(1), lk = k.dim(1), dv = v.dim(2);
-  return hard(ctx, q, k, v, mask, context, ws, [&](std::size_t b, float* s) {
+  return Impl::hard(*this, ctx, q, k, v, mask, context, ws, [&](std::size_t b, float* s) {
     const MaskView mb = batch_mask(mask, b);
     for (std::size_t i = 0; i < lq; ++i) {
       const std::uint8_t* m = mb.empty() ? nullptr : mb.data() + (mb.dim(0) == 1 ? 0 : i * lk);
@@ -412,7 +430,7 @@ Status SoftAttention::forward_sample(const Context& ctx, ConstView q, ConstView 
                                      std::int64_t* indices, View context, Workspace& ws) const {
   if (!indices || draws == 0) return Status::invalid("hard attention: no indices or draws == 0");
   const std::size_t lq = q.dim(1), lk = k.dim(1), dv = v.dim(2);
-  return hard(ctx, q, k, v, mask, context, ws, [&](std::size_t b, float* s) {
+  return Impl::hard(*this, ctx, q, k, v, mask, context, ws, [&](std::size_t b, float* s) {
     std::int64_t* idx = indices + b * lq * draws;
     EDGEATTN_RETURN_IF_ERROR(sample_rows(ctx, ConstView(s, Shape{lq, lk}), batch_mask(mask, b),
                                          seed, b * lq, draws, idx, ws));

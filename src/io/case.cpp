@@ -2,13 +2,14 @@
 #include <cstring>
 
 #include "edgeattn/io.h"
+#include "model_file.h"
 
 namespace edgeattn {
-namespace {
+using detail::metadata;
+using detail::module_from;
+using detail::starts_with;
 
-bool starts_with(const std::string& s, const std::string& prefix) {
-  return s.compare(0, prefix.size(), prefix) == 0;
-}
+namespace {
 
 // A tensor of the file as a Value: floats (F32/F16/BF16), int64 (I64/I32)
 // or a mask (BOOL/U8).
@@ -41,39 +42,6 @@ Result<Value> read_value(const SafetensorsFile& f, const TensorEntry& e) {
       return f.error(e, std::string("dtype ") + dtype_name(e.dtype) +
                             " is not used by any module (F32, F16, BF16, I64, BOOL, U8)");
   }
-}
-
-// Parameters under `prefix` as float tensors, keys without the prefix.
-Result<ParamSet> read_params(const SafetensorsFile& f, const std::string& prefix) {
-  ParamSet p(f.name() + ": ");
-  for (const TensorEntry& e : f.entries()) {
-    if (!starts_with(e.name, prefix)) continue;
-    Result<Tensor> t = f.read_f32(e);
-    if (t.ok()) p.add(e.name.substr(prefix.size()), std::move(t).value());
-    else p.add_unreadable(e.name.substr(prefix.size()), t.status());
-  }
-  return p;
-}
-
-Result<std::unique_ptr<Module>> module_from(const SafetensorsFile& f, const std::string& kind,
-                                            const std::string& config_text,
-                                            const std::string& prefix) {
-  Result<Json> config = parse_json(config_text);
-  if (!config.ok()) return Status::invalid(f.name() + ": config: " + config.status().message());
-  EDGEATTN_ASSIGN_OR_RETURN(params, read_params(f, prefix));
-  Result<std::unique_ptr<Module>> m = create_module(kind, config.value(), params);
-  if (!m.ok()) {
-    const std::string& msg = m.status().message();
-    return Status(m.status().code(), starts_with(msg, f.name()) ? msg : f.name() + ": " + msg);
-  }
-  return m;
-}
-
-Result<std::string> metadata(const SafetensorsFile& f, const std::string& key) {
-  if (!f.has_metadata()) return Status::invalid(f.name() + ": no __metadata__ (module, config)");
-  const auto it = f.metadata().find(key);
-  if (it == f.metadata().end()) return Status::invalid(f.name() + ": __metadata__ has no '" + key + "'");
-  return it->second;
 }
 
 Result<double> tolerance(const SafetensorsFile& f, const char* key, double fallback) {
@@ -118,20 +86,6 @@ Result<Case> load_case(const SafetensorsFile& f) {
 Result<Case> load_case(const std::string& path) {
   EDGEATTN_ASSIGN_OR_RETURN(f, SafetensorsFile::open(path));
   return load_case(f);
-}
-
-Result<std::unique_ptr<Module>> load_module(const std::string& path) {
-  EDGEATTN_ASSIGN_OR_RETURN(f, SafetensorsFile::open(path));
-  EDGEATTN_ASSIGN_OR_RETURN(kind, metadata(f, "module"));
-  EDGEATTN_ASSIGN_OR_RETURN(config, metadata(f, "config"));
-  return module_from(f, kind, config, "param.");
-}
-
-Result<std::unique_ptr<Module>> load_module(const std::string& path, const std::string& kind,
-                                            const std::string& config_json,
-                                            const std::string& prefix) {
-  EDGEATTN_ASSIGN_OR_RETURN(f, SafetensorsFile::open(path));
-  return module_from(f, kind, config_json, prefix);
 }
 
 Comparison compare(const Value& got, const Value& want, double atol, double rtol) {

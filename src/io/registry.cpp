@@ -1,6 +1,6 @@
 #include <utility>
 
-#include "../registry.h"
+#include "registry.h"
 
 namespace edgeattn {
 namespace {
@@ -9,22 +9,9 @@ struct Entry {
   const char* name;
   detail::Factory make;
 };
-constexpr Entry kRegistry[] = {
-    {"soft_attention", detail::make_soft_attention},
-    {"hard_attention", detail::make_hard_attention},
-    {"multihead_attention", detail::make_multihead_attention},
-    {"se", detail::make_se},
-    {"eca", detail::make_eca},
-    {"cbam_channel", detail::make_cbam_channel},
-    {"cbam_spatial", detail::make_cbam_spatial},
-    {"cbam", detail::make_cbam},
-    {"non_local", detail::make_non_local},
-    {"sagan_attention", detail::make_sagan_attention},
-    {"gru", detail::make_gru},
-    {"lstm", detail::make_lstm},
-    {"seq2seq", detail::make_seq2seq},
-    {"attention_forecaster", detail::make_attention_forecaster},
-};
+#define EDGEATTN_REGISTRY_ENTRY(name) {#name, detail::make_##name},
+constexpr Entry kRegistry[] = {EDGEATTN_MODULE_LIST(EDGEATTN_REGISTRY_ENTRY)};
+#undef EDGEATTN_REGISTRY_ENTRY
 
 }  // namespace
 

@@ -1,90 +1,34 @@
-// The public kernel entry points: argument checks where a call can fail,
-// then the active ISA's table.
+// The kernels:: entry points: one wrapper per kernel of kernel_list.h that
+// calls the active ISA's table, and by hand the ones with argument checks or
+// a derived form.
 #include <algorithm>
 #include <string>
 
+#include "module_kernels.h"
 #include "table.h"
 
 namespace edgeattn::kernels {
 
 using detail::active_table;
 
-float dot(const float* a, const float* b, std::size_t n) { return active_table().dot(a, b, n); }
-void transpose(std::size_t rows, std::size_t cols, const float* a, std::size_t lda, float* b,
-               std::size_t ldb) {
-  detail::transpose(rows, cols, a, lda, b, ldb);
-}
-void axpy(float alpha, const float* x, float* y, std::size_t n) {
-  active_table().axpy(alpha, x, y, n);
-}
+#define EDGEATTN_WRAPPER(name, impl, ret, params, args) \
+  ret name params { return active_table().name args; }
+EDGEATTN_PUBLIC_KERNELS(EDGEATTN_WRAPPER)
+EDGEATTN_MODULE_KERNELS(EDGEATTN_WRAPPER)
+#undef EDGEATTN_WRAPPER
+
+// The public kernels derived from a table entry.
 void scale(float alpha, const float* x, float* y, std::size_t n) {
   active_table().scale_rows(&alpha, x, 1, n, y);
-}
-void scale_rows(const float* a, const float* x, std::size_t rows, std::size_t n, float* y) {
-  active_table().scale_rows(a, x, rows, n, y);
-}
-void add(const float* a, const float* b, float* y, std::size_t n) { active_table().add(a, b, y, n); }
-void mul(const float* a, const float* b, float* y, std::size_t n) { active_table().mul(a, b, y, n); }
-void add_scalar(const float* a, float b, float* y, std::size_t n) {
-  active_table().add_scalar(a, b, y, n);
-}
-void scale_mul(float alpha, const float* a, const float* b, float* y, std::size_t n) {
-  active_table().scale_mul(alpha, a, b, y, n);
-}
-float reduce_sum(const float* x, std::size_t n) { return active_table().reduce_sum(x, n); }
-float reduce_max(const float* x, std::size_t n) { return active_table().reduce_max(x, n); }
-std::size_t argmax(const float* x, std::size_t n) { return active_table().argmax(x, n); }
-void exp_lanes16(const float* x, const std::uint8_t* mask, std::size_t n, float shift, float* e,
-                 float* lanes) {
-  active_table().exp_lanes16(x, mask, n, shift, e, lanes);
 }
 float reduce_mean(const float* x, std::size_t n) {
   float mean;
   active_table().global_pool(x, 1, n, &mean, nullptr);
   return mean;
 }
-void global_pool(const float* x, std::size_t rows, std::size_t n, float* mean, float* max) {
-  active_table().global_pool(x, rows, n, mean, max);
-}
-void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n) {
-  active_table().softmax(x, mask, y, n);
-}
-void exp(const float* x, float* y, std::size_t n) { active_table().exp(x, y, n); }
-void tanh(const float* x, float* y, std::size_t n) { active_table().tanh(x, y, n); }
-void sigmoid(const float* x, float* y, std::size_t n) { active_table().sigmoid(x, y, n); }
-void relu(const float* x, float* y, std::size_t n) { active_table().relu(x, y, n); }
-void silu(const float* x, float* y, std::size_t n) { active_table().silu(x, y, n); }
-void gru_gates(const float* gx, const float* gh, const float* h, float* h_out, std::size_t n) {
-  active_table().gru_gates(gx, gh, h, h_out, n);
-}
-void lstm_gates(const float* gx, const float* gh, float* c, float* h_out, std::size_t n) {
-  active_table().lstm_gates(gx, gh, c, h_out, n);
-}
-void conv_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
-               float* y, std::size_t ldy, std::size_t rows, std::size_t n) {
-  active_table().conv_rows(x, ldx, w, kh, kw, y, ldy, rows, n);
-}
-void online_softmax2(float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m,
-                     float* l, float* o, std::size_t ldo, std::size_t dv) {
-  active_table().online_softmax2(s, lds, rows, n, m, l, o, ldo, dv);
-}
-void rows_mean_max(const float* x, std::size_t ldx, std::size_t rows, const float* scale,
-                   float* mean, float* max, std::size_t n) {
-  active_table().rows_mean_max(x, ldx, rows, scale, mean, max, n);
-}
-void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
-          const float* x, float beta, float* y) {
-  active_table().gemv(m, k, alpha, a, lda, x, beta, y);
-}
-
-void additive_scores(const float* q, const float* k, std::size_t ldk, std::size_t n,
-                     std::size_t a_dim, const float* v, float* out) {
-  active_table().additive_scores(q, k, ldk, n, a_dim, v, out);
-}
-
-void gemv_t(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
-            const float* x, float beta, float* y) {
-  active_table().gemv_t(m, k, alpha, a, lda, x, beta, y);
+void transpose(std::size_t rows, std::size_t cols, const float* a, std::size_t lda, float* b,
+               std::size_t ldb) {
+  detail::transpose(rows, cols, a, lda, b, ldb);
 }
 
 Result<GemvPanels> GemvPanels::pack(const float* a, std::size_t lda, std::size_t m, std::size_t n) {

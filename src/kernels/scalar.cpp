@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "exp_core.h"
+#include "module_kernels.h"
 #include "table.h"
 
 namespace edgeattn::detail {
@@ -250,10 +251,11 @@ double fma_peak(std::size_t iters, float* sink) {
 }  // namespace
 
 const KernelTable& scalar_table() {
-  static const KernelTable t = {
-      Isa::scalar, dot, axpy, scale_rows, add, mul, add_scalar, scale_mul, reduce_sum, reduce_max, global_pool, argmax, softmax,
-      vexp, exp_lanes16, vtanh, sigmoid, relu, silu, rows_mean_max, gru_gates, lstm_gates, conv_rows, online_softmax2, additive_scores, gemv, gemv_t, gemv_t_panels, GemmBlocking{}, nullptr, gemm,
-      fma_peak, nullptr, nullptr};
+#define EDGEATTN_SCALAR_ENTRY(name, impl, ret, params, args) impl,
+  static const KernelTable t = {Isa::scalar, EDGEATTN_ALL_KERNELS(EDGEATTN_SCALAR_ENTRY) GemmBlocking{},
+                                nullptr,     gemm,                                      fma_peak,
+                                nullptr,     nullptr};
+#undef EDGEATTN_SCALAR_ENTRY
   return t;
 }
 

@@ -1,12 +1,14 @@
-// The per-ISA kernel table. One instance per ISA compiled into the binary
-// (scalar.cpp, and simd_table.cpp compiled once per ISA with its flags);
-// dispatch.cpp picks one at start-up. Internal: not installed.
+// The per-ISA kernel table: a field per kernel of kernel_list.h, then the
+// GEMM and attention pieces that are not plain kernels. One instance per ISA
+// compiled into the binary (scalar.cpp, and simd_table.cpp compiled once per
+// ISA with its flags); dispatch.cpp picks one at start-up. Internal.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "edgeattn/kernels.h"
+#include "kernel_list.h"
 #include "edgeattn/tensor.h"
 
 namespace edgeattn::detail {
@@ -37,46 +39,9 @@ using PvExp2Kernel = void (*)(std::size_t kc, const float* a, std::size_t lda, s
 
 struct KernelTable {
   Isa isa;
-  float (*dot)(const float*, const float*, std::size_t);
-  void (*axpy)(float, const float*, float*, std::size_t);
-  // kernels::scale_rows (kernels::scale is its one-row case).
-  void (*scale_rows)(const float* a, const float* x, std::size_t rows, std::size_t n, float* y);
-  void (*add)(const float*, const float*, float*, std::size_t);
-  void (*mul)(const float*, const float*, float*, std::size_t);
-  void (*add_scalar)(const float*, float, float*, std::size_t);
-  void (*scale_mul)(float, const float*, const float*, float*, std::size_t);
-  float (*reduce_sum)(const float*, std::size_t);
-  float (*reduce_max)(const float*, std::size_t);
-  // kernels::global_pool (kernels::reduce_mean is its one-row case).
-  void (*global_pool)(const float* x, std::size_t rows, std::size_t n, float* mean, float* max);
-  std::size_t (*argmax)(const float*, std::size_t);
-  void (*softmax)(const float*, const std::uint8_t*, float*, std::size_t);
-  void (*exp)(const float*, float*, std::size_t);
-  // kernels::exp_lanes16: exp_nonpositive_core without FMA, bitwise
-  // identical on every ISA, and the 16 lane sums in chunk order (sampling).
-  void (*exp_lanes16)(const float* x, const std::uint8_t* mask, std::size_t n, float shift,
-                      float* e, float* lanes);
-  void (*tanh)(const float*, float*, std::size_t);
-  void (*sigmoid)(const float*, float*, std::size_t);
-  void (*relu)(const float*, float*, std::size_t);
-  void (*silu)(const float*, float*, std::size_t);
-  void (*rows_mean_max)(const float*, std::size_t, std::size_t, const float*, float*, float*,
-                        std::size_t);
-  void (*gru_gates)(const float*, const float*, const float*, float*, std::size_t);
-  void (*lstm_gates)(const float*, const float*, float*, float*, std::size_t);
-  void (*conv_rows)(const float*, std::size_t, const float*, std::size_t, std::size_t, float*,
-                    std::size_t, std::size_t, std::size_t);
-  void (*online_softmax2)(float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m,
-                          float* l, float* o, std::size_t ldo, std::size_t dv);
-  void (*additive_scores)(const float*, const float*, std::size_t, std::size_t, std::size_t,
-                          const float*, float*);
-  void (*gemv)(std::size_t, std::size_t, float, const float*, std::size_t, const float*, float,
-               float*);
-  void (*gemv_t)(std::size_t, std::size_t, float, const float*, std::size_t, const float*, float,
-                 float*);
-  // kernels::gemv_t_panels on the panels' floats (m rows, n columns).
-  void (*gemv_t_panels)(std::size_t m, std::size_t n, const float* panels, const float* x,
-                        const float* bias, float* y, bool backward);
+#define EDGEATTN_TABLE_FIELD(name, impl, ret, params, args) ret(*name) params;
+  EDGEATTN_ALL_KERNELS(EDGEATTN_TABLE_FIELD)
+#undef EDGEATTN_TABLE_FIELD
   // Blocked GEMM when micro_kernel is set; otherwise the plain reference.
   GemmBlocking blocking;
   MicroKernel micro_kernel;

@@ -3,7 +3,8 @@
 #include <cstring>
 #include <string>
 
-#include "../attention/common.h"
+#include "../checks.h"
+#include "../scratch.h"
 #include "edgeattn/rnn.h"
 
 namespace edgeattn {

@@ -4,7 +4,9 @@
 #include <cstring>
 #include <string>
 
-#include "../attention/common.h"
+#include "../checks.h"
+#include "../kernels/module_kernels.h"
+#include "../scratch.h"
 #include "../parallel.h"
 #include "edgeattn/ops.h"
 #include "edgeattn/rnn.h"
@@ -58,7 +60,7 @@ Result<RnnCell> RnnCell::make(RnnType type, RnnWeights w, bool keep_input) {
   EDGEATTN_ASSIGN_OR_RETURN(phh, kernels::PackedB::pack(wt.data(), gh, false, h, gh));
   c.packed_hh_ = std::move(phh);
   EDGEATTN_ASSIGN_OR_RETURN(panels, kernels::GemvPanels::pack(wt.data(), gh, h, gh));
-  c.panels_hh_ = std::move(panels);
+  c.panels_hh_ = std::make_unique<kernels::GemvPanels>(std::move(panels));
   if (keep_input) {
     EDGEATTN_ASSIGN_OR_RETURN(pih, kernels::PackedB::pack(w.weight_ih.data(), c.input_, true, c.input_, gh));
     c.packed_ih_ = std::move(pih);
@@ -70,28 +72,44 @@ Result<RnnCell> RnnCell::make(RnnType type, RnnWeights w, bool keep_input) {
   return c;
 }
 
+RnnCell::RnnCell() = default;
+RnnCell::~RnnCell() = default;
+RnnCell::RnnCell(RnnCell&&) noexcept = default;
+RnnCell& RnnCell::operator=(RnnCell&&) noexcept = default;
+
 Result<RnnCell> RnnCell::create(RnnType type, RnnWeights w) { return make(type, std::move(w), true); }
 
 std::size_t RnnCell::weight_bytes() const {
   return (weight_ih_.numel() + bias_ih_.numel() + weight_hh_t_.numel() + bias_hh_.numel()) *
-             sizeof(float) + packed_ih_.bytes() + packed_hh_.bytes() + panels_hh_.bytes();
+             sizeof(float) + packed_ih_.bytes() + packed_hh_.bytes() + panels_hh_->bytes();
 }
 
-RnnCell::Slices RnnCell::slices(Scratch& s, std::size_t batch, bool project,
-                                const Context& ctx) const {
-  const std::size_t gh = gates() * hidden_;
-  Slices sl;
-  if (project) sl.gx = s.take<float>(batch, gh);
-  sl.rows = s.take<const float*>(batch);
-  sl.gh = s.take<float>(batch, gh);
-  s.room(max_of(project ? matmul_workspace_bytes(ctx, batch, gh, input_) : 0,
-                matmul_workspace_bytes(ctx, batch, gh, hidden_)));
-  return sl;
-}
+
+// A step's scratch, one description for workspace_bytes() and the steps:
+// the input projection gx [B, G H] (when the step makes it), the rows'
+// pointers and gh [B, G H], then room for the GEMMs.
+struct RnnCell::Impl {
+  struct Slices {
+    float* gx = nullptr;
+    const float** rows = nullptr;
+    float* gh = nullptr;
+  };
+  static Slices slices(const RnnCell& c, Scratch& s, std::size_t batch, bool project,
+                       const Context& ctx) {
+    const std::size_t gh = c.gates() * c.hidden_;
+    Slices sl;
+    if (project) sl.gx = s.take<float>(batch, gh);
+    sl.rows = s.take<const float*>(batch);
+    sl.gh = s.take<float>(batch, gh);
+    s.room(max_of(project ? matmul_workspace_bytes(ctx, batch, gh, c.input_) : 0,
+                  matmul_workspace_bytes(ctx, batch, gh, c.hidden_)));
+    return sl;
+  }
+};
 
 std::size_t RnnCell::workspace_bytes(std::size_t batch, const Context& ctx) const {
   Scratch s;
-  slices(s, batch, true, ctx);
+  Impl::slices(*this, s, batch, true, ctx);
   return s.bytes();
 }
 
@@ -104,9 +122,9 @@ Status RnnCell::step_rows(const Context& ctx, const float* const* gx, std::size_
     // the same panels to the same thread every step, so that each core
     // reads its share from its own L2. Each output is computed alone, so any
     // split gives the same bits.
-    const int t = threads_for(ctx, static_cast<double>(panels_hh_.bytes()), detail::min_weight_bytes_per_thread());
+    const int t = threads_for(ctx, static_cast<double>(panels_hh_->bytes()), detail::min_weight_bytes_per_thread());
     detail::parallel_for(t, static_cast<std::size_t>(t), [&](std::size_t part, int) {
-      kernels::gemv_t_panels(panels_hh_, h, bias_hh_.data(), gh, odd, part, static_cast<std::size_t>(t));
+      kernels::gemv_t_panels(*panels_hh_, h, bias_hh_.data(), gh, odd, part, static_cast<std::size_t>(t));
     });
   } else {
     for (std::size_t r = 0; r < rows; ++r) std::memcpy(gh + r * g, bias_hh_.data(), g * sizeof(float));
@@ -138,7 +156,7 @@ Status RnnCell::step_projected(const Context& ctx, ConstView gx, ConstView h, Vi
   EDGEATTN_RETURN_IF_ERROR(detail::require_shape(gx, Shape{bsz, g}, "gx"));
   EDGEATTN_RETURN_IF_ERROR(check_state(h, c, h_out, bsz));
   Scratch s(ws);
-  const Slices sl = slices(s, bsz, false, ctx);
+  const Impl::Slices sl = Impl::slices(*this, s, bsz, false, ctx);
   if (!s.ok()) return Scratch::too_small(rnn_type_name(type_));
   for (std::size_t r = 0; r < bsz; ++r) sl.rows[r] = gx.data() + r * g;
   return step_rows(ctx, sl.rows, bsz, h.data(), c.empty() ? nullptr : c.data(), h_out.data(), sl.gh, ws);
@@ -154,7 +172,7 @@ Status RnnCell::step(const Context& ctx, ConstView x, ConstView h, View c, View 
   const std::size_t bsz = x.dim(0), g = gates() * hidden_;
   EDGEATTN_RETURN_IF_ERROR(check_state(h, c, h_out, bsz));
   Scratch s(ws);
-  const Slices sl = slices(s, bsz, true, ctx);
+  const Impl::Slices sl = Impl::slices(*this, s, bsz, true, ctx);
   if (!s.ok()) return Scratch::too_small(rnn_type_name(type_));
   kernels::GemmArgs a = gemm_args(bsz, g, input_, x.data(), weight_ih_.data(), true, sl.gx);
   a.packed_b = &packed_ih_;
@@ -212,43 +230,63 @@ std::size_t Rnn::weight_bytes() const {
   return b;
 }
 
-Rnn::Slices Rnn::slices(Scratch& s, std::size_t bsz, std::size_t steps, const Context& ctx) const {
-  const std::size_t gh = cells_[0].gates() * hidden_, dh = dirs_ * hidden_;
-  const std::size_t rows = sat_mul(bsz, steps);
-  Slices sl;
-  sl.gx = s.take<float>(rows, dirs_ * gh);
-  if (layers_ > 1) sl.io[0] = s.take<float>(rows, dh), sl.io[1] = s.take<float>(rows, dh);
-  std::size_t per_dir = direction_bytes(bsz, ctx);
-  if (dirs_ == 2 && resolve_threads(ctx) > 1) per_dir = max_of(per_dir, sat_mul(2, direction_bytes(bsz, Context{1})));
-  s.room(max_of(matmul_workspace_bytes(ctx, rows, dirs_ * gh, max_of(input_, dh)), per_dir));
-  return sl;
-}
+struct Rnn::Impl {
+  // forward()'s scratch: the input projections of all steps [B T, D G H]
+  // and, with layers > 1, two [B T, D H] buffers between layers, then room
+  // for the GEMM or the directions (both at once when they run in parallel).
+  struct Slices {
+    float* gx = nullptr;
+    float* io[2] = {nullptr, nullptr};
+  };
+  static Slices slices(const Rnn& r, Scratch& s, std::size_t bsz, std::size_t steps,
+                       const Context& ctx) {
+    const std::size_t gh = r.cells_[0].gates() * r.hidden_, dh = r.dirs_ * r.hidden_;
+    const std::size_t rows = sat_mul(bsz, steps);
+    Slices sl;
+    sl.gx = s.take<float>(rows, r.dirs_ * gh);
+    if (r.layers_ > 1) sl.io[0] = s.take<float>(rows, dh), sl.io[1] = s.take<float>(rows, dh);
+    std::size_t per_dir = r.direction_bytes(bsz, ctx);
+    if (r.dirs_ == 2 && resolve_threads(ctx) > 1)
+      per_dir = max_of(per_dir, sat_mul(2, r.direction_bytes(bsz, Context{1})));
+    s.room(max_of(matmul_workspace_bytes(ctx, rows, r.dirs_ * gh, max_of(r.input_, dh)), per_dir));
+    return sl;
+  }
+
+  // run_direction()'s scratch: the states, the running rows' copies and the
+  // step's gates, then room for the step's GEMM.
+  struct DirectionSlices {
+    float *h, *c, *h_act, *c_act, *h_new, *gh;
+    const float** rows;
+    std::size_t *which, *when;
+  };
+  static DirectionSlices direction_slices(const Rnn& r, Scratch& s, std::size_t bsz,
+                                          const Context& ctx) {
+    const std::size_t h = r.hidden_, gh = r.cells_[0].gates() * h;
+    DirectionSlices sl;
+    sl.h = s.take<float>(bsz, h);
+    sl.c = s.take<float>(bsz, h);
+    sl.h_act = s.take<float>(bsz, h);
+    sl.c_act = s.take<float>(bsz, h);
+    sl.h_new = s.take<float>(bsz, h);
+    sl.gh = s.take<float>(bsz, gh);
+    sl.rows = s.take<const float*>(bsz);
+    sl.which = s.take<std::size_t>(bsz);
+    sl.when = s.take<std::size_t>(bsz);
+    s.room(matmul_workspace_bytes(ctx, bsz, gh, h));
+    return sl;
+  }
+};
 
 std::size_t Rnn::workspace_bytes(std::size_t bsz, std::size_t steps, const Context& ctx) const {
   Scratch s;
-  slices(s, bsz, steps, ctx);
+  Impl::slices(*this, s, bsz, steps, ctx);
   return s.bytes();
 }
 
-Rnn::DirectionSlices Rnn::direction_slices(Scratch& s, std::size_t bsz, const Context& ctx) const {
-  const std::size_t h = hidden_, gh = cells_[0].gates() * h;
-  DirectionSlices sl;
-  sl.h = s.take<float>(bsz, h);
-  sl.c = s.take<float>(bsz, h);
-  sl.h_act = s.take<float>(bsz, h);
-  sl.c_act = s.take<float>(bsz, h);
-  sl.h_new = s.take<float>(bsz, h);
-  sl.gh = s.take<float>(bsz, gh);
-  sl.rows = s.take<const float*>(bsz);
-  sl.which = s.take<std::size_t>(bsz);
-  sl.when = s.take<std::size_t>(bsz);
-  s.room(matmul_workspace_bytes(ctx, bsz, gh, h));
-  return sl;
-}
 
 std::size_t Rnn::direction_bytes(std::size_t bsz, const Context& ctx) const {
   Scratch s;
-  direction_slices(s, bsz, ctx);
+  Impl::direction_slices(*this, s, bsz, ctx);
   return s.bytes();
 }
 
@@ -288,7 +326,7 @@ Status Rnn::run_direction(const Context& ctx, std::size_t layer, std::size_t dir
   const bool lstm = type_ == RnnType::lstm;
   const std::size_t state = (layer * dirs_ + dir) * bsz * n;  // offset in h0/h_n
   Scratch scratch(ws);
-  const DirectionSlices sl = direction_slices(scratch, bsz, ctx);
+  const Impl::DirectionSlices sl = Impl::direction_slices(*this, scratch, bsz, ctx);
   if (!scratch.ok()) return Scratch::too_small(rnn_type_name(type_));
   float *h = sl.h, *c = sl.c, *h_act = sl.h_act, *c_act = sl.c_act, *h_new = sl.h_new, *gh = sl.gh;
   const float** rows = sl.rows;
@@ -335,7 +373,7 @@ Status Rnn::forward(const Context& ctx, ConstView x, ConstView h0, ConstView c0,
   const std::size_t bsz = x.dim(0), steps = x.dim(1), rows = bsz * steps;
   const std::size_t g = cells_[0].gates() * hidden_, dg = dirs_ * g, dh = dirs_ * hidden_;
   Scratch s(ws);
-  const Slices sl = slices(s, bsz, steps, ctx);
+  const Impl::Slices sl = Impl::slices(*this, s, bsz, steps, ctx);
   if (!s.ok()) return Scratch::too_small(rnn_type_name(type_));
   float* gx = sl.gx;
   float* const* io = sl.io;

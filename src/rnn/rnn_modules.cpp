@@ -1,7 +1,8 @@
 // Registry entries gru, lstm, seq2seq and attention_forecaster: configs and
 // state_dict keys as in docs/modules.md (PyTorch's own for the RNNs), adapted to
 // Module.
-#include "../registry.h"
+#include "../io/registry.h"
+#include "../attention/score_params.h"
 #include "edgeattn/rnn.h"
 
 namespace edgeattn {

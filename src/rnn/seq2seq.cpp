@@ -5,7 +5,8 @@
 #include <limits>
 #include <string>
 
-#include "../attention/common.h"
+#include "../checks.h"
+#include "../scratch.h"
 #include "edgeattn/ops.h"
 #include "edgeattn/rnn.h"
 
@@ -185,46 +186,56 @@ std::size_t Seq2Seq::weight_bytes() const {
   return b;
 }
 
-Seq2Seq::Memory Seq2Seq::memory_slices(Scratch& sc, std::size_t batch, std::size_t sl, bool lengths,
-                                       std::size_t groups, std::size_t per_group,
-                                       const Context& ctx) const {
-  const std::size_t e = cfg_.emb, he = cfg_.enc_hidden, he2 = 2 * he, hd = cfg_.dec_hidden;
-  const std::size_t v = cfg_.tgt_vocab, a = attention_.attn_dim(), rows = sat_mul(batch, sl);
-  Memory m;
-  m.batch = batch, m.src_len = sl;
-  m.x = sc.take<float>(rows, e);
-  m.m = sc.take<float>(rows, he2);
-  m.hn = sc.take<float>(2 * batch, he);
-  m.cat = sc.take<float>(he2);
-  m.keys = a ? sc.take<float>(rows, a) : m.m;
-  m.mc = sc.take<float>(rows, 3 * hd);
-  m.mo = sc.take<float>(rows, v);
-  m.mask = lengths ? sc.take<std::uint8_t>(rows) : nullptr;
-  const std::size_t step_rows = sat_mul(groups, per_group);
-  m.gx = sc.take<float>(step_rows, 3 * hd), m.gh = sc.take<float>(step_rows, 3 * hd);
-  m.context = sc.take<float>(step_rows, he2);
-  m.ptrs = sc.take<const float*>(step_rows);
-  const std::size_t encode = max_of(max_of(encoder_.workspace_bytes(batch, sl, ctx),
-                                           a ? matmul_workspace_bytes(ctx, rows, a, he2) : 0),
-                                    max_of(matmul_workspace_bytes(ctx, rows, 3 * hd, he2),
-                                           matmul_workspace_bytes(ctx, rows, v, he2)));
-  const std::size_t step = max_of(attention_.workspace_bytes({groups, per_group, sl, hd, he2, he2}, ctx),
-                                  max_of(matmul_workspace_bytes(ctx, step_rows, 3 * hd, hd),
-                                         matmul_workspace_bytes(ctx, step_rows, v, hd)));
-  sc.room(max_of(encode, step));
-  return m;
-}
+
+// A decode's scratch after its own slices, one description for
+// workspace_bytes() and the decoders: the memory (and encoding's buffers),
+// the buffers of one step of groups x per_group rows, then room for encoding
+// or for the step's attention and GEMMs.
+struct Seq2Seq::Impl {
+  static Memory memory_slices(const Seq2Seq& self, Scratch& sc, std::size_t batch, std::size_t sl,
+                              bool lengths, std::size_t groups, std::size_t per_group,
+                              const Context& ctx) {
+    const std::size_t e = self.cfg_.emb, he = self.cfg_.enc_hidden, he2 = 2 * he,
+                      hd = self.cfg_.dec_hidden;
+    const std::size_t v = self.cfg_.tgt_vocab, a = self.attention_.attn_dim(),
+                      rows = sat_mul(batch, sl);
+    Memory m;
+    m.batch = batch, m.src_len = sl;
+    m.x = sc.take<float>(rows, e);
+    m.m = sc.take<float>(rows, he2);
+    m.hn = sc.take<float>(2 * batch, he);
+    m.cat = sc.take<float>(he2);
+    m.keys = a ? sc.take<float>(rows, a) : m.m;
+    m.mc = sc.take<float>(rows, 3 * hd);
+    m.mo = sc.take<float>(rows, v);
+    m.mask = lengths ? sc.take<std::uint8_t>(rows) : nullptr;
+    const std::size_t step_rows = sat_mul(groups, per_group);
+    m.gx = sc.take<float>(step_rows, 3 * hd), m.gh = sc.take<float>(step_rows, 3 * hd);
+    m.context = sc.take<float>(step_rows, he2);
+    m.ptrs = sc.take<const float*>(step_rows);
+    const std::size_t encode = max_of(max_of(self.encoder_.workspace_bytes(batch, sl, ctx),
+                                             a ? matmul_workspace_bytes(ctx, rows, a, he2) : 0),
+                                      max_of(matmul_workspace_bytes(ctx, rows, 3 * hd, he2),
+                                             matmul_workspace_bytes(ctx, rows, v, he2)));
+    const std::size_t step =
+        max_of(self.attention_.workspace_bytes({groups, per_group, sl, hd, he2, he2}, ctx),
+               max_of(matmul_workspace_bytes(ctx, step_rows, 3 * hd, hd),
+                      matmul_workspace_bytes(ctx, step_rows, v, hd)));
+    sc.room(max_of(encode, step));
+    return m;
+  }
+};
 
 std::size_t Seq2Seq::workspace_bytes(std::size_t batch, std::size_t s, std::size_t width,
                                      const Context& ctx) const {
   const std::size_t hd = cfg_.dec_hidden, v = cfg_.tgt_vocab;
   Scratch greedy, single, beam;
   greedy_slices(greedy, batch, hd, v, s);
-  memory_slices(greedy, batch, s, true, batch, 1, ctx);
+  Impl::memory_slices(*this, greedy, batch, s, true, batch, 1, ctx);
   single_slices(single, hd, v, s);
-  memory_slices(single, 1, s, false, 1, 1, ctx);
+  Impl::memory_slices(*this, single, 1, s, false, 1, 1, ctx);
   beam_slices(beam, width, cfg_.max_len, true, hd, v, s);
-  memory_slices(beam, 1, s, false, 1, width, ctx);
+  Impl::memory_slices(*this, beam, 1, s, false, 1, width, ctx);
   return max_of(greedy.bytes(), max_of(single.bytes(), beam.bytes()));
 }
 
@@ -319,7 +330,7 @@ Status Seq2Seq::greedy(const Context& ctx, const std::int64_t* src, std::size_t 
   const std::size_t hd = cfg_.dec_hidden, v = cfg_.tgt_vocab;
   Scratch sc(ws);
   const GreedySlices g = greedy_slices(sc, batch, hd, v, sl);
-  const Memory mem = memory_slices(sc, batch, sl, src_lengths != nullptr, batch, 1, ctx);
+  const Memory mem = Impl::memory_slices(*this, sc, batch, sl, src_lengths != nullptr, batch, 1, ctx);
   if (!sc.ok()) return oom();
   float *s = g.s, *s2 = g.s2, *lg = g.lg, *a = g.a;
   std::int64_t* y = g.y;
@@ -381,7 +392,7 @@ Status Seq2Seq::beam_search(const Context& ctx, const std::int64_t* src, std::si
   const bool keep_align = out.alignments != nullptr;
   Scratch sc(ws);
   const BeamSlices bs = beam_slices(sc, w, t_max, keep_align, hd, v, sl);
-  const Memory mem = memory_slices(sc, 1, sl, false, 1, w, ctx);
+  const Memory mem = Impl::memory_slices(*this, sc, 1, sl, false, 1, w, ctx);
   if (!sc.ok()) return oom();
   float* s[2] = {bs.s[0], bs.s[1]};
   float *lg = bs.lg, *a = bs.a, *scratch = bs.scratch, *s_next = bs.s_next;
@@ -452,7 +463,7 @@ Status Seq2Seq::score(const Context& ctx, const std::int64_t* src, std::size_t s
                              " is outside the target vocabulary [0, " + std::to_string(v) + ")");
   Scratch sc(ws);
   const SingleSlices g = single_slices(sc, hd, v, sl);
-  const Memory mem = memory_slices(sc, 1, sl, false, 1, 1, ctx);
+  const Memory mem = Impl::memory_slices(*this, sc, 1, sl, false, 1, 1, ctx);
   if (!sc.ok()) return oom();
   float *s = g.s, *s2 = g.s2, *lg = g.lg, *scratch = g.p, *a = g.a;
   std::int64_t* y = g.y;
@@ -479,7 +490,7 @@ Status Seq2Seq::sample(const Context& ctx, const std::int64_t* src, std::size_t 
   const std::size_t k = opt.top_k && opt.top_k < v ? opt.top_k : v;
   Scratch sc(ws);
   const SingleSlices g = single_slices(sc, hd, v, sl);
-  const Memory mem = memory_slices(sc, 1, sl, false, 1, 1, ctx);
+  const Memory mem = Impl::memory_slices(*this, sc, 1, sl, false, 1, 1, ctx);
   if (!sc.ok()) return oom();
   float *s = g.s, *s2 = g.s2, *lg = g.lg, *p = g.p, *a = g.a;
   std::int64_t* y = g.y;

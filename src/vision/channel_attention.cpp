@@ -5,7 +5,9 @@
 #include <cmath>
 #include <limits>
 
-#include "../attention/common.h"
+#include "../checks.h"
+#include "../kernels/module_kernels.h"
+#include "../scratch.h"
 #include "../parallel.h"
 #include "edgeattn/vision.h"
 #include "vision_common.h"

@@ -3,7 +3,9 @@
 #include <cmath>
 #include <cstring>
 
-#include "../attention/common.h"
+#include "../checks.h"
+#include "../kernels/module_kernels.h"
+#include "../scratch.h"
 #include "../parallel.h"
 #include "edgeattn/ops.h"
 #include "edgeattn/vision.h"
@@ -120,29 +122,33 @@ std::size_t Conv2d::weight_bytes() const {
   return (weight_.numel() + bias_.numel()) * sizeof(float);
 }
 
-float* Conv2d::scratch(detail::Scratch& s, const Shape& in, const Context& ctx) const {
-  const Result<Shape> out = output_shape(in);
-  if (!out.ok()) return nullptr;
-  const std::size_t n = out.value()[2] * out.value()[3];
-  const std::size_t og = p_.out_channels / p_.groups, k = weight_.shape()[1];
-  switch (path_) {
-    case Path::gemm1x1:
-      s.room(matmul_workspace_bytes(ctx, p_.out_channels, n, p_.in_channels));
-      return nullptr;
-    case Path::direct:
-      return s.take<float>(p_.in_channels, (in[2] + 2 * p_.pad_h) * (in[3] + 2 * p_.pad_w));
-    case Path::im2col: {
-      float* col = s.take<float>(k, n);
-      s.room(matmul_workspace_bytes(ctx, og, n, k));
-      return col;
+// The path's scratch for an input, one description for workspace_bytes() and
+// forward(): the padded image (direct) or the im2col matrix, then the GEMM's.
+struct Conv2d::Impl {
+  static float* scratch(const Conv2d& c, detail::Scratch& s, const Shape& in, const Context& ctx) {
+    const Result<Shape> out = c.output_shape(in);
+    if (!out.ok()) return nullptr;
+    const std::size_t n = out.value()[2] * out.value()[3];
+    const std::size_t og = c.p_.out_channels / c.p_.groups, k = c.weight_.shape()[1];
+    switch (c.path_) {
+      case Path::gemm1x1:
+        s.room(matmul_workspace_bytes(ctx, c.p_.out_channels, n, c.p_.in_channels));
+        return nullptr;
+      case Path::direct:
+        return s.take<float>(c.p_.in_channels, (in[2] + 2 * c.p_.pad_h) * (in[3] + 2 * c.p_.pad_w));
+      case Path::im2col: {
+        float* col = s.take<float>(k, n);
+        s.room(matmul_workspace_bytes(ctx, og, n, k));
+        return col;
+      }
     }
+    return nullptr;
   }
-  return nullptr;
-}
+};
 
 std::size_t Conv2d::workspace_bytes(const Shape& in, const Context& ctx) const {
   detail::Scratch s;
-  scratch(s, in, ctx);
+  Impl::scratch(*this, s, in, ctx);
   return s.bytes();
 }
 
@@ -220,7 +226,7 @@ Status Conv2d::forward(const Context& ctx, ConstView x, View y, Workspace& ws) c
   const std::size_t in_img = p_.in_channels * h * w, out_img = p_.out_channels * oh * ow;
   const std::size_t ph = h + 2 * p_.pad_h, pw = w + 2 * p_.pad_w;
   detail::Scratch s(ws);
-  float* buf = scratch(s, x.shape(), ctx);
+  float* buf = Impl::scratch(*this, s, x.shape(), ctx);
   if (!s.ok()) return detail::Scratch::too_small("conv2d");
   Status st;
   for (std::size_t b = 0; b < x.dim(0) && st.ok(); ++b) {

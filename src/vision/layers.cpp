@@ -3,7 +3,8 @@
 #include <cstring>
 #include <limits>
 
-#include "../attention/common.h"
+#include "../checks.h"
+#include "../scratch.h"
 #include "../parallel.h"
 #include "edgeattn/ops.h"
 #include "edgeattn/vision.h"

@@ -3,7 +3,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "../attention/common.h"
+#include "../checks.h"
+#include "../scratch.h"
 #include "../parallel.h"
 #include "edgeattn/ops.h"
 #include "edgeattn/vision.h"
@@ -92,21 +93,26 @@ std::size_t PositionAttention::weight_bytes() const {
   return (weight_.numel() + bias_.numel()) * sizeof(float) + packed_.bytes();
 }
 
-void PositionAttention::slices(Scratch& s, std::size_t n, const Context& ctx, float** xt,
-                               float** qkv) const {
-  const std::size_t d = 2 * rq_ + rv_;
-  *xt = s.take<float>(n, channels_);
-  *qkv = s.take<float>(n, d);
-  const std::size_t attend = max_of(attention_workspace_bytes(ctx, n, n, rq_, rv_),
-                                    max_of(matmul_workspace_bytes(ctx, n, n, rq_),
-                                           matmul_workspace_bytes(ctx, n, rv_, n)));
-  s.room(max_of(matmul_workspace_bytes(ctx, n, d, channels_), attend));
-}
+// forward_image()'s scratch, one description with workspace_bytes(): the map
+// transposed [n, C] and the projections [n, 2 Rq + Rv], then room for the
+// GEMMs or the streaming attention.
+struct PositionAttention::Impl {
+  static void slices(const PositionAttention& m, Scratch& s, std::size_t n, const Context& ctx,
+                     float** xt, float** qkv) {
+    const std::size_t d = 2 * m.rq_ + m.rv_;
+    *xt = s.take<float>(n, m.channels_);
+    *qkv = s.take<float>(n, d);
+    const std::size_t attend = max_of(
+        attention_workspace_bytes(ctx, n, n, m.rq_, m.rv_),
+        max_of(matmul_workspace_bytes(ctx, n, n, m.rq_), matmul_workspace_bytes(ctx, n, m.rv_, n)));
+    s.room(max_of(matmul_workspace_bytes(ctx, n, d, m.channels_), attend));
+  }
+};
 
 std::size_t PositionAttention::workspace_bytes(std::size_t n, const Context& ctx) const {
   Scratch s;
   float *xt, *qkv;
-  slices(s, n, ctx, &xt, &qkv);
+  Impl::slices(*this, s, n, ctx, &xt, &qkv);
   return s.bytes();
 }
 
@@ -115,7 +121,7 @@ Status PositionAttention::forward_image(const Context& ctx, const float* x, std:
   const std::size_t c = channels_, d = 2 * rq_ + rv_;
   Scratch scratch(ws);
   float *xt, *qkv;
-  slices(scratch, n, ctx, &xt, &qkv);
+  Impl::slices(*this, scratch, n, ctx, &xt, &qkv);
   if (!scratch.ok()) return Scratch::too_small("position attention");
   // The map [C, n] as rows of positions [n, C], in blocks that stay in L1.
   const std::size_t block = 16;

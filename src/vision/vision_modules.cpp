@@ -2,7 +2,7 @@
 // sagan_attention: configs and timm's parameter keys as in docs/modules.md,
 // adapted to Module. Input x [B, C, H, W]; output y; attention maps on
 // request.
-#include "../registry.h"
+#include "../io/registry.h"
 #include "edgeattn/vision.h"
 
 namespace edgeattn {

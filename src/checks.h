@@ -1,9 +1,9 @@
-// Helpers shared by the attention modules. Internal.
+// Argument checks shared by the modules and layers of every concept (tensor
+// shapes, contiguity). Internal.
 #pragma once
 
 #include <string>
 
-#include "../scratch.h"
 #include "edgeattn/tensor.h"
 
 namespace edgeattn::detail {

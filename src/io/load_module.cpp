@@ -1,0 +1,61 @@
+// Model files: a module's name and config from the metadata, its parameters
+// under a key prefix (docs/case-format.md).
+#include "edgeattn/io.h"
+#include "model_file.h"
+
+namespace edgeattn {
+namespace detail {
+namespace {
+
+// Parameters under `prefix` as float tensors, keys without the prefix.
+Result<ParamSet> read_params(const SafetensorsFile& f, const std::string& prefix) {
+  ParamSet p(f.name() + ": ");
+  for (const TensorEntry& e : f.entries()) {
+    if (!starts_with(e.name, prefix)) continue;
+    Result<Tensor> t = f.read_f32(e);
+    if (t.ok()) p.add(e.name.substr(prefix.size()), std::move(t).value());
+    else p.add_unreadable(e.name.substr(prefix.size()), t.status());
+  }
+  return p;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Module>> module_from(const SafetensorsFile& f, const std::string& kind,
+                                            const std::string& config_text,
+                                            const std::string& prefix) {
+  Result<Json> config = parse_json(config_text);
+  if (!config.ok()) return Status::invalid(f.name() + ": config: " + config.status().message());
+  EDGEATTN_ASSIGN_OR_RETURN(params, read_params(f, prefix));
+  Result<std::unique_ptr<Module>> m = create_module(kind, config.value(), params);
+  if (!m.ok()) {
+    const std::string& msg = m.status().message();
+    return Status(m.status().code(), starts_with(msg, f.name()) ? msg : f.name() + ": " + msg);
+  }
+  return m;
+}
+
+Result<std::string> metadata(const SafetensorsFile& f, const std::string& key) {
+  if (!f.has_metadata()) return Status::invalid(f.name() + ": no __metadata__ (module, config)");
+  const auto it = f.metadata().find(key);
+  if (it == f.metadata().end()) return Status::invalid(f.name() + ": __metadata__ has no '" + key + "'");
+  return it->second;
+}
+
+}  // namespace detail
+
+Result<std::unique_ptr<Module>> load_module(const std::string& path) {
+  EDGEATTN_ASSIGN_OR_RETURN(f, SafetensorsFile::open(path));
+  EDGEATTN_ASSIGN_OR_RETURN(kind, detail::metadata(f, "module"));
+  EDGEATTN_ASSIGN_OR_RETURN(config, detail::metadata(f, "config"));
+  return detail::module_from(f, kind, config, "param.");
+}
+
+Result<std::unique_ptr<Module>> load_module(const std::string& path, const std::string& kind,
+                                            const std::string& config_json,
+                                            const std::string& prefix) {
+  EDGEATTN_ASSIGN_OR_RETURN(f, SafetensorsFile::open(path));
+  return detail::module_from(f, kind, config_json, prefix);
+}
+
+}  // namespace edgeattn

@@ -1,0 +1,127 @@
+// Direct 2-D convolution rows (depthwise and few-channel convolutions).
+// Part of the SIMD kernels, included only through simd_kernels.h (one
+// translation unit per ISA; everything in an anonymous namespace).
+#pragma once
+
+#include "common.h"
+
+namespace edgeattn::detail {
+namespace {
+
+// R output rows (1 or 2) of V vectors each stay in registers over all
+// taps, 2 V independent FMA chains; input row i meets kernel row i - r in
+// output row r. Every output sums its taps in kernel-row, then column
+// order, whatever R.
+template <class A, std::size_t V, std::size_t R>
+std::size_t conv_blocks(const float* x, std::size_t ldx, const float* w, std::size_t kh,
+                        std::size_t kw, float* y, std::size_t ldy, std::size_t c, std::size_t n) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  for (; c + V * W <= n; c += V * W) {
+    F acc[R][V];
+    for (std::size_t r = 0; r < R; ++r)
+      for (std::size_t v = 0; v < V; ++v) acc[r][v] = F::load_unaligned(y + r * ldy + c + v * W);
+    for (std::size_t i = 0; i < kh + R - 1; ++i) {
+      const float* xr = x + i * ldx + c;
+      for (std::size_t j = 0; j < kw; ++j) {
+        F xv[V];
+        for (std::size_t v = 0; v < V; ++v) xv[v] = F::load_unaligned(xr + j + v * W);
+        for (std::size_t r = 0; r < R; ++r) {
+          if (i < r || i - r >= kh) continue;
+          const F wv(w[(i - r) * kw + j]);
+          for (std::size_t v = 0; v < V; ++v) acc[r][v] = fmadd(wv, xv[v], acc[r][v]);
+        }
+      }
+    }
+    for (std::size_t r = 0; r < R; ++r)
+      for (std::size_t v = 0; v < V; ++v) acc[r][v].store_unaligned(y + r * ldy + c + v * W);
+  }
+  return c;
+}
+
+// R output rows from column c0 on: blocks of 4 and 1 vectors, then a tail
+// that reads only the n + kw - 1 valid floats of each row.
+template <class A, std::size_t R>
+void conv_rows_from(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
+                    float* y, std::size_t ldy, std::size_t c0, std::size_t n) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  std::size_t c = conv_blocks<A, 4, R>(x, ldx, w, kh, kw, y, ldy, c0, n);
+  c = conv_blocks<A, 1, R>(x, ldx, w, kh, kw, y, ldy, c, n);
+  for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t t = c; t < n; t += W) {
+      const std::size_t cnt = n - t < W ? n - t : W;
+      F a = load_tail<A>(y + r * ldy + t, cnt);
+      for (std::size_t i = 0; i < kh; ++i)
+        for (std::size_t j = 0; j < kw; ++j)
+          a = fmadd(F(w[i * kw + j]), load_tail<A>(x + (r + i) * ldx + t + j, cnt), a);
+      store_tail<A>(y + r * ldy + t, cnt, a);
+    }
+}
+
+// Rows [0, rows) and columns from c0 by the blocks above.
+template <class A>
+void conv_rows_by_tap_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh,
+                           std::size_t kw, float* y, std::size_t ldy, std::size_t rows,
+                           std::size_t c0, std::size_t n) {
+  std::size_t r = 0;
+  for (; r + 2 <= rows; r += 2)
+    conv_rows_from<A, 2>(x + r * ldx, ldx, w, kh, kw, y + r * ldy, ldy, c0, n);
+  if (r < rows) conv_rows_from<A, 1>(x + r * ldx, ldx, w, kh, kw, y + r * ldy, ldy, c0, n);
+}
+
+// Kernel heights 3, 5, 7: the KH taps of kernel column j stay in registers
+// while R = 14 - KH output rows (one vector wide) take each input vector of
+// that column shift, so one load feeds up to KH FMAs where conv_blocks needs
+// a load and a broadcast for every two (a 7x7 kernel was load-bound at 40%
+// of FMA peak). Sums run in (j, i) order. Returns the rows done.
+constexpr std::size_t kConvMaxWidth = 16;
+
+template <class A, std::size_t KH>
+std::size_t conv_rows_by_tap_columns(const float* x, std::size_t ldx, const float* w,
+                                     std::size_t kw, float* y, std::size_t ldy, std::size_t rows,
+                                     std::size_t n) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size, R = 14 - KH;
+  if (kw > kConvMaxWidth) return 0;
+  float wt[KH * kConvMaxWidth];  // [j][i]: one pointer walks the taps
+  for (std::size_t j = 0; j < kw; ++j)
+    for (std::size_t i = 0; i < KH; ++i) wt[j * KH + i] = w[i * kw + j];
+  std::size_t r0 = 0;
+  for (; r0 + R <= rows; r0 += R)
+    for (std::size_t c = 0; c + W <= n; c += W) {
+      F acc[R];
+#pragma GCC unroll 16
+      for (std::size_t r = 0; r < R; ++r) acc[r] = F::load_unaligned(y + (r0 + r) * ldy + c);
+      for (std::size_t j = 0; j < kw; ++j) {
+        F wj[KH];
+#pragma GCC unroll 16
+        for (std::size_t i = 0; i < KH; ++i) wj[i] = F(wt[j * KH + i]);
+        const float* xc = x + r0 * ldx + c + j;
+#pragma GCC unroll 32
+        for (std::size_t i = 0; i < KH + R - 1; ++i) {  // input row i meets output row r at tap i - r
+          const F xv = F::load_unaligned(xc + i * ldx);
+#pragma GCC unroll 16
+          for (std::size_t r = 0; r < R; ++r)
+            if (r <= i && i - r < KH) acc[r] = fmadd(wj[i - r], xv, acc[r]);
+        }
+      }
+#pragma GCC unroll 16
+      for (std::size_t r = 0; r < R; ++r) acc[r].store_unaligned(y + (r0 + r) * ldy + c);
+    }
+  if (r0 != 0) conv_rows_by_tap_rows<A>(x, ldx, w, KH, kw, y, ldy, r0, n / W * W, n);
+  return r0;
+}
+
+template <class A>
+void conv_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
+               float* y, std::size_t ldy, std::size_t rows, std::size_t n) {
+  std::size_t r = 0;
+  if (kh == 3) r = conv_rows_by_tap_columns<A, 3>(x, ldx, w, kw, y, ldy, rows, n);
+  if (kh == 5) r = conv_rows_by_tap_columns<A, 5>(x, ldx, w, kw, y, ldy, rows, n);
+  if (kh == 7) r = conv_rows_by_tap_columns<A, 7>(x, ldx, w, kw, y, ldy, rows, n);
+  conv_rows_by_tap_rows<A>(x + r * ldx, ldx, w, kh, kw, y + r * ldy, ldy, rows - r, 0, n);
+}
+
+}  // namespace
+}  // namespace edgeattn::detail

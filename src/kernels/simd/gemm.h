@@ -1,0 +1,88 @@
+// The GEMM micro-kernel over packed B panels, and the FMA peak probe.
+// Part of the SIMD kernels, included only through simd_kernels.h (one
+// translation unit per ISA; everything in an anonymous namespace).
+#pragma once
+
+#include "common.h"
+
+namespace edgeattn::detail {
+namespace {
+
+// One k-step of the micro-kernel's tile: element p of each row stream
+// broadcast against the two vectors of the packed B panel at b.
+template <class A, std::size_t MR>
+EDGEATTN_ALWAYS_INLINE void micro_step(const float* const (&ar)[MR], std::size_t p, const float* b,
+                                       fbatch<A> (&acc0)[MR], fbatch<A> (&acc1)[MR]) {
+  using F = fbatch<A>;
+  const F b0 = F::load_aligned(b);
+  const F b1 = F::load_aligned(b + F::size);
+#pragma GCC unroll 16
+  for (std::size_t i = 0; i < MR; ++i) {
+    const F ai(ar[i][p]);
+    acc0[i] = fmadd(ai, b0, acc0[i]);
+    acc1[i] = fmadd(ai, b1, acc1[i]);
+  }
+}
+
+// The GEMM micro-kernel: an MR x 2W tile of C held in 2*MR registers; each
+// step broadcasts one element from each of MR rows of A (read in place, as
+// XNNPACK does: MR sequential streams) against two vectors of the packed,
+// 64-byte-aligned B panel; then the same rows against the next panel. Rows
+// past `rows` re-read the last valid row; their results land in the
+// caller's scratch tile and are dropped. A tile of at most half the rows
+// runs the half-height kernel (each element's FMA sequence, so its bits,
+// are the same): 50 rows of 8 then cost 52 row-passes, not 56.
+template <class A, std::size_t MR>
+void gemm_micro(std::size_t kc, const float* a, std::size_t lda, std::size_t rows,
+                const float* pb, std::size_t panels, std::size_t ldpb, float* c, std::size_t ldc,
+                float alpha, float beta) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  if constexpr (MR >= 6 && MR % 2 == 0)
+    if (rows <= MR / 2)
+      return gemm_micro<A, MR / 2>(kc, a, lda, rows, pb, panels, ldpb, c, ldc, alpha, beta);
+  const float* ar[MR];
+#pragma GCC unroll 16
+  for (std::size_t i = 0; i < MR; ++i) ar[i] = a + (i < rows ? i : rows - 1) * lda;
+  const F va(alpha), vb(beta);
+  for (std::size_t q = 0; q < panels; ++q, pb += ldpb, c += 2 * W) {
+    F acc0[MR], acc1[MR];
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < MR; ++i) acc0[i] = acc1[i] = F(0.0f);
+    const float* b = pb;
+    for (std::size_t p = 0; p < kc; ++p, b += 2 * W) micro_step<A, MR>(ar, p, b, acc0, acc1);
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < MR; ++i) {
+      float* ci = c + i * ldc;
+      F r0 = va * acc0[i], r1 = va * acc1[i];
+      if (beta != 0.0f) {
+        r0 = fmadd(vb, F::load_unaligned(ci), r0);
+        r1 = fmadd(vb, F::load_unaligned(ci + W), r1);
+      }
+      r0.store_unaligned(ci);
+      r1.store_unaligned(ci + W);
+    }
+  }
+}
+
+// Independent FMA chains, enough to cover FMA latency x throughput on every
+// core this targets (4 cycles x 2 pipes needs 8; 12 leaves margin).
+template <class A>
+double fma_peak(std::size_t iters, float* sink) {
+  using F = fbatch<A>;
+  constexpr int kChains = 12;
+  F acc[kChains];
+  for (int j = 0; j < kChains; ++j) acc[j] = F(static_cast<float>(j));
+  const F a(0.999f), b(1e-3f);
+  for (std::size_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 12
+    for (int j = 0; j < kChains; ++j) acc[j] = fmadd(acc[j], a, b);
+  }
+  F s(0.0f);
+  for (int j = 0; j < kChains; ++j) s += acc[j];
+  *sink = hsum<A>(s);
+  return 2.0 * kChains * F::size * static_cast<double>(iters);
+}
+
+}  // namespace
+}  // namespace edgeattn::detail

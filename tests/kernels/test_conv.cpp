@@ -1,0 +1,41 @@
+// Direct convolution rows against double precision.
+#include "tester.h"
+
+TEST_CASE("conv_rows: 2-D taps against double precision, 1 to 25 output rows") {
+  // Heights 3, 5 and 7 up to width 16 take the tap-column blocks (11, 9 and
+  // 7 rows) and leave the other rows and the column tail to the tap-row
+  // blocks; the other kernels take the tap-row blocks alone.
+  const std::pair<std::size_t, std::size_t> kernels_hw[] = {
+      {1, 1}, {2, 3}, {6, 7}, {3, 3}, {5, 5}, {7, 7}, {7, 2}, {3, 16}, {5, 17}};
+  for_each_table([&](const detail::KernelTable& t) {
+    for (const auto& [kh, kw] : kernels_hw)
+      for (std::size_t rows : {1u, 2u, 3u, 5u, 7u, 11u, 16u, 25u})
+        for (std::size_t n : sweep_sizes()) {
+          if (n > 300) continue;
+          const std::size_t ldx = n + kw + 2, ldy = n + 3;
+          const std::size_t in_rows = rows + kh - 1;
+          const auto x = random_floats(in_rows * ldx, -1, 1, 21 + n), w = random_floats(kh * kw, -1, 1, 22 + kw),
+                     y0 = random_floats(rows * ldy, -1, 1, 23 + n);
+          Misaligned mx(x, n % 4), my(y0, kw % 3);
+          t.conv_rows(mx.data(), ldx, w.data(), kh, kw, my.data(), ldy, rows, n);
+          std::vector<double> want(rows * ldy), tol(rows * ldy);
+          for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t c = 0; c < ldy; ++c) {  // columns past n: untouched
+              double acc = y0[r * ldy + c], mag = std::fabs(acc);
+              for (std::size_t i = 0; c < n && i < kh; ++i)
+                for (std::size_t j = 0; j < kw; ++j) {
+                  const double t = double(w[i * kw + j]) * x[(r + i) * ldx + c + j];
+                  acc += t;
+                  mag += std::fabs(t);
+                }
+              want[r * ldy + c] = acc;
+              tol[r * ldy + c] = c < n ? (kh * kw + 1) * kEps * mag + 1e-7 : 0.0;
+            }
+          CAPTURE(n);
+          CAPTURE(kh);
+          CAPTURE(kw);
+          CAPTURE(rows);
+          expect_close(my.data(), want, tol, "conv_rows");
+        }
+  });
+}
