@@ -1,8 +1,14 @@
-// The whole public API of edgeattn.
+// The whole public API of edgeattn: tensors and workspaces, status, threads
+// (context), ISA control, the kernels users call, threaded operators, the
+// attention, vision and recurrent modules, the registry and file loading.
 #pragma once
 
+#include "edgeattn/attention.h"
 #include "edgeattn/context.h"
+#include "edgeattn/io.h"
+#include "edgeattn/isa.h"
 #include "edgeattn/kernels.h"
+#include "edgeattn/module.h"
 #include "edgeattn/ops.h"
 #include "edgeattn/rnn.h"
 #include "edgeattn/status.h"

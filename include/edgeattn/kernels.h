@@ -1,8 +1,6 @@
 // Kernels: single-threaded primitives over raw pointers and sizes, each with
 // a scalar reference and xsimd implementations for the ISAs this build
-// carries. The best ISA the CPU supports is picked once, at first use; it can
-// be forced with set_isa() or the EDGEATTN_ISA environment variable
-// ("scalar", "sse2", "sse41", "avx2", "avx512", "neon", "neon64", "auto").
+// carries (isa.h says which runs and forces another).
 //
 // Pointers need no particular alignment. Output buffers may alias an input
 // of the same length (in-place) unless stated otherwise.
@@ -12,29 +10,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "edgeattn/isa.h"
 #include "edgeattn/status.h"
 #include "edgeattn/tensor.h"
 
-namespace edgeattn {
-
-enum class Isa { scalar, sse2, sse41, avx2, avx512, neon, neon64 };
-
-const char* isa_name(Isa isa);
-// Parse a name as above ("auto" is not an Isa; see set_isa(const char*)).
-Result<Isa> isa_from_name(const char* name);
-// ISAs compiled into this binary and supported by this CPU (and OS), scalar
-// first, best last.
-std::vector<Isa> available_isas();
-// The ISA whose kernels run now.
-Isa active_isa();
-// Force an ISA for all later kernel calls in this process; fails with
-// `unsupported` if it is not available. Not meant to be flipped while other
-// threads run kernels (they may see either table for a call in flight).
-Status set_isa(Isa isa);
-// The same by name; "auto" restores the best available ISA.
-Status set_isa(const char* name);
-
-namespace kernels {
+namespace edgeattn::kernels {
 
 // sum_i a[i] * b[i]
 float dot(const float* a, const float* b, std::size_t n);
@@ -170,5 +150,4 @@ void transpose(std::size_t rows, std::size_t cols, const float* a, std::size_t l
 std::size_t gemm_tile_rows();
 std::size_t gemm_tile_cols();
 
-}  // namespace kernels
-}  // namespace edgeattn
+}  // namespace edgeattn::kernels
