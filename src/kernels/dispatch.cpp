@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "compiled_isas.h"
 #include "table.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -23,10 +24,9 @@ struct IsaEntry {
   Isa isa;
   const char* name;
 };
-constexpr IsaEntry kNames[] = {{Isa::scalar, "scalar"}, {Isa::sse2, "sse2"},
-                               {Isa::sse41, "sse41"},   {Isa::avx2, "avx2"},
-                               {Isa::avx512, "avx512"}, {Isa::neon, "neon"},
-                               {Isa::neon64, "neon64"}};
+#define EDGEATTN_ISA_NAME(name) {Isa::name, #name},
+constexpr IsaEntry kNames[] = {{Isa::scalar, "scalar"}, EDGEATTN_SIMD_ISAS(EDGEATTN_ISA_NAME)};
+#undef EDGEATTN_ISA_NAME
 
 #if defined(__x86_64__) || defined(_M_X64)
 // CPUID says what the core implements; XGETBV says whether the OS saves the
@@ -96,36 +96,17 @@ bool cpu_supports(Isa isa) {
 // initialiser is compiled with its ISA's flags.
 using TableFn = const KernelTable& (*)();
 TableFn table_fn(Isa isa) {
+#define EDGEATTN_TABLE_CASE(name) \
+  case Isa::name:                 \
+    return name##_table;
   switch (isa) {
     case Isa::scalar:
       return scalar_table;
-#if defined(EDGEATTN_HAVE_SSE2)
-    case Isa::sse2:
-      return sse2_table;
-#endif
-#if defined(EDGEATTN_HAVE_SSE41)
-    case Isa::sse41:
-      return sse41_table;
-#endif
-#if defined(EDGEATTN_HAVE_AVX2)
-    case Isa::avx2:
-      return avx2_table;
-#endif
-#if defined(EDGEATTN_HAVE_AVX512)
-    case Isa::avx512:
-      return avx512_table;
-#endif
-#if defined(EDGEATTN_HAVE_NEON)
-    case Isa::neon:
-      return neon_table;
-#endif
-#if defined(EDGEATTN_HAVE_NEON64)
-    case Isa::neon64:
-      return neon64_table;
-#endif
+    EDGEATTN_COMPILED_ISAS(EDGEATTN_TABLE_CASE)
     default:
       return nullptr;
   }
+#undef EDGEATTN_TABLE_CASE
 }
 
 bool available(Isa isa) { return table_fn(isa) != nullptr && cpu_supports(isa); }

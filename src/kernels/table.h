@@ -59,14 +59,13 @@ struct KernelTable {
   PvExp2Kernel pv_exp2;
 };
 
+// Every SIMD ISA the project knows, named as the Isa enum and the tables
+// (<name>_table(), defined by simd_table.cpp when the build compiles it).
+#define EDGEATTN_SIMD_ISAS(X) X(sse2) X(sse41) X(avx2) X(avx512) X(neon) X(neon64)
+
 const KernelTable& scalar_table();
 #define EDGEATTN_DECLARE_TABLE(name) const KernelTable& name##_table();
-EDGEATTN_DECLARE_TABLE(sse2)
-EDGEATTN_DECLARE_TABLE(sse41)
-EDGEATTN_DECLARE_TABLE(avx2)
-EDGEATTN_DECLARE_TABLE(avx512)
-EDGEATTN_DECLARE_TABLE(neon)
-EDGEATTN_DECLARE_TABLE(neon64)
+EDGEATTN_SIMD_ISAS(EDGEATTN_DECLARE_TABLE)
 #undef EDGEATTN_DECLARE_TABLE
 
 // The table of an available ISA (see available_isas()); null otherwise.
