@@ -11,7 +11,13 @@
 
 namespace edgeattn {
 
-enum class Isa { scalar, sse2, sse41, avx2, avx512, neon, neon64 };
+// Every ISA the project knows, named once; a build carries scalar and the
+// ones its target compiles (cmake/EdgeattnIsa.cmake).
+#define EDGEATTN_ISA_LIST(X) X(scalar) X(sse2) X(sse41) X(avx2) X(avx512) X(neon) X(neon64)
+
+#define EDGEATTN_ISA_ENUMERATOR(name) name,
+enum class Isa { EDGEATTN_ISA_LIST(EDGEATTN_ISA_ENUMERATOR) };
+#undef EDGEATTN_ISA_ENUMERATOR
 
 const char* isa_name(Isa isa);
 // Parse a name as above ("auto" is not an Isa; see set_isa(const char*)).

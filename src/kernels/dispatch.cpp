@@ -25,7 +25,7 @@ struct IsaEntry {
   const char* name;
 };
 #define EDGEATTN_ISA_NAME(name) {Isa::name, #name},
-constexpr IsaEntry kNames[] = {{Isa::scalar, "scalar"}, EDGEATTN_SIMD_ISAS(EDGEATTN_ISA_NAME)};
+constexpr IsaEntry kNames[] = {EDGEATTN_ISA_LIST(EDGEATTN_ISA_NAME)};
 #undef EDGEATTN_ISA_NAME
 
 #if defined(__x86_64__) || defined(_M_X64)

@@ -59,13 +59,11 @@ struct KernelTable {
   PvExp2Kernel pv_exp2;
 };
 
-// Every SIMD ISA the project knows, named as the Isa enum and the tables
-// (<name>_table(), defined by simd_table.cpp when the build compiles it).
-#define EDGEATTN_SIMD_ISAS(X) X(sse2) X(sse41) X(avx2) X(avx512) X(neon) X(neon64)
-
-const KernelTable& scalar_table();
+// Every ISA's table, <name>_table() for each name of EDGEATTN_ISA_LIST
+// (isa.h): scalar.cpp defines the scalar one, simd_table.cpp the others the
+// build compiles.
 #define EDGEATTN_DECLARE_TABLE(name) const KernelTable& name##_table();
-EDGEATTN_SIMD_ISAS(EDGEATTN_DECLARE_TABLE)
+EDGEATTN_ISA_LIST(EDGEATTN_DECLARE_TABLE)
 #undef EDGEATTN_DECLARE_TABLE
 
 // The table of an available ISA (see available_isas()); null otherwise.
