@@ -78,8 +78,9 @@ void write_svg(const std::string& path, const std::vector<std::string>& labels, 
 int main(int argc, char** argv) {
   std::string model = EDGEATTN_EXAMPLE_MODELS "/elnino_forecaster.safetensors";
   std::string csv = EDGEATTN_EXAMPLE_DATA "/elnino.csv", svg = "elnino_forecast.svg";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i += 2) {
     const std::string a = argv[i];
+    if (i + 1 >= argc) return fail(a + ": needs a value (or is not an option)");
     if (a == "--model") model = argv[i + 1];
     else if (a == "--csv") csv = argv[i + 1];
     else if (a == "--svg") svg = argv[i + 1];

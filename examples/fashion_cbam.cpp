@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -146,13 +147,22 @@ int main(int argc, char** argv) {
   std::string model = EDGEATTN_EXAMPLE_MODELS "/fashion_cbam.safetensors";
   std::string data = "/usr/share/datasets/fashion-mnist", png = "fashion_cbam_attention.png";
   int threads = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--model") model = argv[i + 1];
-    else if (a == "--data") data = argv[i + 1];
-    else if (a == "--png") png = argv[i + 1];
-    else if (a == "--threads") threads = std::atoi(argv[i + 1]);
-    else return fail("unknown option " + a);
+    if (i + 1 >= argc) return fail(a + ": needs a value (or is not an option)");
+    const std::string v = argv[i + 1];
+    if (a == "--model") model = v;
+    else if (a == "--data") data = v;
+    else if (a == "--png") png = v;
+    else if (a == "--threads") {
+      char* end = nullptr;
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 1 || n > kMaxThreads)
+        return fail("--threads: '" + v + "' is not 1.." + std::to_string(kMaxThreads));
+      threads = static_cast<int>(n);
+    } else {
+      return fail("unknown option " + a);
+    }
   }
   Result<SafetensorsFile> f = SafetensorsFile::open(model);
   if (!f.ok()) return fail(f.status().message());

@@ -1,7 +1,7 @@
 // A decoder query attends over five encoder states with scaled dot-product
 // attention (Vaswani et al. 2017): weights = softmax(q K^T / sqrt(d)) over the
-// keys a mask allows, context = weights V. Built from edgeattn's operators;
-// the attention modules of later releases wrap exactly these steps.
+// keys a mask allows, context = weights V. Built from edgeattn's operators
+// to show them; SoftAttention (attention.h) runs the same steps as a module.
 #include <cmath>
 #include <cstdio>
 #include <cstdint>

@@ -114,8 +114,14 @@ int main(int argc, char** argv) {
   std::vector<std::string> inputs;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if ((a == "--model" || a == "--svg") && i + 1 < argc) (a == "--model" ? model : svg) = argv[++i];
-    else inputs.push_back(a);
+    if (a == "--model" || a == "--svg") {
+      if (i + 1 >= argc) return fail(a + ": needs a value");
+      (a == "--model" ? model : svg) = argv[++i];
+    } else if (a.size() > 1 && a[0] == '-' && a[1] == '-') {
+      return fail("unknown option " + a);
+    } else {
+      inputs.push_back(a);
+    }
   }
   if (inputs.empty())
     inputs = {"Tuesday, 24th of November 2026", "24.11.26", "nov 24 2026", "3. März 1987", "14 juillet 1989",
