@@ -6,6 +6,7 @@
 
 #include "kernels/table.h"
 #include "parallel.h"
+#include "scratch.h"
 
 namespace edgeattn {
 
@@ -208,11 +209,26 @@ std::size_t attention_floats_per_thread(const detail::KernelTable& t, std::size_
   return ceil_div(floats, 16) * 16;  // every thread's part on its own cache lines
 }
 
+// attention()'s scratch, one description with attention_workspace_bytes():
+// each thread's packed K and V and tiles, and whether it has packed yet.
+struct AttendSlices {
+  float* own;
+  std::uint8_t* has_packed;
+};
+AttendSlices attend_slices(detail::Scratch& s, const detail::KernelTable& t, int threads,
+                           std::size_t m, std::size_t n, std::size_t d, std::size_t dv) {
+  const std::size_t count = static_cast<std::size_t>(threads);
+  AttendSlices sl;
+  sl.own = s.take<float>(count, attention_floats_per_thread(t, m, n, d, dv));
+  sl.has_packed = s.take<std::uint8_t>(count);
+  return sl;
+}
+
 std::size_t attention_bytes(const detail::KernelTable& t, int threads, std::size_t m,
                             std::size_t n, std::size_t d, std::size_t dv) {
-  const std::size_t count = static_cast<std::size_t>(threads);
-  return workspace_bytes_for<float>(count * attention_floats_per_thread(t, m, n, d, dv)) +
-         workspace_bytes_for<std::uint8_t>(count);
+  detail::Scratch s;
+  attend_slices(s, t, threads, m, n, d, dv);
+  return s.bytes();
 }
 }  // namespace
 
@@ -250,11 +266,12 @@ Status attention(const Context& ctx, const kernels::AttendArgs& a, Workspace& ws
                                            " bytes free, needs " +
                                            std::to_string(attention_bytes(t, 1, a.m, a.n, a.d, a.dv)) +
                                            " (see attention_workspace_bytes)"};
-  const std::size_t mark = ws.used();
   const std::size_t per_thread = attention_floats_per_thread(t, a.m, a.n, a.d, a.dv);
   const std::size_t packed = detail::attend_packed_floats(t, a.m, a.n, a.d, a.dv);
-  float* base = ws.take<float>(static_cast<std::size_t>(threads) * per_thread);
-  std::uint8_t* has_packed = ws.take<std::uint8_t>(static_cast<std::size_t>(threads));
+  detail::Scratch s(ws);
+  const AttendSlices sl = attend_slices(s, t, threads, a.m, a.n, a.d, a.dv);
+  float* base = sl.own;
+  std::uint8_t* has_packed = sl.has_packed;
   std::memset(has_packed, 0, static_cast<std::size_t>(threads));
   // Pieces of at most one query group (the rows that share a key block in
   // L2); with threads, at least 8 per thread so that the last ones even out
@@ -272,7 +289,6 @@ Status attention(const Context& ctx, const kernels::AttendArgs& a, Workspace& ws
     const std::size_t end = begin + chunk < a.m ? begin + chunk : a.m;
     detail::attend_rows(t, a, own, begin, end, own + packed);
   }, 1);
-  ws.rewind(mark);
   return {};
 }
 
