@@ -6,8 +6,10 @@
 // first input as an SVG (and as text).
 //
 //   translate_dates [--model M.safetensors] [--svg OUT.svg] ["a date" ...]
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <string>
@@ -112,11 +114,17 @@ void write_svg(const std::string& path, const std::vector<std::string>& src, con
 int main(int argc, char** argv) {
   std::string model = EDGEATTN_EXAMPLE_MODELS "/dates_seq2seq.safetensors", svg = "translate_dates_alignment.svg";
   std::vector<std::string> inputs;
+  std::size_t held_out = SIZE_MAX;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--model" || a == "--svg") {
       if (i + 1 >= argc) return fail(a + ": needs a value");
       (a == "--model" ? model : svg) = argv[++i];
+    } else if (a == "--held-out") {  // check only the first N held-out dates (emulated runs)
+      char* end = nullptr;
+      const long v = i + 1 < argc ? std::strtol(argv[i + 1], &end, 10) : 0;
+      if (i + 1 >= argc || *end || v < 1) return fail("--held-out: needs a count >= 1");
+      held_out = static_cast<std::size_t>(v), ++i;
     } else if (a.size() > 1 && a[0] == '-' && a[1] == '-') {
       return fail("unknown option " + a);
     } else {
@@ -147,7 +155,8 @@ int main(int argc, char** argv) {
   auto src = read("test.src"), lengths = read("test.src_lengths"), want = read("test.pytorch_tokens"),
        truth = read("test.target");
   if (!src.ok() || !lengths.ok() || !want.ok() || !truth.ok()) return fail(model + ": test tensors missing");
-  const std::size_t n = lengths->size(), s_len = src->size() / n;
+  const std::size_t s_len = src->size() / lengths->size();
+  const std::size_t n = std::min(lengths->size(), held_out);
   const Context ctx{1};
   Workspace ws;
   std::size_t longest = s_len;
