@@ -143,6 +143,61 @@ Result<std::vector<Layer>> build(const SafetensorsFile& f, const Json& net, std:
 
 }  // namespace
 
+// Eight test images with the CBAM spatial attention over each (the 14x14
+// map upsampled bilinearly and blended with the image), their true and
+// predicted classes, a colour bar and a caption with where the attention
+// falls (on: the mean over the garment's pixels, off: over the background).
+bool write_picture(const std::string& path, const std::vector<std::uint8_t>& images, std::size_t hw,
+                   const std::vector<float>& maps, const std::vector<std::uint8_t>& labels,
+                   const std::vector<std::int64_t>& pred, const Json& classes, double on, double off) {
+  const int cell = 192, gap = 28, top = 56, label_h = 44, bar_w = 24;
+  const int width = 4 * cell + 5 * gap + bar_w + 60, height = top + 2 * (cell + label_h + gap) + 56;
+  examples::Image img(width, height);
+  const std::uint8_t ink[3] = {20, 20, 20}, grey[3] = {90, 90, 90}, good[3] = {0, 120, 40}, bad[3] = {190, 20, 20};
+  examples::draw_text(img, gap, 16, "CBAM spatial attention, Fashion-MNIST test images", 3, ink);
+  const auto map_at = [&](int k, float fy, float fx) {  // bilinear, at map coordinates
+    fy = fy < 0 ? 0 : fy > 13 ? 13 : fy, fx = fx < 0 ? 0 : fx > 13 ? 13 : fx;
+    const int y0 = static_cast<int>(fy), x0 = static_cast<int>(fx);
+    const int y1 = y0 < 13 ? y0 + 1 : 13, x1 = x0 < 13 ? x0 + 1 : 13;
+    const float wy = fy - y0, wx = fx - x0;
+    const float* m = maps.data() + k * 196;
+    return (1 - wy) * ((1 - wx) * m[y0 * 14 + x0] + wx * m[y0 * 14 + x1]) +
+           wy * ((1 - wx) * m[y1 * 14 + x0] + wx * m[y1 * 14 + x1]);
+  };
+  for (int k = 0; k < 8; ++k) {
+    const int ox = gap + (k % 4) * (cell + gap), oy = top + (k / 4) * (cell + label_h + gap);
+    for (int y = 0; y < cell; ++y)
+      for (int x = 0; x < cell; ++x) {
+        const float g = images[k * hw + (y * 28 / cell) * 28 + x * 28 / cell] / 255.0f;
+        std::uint8_t heat[3];
+        examples::heat(map_at(k, (y + 0.5f) * 14 / cell - 0.5f, (x + 0.5f) * 14 / cell - 0.5f), heat);
+        std::uint8_t rgb[3];  // the garment's ink darkens the heat colour
+        for (int c = 0; c < 3; ++c) rgb[c] = static_cast<std::uint8_t>(heat[c] * (1.0f - 0.75f * g));
+        img.set(ox + x, oy + y, rgb[0], rgb[1], rgb[2]);
+      }
+    const std::string truth = classes.elements()[labels[k]].as_string();
+    const std::string guess = classes.elements()[static_cast<std::size_t>(pred[k])].as_string();
+    examples::draw_text(img, ox, oy + cell + 8, "true: " + truth, 2, ink);
+    examples::draw_text(img, ox, oy + cell + 26, "pred: " + guess, 2, guess == truth ? good : bad);
+  }
+  const int bx = gap + 4 * (cell + gap) + 8, by = top, bh = 2 * cell + label_h + gap;
+  for (int y = 0; y < bh; ++y) {
+    std::uint8_t rgb[3];
+    examples::heat(1.0f - static_cast<float>(y) / (bh - 1), rgb);
+    examples::fill(img, bx, by + y, bar_w, 1, rgb);
+  }
+  examples::draw_text(img, bx - 8, by - 12, "weight", 1, ink);
+  examples::draw_text(img, bx + bar_w + 6, by, "1", 2, ink);
+  examples::draw_text(img, bx + bar_w + 6, by + bh - 14, "0", 2, ink);
+  char caption[128];
+  std::snprintf(caption, sizeof caption, "mean weight %.2f on the garment, %.2f on the background:", on, off);
+  examples::draw_text(img, gap, height - 48, caption, 2, grey);
+  examples::draw_text(img, gap, height - 26,
+                      off > on ? "the trained CBAM weighs the background up" : "the trained CBAM weighs the garment up",
+                      2, grey);
+  return examples::write_png(path, img);
+}
+
 int main(int argc, char** argv) {
   std::string model = EDGEATTN_EXAMPLE_MODELS "/fashion_cbam.safetensors";
   std::string data = "/usr/share/datasets/fashion-mnist", png = "fashion_cbam_attention.png";
@@ -249,20 +304,21 @@ int main(int argc, char** argv) {
       std::putchar('\n');
     }
   }
-  const int cell = 112;  // 28 px x 4
-  examples::Image img(4 * (2 * cell + 8) + 8, 2 * (cell + 8) + 8);
-  for (int k = 0; k < 8; ++k) {
-    const int ox = 8 + (k % 4) * (2 * cell + 8), oy = 8 + (k / 4) * (cell + 8);
-    for (int y = 0; y < cell; ++y)
-      for (int x = 0; x < cell; ++x) {
-        const std::uint8_t g = 255 - images[k * hw + (y / 4) * 28 + x / 4];
-        img.set(ox + x, oy + y, g, g, g);
-        std::uint8_t rgb[3];
-        examples::heat(first_maps[k * 196 + (y / 8) * 14 + x / 8], rgb);
-        img.set(ox + cell + x, oy + y, rgb[0], rgb[1], rgb[2]);
-      }
-  }
-  if (!examples::write_png(png, img)) return 1;
-  std::printf("\nwrote %s: 8 test images, each with its spatial attention (dark blue 0 .. yellow 1)\n", png.c_str());
+  // Where the attention falls: its mean over the garment's pixels (ink above
+  // a quarter of full scale, at the map's 14x14 resolution) and over the rest.
+  double on = 0, off = 0;
+  std::size_t n_on = 0, n_off = 0;
+  for (int k = 0; k < 8; ++k)
+    for (int i = 0; i < 196; ++i) {
+      const int r = i / 14, c = i % 14;
+      const int ink = images[k * hw + (2 * r) * 28 + 2 * c] + images[k * hw + (2 * r) * 28 + 2 * c + 1] +
+                      images[k * hw + (2 * r + 1) * 28 + 2 * c] + images[k * hw + (2 * r + 1) * 28 + 2 * c + 1];
+      (ink > 4 * 64 ? on : off) += first_maps[k * 196 + i];
+      (ink > 4 * 64 ? n_on : n_off) += 1;
+    }
+  on /= n_on ? n_on : 1, off /= n_off ? n_off : 1;
+  if (!write_picture(png, images, hw, first_maps, labels, pred, classes.value(), on, off)) return 1;
+  std::printf("\nwrote %s: 8 test images with their spatial attention overlaid (mean %.2f on the garment,"
+              " %.2f on the background)\n", png.c_str(), on, off);
   return same == n ? 0 : fail("predictions differ from PyTorch's");
 }

@@ -19,6 +19,14 @@ struct Image {
   }
 };
 
+// Text in a 5x7 pixel font (upper case, digits, - / : . , ( ) % =; lower
+// case is drawn as upper case), each pixel `scale` x `scale`, its top-left
+// corner at (x, y). Returns the width drawn.
+int draw_text(Image& img, int x, int y, const std::string& text, int scale, const std::uint8_t* rgb);
+int text_width(const std::string& text, int scale);
+// Fills the rectangle [x, x + w) x [y, y + h).
+void fill(Image& img, int x, int y, int w, int h, const std::uint8_t* rgb);
+
 // Writes img to path; false (and a message on stderr) if it could not.
 bool write_png(const std::string& path, const Image& img);
 
