@@ -34,42 +34,74 @@ double rmse(const std::vector<double>& a, const std::vector<double>& b) {
   return std::sqrt(s / a.size());
 }
 
-// Forecast vs actual over the test months, and the last window's attention.
+// Forecast vs actual over the test months (top), and the attention of the
+// last forecast over the months of its window (bottom), each with its axes,
+// scale and legend.
 void write_svg(const std::string& path, const std::vector<std::string>& labels, const std::vector<double>& actual,
-               const std::vector<double>& forecast, const std::vector<float>& attention) {
-  const double w = 900, h = 300, x0 = 50, y0 = 20, pw = 830, ph = 200;
+               const std::vector<double>& forecast, const std::vector<std::string>& window_labels,
+               const std::vector<float>& attention, double rmse_model) {
+  const double w = 940, x0 = 70, pw = 820, y0 = 78, ph = 220;  // the forecast panel
+  const double ay0 = y0 + ph + 90, aph = 110;                    // the attention panel
+  const double h = ay0 + aph + 62;
   double lo = 1e9, hi = -1e9;
   for (double v : actual) lo = std::fmin(lo, v), hi = std::fmax(hi, v);
   for (double v : forecast) lo = std::fmin(lo, v), hi = std::fmax(hi, v);
+  lo = std::floor(lo), hi = std::ceil(hi);
   const auto px = [&](std::size_t i) { return x0 + pw * i / (actual.size() - 1.0); };
   const auto py = [&](double v) { return y0 + ph * (hi - v) / (hi - lo); };
   std::ofstream f(path);
-  f << "<svg xmlns='http://www.w3.org/2000/svg' width='" << w << "' height='" << h + 130
-    << "' font-family='sans-serif' font-size='11'>\n<rect width='100%' height='100%' fill='white'/>\n";
-  for (int k = 0; k <= 4; ++k) {
-    const double v = lo + (hi - lo) * k / 4;
-    f << "<text x='5' y='" << py(v) + 4 << "'>" << std::round(v * 10) / 10 << "</text><line x1='" << x0 << "' x2='"
-      << x0 + pw << "' y1='" << py(v) << "' y2='" << py(v) << "' stroke='#ddd'/>\n";
+  f << "<svg xmlns='http://www.w3.org/2000/svg' width='" << w << "' height='" << h
+    << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n";
+  f << "<text x='" << x0 << "' y='22' font-size='16' font-weight='bold'>El Nino 1+2 sea-surface temperature, "
+    << labels.front() << " to " << labels.back() << ": forecasts one month ahead</text>\n";
+  f << "<text x='" << x0 << "' y='42' fill='#555'>attention_forecaster (LSTM + self-attention), "
+    << "each month forecast from the 36 before it; RMSE " << std::round(rmse_model * 1000) / 1000
+    << " C over " << actual.size() << " held-out months</text>\n";
+  for (double v = lo; v <= hi + 1e-9; v += 1) {  // y grid every degree
+    f << "<line x1='" << x0 << "' x2='" << x0 + pw << "' y1='" << py(v) << "' y2='" << py(v) << "' stroke='#e4e4e4'/>"
+      << "<text x='" << x0 - 8 << "' y='" << py(v) + 4 << "' text-anchor='end'>" << v << "</text>\n";
   }
-  for (std::size_t i = 0; i < labels.size(); i += 24)
-    f << "<text x='" << px(i) - 15 << "' y='" << y0 + ph + 15 << "'>" << labels[i].substr(0, 4) << "</text>\n";
+  f << "<text transform='translate(20," << y0 + ph / 2 << ") rotate(-90)' text-anchor='middle'>SST (C)</text>\n";
+  for (std::size_t i = 0; i < labels.size(); i += 12)
+    f << "<line x1='" << px(i) << "' x2='" << px(i) << "' y1='" << y0 + ph << "' y2='" << y0 + ph + 5
+      << "' stroke='#888'/><text x='" << px(i) << "' y='" << y0 + ph + 18 << "' text-anchor='middle'>"
+      << labels[i].substr(0, 4) << "</text>\n";
   const auto line = [&](const std::vector<double>& v, const char* colour) {
-    f << "<polyline fill='none' stroke='" << colour << "' stroke-width='1.5' points='";
+    f << "<polyline fill='none' stroke='" << colour << "' stroke-width='1.6' points='";
     for (std::size_t i = 0; i < v.size(); ++i) f << px(i) << "," << py(v[i]) << " ";
     f << "'/>\n";
   };
   line(actual, "#222"), line(forecast, "#d62728");
-  f << "<text x='" << x0 << "' y='12'>Nino 1+2 SST (C), " << labels.front() << " .. " << labels.back()
-    << ": actual (black), one-month-ahead forecast (red)</text>\n";
+  const double lx = x0 + pw - 330, ly = y0 - 14;  // legend, above the plot
+  f << "<line x1='" << lx << "' x2='" << lx + 28 << "' y1='" << ly << "' y2='" << ly
+    << "' stroke='#222' stroke-width='2'/><text x='" << lx + 34 << "' y='" << ly + 4 << "'>actual</text>\n"
+    << "<line x1='" << lx + 110 << "' x2='" << lx + 138 << "' y1='" << ly << "' y2='" << ly
+    << "' stroke='#d62728' stroke-width='2'/><text x='" << lx + 144 << "' y='" << ly + 4
+    << "'>forecast, one month ahead</text>\n";
+  // The attention panel: weights with a scale, months of the window.
   double amax = 0;
   for (float a : attention) amax = std::fmax(amax, a);
-  const double by = h + 100, bw = pw / attention.size();
-  for (std::size_t j = 0; j < attention.size(); ++j) {
-    const double bh = 80 * attention[j] / amax;
-    f << "<rect x='" << x0 + j * bw << "' y='" << by - bh << "' width='" << bw - 1 << "' height='" << bh
-      << "' fill='#1f77b4'/>\n";
+  const double top = std::ceil(amax * 50) / 50;  // a round upper tick, in steps of 0.02
+  const double bw = pw / attention.size();
+  f << "<text x='" << x0 << "' y='" << ay0 - 22 << "' font-size='14' font-weight='bold'>Attention of the last forecast ("
+    << labels.back() << ") over the 36 months of its window</text>\n";
+  for (int k = 0; k <= 2; ++k) {
+    const double v = top * k / 2, yy = ay0 + aph - aph * v / top;
+    f << "<line x1='" << x0 << "' x2='" << x0 + pw << "' y1='" << yy << "' y2='" << yy << "' stroke='#e4e4e4'/>"
+      << "<text x='" << x0 - 8 << "' y='" << yy + 4 << "' text-anchor='end'>" << std::round(v * 1000) / 1000
+      << "</text>\n";
   }
-  f << "<text x='" << x0 << "' y='" << by + 15 << "'>attention of the last state over its 36-month window (left: oldest)"
+  f << "<text transform='translate(20," << ay0 + aph / 2 << ") rotate(-90)' text-anchor='middle'>weight</text>\n";
+  for (std::size_t j = 0; j < attention.size(); ++j) {
+    const double bh = aph * attention[j] / top;
+    f << "<rect x='" << x0 + j * bw + 1 << "' y='" << ay0 + aph - bh << "' width='" << bw - 2 << "' height='" << bh
+      << "' fill='#1f77b4'/>\n";
+    if (j % 6 == 0 || j + 1 == attention.size())
+      f << "<text x='" << x0 + (j + 0.5) * bw << "' y='" << ay0 + aph + 16 << "' text-anchor='middle'>"
+        << window_labels[j] << "</text>\n";
+  }
+  f << "<text x='" << x0 + pw / 2 << "' y='" << ay0 + aph + 36
+    << "' text-anchor='middle' fill='#555'>month of the window (weights of the last query row, averaged over the heads)"
     << "</text>\n</svg>\n";
 }
 
@@ -151,7 +183,9 @@ int main(int argc, char** argv) {
   std::printf("]\n  last 12 months, actual / forecast (C):\n");
   for (std::size_t i = actual.size() - 12; i < actual.size(); ++i)
     std::printf("    %s  %5.2f / %5.2f\n", month[first + i].c_str(), actual[i], forecast[i]);
-  write_svg(svg, std::vector<std::string>(month.begin() + first, month.end()), actual, forecast, attention);
+  const std::size_t last = month.size() - 1;  // the last forecast's window: the months before it
+  write_svg(svg, std::vector<std::string>(month.begin() + first, month.end()), actual, forecast,
+            std::vector<std::string>(month.begin() + (last - window), month.begin() + last), attention, r);
   std::printf("wrote %s: forecast vs actual, and the attention weights\n", svg.c_str());
   if (worst > 1e-3) return fail("forecasts differ from PyTorch's by more than 1e-3 C");
   return r < rl && r < rs ? 0 : fail("the model does not beat both baselines");

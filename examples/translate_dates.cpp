@@ -88,25 +88,57 @@ std::string detokenize(const std::vector<std::string>& vocab, const std::int64_t
   return s;
 }
 
+// The colour of a weight: white to dark blue by its square root, so that
+// weak weights (0.01-0.1, the spread of a soft alignment) stay visible.
+std::string shade(float a) {
+  const float t = std::sqrt(a < 0 ? 0.0f : a > 1 ? 1.0f : a);
+  const int r = static_cast<int>(255 + t * (8 - 255)), g = static_cast<int>(255 + t * (48 - 255)),
+            b = static_cast<int>(255 + t * (107 - 255));
+  return "rgb(" + std::to_string(r) + "," + std::to_string(g) + "," + std::to_string(b) + ")";
+}
+
+std::string escaped(const std::string& c) { return c == "<" ? "&lt;" : c == "&" ? "&amp;" : c == ">" ? "&gt;" : c; }
+
+// The alignment of one translation: a cell per (output, input) character
+// pair, the input along the top, the output down the side, and a scale.
 void write_svg(const std::string& path, const std::vector<std::string>& src, const std::string& out,
                const std::vector<float>& a, std::size_t rows) {
-  const int cell = 22, x0 = 60, y0 = 40;
+  const int cell = 22, x0 = 70, y0 = 96;
+  const int grid_w = cell * static_cast<int>(src.size()), grid_h = cell * static_cast<int>(rows);
+  const int bar_x = x0 + grid_w + 30, bar_h = grid_h > 160 ? grid_h : 160;
+  std::string input;
+  for (const std::string& c : src) input += c;
   std::ofstream f(path);
-  f << "<svg xmlns='http://www.w3.org/2000/svg' width='" << x0 + cell * src.size() + 20 << "' height='"
-    << y0 + cell * rows + 40 << "' font-family='monospace' font-size='13'>\n<rect width='100%' height='100%' fill='white'/>\n";
+  f << "<svg xmlns='http://www.w3.org/2000/svg' width='" << bar_x + 90 << "' height='" << y0 + bar_h + 24
+    << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n";
+  f << "<text x='" << x0 << "' y='22' font-size='15' font-weight='bold'>Attention while translating \""
+    << escaped(input) << "\" to " << escaped(out) << "</text>\n"
+    << "<text x='" << x0 << "' y='40' fill='#555'>each row: the weights over the input characters when the decoder"
+    << " wrote that output character (beam search, width 4)</text>\n";
   for (std::size_t j = 0; j < src.size(); ++j)
-    f << "<text x='" << x0 + cell * j + 7 << "' y='" << y0 - 8 << "'>" << (src[j] == "<" ? "&lt;" : src[j] == "&" ? "&amp;" : src[j])
-      << "</text>\n";
+    f << "<text x='" << x0 + cell * j + cell / 2 << "' y='" << y0 - 8 << "' text-anchor='middle' font-family='monospace'"
+      << " font-size='13'>" << escaped(src[j]) << "</text>\n";
+  f << "<text x='" << x0 + grid_w / 2 << "' y='" << y0 - 26 << "' text-anchor='middle' fill='#555'>input</text>\n";
+  f << "<text transform='translate(" << x0 - 44 << "," << y0 + grid_h / 2
+    << ") rotate(-90)' text-anchor='middle' fill='#555'>output</text>\n";
   for (std::size_t i = 0; i < rows; ++i) {
-    f << "<text x='" << x0 - 30 << "' y='" << y0 + cell * i + 16 << "'>" << (i < out.size() ? out.substr(i, 1) : "eos")
-      << "</text>\n";
-    for (std::size_t j = 0; j < src.size(); ++j) {
-      const int v = static_cast<int>(255 * (1 - a[i * src.size() + j]));
-      f << "<rect x='" << x0 + cell * j << "' y='" << y0 + cell * i << "' width='" << cell - 1 << "' height='" << cell - 1
-        << "' fill='rgb(" << v << "," << v << ",255)'/>\n";
-    }
+    f << "<text x='" << x0 - 8 << "' y='" << y0 + cell * i + 16 << "' text-anchor='end' font-family='monospace'"
+      << " font-size='13'>" << (i < out.size() ? escaped(out.substr(i, 1)) : "eos") << "</text>\n";
+    for (std::size_t j = 0; j < src.size(); ++j)
+      f << "<rect x='" << x0 + cell * j << "' y='" << y0 + cell * i << "' width='" << cell - 1 << "' height='"
+        << cell - 1 << "' fill='" << shade(a[i * src.size() + j]) << "'/>\n";
   }
-  f << "<text x='" << x0 << "' y='" << y0 + cell * rows + 25 << "'>attention of each output character over the input</text>\n</svg>\n";
+  // The scale: the same square-root ramp, labelled at round weights.
+  for (int y = 0; y < bar_h; ++y)
+    f << "<rect x='" << bar_x << "' y='" << y0 + y << "' width='18' height='1.2' fill='"
+      << shade(static_cast<float>((1.0 - double(y) / (bar_h - 1)) * (1.0 - double(y) / (bar_h - 1)))) << "'/>\n";
+  f << "<rect x='" << bar_x << "' y='" << y0 << "' width='18' height='" << bar_h << "' fill='none' stroke='#999'/>\n";
+  for (double v : {1.0, 0.5, 0.25, 0.1, 0.02, 0.0}) {
+    const double yy = y0 + (1.0 - std::sqrt(v)) * (bar_h - 1);
+    f << "<line x1='" << bar_x + 18 << "' x2='" << bar_x + 23 << "' y1='" << yy << "' y2='" << yy << "' stroke='#555'/>"
+      << "<text x='" << bar_x + 27 << "' y='" << yy + 4 << "'>" << v << "</text>\n";
+  }
+  f << "<text x='" << bar_x - 4 << "' y='" << y0 - 8 << "'>weight</text>\n</svg>\n";
 }
 
 }  // namespace
