@@ -1,5 +1,7 @@
 #include "edgeattn/context.h"
 
+#include "parallel.h"
+
 #include <atomic>
 #include <string>
 
@@ -50,6 +52,39 @@ bool has_openmp() {
 #else
   return false;
 #endif
+}
+
+namespace detail {
+namespace {
+// Until when (steady_ns) regions run on the calling thread alone, and
+// whether the last region waited long (two in a row are needed: a single one
+// is as likely a page fault or the VM's hiccup as a busy core).
+std::atomic<std::int64_t> g_contended_until{0};
+std::atomic<bool> g_last_waited{false};
+std::atomic<bool> g_yield_when_busy{true};
+constexpr std::int64_t kMinWaitNs = 1'000'000;     // 1 ms: a time slice, not a piece's tail
+constexpr std::int64_t kBackoffNs = 100'000'000;  // then 100 ms on one thread before trying again
+}  // namespace
+
+bool team_is_contended() {
+  const std::int64_t until = g_contended_until.load(std::memory_order_relaxed);
+  return until != 0 && steady_ns() < until;
+}
+
+void note_team_wait(std::int64_t start, std::int64_t first_done, std::int64_t end) {
+  if (!g_yield_when_busy.load(std::memory_order_relaxed)) return;
+  const std::int64_t wait = end - first_done, total = end - start;
+  const bool waited = wait > kMinWaitNs && 4 * wait > total;
+  if (waited && g_last_waited.load(std::memory_order_relaxed))
+    g_contended_until.store(end + kBackoffNs, std::memory_order_relaxed);
+  g_last_waited.store(waited, std::memory_order_relaxed);
+}
+}  // namespace detail
+
+void set_yield_when_busy(bool on) {  // and forget what was measured before
+  detail::g_contended_until.store(0, std::memory_order_relaxed);
+  detail::g_last_waited.store(false, std::memory_order_relaxed);
+  detail::g_yield_when_busy.store(on, std::memory_order_relaxed);
 }
 
 }  // namespace edgeattn

@@ -1,17 +1,33 @@
 // Operator-level threading shared by ops and modules. Internal.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <cstddef>
 
 #include <unistd.h>
 
 #include "edgeattn/context.h"
+#include "edgeattn/tensor.h"
 
 #if defined(EDGEATTN_HAVE_OPENMP)
 #include <omp.h>
 #endif
 
 namespace edgeattn::detail {
+
+// Nanoseconds of a monotonic clock.
+inline std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+// Whether a recent region found the cores busy (parallel_for runs on the
+// calling thread alone then), and the measurement that decides it: a
+// region's start, when its first thread ran out of pieces, and its end.
+bool team_is_contended();
+void note_team_wait(std::int64_t start, std::int64_t first_done, std::int64_t end);
 
 // Below this much work per thread, starting a thread costs more than it
 // saves. A parallel region costs 3.5 us with the team spinning and 27 us
@@ -54,15 +70,35 @@ inline int threads_for(const Context& ctx, double work, double min_per_thread) {
 // result does not depend on how they are spread. They are handed out in
 // runs of `grain` (default: one run per thread) to whichever thread is free
 // first, so a core that a VM's neighbours slow down takes fewer.
+//
+// On a busy machine (other programs on the cores) a thread of the team can
+// be descheduled for a whole time slice while the others wait for it at the
+// region's end, spinning away their own share of the cores: every region
+// pays milliseconds. So each region measures how long its first thread to
+// run out of pieces waited for the last; two regions in a row that waited a
+// millisecond and a quarter of the region mark the cores as busy, and the
+// regions of the next 100 ms run on the calling thread alone
+// (team_is_contended in context.cpp). Quiet, the wait is the last piece's tail, far below that.
+// The result is the same for any thread count.
 template <class F>
 void parallel_for(int threads, std::size_t pieces, F body, std::size_t grain = 0) {
 #if defined(EDGEATTN_HAVE_OPENMP)
-  if (threads > 1 && pieces > 1) {
+  if (threads > 1 && pieces > 1 && !team_is_contended()) {
     const std::size_t t = static_cast<std::size_t>(threads);
     const int run = static_cast<int>(grain ? grain : (pieces + t - 1) / t);
-#pragma omp parallel for num_threads(threads) schedule(dynamic, run)
-    for (std::ptrdiff_t p = 0; p < static_cast<std::ptrdiff_t>(pieces); ++p)
-      body(static_cast<std::size_t>(p), omp_get_thread_num());
+    const std::int64_t start = steady_ns();
+    std::atomic<std::int64_t> first_done{INT64_MAX};
+#pragma omp parallel num_threads(threads)
+    {
+#pragma omp for schedule(dynamic, run) nowait
+      for (std::ptrdiff_t p = 0; p < static_cast<std::ptrdiff_t>(pieces); ++p)
+        body(static_cast<std::size_t>(p), omp_get_thread_num());
+      const std::int64_t done = steady_ns();
+      std::int64_t seen = first_done.load(std::memory_order_relaxed);
+      while (done < seen && !first_done.compare_exchange_weak(seen, done, std::memory_order_relaxed)) {
+      }
+    }
+    note_team_wait(start, first_done.load(std::memory_order_relaxed), steady_ns());
     return;
   }
 #else
@@ -77,6 +113,23 @@ template <class F>
 void parallel_ranges(int threads, std::size_t n, F body) {
   const std::size_t t = threads > 1 && n > 1 ? (static_cast<std::size_t>(threads) < n ? threads : n) : 1;
   parallel_for(static_cast<int>(t), t, [&](std::size_t p, int) { body(n * p / t, n * (p + 1) / t); });
+}
+
+// A batch split over threads (layers whose images are each too small to
+// split): body(b, part) for every image b, handed out one at a time to
+// whichever thread is free; thread i works in its own `per` bytes at
+// parts + i * per, given as the Workspace `part`. Each image is computed as
+// on one thread, so the bits do not depend on the split. False if any body
+// returned false.
+template <class F>
+bool parallel_images(int threads, std::size_t batch, unsigned char* parts, std::size_t per, F body) {
+  std::atomic<bool> failed{false};
+  parallel_for(threads, batch, [&](std::size_t b, int thread) {
+    Workspace part;
+    part.attach(parts + static_cast<std::size_t>(thread) * per, per);
+    if (!body(b, part)) failed = true;
+  }, 1);
+  return !failed;
 }
 
 }  // namespace edgeattn::detail

@@ -4,6 +4,7 @@
 // 64-byte granule less is a clean out_of_memory; outputs of the wrong type
 // or shape are refused.
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -175,6 +176,23 @@ TEST_CASE("vision and rnn layers: workspace_bytes() is exact on every ISA and th
         }
       });
     }
+  // A batch of small images under the default context: the batch splits over
+  // the threads (each image alone), with the same bits as one thread.
+  {
+    const Conv2dParams p{4, 6, 3, 3, 1, 1, 1, 1, 1, Activation::relu};
+    Conv2d conv = Conv2d::create(p, tensor(Shape{6, 4, 3, 3}), tensor(Shape{6})).value();
+    const Shape in{200, 4, 8, 8};
+    const Tensor x = tensor(in);
+    std::vector<float> want;
+    for (int threads = 1; threads <= 3; ++threads) {
+      const Context ctx{threads};
+      const Tensor y = Tensor::zeros(Shape{200, 6, 8, 8}).value();
+      check_workspace(conv.workspace_bytes(in, ctx),
+                      [&](Workspace& ws) { return conv.forward(ctx, x.view(), y.view(), ws); });
+      if (threads == 1) want.assign(y.data(), y.data() + y.numel());
+      CHECK(std::memcmp(want.data(), y.data(), want.size() * sizeof(float)) == 0);
+    }
+  }
   Linear lin = Linear::create(tensor(Shape{7, 13}), tensor(Shape{7})).value();
   for (RnnType type : {RnnType::gru, RnnType::lstm}) {
     const std::size_t g = type == RnnType::gru ? 3 : 4, in = 5, h = 7;

@@ -2,6 +2,7 @@
 // for 1 and 2 threads on every ISA, and clear errors for bad shapes.
 #include <cstring>
 
+#include "../src/parallel.h"
 #include "test_util.h"
 
 using namespace edgeattn;
@@ -149,4 +150,25 @@ TEST_CASE("threads: per-call context and the process default") {
   } else {
     CHECK(resolve_threads(Context{3}) == 1);
   }
+}
+
+TEST_CASE("threads on a busy machine: two long waits in a row mark the cores busy for a while") {
+  // (parallel_for runs its steps on the caller alone while team_is_contended())
+  set_yield_when_busy(true);  // (and forgets earlier measurements)
+  const std::int64_t now = detail::steady_ns();
+  detail::note_team_wait(now - 4'000'000, now - 3'000'000, now);  // waited 3 ms of 4: once is not enough
+  CHECK_FALSE(detail::team_is_contended());
+  detail::note_team_wait(now - 4'000'000, now - 3'000'000, now);  // twice in a row: the cores are busy
+  CHECK(detail::team_is_contended());
+  set_yield_when_busy(true);
+  detail::note_team_wait(now - 4'000'000, now - 3'000'000, now);
+  detail::note_team_wait(now - 4'000'000, now - 100'000, now);  // a piece's tail breaks the streak
+  detail::note_team_wait(now - 4'000'000, now - 3'000'000, now);
+  CHECK_FALSE(detail::team_is_contended());
+  detail::note_team_wait(now - 400'000'000, now - 3'000'000, now);  // 3 ms of a 400 ms step: its tail
+  CHECK_FALSE(detail::team_is_contended());
+  set_yield_when_busy(false);  // off: nothing is measured, the team always runs
+  detail::note_team_wait(now - 4'000'000, now - 3'000'000, now);
+  detail::note_team_wait(now - 4'000'000, now - 3'000'000, now);
+  CHECK_FALSE(detail::team_is_contended());
 }

@@ -36,4 +36,15 @@ int resolve_threads(const Context& ctx);
 // Whether this build was compiled with OpenMP.
 bool has_openmp();
 
+// Threads on a busy machine. When other programs keep the cores busy (a
+// camera pipeline, a web server, a second model on the board), a thread of
+// a team can be descheduled for a whole time slice while the rest wait for
+// it at the end of every parallel step. The library notices (two steps in a
+// row whose first finished thread waited over a millisecond for the last)
+// and runs its steps on the calling thread alone for the next 100 ms, then
+// tries the team again. Results are the same either way. On by default;
+// off, every step uses the threads the context asks for (as the tests that
+// compare thread counts need).
+void set_yield_when_busy(bool on);
+
 }  // namespace edgeattn

@@ -143,6 +143,40 @@ SpatialSlices spatial_slices(Scratch& s, const Conv2d& conv, const Shape& in, bo
   return sl;
 }
 
+// Threads that each take whole images of the spatial branch: when one
+// image's passes are too little to split but the batch's are not (see
+// Conv2d's batch split). 1: the images run in turn.
+int spatial_batch_threads(const Context& ctx, const Shape& in) {
+  if (in.rank != 4 || in[0] < 2) return 1;
+  const double image = static_cast<double>(in[1]) * in[2] * in[3];
+  if (threads_for(ctx, image, detail::kMinElementsPerThread) > 1) return 1;
+  const int t = threads_for(ctx, image * static_cast<double>(in[0]), detail::kMinElementsPerThread);
+  return static_cast<std::size_t>(t) < in[0] ? t : static_cast<int>(in[0]);
+}
+
+// The spatial branch's whole layout: one image's slices (the images in
+// turn), or each thread's part, laid out as one image on one thread.
+struct SpatialLayout {
+  SpatialSlices one;
+  unsigned char* parts;
+  std::size_t per;
+  int threads;
+};
+SpatialLayout spatial_layout(Scratch& s, const Conv2d& conv, const Shape& in, bool own_map,
+                             const Context& ctx) {
+  SpatialLayout l{};
+  l.threads = spatial_batch_threads(ctx, in);
+  if (l.threads == 1) {
+    l.one = spatial_slices(s, conv, in, own_map, ctx);
+    return l;
+  }
+  Scratch part;
+  spatial_slices(part, conv, Shape{1, in[1], in[2], in[3]}, own_map, Context{1});
+  l.per = detail::aligned_bytes(part.bytes());
+  l.parts = s.take<unsigned char>(static_cast<std::size_t>(l.threads), l.per);
+  return l;
+}
+
 // SE, ECA, CBAM channel: the gates, then y = x a.
 template <class GateOf>
 Status channel_attention(const Context& ctx, ConstView x, View y, View attention, Workspace& ws,
@@ -282,7 +316,7 @@ Result<CbamSpatial> CbamSpatial::create(std::size_t k, const Tensor& conv_weight
 
 std::size_t CbamSpatial::workspace_bytes(const Shape& in, const Context& ctx) const {
   Scratch s;
-  spatial_slices(s, conv_, in, true, ctx);
+  spatial_layout(s, conv_, in, true, ctx);
   return s.bytes();
 }
 
@@ -296,36 +330,49 @@ Status CbamSpatial::forward_scaled(const Context& ctx, ConstView x, const float*
   EDGEATTN_RETURN_IF_ERROR(detail::require_dense(x, 4, "x"));
   if (x.numel() == 0) return Status::invalid("cbam_spatial: x " + x.shape().to_string() + " is empty");
   EDGEATTN_RETURN_IF_ERROR(detail::require_shape(y, x.shape(), "y"));
-  const std::size_t bsz = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), n = h * w;
+  const std::size_t bsz = x.dim(0), chans = x.dim(1), h = x.dim(2), w = x.dim(3), n = h * w;
   if (!attention.empty())
     EDGEATTN_RETURN_IF_ERROR(detail::require_shape(attention, Shape{bsz, 1, h, w}, "attention"));
   Scratch scratch(ws);
   scratch.room(workspace_bytes(x.shape(), ctx));
-  const SpatialSlices sl = spatial_slices(scratch, conv_, x.shape(), attention.empty(), ctx);
+  const SpatialLayout layout = spatial_layout(scratch, conv_, x.shape(), attention.empty(), ctx);
   if (!scratch.ok()) return Scratch::too_small("cbam_spatial");
-  float* pooled = sl.pooled;
-  // Pooling across channels runs over chunks of positions, so each position
-  // sees the channels in the same order for any thread count.
-  const std::size_t chunk = 256;
-  const int t = map_threads(ctx, x);
-  Status st;
-  for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
-    const float* xb = x.data() + b * c * n;
-    const float* sb = channel_scale ? channel_scale + b * c : nullptr;
+  // One image b with its slices, `t` threads inside it. Pooling across
+  // channels runs over chunks of positions, so each position sees the
+  // channels in the same order for any thread count.
+  const auto image = [&](const Context& c, int t, std::size_t b, const SpatialSlices& sl,
+                         Workspace& iws) -> Status {
+    const std::size_t chunk = 256;
+    const float* xb = x.data() + b * chans * n;
+    const float* sb = channel_scale ? channel_scale + b * chans : nullptr;
     float* s = attention.empty() ? sl.map : attention.data() + b * n;
     parallel_for(t, detail::ceil_div(n, chunk), [&](std::size_t p, int) {
       const std::size_t lo = p * chunk, len = n - lo < chunk ? n - lo : chunk;
-      kernels::rows_mean_max(xb + lo, n, c, sb, pooled + lo, pooled + n + lo, len);
+      kernels::rows_mean_max(xb + lo, n, chans, sb, sl.pooled + lo, sl.pooled + n + lo, len);
     });
-    st = conv_.forward(ctx, ConstView(pooled, Shape{1, 2, h, w}), View(s, Shape{1, 1, h, w}), ws);
-    if (!st.ok()) break;
+    EDGEATTN_RETURN_IF_ERROR(
+        conv_.forward(c, ConstView(sl.pooled, Shape{1, 2, h, w}), View(s, Shape{1, 1, h, w}), iws));
     kernels::sigmoid(s, s, n);
-    float* yb = y.data() + b * c * n;
-    parallel_for(t, c, [&](std::size_t ch, int) {  // (x * a_c) * s, PyTorch's two roundings
+    float* yb = y.data() + b * chans * n;
+    parallel_for(t, chans, [&](std::size_t ch, int) {  // (x * a_c) * s, PyTorch's two roundings
       kernels::scale_mul(sb ? sb[ch] : 1.0f, xb + ch * n, s, yb + ch * n, n);
     });
+    return {};
+  };
+  if (layout.threads == 1) {
+    const int t = threads_for(ctx, static_cast<double>(chans) * n, detail::kMinElementsPerThread);
+    for (std::size_t b = 0; b < bsz; ++b) EDGEATTN_RETURN_IF_ERROR(image(ctx, t, b, layout.one, ws));
+    return {};
   }
-  return st;
+  const Shape one{1, chans, h, w};
+  const bool ok = detail::parallel_images(layout.threads, bsz, layout.parts, layout.per,
+                                          [&](std::size_t b, Workspace& part) {
+                                            Scratch ps(part);
+                                            const SpatialSlices sl =
+                                                spatial_slices(ps, conv_, one, attention.empty(), Context{1});
+                                            return ps.ok() && image(Context{1}, 1, b, sl, part).ok();
+                                          });
+  return ok ? Status() : Scratch::too_small("cbam_spatial");
 }
 
 // ---- CBAM ----

@@ -122,9 +122,10 @@ std::size_t Conv2d::weight_bytes() const {
   return (weight_.numel() + bias_.numel()) * sizeof(float);
 }
 
-// The path's scratch for an input, one description for workspace_bytes() and
-// forward(): the padded image (direct) or the im2col matrix, then the GEMM's.
 struct Conv2d::Impl {
+  // The path's scratch for one image (all images, one after another, when
+  // they run in turn): the padded image (direct) or the im2col matrix, then
+  // the GEMM's.
   static float* scratch(const Conv2d& c, detail::Scratch& s, const Shape& in, const Context& ctx) {
     const Result<Shape> out = c.output_shape(in);
     if (!out.ok()) return nullptr;
@@ -144,11 +145,43 @@ struct Conv2d::Impl {
     }
     return nullptr;
   }
+
+  // Threads that each take whole images: when one image is too little work
+  // to split (a small map, a small batch's layer) but the batch is not, the
+  // batch is split instead, each image computed alone, as on one thread (so
+  // the same bits). 1: the images run in turn, each split inside.
+  static int batch_threads(const Conv2d& c, const Shape& in, const Context& ctx) {
+    const Result<Shape> out = c.output_shape(in);
+    if (!out.ok() || in[0] < 2) return 1;
+    const double image = 2.0 * c.weight_.numel() * out.value()[2] * out.value()[3];
+    if (threads_for(ctx, image, kMinFlopsPerThread) > 1) return 1;
+    const int t = threads_for(ctx, image * static_cast<double>(in[0]), kMinFlopsPerThread);
+    return static_cast<std::size_t>(t) < in[0] ? t : static_cast<int>(in[0]);
+  }
+
+  // The bytes one thread of a batch split needs: one image's scratch on one
+  // thread, rounded to whole cache lines so that the threads' parts align.
+  static std::size_t per_thread_bytes(const Conv2d& c, const Shape& in) {
+    detail::Scratch s;
+    scratch(c, s, Shape{1, in[1], in[2], in[3]}, Context{1});
+    return detail::aligned_bytes(s.bytes());
+  }
+
+  // forward()'s whole layout: the per-image scratch, or each thread's part.
+  static void layout(const Conv2d& c, detail::Scratch& s, const Shape& in, const Context& ctx,
+                     float** buf, unsigned char** parts) {
+    const int t = batch_threads(c, in, ctx);
+    if (t > 1) *parts = s.take<unsigned char>(static_cast<std::size_t>(t), per_thread_bytes(c, in));
+    else *buf = scratch(c, s, in, ctx);
+  }
 };
 
 std::size_t Conv2d::workspace_bytes(const Shape& in, const Context& ctx) const {
+  if (in.rank != 4) return 0;
   detail::Scratch s;
-  Impl::scratch(*this, s, in, ctx);
+  float* buf = nullptr;
+  unsigned char* parts = nullptr;
+  Impl::layout(*this, s, in, ctx, &buf, &parts);
   return s.bytes();
 }
 
@@ -226,24 +259,41 @@ Status Conv2d::forward(const Context& ctx, ConstView x, View y, Workspace& ws) c
   const std::size_t in_img = p_.in_channels * h * w, out_img = p_.out_channels * oh * ow;
   const std::size_t ph = h + 2 * p_.pad_h, pw = w + 2 * p_.pad_w;
   detail::Scratch s(ws);
-  float* buf = Impl::scratch(*this, s, x.shape(), ctx);
+  float* buf = nullptr;
+  unsigned char* parts = nullptr;
+  Impl::layout(*this, s, x.shape(), ctx, &buf, &parts);
   if (!s.ok()) return detail::Scratch::too_small("conv2d");
-  Status st;
-  for (std::size_t b = 0; b < x.dim(0) && st.ok(); ++b) {
+  // One image, its scratch at buf and the GEMM's in `iws`.
+  const auto image = [&](const Context& c, std::size_t b, float* scratch, Workspace& iws) -> Status {
     const float* xb = x.data() + b * in_img;
     float* yb = y.data() + b * out_img;
     if (path_ == Path::gemm1x1) {
-      st = matmul(ctx, gemm_args(p_.out_channels, h * w, p_.in_channels, weight_.data(), xb,
-                                 false, yb), ws);
-      if (st.ok()) epilogue(ctx, p_.act, bias_.data(), yb, p_.out_channels, h * w, true);
-    } else if (path_ == Path::direct) {
-      detail::pad_planes(xb, p_.in_channels, h, w, p_.pad_h, p_.pad_w, buf);
-      st = forward_direct(ctx, buf, ph, pw, yb, oh, ow);
-    } else {
-      st = forward_im2col(ctx, xb, h, w, yb, oh, ow, buf, ws);
+      EDGEATTN_RETURN_IF_ERROR(
+          matmul(c, gemm_args(p_.out_channels, h * w, p_.in_channels, weight_.data(), xb, false, yb), iws));
+      epilogue(c, p_.act, bias_.data(), yb, p_.out_channels, h * w, true);
+      return {};
     }
+    if (path_ == Path::direct) {
+      detail::pad_planes(xb, p_.in_channels, h, w, p_.pad_h, p_.pad_w, scratch);
+      return forward_direct(c, scratch, ph, pw, yb, oh, ow);
+    }
+    return forward_im2col(c, xb, h, w, yb, oh, ow, scratch, iws);
+  };
+  if (!parts) {
+    for (std::size_t b = 0; b < x.dim(0); ++b) EDGEATTN_RETURN_IF_ERROR(image(ctx, b, buf, ws));
+    return {};
   }
-  return st;
+  // The batch split: each thread lays out its part as one image on one
+  // thread would; images go one at a time to whichever thread is free.
+  const int t = Impl::batch_threads(*this, x.shape(), ctx);
+  const std::size_t per = Impl::per_thread_bytes(*this, x.shape());
+  const Shape one{1, x.dim(1), h, w};
+  const bool ok = detail::parallel_images(t, x.dim(0), parts, per, [&](std::size_t b, Workspace& part) {
+    detail::Scratch ps(part);
+    float* scratch = Impl::scratch(*this, ps, one, Context{1});
+    return ps.ok() && image(Context{1}, b, scratch, part).ok();
+  });
+  return ok ? Status() : detail::Scratch::too_small("conv2d");
 }
 
 }  // namespace edgeattn
