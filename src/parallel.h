@@ -87,18 +87,19 @@ void parallel_for(int threads, std::size_t pieces, F body, std::size_t grain = 0
     const std::size_t t = static_cast<std::size_t>(threads);
     const int run = static_cast<int>(grain ? grain : (pieces + t - 1) / t);
     const std::int64_t start = steady_ns();
-    std::atomic<std::int64_t> first_done{INT64_MAX};
-#pragma omp parallel num_threads(threads)
+    std::int64_t done[kMaxThreads];  // each thread's own (no 64-bit atomics: ARMv6 has none)
+    int team = 1;                     // the threads OpenMP gave
+#pragma omp parallel num_threads(threads < kMaxThreads ? threads : kMaxThreads)
     {
 #pragma omp for schedule(dynamic, run) nowait
       for (std::ptrdiff_t p = 0; p < static_cast<std::ptrdiff_t>(pieces); ++p)
         body(static_cast<std::size_t>(p), omp_get_thread_num());
-      const std::int64_t done = steady_ns();
-      std::int64_t seen = first_done.load(std::memory_order_relaxed);
-      while (done < seen && !first_done.compare_exchange_weak(seen, done, std::memory_order_relaxed)) {
-      }
+      done[omp_get_thread_num()] = steady_ns();
+      if (omp_get_thread_num() == 0) team = omp_get_num_threads();
     }
-    note_team_wait(start, first_done.load(std::memory_order_relaxed), steady_ns());
+    std::int64_t first_done = done[0];
+    for (int i = 1; i < team; ++i) first_done = done[i] < first_done ? done[i] : first_done;
+    note_team_wait(start, first_done, steady_ns());
     return;
   }
 #else
