@@ -57,29 +57,40 @@ std::ptrdiff_t row_offset(const Shape& shape, const Strides& st, std::size_t r) 
 std::size_t rows_of(const Shape& s) { return s.rank == 0 ? 1 : s.numel() / s.dims[s.rank - 1]; }
 std::size_t last_dim(const Shape& s) { return s.rank == 0 ? 1 : s.dims[s.rank - 1]; }
 
-enum class Binary { add, mul };
+enum class Binary { add, sub, mul, div };
+
+float apply(Binary op, float u, float v) {
+  switch (op) {
+    case Binary::add: return u + v;
+    case Binary::sub: return u - v;
+    case Binary::mul: return u * v;
+    case Binary::div: return u / v;
+  }
+  return 0.0f;
+}
 
 void binary_row(Binary op, const float* a, std::ptrdiff_t sa, const float* b, std::ptrdiff_t sb,
                 float* y, std::ptrdiff_t sy, std::size_t n) {
-  if (sa == 1 && sb == 1 && sy == 1) {
+  if (sa == 1 && sb == 1 && sy == 1 && (op == Binary::add || op == Binary::mul)) {
     if (op == Binary::add) return kernels::add(a, b, y, n);
     return kernels::mul(a, b, y, n);
   }
   if (sy == 1 && (sa == 0 || sb == 0) && sa + sb == 1) {  // one row against a scalar
     const float* row = sa == 1 ? a : b;
     const float s = sa == 1 ? *b : *a;
-    if (op == Binary::add) return kernels::add_scalar(row, s, y, n);
-    return kernels::scale(s, row, y, n);
+    // a - s is a + (-s) exactly; s - a and divisions have no kernel.
+    if (op == Binary::add || (op == Binary::sub && sa == 1))
+      return kernels::add_scalar(row, op == Binary::add ? s : -s, y, n);
+    if (op == Binary::mul) return kernels::scale(s, row, y, n);
   }
-  for (std::size_t i = 0; i < n; ++i) {  // general strides
-    const float u = a[static_cast<std::ptrdiff_t>(i) * sa];
-    const float v = b[static_cast<std::ptrdiff_t>(i) * sb];
-    y[static_cast<std::ptrdiff_t>(i) * sy] = op == Binary::add ? u + v : u * v;
-  }
+  for (std::size_t i = 0; i < n; ++i)  // general strides
+    y[static_cast<std::ptrdiff_t>(i) * sy] =
+        apply(op, a[static_cast<std::ptrdiff_t>(i) * sa], b[static_cast<std::ptrdiff_t>(i) * sb]);
 }
 
 Status binary(Binary op, const Context& ctx, ConstView a, ConstView b, View out) {
-  const char* name = op == Binary::add ? "add" : "mul";
+  const char* const names[] = {"add", "sub", "mul", "div"};
+  const char* name = names[static_cast<int>(op)];
   const Shape& os = out.shape();
   if (a.empty() || b.empty() || out.empty())
     return Status::invalid(std::string(name) + ": a tensor has no data");
@@ -322,8 +333,14 @@ Status softmax(const Context& ctx, ConstView x, MaskView mask, View y) {
 Status add(const Context& ctx, ConstView a, ConstView b, View out) {
   return binary(Binary::add, ctx, a, b, out);
 }
+Status sub(const Context& ctx, ConstView a, ConstView b, View out) {
+  return binary(Binary::sub, ctx, a, b, out);
+}
 Status mul(const Context& ctx, ConstView a, ConstView b, View out) {
   return binary(Binary::mul, ctx, a, b, out);
+}
+Status div(const Context& ctx, ConstView a, ConstView b, View out) {
+  return binary(Binary::div, ctx, a, b, out);
 }
 
 }  // namespace edgeattn

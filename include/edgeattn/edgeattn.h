@@ -1,6 +1,7 @@
 // The whole public API of edgeattn: tensors and workspaces, status, threads
 // (context), ISA control, the kernels users call, threaded operators, the
-// attention, vision and recurrent modules, the registry and file loading.
+// attention, vision and recurrent modules, the registry and file loading,
+// and whole-network models.
 #pragma once
 
 #include "edgeattn/attention.h"
@@ -8,6 +9,7 @@
 #include "edgeattn/io.h"
 #include "edgeattn/isa.h"
 #include "edgeattn/kernels.h"
+#include "edgeattn/model.h"
 #include "edgeattn/module.h"
 #include "edgeattn/ops.h"
 #include "edgeattn/rnn.h"

@@ -27,11 +27,16 @@ class Value {
  public:
   Value() = default;
   static Result<Value> zeros(ValueType type, const Shape& shape);
+  // A value over memory the caller owns (a model's arena, a mapped file);
+  // set_data() points it elsewhere without allocating.
+  static Value wrap(ValueType type, const Shape& shape, void* data);
+  void set_data(void* data) { data_ = data; }
   ValueType type() const { return type_; }
   const Shape& shape() const { return shape_; }
-  float* f32() const { return static_cast<float*>(buf_.data()); }
-  std::int64_t* i64() const { return static_cast<std::int64_t*>(buf_.data()); }
-  std::uint8_t* mask() const { return static_cast<std::uint8_t*>(buf_.data()); }
+  float* f32() const { return static_cast<float*>(data_); }
+  std::int64_t* i64() const { return static_cast<std::int64_t*>(data_); }
+  std::uint8_t* mask() const { return static_cast<std::uint8_t*>(data_); }
+  void* data() const { return data_; }
   View view() const { return View(f32(), shape_); }
   MaskView mask_view() const { return MaskView(mask(), shape_); }
 
@@ -39,7 +44,10 @@ class Value {
   ValueType type_ = ValueType::f32;
   Shape shape_;
   AlignedBuffer buf_;
+  void* data_ = nullptr;  // buf_'s memory, or the caller's
 };
+// Bytes of one element of type t.
+std::size_t value_type_size(ValueType t);
 // Looked up by any string type without making a std::string (std::less<>):
 // a name past the short-string buffer would otherwise allocate in run().
 using ValueMap = std::map<std::string, Value, std::less<>>;

@@ -46,9 +46,11 @@ Status attention(const Context& ctx, const kernels::AttendArgs& args, Workspace&
 // last axis.
 Status softmax(const Context& ctx, ConstView x, MaskView mask, View y);
 
-// out = a + b and out = a * b with NumPy broadcasting; out must have the
-// broadcast shape. out may be a or b when it has that input's shape.
+// out = a + b, a - b, a * b and a / b with NumPy broadcasting; out must
+// have the broadcast shape. out may be a or b when it has that input's shape.
 Status add(const Context& ctx, ConstView a, ConstView b, View out);
+Status sub(const Context& ctx, ConstView a, ConstView b, View out);
 Status mul(const Context& ctx, ConstView a, ConstView b, View out);
+Status div(const Context& ctx, ConstView a, ConstView b, View out);
 
 }  // namespace edgeattn

@@ -45,6 +45,7 @@ struct Conv2dParams {
   std::size_t pad_h = 0, pad_w = 0;  // zero padding on both sides, as PyTorch
   std::size_t groups = 1;
   Activation act = Activation::none;  // applied after bias (and BatchNorm)
+  std::size_t dilation_h = 1, dilation_w = 1;  // the spacing of the kernel's taps
 };
 
 // torch.nn.Conv2d (a cross-correlation) with an optional BatchNorm folded
@@ -78,13 +79,20 @@ class Conv2d {
   Tensor bias_;    // [O] (zeros when the conv had none and no BatchNorm)
 };
 
-// Pooling over H and W of [B, C, H, W] (torch.nn.MaxPool2d / AvgPool2d,
-// floor mode). Max pooling pads with -inf; average pooling counts padded
-// zeros in the divisor (count_include_pad=True, PyTorch's default).
+// Pooling over H and W of [B, C, H, W] (torch.nn.MaxPool2d / AvgPool2d).
+// Max pooling pads with -inf. Average pooling divides as PyTorch's
+// avg_pool2d: by divisor_override when nonzero, else by the window clipped
+// to the padded map (count_include_pad) or to the map itself. ceil_mode
+// rounds the output size up, as PyTorch, but never starts a window in the
+// right or bottom padding.
 struct Pool2dParams {
   std::size_t kernel_h = 2, kernel_w = 2;
   std::size_t stride_h = 2, stride_w = 2;
   std::size_t pad_h = 0, pad_w = 0;
+  std::size_t dilation_h = 1, dilation_w = 1;  // max pooling only
+  bool ceil_mode = false;
+  bool count_include_pad = true;
+  std::size_t divisor_override = 0;
 };
 Result<Shape> pool2d_output_shape(const Pool2dParams& p, const Shape& input);
 Status max_pool2d(const Context& ctx, const Pool2dParams& p, ConstView x, View y);

@@ -1,6 +1,7 @@
 // Model files: a module's name and config from the metadata, its parameters
 // under a key prefix (docs/case-format.md).
 #include "edgeattn/io.h"
+#include "edgeattn/model.h"
 #include "model_file.h"
 
 namespace edgeattn {
@@ -24,6 +25,10 @@ Result<ParamSet> read_params(const SafetensorsFile& f, const std::string& prefix
 Result<std::unique_ptr<Module>> module_from(const SafetensorsFile& f, const std::string& kind,
                                             const std::string& config_text,
                                             const std::string& prefix) {
+  if (kind == "graph" && prefix == "param.") {  // a whole network (docs/model-format.md)
+    EDGEATTN_ASSIGN_OR_RETURN(model, Model::load(f));
+    return Model::as_module(std::move(model));
+  }
   Result<Json> config = parse_json(config_text);
   if (!config.ok()) return Status::invalid(f.name() + ": config: " + config.status().message());
   EDGEATTN_ASSIGN_OR_RETURN(params, read_params(f, prefix));

@@ -14,8 +14,20 @@ const char* value_type_name(ValueType t) {
   return "?";
 }
 
+std::size_t value_type_size(ValueType t) {
+  return t == ValueType::f32 ? 4 : t == ValueType::i64 ? 8 : 1;
+}
+
+Value Value::wrap(ValueType type, const Shape& shape, void* data) {
+  Value v;
+  v.type_ = type;
+  v.shape_ = shape;
+  v.data_ = data;
+  return v;
+}
+
 Result<Value> Value::zeros(ValueType type, const Shape& shape) {
-  const std::size_t elem = type == ValueType::f32 ? 4 : type == ValueType::i64 ? 8 : 1;
+  const std::size_t elem = value_type_size(type);
   const std::size_t n = shape.numel();
   if (n != 0 && n > SIZE_MAX / elem)
     return Status(StatusCode::out_of_memory, "tensor " + shape.to_string() + " is too large");
@@ -25,6 +37,7 @@ Result<Value> Value::zeros(ValueType type, const Shape& shape) {
   v.type_ = type;
   v.shape_ = shape;
   v.buf_ = std::move(buf).value();
+  v.data_ = v.buf_.data();
   return v;
 }
 

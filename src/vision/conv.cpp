@@ -68,8 +68,8 @@ Result<Conv2d> Conv2d::create(const Conv2dParams& p, const Tensor& weight, const
   const std::string what = "conv2d(" + std::to_string(p.in_channels) + " -> " +
                            std::to_string(p.out_channels) + ")";
   if (p.in_channels == 0 || p.out_channels == 0 || p.kernel_h == 0 || p.kernel_w == 0 ||
-      p.stride_h == 0 || p.stride_w == 0 || p.groups == 0)
-    return Status::invalid(what + ": channels, kernel, stride and groups must be positive");
+      p.stride_h == 0 || p.stride_w == 0 || p.groups == 0 || p.dilation_h == 0 || p.dilation_w == 0)
+    return Status::invalid(what + ": channels, kernel, stride, dilation and groups must be positive");
   if (p.in_channels % p.groups || p.out_channels % p.groups)
     return Status::invalid(what + ": groups " + std::to_string(p.groups) +
                            " must divide both channel counts");
@@ -98,7 +98,8 @@ Result<Conv2d> Conv2d::create(const Conv2dParams& p, const Tensor& weight, const
   if (p.kernel_h == 1 && p.kernel_w == 1 && stride1 && p.pad_h == 0 && p.pad_w == 0 &&
       p.groups == 1)
     c.path_ = Path::gemm1x1;
-  else if (stride1 && (ig == 1 || p.out_channels / p.groups <= 4))
+  else if (stride1 && p.dilation_h == 1 && p.dilation_w == 1 &&
+           (ig == 1 || p.out_channels / p.groups <= 4))
     c.path_ = Path::direct;  // a GEMM of so few rows would waste its tile
   else
     c.path_ = Path::im2col;
@@ -110,12 +111,13 @@ Result<Shape> Conv2d::output_shape(const Shape& in) const {
     return Status::invalid("conv2d: input " + in.to_string() + " must be [B, " +
                            std::to_string(p_.in_channels) + ", H, W] with B, H, W >= 1");
   const std::size_t hp = in[2] + 2 * p_.pad_h, wp = in[3] + 2 * p_.pad_w;
-  if (hp < p_.kernel_h || wp < p_.kernel_w)
+  // The span a dilated kernel covers (PyTorch: dilation (k - 1) + 1).
+  const std::size_t eh = p_.dilation_h * (p_.kernel_h - 1) + 1;
+  const std::size_t ew = p_.dilation_w * (p_.kernel_w - 1) + 1;
+  if (hp < eh || wp < ew)
     return Status::invalid("conv2d: input " + in.to_string() + " padded is smaller than the " +
-                           std::to_string(p_.kernel_h) + "x" + std::to_string(p_.kernel_w) +
-                           " kernel");
-  return Shape{in[0], p_.out_channels, (hp - p_.kernel_h) / p_.stride_h + 1,
-               (wp - p_.kernel_w) / p_.stride_w + 1};
+                           std::to_string(eh) + "x" + std::to_string(ew) + " kernel span");
+  return Shape{in[0], p_.out_channels, (hp - eh) / p_.stride_h + 1, (wp - ew) / p_.stride_w + 1};
 }
 
 std::size_t Conv2d::weight_bytes() const {
@@ -228,17 +230,18 @@ Status Conv2d::forward_im2col(const Context& ctx, const float* x, std::size_t h,
   const std::size_t kh = p_.kernel_h, kw = p_.kernel_w, k = ig * kh * kw, n = oh * ow;
   Status st;
   for (std::size_t g = 0; g < p_.groups && st.ok(); ++g) {
-    // col[(ic kh + i) kw + j][r ow + c] = x[ic][r sh + i - ph][c sw + j - pw], 0 outside.
+    // col[(ic kh + i) kw + j][r ow + c] = x[ic][r sh + i dh - ph][c sw + j dw - pw], 0 outside.
     const int t = threads_for(ctx, double(k) * n, detail::kMinElementsPerThread);
     parallel_for(t, k, [&](std::size_t q, int) {
       const std::size_t ic = q / (kh * kw), i = q / kw % kh, j = q % kw;
       const float* plane = x + (g * ig + ic) * h * w;
       float* out = col + q * n;
       for (std::size_t r = 0; r < oh; ++r) {
-        const std::ptrdiff_t ih = std::ptrdiff_t(r * p_.stride_h + i) - std::ptrdiff_t(p_.pad_h);
+        const std::ptrdiff_t ih =
+            std::ptrdiff_t(r * p_.stride_h + i * p_.dilation_h) - std::ptrdiff_t(p_.pad_h);
         for (std::size_t c = 0; c < ow; ++c) {
           const std::ptrdiff_t iw =
-              std::ptrdiff_t(c * p_.stride_w + j) - std::ptrdiff_t(p_.pad_w);
+              std::ptrdiff_t(c * p_.stride_w + j * p_.dilation_w) - std::ptrdiff_t(p_.pad_w);
           const bool inside = ih >= 0 && ih < std::ptrdiff_t(h) && iw >= 0 && iw < std::ptrdiff_t(w);
           out[r * ow + c] = inside ? plane[ih * std::ptrdiff_t(w) + iw] : 0.0f;
         }

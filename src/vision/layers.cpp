@@ -1,5 +1,6 @@
 // Activations, pooling and Linear: the plain CNN blocks around the
 // attention modules.
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -43,52 +44,95 @@ Status activate(const Context& ctx, Activation act, ConstView x, View y) {
   return {};
 }
 
+namespace {
+
+// PyTorch's pooling_output_shape: floor or ceil of the strided span, and in
+// ceil mode no window may start in the far padding.
+std::size_t pool_extent(std::size_t in, std::size_t k, std::size_t s, std::size_t pad,
+                        std::size_t dil, bool ceil_mode) {
+  const std::size_t span = in + 2 * pad - dil * (k - 1) - 1;
+  std::size_t out = (span + (ceil_mode ? s - 1 : 0)) / s + 1;
+  if (ceil_mode && (out - 1) * s >= in + pad) --out;
+  return out;
+}
+
+}  // namespace
+
 Result<Shape> pool2d_output_shape(const Pool2dParams& p, const Shape& in) {
-  if (p.kernel_h == 0 || p.kernel_w == 0 || p.stride_h == 0 || p.stride_w == 0)
-    return Status::invalid("pool2d: kernel and stride must be positive");
+  if (p.kernel_h == 0 || p.kernel_w == 0 || p.stride_h == 0 || p.stride_w == 0 ||
+      p.dilation_h == 0 || p.dilation_w == 0)
+    return Status::invalid("pool2d: kernel, stride and dilation must be positive");
+  if (p.kernel_h > 65535 || p.kernel_w > 65535 || p.dilation_h > 65535 || p.dilation_w > 65535)
+    return Status::invalid("pool2d: kernel and dilation must be below 65536");
   if (2 * p.pad_h > p.kernel_h || 2 * p.pad_w > p.kernel_w)
     return Status::invalid("pool2d: padding must be at most half the kernel (as PyTorch)");
-  if (in.rank != 4 || in.numel() == 0 || in[2] + 2 * p.pad_h < p.kernel_h ||
-      in[3] + 2 * p.pad_w < p.kernel_w)
+  const std::size_t eh = p.dilation_h * (p.kernel_h - 1) + 1, ew = p.dilation_w * (p.kernel_w - 1) + 1;
+  if (in.rank != 4 || in.numel() == 0 || in[2] + 2 * p.pad_h < eh || in[3] + 2 * p.pad_w < ew)
     return Status::invalid("pool2d: input " + in.to_string() + " must be [B, C, H, W] with " +
-                           "H, W padded at least the " + std::to_string(p.kernel_h) + "x" +
-                           std::to_string(p.kernel_w) + " kernel");
-  return Shape{in[0], in[1], (in[2] + 2 * p.pad_h - p.kernel_h) / p.stride_h + 1,
-               (in[3] + 2 * p.pad_w - p.kernel_w) / p.stride_w + 1};
+                           "H, W padded at least the " + std::to_string(eh) + "x" +
+                           std::to_string(ew) + " kernel span");
+  return Shape{in[0], in[1], pool_extent(in[2], p.kernel_h, p.stride_h, p.pad_h, p.dilation_h, p.ceil_mode),
+               pool_extent(in[3], p.kernel_w, p.stride_w, p.pad_w, p.dilation_w, p.ceil_mode)};
 }
 
 namespace {
 
+// One axis of a window: taps [lo, hi) of the input, and (average pooling)
+// the window's extent clipped to the padded map, as PyTorch's avg_pool2d.
+struct Span {
+  std::ptrdiff_t start, lo, hi, padded;
+};
+Span window(std::size_t o, std::size_t k, std::size_t s, std::size_t pad, std::size_t in) {
+  const std::ptrdiff_t start = std::ptrdiff_t(o * s) - std::ptrdiff_t(pad);
+  const std::ptrdiff_t end = start + std::ptrdiff_t(k);
+  const std::ptrdiff_t padded_end = std::min(end, std::ptrdiff_t(in + pad));
+  return {start, std::max<std::ptrdiff_t>(start, 0), std::min(end, std::ptrdiff_t(in)),
+          padded_end - start};
+}
+
 // Each output is a reduction over its window: max (padding is -inf, never
-// chosen) or the sum over the window divided by the whole window's size.
+// chosen) or the sum over the window's taps inside the map, divided as
+// Pool2dParams says.
 template <bool Max>
 Status pool2d(const Context& ctx, const Pool2dParams& p, ConstView x, View y) {
   EDGEATTN_RETURN_IF_ERROR(detail::require_dense(x, 4, "pool2d input"));
   EDGEATTN_ASSIGN_OR_RETURN(out, pool2d_output_shape(p, x.shape()));
   EDGEATTN_RETURN_IF_ERROR(detail::require_shape(y, out, "pool2d output"));
+  if (!Max && (p.dilation_h != 1 || p.dilation_w != 1))
+    return Status::invalid("avg_pool2d: dilation must be 1");
   const std::size_t h = x.dim(2), w = x.dim(3), oh = out[2], ow = out[3];
-  const float inv = 1.0f / float(p.kernel_h * p.kernel_w);
   const std::size_t planes = out[0] * out[1];
   const int t = threads_for(ctx, double(x.numel()), detail::kMinElementsPerThread);
   parallel_for(t, planes, [&](std::size_t pl, int) {
     const float* xp = x.data() + pl * h * w;
     float* yp = y.data() + pl * oh * ow;
-    for (std::size_t r = 0; r < oh; ++r)
+    for (std::size_t r = 0; r < oh; ++r) {
+      const Span sr = window(r, p.kernel_h, p.stride_h, p.pad_h, h);
       for (std::size_t c = 0; c < ow; ++c) {
+        const Span sc = window(c, p.kernel_w, p.stride_w, p.pad_w, w);
         float acc = Max ? -std::numeric_limits<float>::infinity() : 0.0f;
-        for (std::size_t i = 0; i < p.kernel_h; ++i) {
-          const std::ptrdiff_t ih = std::ptrdiff_t(r * p.stride_h + i) - std::ptrdiff_t(p.pad_h);
-          if (ih < 0 || ih >= std::ptrdiff_t(h)) continue;
-          for (std::size_t j = 0; j < p.kernel_w; ++j) {
-            const std::ptrdiff_t iw = std::ptrdiff_t(c * p.stride_w + j) - std::ptrdiff_t(p.pad_w);
-            if (iw < 0 || iw >= std::ptrdiff_t(w)) continue;
-            const float v = xp[ih * std::ptrdiff_t(w) + iw];
-            if (Max) acc = v > acc || v != v ? v : acc;  // NaN propagates, as PyTorch
-            else acc += v;
+        if (Max) {
+          for (std::size_t i = 0; i < p.kernel_h; ++i) {
+            const std::ptrdiff_t ih = sr.start + std::ptrdiff_t(i * p.dilation_h);
+            if (ih < 0 || ih >= std::ptrdiff_t(h)) continue;
+            for (std::size_t j = 0; j < p.kernel_w; ++j) {
+              const std::ptrdiff_t iw = sc.start + std::ptrdiff_t(j * p.dilation_w);
+              if (iw < 0 || iw >= std::ptrdiff_t(w)) continue;
+              const float v = xp[ih * std::ptrdiff_t(w) + iw];
+              acc = v > acc || v != v ? v : acc;  // NaN propagates, as PyTorch
+            }
           }
+          yp[r * ow + c] = acc;
+          continue;
         }
-        yp[r * ow + c] = Max ? acc : acc * inv;
+        for (std::ptrdiff_t ih = sr.lo; ih < sr.hi; ++ih)
+          for (std::ptrdiff_t iw = sc.lo; iw < sc.hi; ++iw) acc += xp[ih * std::ptrdiff_t(w) + iw];
+        const std::ptrdiff_t count = p.divisor_override ? std::ptrdiff_t(p.divisor_override)
+                                     : p.count_include_pad ? sr.padded * sc.padded
+                                                           : (sr.hi - sr.lo) * (sc.hi - sc.lo);
+        yp[r * ow + c] = count > 0 ? acc / float(count) : 0.0f;
       }
+    }
   });
   return {};
 }
