@@ -37,5 +37,6 @@ int verify_bytes(const std::uint8_t* data, std::size_t size, std::size_t max_byt
 // The command-line tools; argv as main's.
 int verify_main(int argc, char** argv, std::ostream& out, std::ostream& err);
 int bench_main(int argc, char** argv, std::ostream& out, std::ostream& err);
+int run_main(int argc, char** argv, std::ostream& out, std::ostream& err);
 
 }  // namespace edgeattn::cli

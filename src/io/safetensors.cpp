@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "edgeattn/json.h"
+#include "file.h"
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <fcntl.h>
@@ -11,9 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #define EDGEATTN_HAVE_MMAP 1
-#else
-#include <filesystem>
-#include <fstream>
 #endif
 
 namespace edgeattn {
@@ -117,15 +115,9 @@ struct SafetensorsFile::Storage {
 Result<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
   auto st = std::make_shared<Storage>();
 #if defined(EDGEATTN_HAVE_MMAP)
-  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
-  // below as not a regular file); regular files ignore the flag.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return Status(StatusCode::io_error, path + ": cannot open: " + std::strerror(errno));
+  EDGEATTN_ASSIGN_OR_RETURN(fd, detail::open_regular_file(path));
   struct stat sb {};
-  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    ::close(fd);
-    return Status(StatusCode::io_error, path + ": not a regular file");
-  }
+  fstat(fd, &sb);
   st->size = static_cast<std::size_t>(sb.st_size);
   if (st->size > 0) {
     st->map = mmap(nullptr, st->size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -138,12 +130,9 @@ Result<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
   }
   ::close(fd);
 #else
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    return Status(StatusCode::io_error, path + ": not a regular file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status(StatusCode::io_error, path + ": cannot open");
-  st->copy.assign(std::istreambuf_iterator<char>(in), {});
+  Result<std::vector<unsigned char>> bytes = detail::read_regular_file(path);
+  if (!bytes.ok()) return bytes.status();
+  st->copy = std::move(bytes).value();
   st->data = st->copy.data();
   st->size = st->copy.size();
 #endif
