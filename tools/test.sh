@@ -9,7 +9,12 @@
 #   5. 60 s of libFuzzer (clang, ASan + UBSan) over the loader and verify path
 #   6. cross builds for aarch64 (NEON), ARMv7 (NEON) and ARMv6 (no NEON) run
 #      the tests, parity cases included, under qemu-user (ARMv6: -cpu arm1176)
-# Prints the time of each stage. EDGEATTN_SKIP_ARM=1 leaves out stage 6.
+# Whole networks (torchvision's and tools/networks.py's) are exported with
+# Debian's PyTorch first and verified by every build: at full size by the
+# native release build on every ISA, at 64x64 by the others (sanitizer,
+# emulated ARM).
+# Prints the time of each stage. EDGEATTN_SKIP_ARM=1 leaves out stage 6;
+# EDGEATTN_SKIP_NETWORKS=1 leaves out the networks (never under CI=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -46,19 +51,30 @@ arm_pkgs=()
   arm_pkgs=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-arm-linux-gnueabi)
 stage deps bash tools/deps.sh qemu-user clang libclang-rt-14-dev zlib1g-dev dataset-fashion-mnist \
   "${arm_pkgs[@]}"
-stage release configure_build_test "$out/release" -DCMAKE_BUILD_TYPE=Release
+net=() net_small=()
+if [ "${EDGEATTN_SKIP_NETWORKS:-0}" != 1 ] || [ "${CI:-}" = true ]; then
+  network_cases() {
+    bash tools/deps.sh python3-torch python3-torchvision
+    /usr/bin/python3 tools/gen_model_cases.py "$out/networks"
+    /usr/bin/python3 tools/gen_model_cases.py "$out/networks-small" --size 64
+  }
+  stage network-cases network_cases
+  net=(-DEDGEATTN_NETWORK_CASES="$out/networks")
+  net_small=(-DEDGEATTN_NETWORK_CASES="$out/networks-small")
+fi
+stage release configure_build_test "$out/release" -DCMAKE_BUILD_TYPE=Release "${net[@]}"
 stage sanitize configure_build_test "$out/asan" -DCMAKE_BUILD_TYPE=Debug -DEDGEATTN_SANITIZE=ON \
-  -DEDGEATTN_BUILD_BENCH=OFF -DEDGEATTN_BUILD_EXAMPLES=OFF
+  -DEDGEATTN_BUILD_BENCH=OFF -DEDGEATTN_BUILD_EXAMPLES=OFF "${net_small[@]}"
 stage install install_consumer
 stage scalar-only-no-openmp configure_build_test "$out/minimal" -DCMAKE_BUILD_TYPE=Release \
-  -DEDGEATTN_SIMD=OFF -DEDGEATTN_OPENMP=OFF -DEDGEATTN_BUILD_BENCH=OFF
+  -DEDGEATTN_SIMD=OFF -DEDGEATTN_OPENMP=OFF -DEDGEATTN_BUILD_BENCH=OFF "${net_small[@]}"
 stage shared-library configure_build_test "$out/shared" -DCMAKE_BUILD_TYPE=Release \
   -DBUILD_SHARED_LIBS=ON -DEDGEATTN_BUILD_BENCH=OFF -DEDGEATTN_QEMU_X86_TESTS=OFF
 stage fuzz bash tools/fuzz.sh "${EDGEATTN_FUZZ_SECONDS:-60}" "$out/fuzz"
 if [ "${EDGEATTN_SKIP_ARM:-0}" != 1 ]; then
   for tc in aarch64-linux-gnu armv7-neon-linux-gnueabihf armv6-softfp-linux-gnueabi; do
     stage "$tc" configure_build_test "$out/$tc" -DCMAKE_BUILD_TYPE=Release \
-      -DCMAKE_TOOLCHAIN_FILE="$root/toolchains/$tc.cmake"
+      -DCMAKE_TOOLCHAIN_FILE="$root/toolchains/$tc.cmake" "${net_small[@]}"
   done
 fi
 echo "all stages passed"

@@ -106,6 +106,7 @@ class ParamSet {
 
  private:
   std::string where_;
+  std::string prefix_;  // the keys' prefix in the file, for errors (subset())
   std::map<std::string, Tensor> tensors_;
   std::map<std::string, Status> unreadable_;
 };

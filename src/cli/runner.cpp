@@ -134,7 +134,7 @@ Result<Options> parse_args(int argc, char** argv, bool bench) {
 
 int usage(std::ostream& err, const char* tool, bool bench, const Status& why) {
   if (why.message() != "help") err << tool << ": " << why.message() << "\n";
-  err << "usage: " << tool << " [--threads N] [--isa auto|scalar|<name>]"
+  err << "usage: " << tool << " [--threads N] [--isa auto|scalar|<name>" << (bench ? "" : "|all") << "]"
       << (bench ? " [--min-time SECONDS]" : "") << " FILE...\n";
   return 2;
 }
@@ -184,21 +184,33 @@ Result<Context> apply(const Options& o) {
 int verify_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   Result<Options> o = parse_args(argc, argv, false);
   if (!o.ok()) return usage(err, "edgeattn-verify", false, o.status());
-  Result<Context> ctx = apply(o.value());
-  if (!ctx.ok()) return usage(err, "edgeattn-verify", false, ctx.status());
+  // --isa all: every ISA this binary and CPU have, one after another.
+  std::vector<std::string> isas{o->isa};
+  if (o->isa == "all") {
+    isas.clear();
+    for (Isa i : available_isas()) isas.emplace_back(isa_name(i));
+  }
   int worst = 0;
-  for (const std::string& file : o->files) {
-    Result<Prepared> p = open_case(file, ctx.value());
-    Status run = p.ok() ? p->c.module->run(ctx.value(), p->c.inputs, p->outputs, p->ws) : p.status();
-    if (!run.ok()) {
-      print_unusable(err, file, run);
-      worst = 2;
-      continue;
-    }
-    for (const OutputResult& r : compare_expected(p.value())) {
-      out << printable(file) << " " << printable(p->c.kind) << " " << printable(r.name) << " max_abs=" << fmt(r.cmp.max_abs)
-          << " max_rel=" << fmt(r.cmp.max_rel) << (r.cmp.ok ? " ok" : " FAIL") << "\n";
-      if (!r.cmp.ok && worst == 0) worst = 1;
+  for (const std::string& isa : isas) {
+    Options one = o.value();
+    one.isa = isa;
+    Result<Context> ctx = apply(one);
+    if (!ctx.ok()) return usage(err, "edgeattn-verify", false, ctx.status());
+    const std::string tag = o->isa == "all" ? " isa=" + isa : "";
+    for (const std::string& file : o->files) {
+      Result<Prepared> p = open_case(file, ctx.value());
+      Status run = p.ok() ? p->c.module->run(ctx.value(), p->c.inputs, p->outputs, p->ws) : p.status();
+      if (!run.ok()) {
+        print_unusable(err, file, run);
+        worst = 2;
+        continue;
+      }
+      for (const OutputResult& r : compare_expected(p.value())) {
+        out << printable(file) << " " << printable(p->c.kind) << " " << printable(r.name)
+            << " max_abs=" << fmt(r.cmp.max_abs) << " max_rel=" << fmt(r.cmp.max_rel)
+            << (r.cmp.ok ? " ok" : " FAIL") << tag << "\n";
+        if (!r.cmp.ok && worst == 0) worst = 1;
+      }
     }
   }
   return worst;

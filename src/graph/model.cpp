@@ -278,7 +278,7 @@ Status read_graph(Model::Impl& m, const Json& g, const ParamSet& params,
 }
 
 Result<ParamSet> read_params(const SafetensorsFile& f) {
-  ParamSet p(f.name() + ": ");
+  ParamSet p;  // errors get the file's name once, from from_parts()
   for (const TensorEntry& e : f.entries()) {
     if (!detail::starts_with(e.name, "param.")) continue;
     Result<Tensor> t = f.read_f32(e);
@@ -325,7 +325,7 @@ Result<Model> Model::load(const SafetensorsFile& f) {
 Result<Model> Model::create(const std::string& graph_json, const ParamSet& params) {
   Model model;
   Impl& m = *model.impl_;
-  m.file = params.where().empty() ? "graph" : params.where().substr(0, params.where().size() - 2);
+  m.file = "graph";
   return from_parts(std::move(model), m, graph_json, params, nullptr);
 }
 

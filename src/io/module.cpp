@@ -80,7 +80,7 @@ Result<Tensor> ParamSet::take_any(const std::string& key) const {
   const auto bad = unreadable_.find(key);
   if (bad != unreadable_.end()) return bad->second;
   const auto it = tensors_.find(key);
-  if (it == tensors_.end()) return Status::invalid(where_ + "param." + key + ": missing");
+  if (it == tensors_.end()) return Status::invalid(where_ + "param." + prefix_ + key + ": missing");
   Result<Tensor> copy = Tensor::zeros(it->second.shape());
   if (!copy.ok()) return copy.status();
   if (copy->numel()) std::memcpy(copy->data(), it->second.data(), copy->numel() * sizeof(float));
@@ -91,10 +91,10 @@ Result<Tensor> ParamSet::take(const std::string& key, const Shape& expected) con
   if (unreadable_.count(key)) return take_any(key);
   const auto it = tensors_.find(key);
   if (it == tensors_.end())
-    return Status::invalid(where_ + "param." + key + ": missing (expected shape " +
+    return Status::invalid(where_ + "param." + prefix_ + key + ": missing (expected shape " +
                            expected.to_string() + ")");
   if (it->second.shape() != expected)
-    return Status::invalid(where_ + "param." + key + ": expected shape " + expected.to_string() +
+    return Status::invalid(where_ + "param." + prefix_ + key + ": expected shape " + expected.to_string() +
                            ", found " + it->second.shape().to_string());
   return take_any(key);
 }
@@ -113,7 +113,8 @@ Result<Tensor> ParamSet::take_linear(const std::string& key, std::size_t out, st
 }
 
 ParamSet ParamSet::subset(const std::string& prefix) const {
-  ParamSet s(where_ + prefix);
+  ParamSet s(where_);
+  s.prefix_ = prefix_ + prefix;
   for (const auto& [key, t] : tensors_) {
     if (key.compare(0, prefix.size(), prefix) != 0) continue;
     Result<Tensor> copy = take_any(key);

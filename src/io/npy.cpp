@@ -35,6 +35,7 @@ Result<std::string> field(const std::string& h, const std::string& key, const st
   else if (p < h.size() && h[p] == '\'') end = h.find('\'', p + 1) + 1;
   else while (end < h.size() && h[end] != ',' && h[end] != '}') ++end;
   if (end == 0 || end > h.size()) return Status::invalid(name + ": header is malformed at '" + key + "'");
+  while (end > p && h[end - 1] == ' ') --end;
   return h.substr(p, end - p);
 }
 
