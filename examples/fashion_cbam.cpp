@@ -7,8 +7,9 @@
 //
 //   fashion_cbam [--model M.safetensors] [--data DIR] [--png OUT.png] [--threads N]
 //
-// The network is described by the model file's metadata ("network"); each
-// layer is built with edgeattn's C++ API from the weights under its keys.
+// The model file is a whole network (docs/model-format.md) exported by
+// export_model(); edgeattn::Model plans and runs it. This file only reads
+// the data, counts and draws.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -50,95 +51,6 @@ bool read_idx(const std::string& path, std::vector<std::uint8_t>& data, std::vec
   ok = ok && gzread(f, data.data(), static_cast<unsigned>(n)) == static_cast<int>(n);
   gzclose(f);
   return ok;
-}
-
-struct Weights {
-  const SafetensorsFile& file;
-  Status error;
-  Tensor get(const std::string& key) {
-    const TensorEntry* e = file.find(key);
-    if (!e) {
-      if (error.ok()) error = Status::invalid(file.name() + ": no tensor '" + key + "'");
-      return Tensor();
-    }
-    Result<Tensor> t = file.read_f32(*e);
-    if (!t.ok() && error.ok()) error = t.status();
-    return t.ok() ? std::move(t).value() : Tensor();
-  }
-  BatchNorm bn(const std::string& p) {
-    BatchNorm b;
-    b.weight = get(p + ".weight"), b.bias = get(p + ".bias");
-    b.running_mean = get(p + ".running_mean"), b.running_var = get(p + ".running_var");
-    return b;
-  }
-};
-
-// One layer of the network and the shape it outputs.
-struct Layer {
-  enum Kind { conv, maxpool, cbam, gap, linear } kind;
-  Conv2d conv_;
-  Cbam cbam_;
-  Linear linear_;
-  Pool2dParams pool;
-  Shape out;
-};
-
-Result<std::vector<Layer>> build(const SafetensorsFile& f, const Json& net, std::size_t batch) {
-  Weights w{f, {}};
-  std::vector<Layer> layers;
-  const Json* in = net.find("input");
-  if (!in || !in->is_array() || in->elements().size() != 3) return Status::invalid("network: no input shape");
-  Shape s{batch, std::size_t(in->elements()[0].as_integer()), std::size_t(in->elements()[1].as_integer()),
-          std::size_t(in->elements()[2].as_integer())};
-  for (const Json& l : net.find("layers")->elements()) {
-    Layer layer{};
-    if (const Json* c = l.find("conv")) {
-      layer.kind = Layer::conv;
-      Conv2dParams p;
-      p.in_channels = s[1], p.out_channels = std::size_t(l.find("out")->as_integer());
-      p.kernel_h = p.kernel_w = 3, p.pad_h = p.pad_w = 1, p.act = Activation::relu;
-      const BatchNorm bn = w.bn(l.find("bn")->as_string());
-      EDGEATTN_ASSIGN_OR_RETURN(conv, Conv2d::create(p, w.get(c->as_string() + ".weight"), Tensor(), &bn));
-      EDGEATTN_ASSIGN_OR_RETURN(out, conv.output_shape(s));
-      layer.conv_ = std::move(conv), s = out;
-    } else if (const Json* k = l.find("maxpool")) {
-      layer.kind = Layer::maxpool;
-      layer.pool.kernel_h = layer.pool.kernel_w = layer.pool.stride_h = layer.pool.stride_w = std::size_t(k->as_integer());
-      EDGEATTN_ASSIGN_OR_RETURN(out, pool2d_output_shape(layer.pool, s));
-      s = out;
-    } else if (const Json* name = l.find("cbam")) {
-      layer.kind = Layer::cbam;
-      const std::string p = name->as_string();
-      SqueezeExcite::Weights mlp;
-      mlp.fc1_weight = w.get(p + ".channel.fc1.weight"), mlp.fc2_weight = w.get(p + ".channel.fc2.weight");
-      const std::size_t r = std::size_t(l.find("rd_channels")->as_integer()), c = s[1];
-      if (!w.error.ok()) return w.error;
-      EDGEATTN_ASSIGN_OR_RETURN(fc1, Tensor::zeros(Shape{r, c}));  // 1x1 conv weights as [out, in]
-      EDGEATTN_ASSIGN_OR_RETURN(fc2, Tensor::zeros(Shape{c, r}));
-      std::memcpy(fc1.data(), mlp.fc1_weight.data(), r * c * sizeof(float));
-      std::memcpy(fc2.data(), mlp.fc2_weight.data(), r * c * sizeof(float));
-      mlp.fc1_weight = std::move(fc1), mlp.fc2_weight = std::move(fc2);
-      EDGEATTN_ASSIGN_OR_RETURN(ch, CbamChannel::create(std::move(mlp)));
-      EDGEATTN_ASSIGN_OR_RETURN(sp, CbamSpatial::create(std::size_t(l.find("kernel_size")->as_integer()),
-                                                        w.get(p + ".spatial.conv.conv.weight"),
-                                                        w.bn(p + ".spatial.conv.bn")));
-      EDGEATTN_ASSIGN_OR_RETURN(cb, Cbam::create(std::move(ch), std::move(sp)));
-      layer.cbam_ = std::move(cb);
-    } else if (l.find("global_avg_pool")) {
-      layer.kind = Layer::gap, s = Shape{s[0], s[1]};
-    } else if (const Json* name = l.find("linear")) {
-      layer.kind = Layer::linear;
-      EDGEATTN_ASSIGN_OR_RETURN(lin, Linear::create(w.get(name->as_string() + ".weight"),
-                                                    w.get(name->as_string() + ".bias")));
-      layer.linear_ = std::move(lin), s = Shape{s[0], std::size_t(l.find("out")->as_integer())};
-    } else {
-      return Status::invalid("network: unknown layer");
-    }
-    if (!w.error.ok()) return w.error;
-    layer.out = s;
-    layers.push_back(std::move(layer));
-  }
-  return layers;
 }
 
 }  // namespace
@@ -223,8 +135,8 @@ int main(int argc, char** argv) {
   if (!f.ok()) return fail(f.status().message());
   const auto& meta = f->metadata();
   const auto meta_of = [&](const char* k) { auto it = meta.find(k); return it == meta.end() ? std::string() : it->second; };
-  Result<Json> net = parse_json(meta_of("network")), classes = parse_json(meta_of("classes"));
-  if (!net.ok() || !classes.ok()) return fail(model + ": metadata 'network' or 'classes' missing or not JSON");
+  Result<Json> classes = parse_json(meta_of("classes"));
+  if (!classes.ok()) return fail(model + ": metadata 'classes' missing or not JSON");
   const float mean = std::stof(meta_of("input_mean")), stdev = std::stof(meta_of("input_std"));
   std::vector<std::uint8_t> images, labels;
   std::vector<std::uint32_t> idims, ldims;
@@ -238,50 +150,34 @@ int main(int argc, char** argv) {
   Result<std::vector<std::int64_t>> torch_pred = f->read_i64(*pe);
   if (!torch_pred.ok() || torch_pred->size() != n) return fail(model + ": pytorch.predictions unusable");
 
-  // Plan: layers, activations and one workspace for batches of 250.
+  // The network, planned once for batches of 250 (the test set's 10,000
+  // images are 40 of them): outputs, and one workspace for everything else.
   const std::size_t batch = 250;
-  Result<std::vector<Layer>> layers = build(f.value(), net.value(), batch);
-  if (!layers.ok()) return fail(layers.status().message());
+  if (n % batch) return fail("the test set's size is not a multiple of 250");
+  Result<Model> net = Model::load(f.value());
+  if (!net.ok()) return fail(net.status().message());
   const Context ctx{threads};
-  Shape s{batch, 1, idims[1], idims[2]};
-  std::size_t most = s.numel(), ws_bytes = 0;
-  for (const Layer& l : layers.value()) {
-    const std::size_t b = l.kind == Layer::conv ? l.conv_.workspace_bytes(s, ctx)
-                          : l.kind == Layer::cbam ? l.cbam_.workspace_bytes(s, ctx)
-                          : l.kind == Layer::linear ? l.linear_.workspace_bytes(batch, ctx) : 0;
-    ws_bytes = b > ws_bytes ? b : ws_bytes;
-    most = l.out.numel() > most ? l.out.numel() : most;
-    s = l.out;
-  }
+  const Shape in_shape{batch, 1, idims[1], idims[2]};
+  Result<ModelPlan> plan = net->plan({{"input", in_shape}}, ctx);
+  if (!plan.ok()) return fail(plan.status().message());
+  ValueMap in, out;
+  in["input"] = Value::zeros(ValueType::f32, in_shape).value();
+  for (const OutputSpec& o : plan->outputs()) out[o.name] = Value::zeros(o.type, o.shape).value();
   Workspace ws;
-  if (!ws.reserve(ws_bytes).ok()) return fail("out of memory");
-  std::vector<float> act[2] = {std::vector<float>(most), std::vector<float>(most)};
-  const Shape map_shape{batch, 1, 14, 14};
-  std::vector<float> maps(map_shape.numel()), first_maps;
+  if (!ws.reserve(plan->workspace_bytes()).ok()) return fail("out of memory");
+  const float* logits = out["output0"].f32();       // [batch, 10]
+  const float* maps = out["output1"].f32();         // CBAM's spatial attention [batch, 1, 14, 14]
+  std::vector<float> first_maps;
   std::vector<std::int64_t> pred(n);
 
   const auto t0 = std::chrono::steady_clock::now();
-  for (std::size_t b0 = 0; b0 < n; b0 += batch) {
-    const std::size_t bn = n - b0 < batch ? n - b0 : batch;
-    for (std::size_t i = 0; i < bn * hw; ++i) act[0][i] = (images[b0 * hw + i] / 255.0f - mean) / stdev;
-    Shape cur{bn, 1, idims[1], idims[2]};
-    int src = 0;
-    for (const Layer& l : layers.value()) {
-      Shape out = l.out;
-      out.dims[0] = bn;
-      const ConstView x(act[src].data(), cur);
-      const View y(act[1 - src].data(), out);
-      Status st;
-      if (l.kind == Layer::conv) st = l.conv_.forward(ctx, x, y, ws);
-      else if (l.kind == Layer::maxpool) st = max_pool2d(ctx, l.pool, x, y);
-      else if (l.kind == Layer::cbam) st = l.cbam_.forward(ctx, x, y, View(), View(maps.data(), Shape{bn, 1, cur[2], cur[3]}), ws);
-      else if (l.kind == Layer::gap) st = global_avg_pool(ctx, x, y);
-      else st = l.linear_.forward(ctx, x, y, ws);
-      if (!st.ok()) return fail(st.message());
-      src = 1 - src, cur = out;
-    }
-    for (std::size_t i = 0; i < bn; ++i) pred[b0 + i] = std::int64_t(kernels::argmax(act[src].data() + i * 10, 10));
-    if (b0 == 0) first_maps.assign(maps.begin(), maps.begin() + 8 * 196);
+  for (std::size_t b0 = 0; b0 + batch <= n; b0 += batch) {
+    float* x = in["input"].f32();
+    for (std::size_t i = 0; i < batch * hw; ++i) x[i] = (images[b0 * hw + i] / 255.0f - mean) / stdev;
+    const Status st = plan->run(ctx, in, out, ws);
+    if (!st.ok()) return fail(st.message());
+    for (std::size_t i = 0; i < batch; ++i) pred[b0 + i] = std::int64_t(kernels::argmax(logits + i * 10, 10));
+    if (b0 == 0) first_maps.assign(maps, maps + 8 * 196);
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::size_t right = 0, same = 0;
@@ -289,8 +185,9 @@ int main(int argc, char** argv) {
   std::printf("Fashion-MNIST test set: %zu images, accuracy %.2f%% (PyTorch: %.2f%%)\n", n, 100.0 * right / n,
               100.0 * std::stod(meta_of("pytorch_accuracy")));
   std::printf("predictions equal to PyTorch's: %zu of %zu\n", same, n);
-  std::printf("throughput: %.0f images/s (%s, %d threads, batches of %zu)\n", n / secs, isa_name(active_isa()),
-              resolve_threads(ctx), batch);
+  std::printf("throughput: %.0f images/s (%s, %d threads, batches of %zu; %zu nodes, arena %zu KiB for %zu KiB of "
+              "activations)\n", n / secs, isa_name(active_isa()), resolve_threads(ctx), batch, net->num_nodes(),
+              plan->arena_bytes() >> 10, plan->activation_bytes() >> 10);
 
   // The spatial attention over the first test images: a few as text, eight
   // as a picture (input left, attention right, 8x).

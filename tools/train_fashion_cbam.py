@@ -2,12 +2,13 @@
 """Trains the small CBAM classifier of examples/fashion_cbam.cpp on
 Fashion-MNIST (Debian's dataset-fashion-mnist, MIT licence, Zalando
 Research; gzipped IDX files under /usr/share/datasets/fashion-mnist/) and
-exports it with the project's exporter: weights under the module keys of
-docs/modules.md, the network, class names and input normalisation in the
-metadata, and PyTorch's predictions on the 10,000 test images so that the
-C++ example proves it reproduces them.
+exports it with export_model as a whole-network model file
+(docs/model-format.md): the graph and weights, the class names and input
+normalisation in the metadata, and PyTorch's predictions on the 10,000
+test images so that the C++ example proves it reproduces them.
 
     /usr/bin/python3 tools/train_fashion_cbam.py [--epochs 3] [--out examples/models]
+    /usr/bin/python3 tools/train_fashion_cbam.py --reexport   # the shipped weights, no training
 
 One thread (fastest for torch here); about four minutes on the dev VM."""
 import argparse
@@ -23,7 +24,7 @@ from torch import nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from edgeattn_torch import Cbam, write_safetensors  # noqa: E402
+from edgeattn_torch import Cbam, export_model, read_safetensors  # noqa: E402
 
 DATA = "/usr/share/datasets/fashion-mnist"
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
@@ -59,12 +60,41 @@ class FashionCbam(nn.Module):
         return self.fc(x), a["spatial_attention"]
 
 
+def export(model, mean, std, acc, pred, out):
+    """The whole network as a graph model file (docs/model-format.md), with
+    the class names, the input normalisation and PyTorch's predictions."""
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, "fashion_cbam.safetensors")
+    export_model(model.eval(), torch.zeros(1, 1, 28, 28), path,
+                 metadata={"classes": json.dumps(CLASSES), "input_mean": repr(mean),
+                           "input_std": repr(std), "pytorch_accuracy": repr(acc),
+                           "dataset": "Fashion-MNIST (Zalando Research, MIT licence), "
+                                      "Debian dataset-fashion-mnist"},
+                 tensors={"pytorch.predictions": pred})
+    print("wrote", os.path.normpath(path), f"({os.path.getsize(path)} bytes)")
+
+
+def reexport(out):
+    """Re-exports the shipped model's weights (either file layout) as they are."""
+    path = os.path.join(out, "fashion_cbam.safetensors")
+    tensors, meta = read_safetensors(path)
+    state = {k[6:] if k.startswith("param.") else k: v for k, v in tensors.items()
+             if k != "pytorch.predictions"}
+    model = FashionCbam()
+    model.load_state_dict(state)
+    export(model, float(meta["input_mean"]), float(meta["input_std"]),
+           float(meta["pytorch_accuracy"]), tensors["pytorch.predictions"], out)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--out", default=os.path.join(here, "..", "examples", "models"))
+    ap.add_argument("--reexport", action="store_true")
     a = ap.parse_args()
+    if a.reexport:
+        return reexport(a.out)
     torch.set_num_threads(1)
     torch.manual_seed(0)
     xtr = torch.from_numpy(idx(f"{DATA}/train-images-idx3-ubyte.gz").astype(np.float32) / 255.0)
@@ -94,21 +124,7 @@ def main():
         pred = torch.cat([model(norm(xte[i:i + 500]))[0].argmax(1) for i in range(0, len(xte), 500)])
     acc = float((pred == yte).float().mean())
     print(f"test accuracy (PyTorch): {acc:.4f}; {sum(p.numel() for p in model.parameters())} parameters")
-    network = {"input": [1, 28, 28], "layers": [
-        {"conv": "conv1", "bn": "bn1", "out": 16}, {"maxpool": 2},
-        {"conv": "conv2", "bn": "bn2", "out": 32}, {"cbam": "cbam", "rd_channels": 8, "kernel_size": 7},
-        {"maxpool": 2}, {"conv": "conv3", "bn": "bn3", "out": 64}, {"global_avg_pool": True},
-        {"linear": "fc", "out": 10}]}
-    tensors = {k: v.detach().float() if v.is_floating_point() else v.detach()
-               for k, v in model.state_dict().items()}
-    tensors["pytorch.predictions"] = pred
-    os.makedirs(a.out, exist_ok=True)
-    path = os.path.join(a.out, "fashion_cbam.safetensors")
-    write_safetensors(path, tensors, {
-        "network": json.dumps(network), "classes": json.dumps(CLASSES),
-        "input_mean": repr(mean), "input_std": repr(std), "pytorch_accuracy": repr(acc),
-        "dataset": "Fashion-MNIST (Zalando Research, MIT licence), Debian dataset-fashion-mnist"})
-    print("wrote", os.path.normpath(path), f"({os.path.getsize(path)} bytes)")
+    export(model, mean, std, acc, pred, a.out)
 
 
 if __name__ == "__main__":

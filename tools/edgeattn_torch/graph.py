@@ -780,15 +780,16 @@ def _float_params(params):
             for k, v in params.items()}
 
 
-def export_model(model, example_inputs, path, dynamic=None):
+def export_model(model, example_inputs, path, dynamic=None, metadata=None, tensors=None):
     """Writes the model as one file for edgeattn-run / edgeattn::Model.
     example_inputs: a tensor (input "input"), a tuple (input0, input1, ...)
     or a dict of named tensors (the model is called with them as keywords).
     dynamic: {input: {axis: symbol}}; default: axis 0 of every input is
-    "batch"."""
+    "batch". metadata and tensors: extra entries for the application (class
+    names, test data), stored beside the model."""
     graph, params = capture(model, example_inputs, dynamic)
-    meta = {"module": "graph", "config": json.dumps(graph, separators=(",", ":"))}
-    write_safetensors(path, _float_params(params), meta)
+    meta = dict(metadata or {}, module="graph", config=json.dumps(graph, separators=(",", ":")))
+    write_safetensors(path, dict(tensors or {}, **_float_params(params)), meta)
     return graph
 
 
