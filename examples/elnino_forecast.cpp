@@ -8,7 +8,7 @@
 //
 //   elnino_forecast [--model M.safetensors] [--csv elnino.csv] [--svg OUT.svg]
 //
-// It runs the model file as deployed: load_module() and the generic Module.
+// It runs the model file as deployed: edgeattn::Model, planned once.
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -142,25 +142,24 @@ int main(int argc, char** argv) {
   Result<Tensor> torch_pred = te ? file->read_f32(*te) : Result<Tensor>(Status::invalid("missing"));
   if (first < window || first == month.size() || !torch_pred.ok() || torch_pred->numel() != sst.size() - first)
     return fail(model + ": window, test_from or pytorch.test_predictions do not fit " + csv);
-  Result<std::unique_ptr<Module>> loaded = load_module(model);
-  if (!loaded.ok()) return fail(loaded.status().message());
-  const Module& m = *loaded.value();
+  Result<Model> net = Model::load(file.value());
+  if (!net.ok()) return fail(net.status().message());
 
   // Plan once: input, outputs (with the attention weights), workspace.
   ValueMap inputs, outputs;
   inputs["x"] = Value::zeros(ValueType::f32, Shape{1, window, 1}).value();
-  Result<std::vector<OutputSpec>> specs = m.check(inputs);
-  if (!specs.ok()) return fail(specs.status().message());
-  for (const OutputSpec& s : specs.value()) outputs[s.name] = Value::zeros(s.type, s.shape).value();
+  Result<ModelPlan> plan = net->plan({{"x", inputs["x"].shape()}}, Context{1});
+  if (!plan.ok()) return fail(plan.status().message());
+  for (const OutputSpec& s : plan->outputs()) outputs[s.name] = Value::zeros(s.type, s.shape).value();
   Workspace ws;
-  if (!ws.reserve(m.workspace_bytes(inputs, Context{1})).ok()) return fail("out of memory");
+  if (!ws.reserve(plan->workspace_bytes()).ok()) return fail("out of memory");
 
   std::vector<double> actual, forecast, last_value, seasonal;
   double worst = 0;
   for (std::size_t i = first; i < sst.size(); ++i) {
     float* x = inputs["x"].f32();
     for (std::size_t j = 0; j < window; ++j) x[j] = static_cast<float>((sst[i - window + j] - mean) / stdev);
-    const Status st = m.run(Context{1}, inputs, outputs, ws);
+    const Status st = plan->run(Context{1}, inputs, outputs, ws);
     if (!st.ok()) return fail(st.message());
     const double y = outputs["y"].f32()[0] * stdev + mean;
     worst = std::fmax(worst, std::fabs(y - torch_pred->data()[i - first]));

@@ -3,7 +3,8 @@
 // formats and languages, into ISO 8601. Translates the given inputs (or a
 // few defaults) with beam search, checks the held-out test dates against
 // PyTorch's translations and the truth, and draws the alignment of the
-// first input as an SVG (and as text).
+// first input as an SVG (and as text). The model file is loaded with
+// edgeattn::Model; its Seq2Seq node is used through its typed API.
 //
 //   translate_dates [--model M.safetensors] [--svg OUT.svg] ["a date" ...]
 #include <algorithm>
@@ -38,48 +39,6 @@ std::vector<std::string> code_points(const std::string& s) {
     i += n;
   }
   return out;
-}
-
-struct Reader {
-  const SafetensorsFile& f;
-  Status error;
-  Tensor get(const std::string& key) {
-    const TensorEntry* e = f.find("param." + key);
-    Result<Tensor> t = e ? f.read_f32(*e) : Result<Tensor>(Status::invalid(f.name() + ": no param." + key));
-    if (!t.ok() && error.ok()) error = t.status();
-    return t.ok() ? std::move(t).value() : Tensor();
-  }
-  RnnWeights rnn(const std::string& p, const std::string& suffix) {
-    RnnWeights w;
-    w.weight_ih = get(p + "weight_ih" + suffix), w.weight_hh = get(p + "weight_hh" + suffix);
-    w.bias_ih = get(p + "bias_ih" + suffix), w.bias_hh = get(p + "bias_hh" + suffix);
-    return w;
-  }
-};
-
-Result<Seq2Seq> load(const SafetensorsFile& f) {
-  const auto it = f.metadata().find("config");
-  if (it == f.metadata().end()) return Status::invalid(f.name() + ": no config");
-  EDGEATTN_ASSIGN_OR_RETURN(cfg, parse_json(it->second));
-  const auto num = [&](const char* k) { const Json* v = cfg.find(k); return v ? v->as_integer() : 0; };
-  Seq2SeqConfig c;
-  c.src_vocab = num("src_vocab"), c.tgt_vocab = num("tgt_vocab"), c.emb = num("emb");
-  c.enc_hidden = num("enc_hidden"), c.dec_hidden = num("dec_hidden"), c.attn_hidden = num("attn_hidden");
-  c.bos = num("bos"), c.eos = num("eos"), c.max_len = num("max_len"), c.attention = Score::additive;
-  Reader r{f, {}};
-  Seq2SeqWeights w;
-  w.enc_embedding = r.get("encoder.embedding.weight");
-  w.enc_forward = r.rnn("encoder.rnn.", "_l0"), w.enc_reverse = r.rnn("encoder.rnn.", "_l0_reverse");
-  w.bridge_weight = r.get("bridge.weight"), w.bridge_bias = r.get("bridge.bias");
-  w.dec_embedding = r.get("decoder.embedding.weight");
-  w.attention.query_proj = r.get("decoder.attention.query_proj.weight");
-  w.attention.query_bias = r.get("decoder.attention.query_proj.bias");
-  w.attention.key_proj = r.get("decoder.attention.key_proj.weight");
-  w.attention.v = r.get("decoder.attention.v.weight");
-  w.dec_rnn = r.rnn("decoder.rnn.", "");
-  w.out_weight = r.get("decoder.out.weight"), w.out_bias = r.get("decoder.out.bias");
-  if (!r.error.ok()) return r.error;
-  return Seq2Seq::create(c, std::move(w));
 }
 
 std::string detokenize(const std::vector<std::string>& vocab, const std::int64_t* t, std::size_t n) {
@@ -175,8 +134,12 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < sv->elements().size(); ++i) src_id[sv->elements()[i].as_string()] = std::int64_t(i);
   std::vector<std::string> tgt;
   for (const Json& t : tv->elements()) tgt.push_back(t.as_string());
-  Result<Seq2Seq> m = load(f.value());
-  if (!m.ok()) return fail(m.status().message());
+  // The model file is a graph of one seq2seq node (docs/model-format.md);
+  // its Seq2Seq gives beam search and the alignments beyond the graph's run.
+  Result<Model> net = Model::load(f.value());
+  if (!net.ok()) return fail(net.status().message());
+  const Seq2Seq* m = net->find_module<Seq2Seq>();
+  if (!m) return fail(model + ": the model has no seq2seq node");
   const std::size_t t_max = m->config().max_len;
 
   // The held-out test dates: greedy, all at once, against PyTorch and the truth.

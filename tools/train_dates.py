@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from edgeattn_torch import Seq2Seq, write_safetensors  # noqa: E402
+from edgeattn_torch import Seq2Seq, module_file_to_graph, write_safetensors  # noqa: E402
 
 LOCALES = ["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_PT", "sv_SE"]
 PAD, BOS, EOS = 0, 1, 2
@@ -126,7 +126,14 @@ def main():
         "module": m.kind, "config": json.dumps(m.config), "src_vocab": json.dumps(src_vocab),
         "tgt_vocab": json.dumps(tgt_vocab), "pytorch_exact_match": repr(exact),
         "data": "generated from CLDR date formats (python3-babel, Unicode licence) and fixed patterns"})
+    as_graph(path)
     print("wrote", os.path.normpath(path), f"({os.path.getsize(path)} bytes)")
+
+
+def as_graph(path):
+    """The model file as a one-node graph (docs/model-format.md)."""
+    module_file_to_graph(path, {"src": ("i64", ["batch", "src_len"]), "src_lengths": ("i64", ["batch"])},
+                         ["tokens"])
 
 
 if __name__ == "__main__":

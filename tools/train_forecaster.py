@@ -19,7 +19,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from edgeattn_torch import AttentionForecaster, write_safetensors  # noqa: E402
+from edgeattn_torch import AttentionForecaster, module_file_to_graph, write_safetensors  # noqa: E402
 
 WINDOW, HIDDEN, HEADS = 36, 32, 4
 TEST_FROM = 1999
@@ -84,6 +84,7 @@ def main():
         "test_from": str(TEST_FROM), "mean": repr(mean), "std": repr(std),
         "rmse_model": repr(r_model), "rmse_last_value": repr(r_last), "rmse_seasonal": repr(r_season),
         "data": "examples/data/elnino.csv: NOAA ERSST.V3B Nino 1+2, public domain (statsmodels elnino)"})
+    module_file_to_graph(path, {"x": ("f32", ["batch", "window", 1])}, ["y", "weights"])
     print("wrote", os.path.normpath(path), f"({os.path.getsize(path)} bytes)")
 
 

@@ -93,6 +93,17 @@ class Model {
   std::vector<std::string> output_names() const;
   std::size_t num_nodes() const;
   std::size_t weight_bytes() const;
+  // The registry module that node i runs, or null (an op like conv2d).
+  const Module* node_module(std::size_t i) const;
+  // The first module node whose typed object is a T (a Seq2Seq for its beam
+  // search, ...), or null: what the model's modules offer beyond run().
+  template <class T>
+  const T* find_module() const {
+    for (std::size_t i = 0; i < num_nodes(); ++i)
+      if (const Module* m = node_module(i))
+        if (const T* t = m->as<T>()) return t;
+    return nullptr;
+  }
 
   // Plans for these input shapes (every input named, each shape matching
   // its spec; symbols consistent): output shapes, memory layout, workspace.

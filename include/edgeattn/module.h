@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <typeinfo>
 #include <vector>
 
 #include "edgeattn/context.h"
@@ -80,6 +81,26 @@ class Module {
   // another type or shape are an invalid_argument naming them.
   virtual Status run(const Context& ctx, const ValueMap& inputs, ValueMap& outputs,
                      Workspace& ws) const = 0;
+
+  // The typed object behind the module, for what it offers beyond run()
+  // (Seq2Seq's beam search, AttentionForecaster's multi-step forecast, a
+  // SoftAttention's cached keys): null unless it is a T.
+  //   if (const Seq2Seq* s = module->as<Seq2Seq>()) s->beam_search(...);
+  template <class T>
+  const T* as() const {
+    return static_cast<const T*>(typed(typeid(T)));
+  }
+
+ protected:
+  virtual const void* typed(const std::type_info& type) const {
+    (void)type;
+    return nullptr;
+  }
+  // typed() for a module holding `obj`.
+  template <class T>
+  static const void* typed_if(const std::type_info& type, const T& obj) {
+    return type == typeid(T) ? &obj : nullptr;
+  }
 };
 
 // Parameters by state_dict key, each checked against the shape the module

@@ -17,6 +17,7 @@ AttentionDims dims_of(const Shape& q, const Shape& k, const Shape& v) {
 // soft_attention and hard_attention: the same scores, two ways of using them.
 class AttentionModule final : public Module {
  public:
+  const void* typed(const std::type_info& t) const override { return typed_if(t, att_); }
   AttentionModule(SoftAttention att, bool hard) : att_(std::move(att)), hard_(hard) {}
   const char* kind() const override { return hard_ ? "hard_attention" : "soft_attention"; }
   std::size_t weight_bytes() const override { return att_.weight_bytes(); }
@@ -76,6 +77,7 @@ Result<SoftAttention> attention_from(const Json& config, const ParamSet& p, cons
 
 class MultiheadModule final : public Module {
  public:
+  const void* typed(const std::type_info& t) const override { return typed_if(t, m_); }
   explicit MultiheadModule(MultiheadAttention m) : m_(std::move(m)) {}
   const char* kind() const override { return "multihead_attention"; }
   std::size_t weight_bytes() const override { return m_.weight_bytes(); }

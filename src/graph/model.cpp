@@ -18,6 +18,7 @@ constexpr std::size_t kMaxNodes = 1 << 16;
 // A node as the file gives it, before its op is built.
 struct NodeDef {
   std::string name, op, params;
+  bool has_params = false;  // "params" given ("" then owns every key)
   const Json* config = nullptr;
   std::vector<std::string> inputs, outputs, input_names, output_names;
   // Folded in from the nodes after it (conv only).
@@ -100,6 +101,7 @@ Result<NodeDef> read_node(const Json& j, std::size_t i) {
   if (const Json* p = j.find("params")) {
     if (!p->is_string()) return bad(where, "'params' must be a key prefix");
     n.params = p->as_string();
+    n.has_params = true;
   }
   static const Json empty_object = parse_json("{}").value();
   n.config = j.find("config") ? j.find("config") : &empty_object;
@@ -210,7 +212,7 @@ Status check_extra_params(const std::vector<NodeDef>& nodes, const SafetensorsFi
     const std::string key = e.name.substr(6);
     bool used = false;
     for (const NodeDef& n : nodes)
-      if (!n.params.empty() && detail::starts_with(key, n.params)) used = true;
+      if (n.has_params && detail::starts_with(key, n.params)) used = true;
     const std::string tail = "num_batches_tracked";
     const bool ignorable = key.size() >= tail.size() &&
                            key.compare(key.size() - tail.size(), tail.size(), tail) == 0;
@@ -338,6 +340,9 @@ std::vector<std::string> Model::output_names() const {
 }
 
 std::size_t Model::num_nodes() const { return impl_->nodes.size(); }
+const Module* Model::node_module(std::size_t i) const {
+  return i < impl_->nodes.size() ? impl_->nodes[i].impl->module() : nullptr;
+}
 std::size_t Model::weight_bytes() const { return impl_->weight_bytes; }
 
 }  // namespace edgeattn

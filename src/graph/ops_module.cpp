@@ -34,6 +34,7 @@ class ModuleOp final : public Op {
     return m_->workspace_bytes(shapes_only(in), ctx);
   }
   std::size_t weight_bytes() const override { return m_->weight_bytes(); }
+  const Module* module() const override { return m_.get(); }
 
   Result<std::unique_ptr<NodeState>> bind(const std::vector<TensorType>& in,
                                           const std::vector<TensorType>&) const override {

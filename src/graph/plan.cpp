@@ -258,6 +258,7 @@ namespace {
 // context, keeps the plan for the runs that follow.
 class GraphModule final : public Module {
  public:
+  const void* typed(const std::type_info& t) const override { return typed_if(t, model_); }
   explicit GraphModule(Model m) : model_(std::move(m)) {}
   const char* kind() const override { return "graph"; }
   std::size_t weight_bytes() const override { return model_.weight_bytes(); }

@@ -10,6 +10,7 @@ namespace {
 
 class RnnModule final : public Module {
  public:
+  const void* typed(const std::type_info& t) const override { return typed_if(t, rnn_); }
   explicit RnnModule(Rnn rnn) : rnn_(std::move(rnn)) {}
   const char* kind() const override { return rnn_type_name(rnn_.type()); }
   std::size_t weight_bytes() const override { return rnn_.weight_bytes(); }
@@ -113,6 +114,7 @@ Result<std::unique_ptr<Module>> make_rnn(RnnType type, const Json& config, const
 
 class Seq2SeqModule final : public Module {
  public:
+  const void* typed(const std::type_info& t) const override { return typed_if(t, m_); }
   explicit Seq2SeqModule(Seq2Seq m) : m_(std::move(m)) {}
   const char* kind() const override { return "seq2seq"; }
   std::size_t weight_bytes() const override { return m_.weight_bytes(); }
@@ -168,6 +170,7 @@ class Seq2SeqModule final : public Module {
 
 class ForecasterModule final : public Module {
  public:
+  const void* typed(const std::type_info& t) const override { return typed_if(t, m_); }
   explicit ForecasterModule(AttentionForecaster m) : m_(std::move(m)) {}
   const char* kind() const override { return "attention_forecaster"; }
   std::size_t weight_bytes() const override { return m_.weight_bytes(); }

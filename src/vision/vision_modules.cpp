@@ -39,6 +39,7 @@ std::size_t channels_of(const CbamSpatial&) { return 0; }  // any
 template <class M>
 class VisionModule final : public Module {
  public:
+  const void* typed(const std::type_info& t) const override { return typed_if(t, m_); }
   VisionModule(const char* kind, M m, std::vector<MapOutput> maps)
       : kind_(kind), m_(std::move(m)), maps_(std::move(maps)) {}
   const char* kind() const override { return kind_; }

@@ -13,7 +13,7 @@ Then on the device: edgeattn-verify attn.case.safetensors
 from .safetensors_io import read_safetensors, write_safetensors
 from .attention import HardAttention, MultiheadAttention, SoftAttention
 from .export import export, write_case
-from .graph import ExportError, export_model, write_model_case
+from .graph import ExportError, export_model, module_file_to_graph, write_model_case
 from .rnn import GRU, LSTM
 from .seq2seq import AttentionForecaster, Seq2Seq
 from .vision import ECA, SE, Cbam, CbamChannel, CbamSpatial, NonLocal, SaganAttention, randomize
@@ -23,5 +23,5 @@ __all__ = [
     "GRU", "LSTM", "Seq2Seq", "AttentionForecaster",
     "SE", "ECA", "CbamChannel", "CbamSpatial", "Cbam", "NonLocal", "SaganAttention", "randomize",
     "export", "write_case", "write_safetensors", "read_safetensors",
-    "export_model", "write_model_case", "ExportError",
+    "export_model", "write_model_case", "module_file_to_graph", "ExportError",
 ]

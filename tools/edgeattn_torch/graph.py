@@ -685,10 +685,28 @@ def _named_outputs(result):
     raise ExportError(f"the model returns a {type(result).__name__}, not tensors")
 
 
+class _Whole(nn.Module):
+    """A registry module exported alone: a graph of one node."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, *args, **kwargs):
+        return self.module(*args, **kwargs)
+
+
 def capture(model, example_inputs, dynamic=None):
     """Runs the model once, recording it. Returns (graph dict, params dict)."""
     global _TRACER
     model.eval()
+    if _is_leaf(model):
+        graph, params = capture(_Whole(model), example_inputs, dynamic)
+        for n in graph["nodes"]:  # the keys as the module's own state_dict has them
+            if n.get("params", "").startswith("module."):
+                n["params"] = n["params"][len("module."):]
+        return graph, {k[len("module."):] if k.startswith("module.") else k: v
+                       for k, v in params.items()}
     named, as_kwargs = _named_inputs(example_inputs)
     dynamic = {k: {0: "batch"} for k in named} if dynamic is None else dynamic
     t = Tracer(model)
@@ -830,3 +848,25 @@ def write_model_case(model, inputs, path, dynamic=None, atol=1e-5, rtol=1e-4, ma
             "float32_vs_float64": repr(float(worst))}
     write_safetensors(path, tensors, meta)
     return got
+
+
+def module_file_to_graph(path, inputs, outputs, out_path=None):
+    """Rewrites a single-module model file (module = a registry name) as a
+    graph of one node, keeping its weights, other tensors and metadata, so
+    that edgeattn::Model and edgeattn-run take it like any network.
+    inputs: {name: (dtype, shape)} with symbols allowed in shapes;
+    outputs: the module outputs the graph gives (docs/modules.md)."""
+    from .safetensors_io import read_safetensors
+    tensors, meta = read_safetensors(path)
+    kind = meta["module"]
+    if kind == "graph":
+        raise ExportError(f"{path} is already a graph")
+    node = {"name": kind, "op": kind, "inputs": list(inputs), "input_names": list(inputs),
+            "outputs": [f"{kind}.{o}" for o in outputs], "output_names": list(outputs),
+            "params": "", "config": json.loads(meta["config"])}
+    graph = dict(FORMAT, inputs=[{"name": k, "dtype": d, "shape": list(s)}
+                                 for k, (d, s) in inputs.items()],
+                 nodes=[node], outputs=[{"name": o, "value": f"{kind}.{o}"} for o in outputs])
+    meta = dict(meta, module="graph", config=json.dumps(graph, separators=(",", ":")))
+    write_safetensors(out_path or path, tensors, meta)
+    return graph
