@@ -56,6 +56,9 @@ class ModelPlan {
   // and what they would take each in its own buffer.
   std::size_t arena_bytes() const;
   std::size_t activation_bytes() const;
+  // Flops of one run: twice the multiply-adds of the convolutions, Linear
+  // layers and matmuls (registry modules and elementwise nodes not counted).
+  double flops() const;
   // Runs the model on `inputs` (the shapes planned for) into `outputs`
   // (allocated as outputs() says). Allocates nothing.
   Status run(const Context& ctx, const ValueMap& inputs, ValueMap& outputs, Workspace& ws);

@@ -105,6 +105,12 @@ class Op {
   // input 0 afterwards.
   virtual bool in_place() const { return false; }
   virtual std::size_t weight_bytes() const { return 0; }
+  // Multiply-adds times two, for the ops that are products (conv, linear,
+  // matmul); 0 for the rest, whose work is memory traffic.
+  virtual double flops(const std::vector<TensorType>& in, const std::vector<TensorType>& out) const {
+    (void)in, (void)out;
+    return 0;
+  }
   // The registry module the node runs, if it is one.
   virtual const Module* module() const { return nullptr; }
   virtual Result<std::unique_ptr<NodeState>> bind(const std::vector<TensorType>& in,

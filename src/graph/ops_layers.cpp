@@ -52,6 +52,10 @@ class Conv final : public Op {
     return conv_.workspace_bytes(as_2d(in[0].shape), ctx);
   }
   std::size_t weight_bytes() const override { return conv_.weight_bytes(); }
+  double flops(const std::vector<TensorType>&, const std::vector<TensorType>& out) const override {
+    const Conv2dParams& p = conv_.params();
+    return 2.0 * double(out[0].shape.numel()) * double(p.in_channels / p.groups) * double(p.kernel_h * p.kernel_w);
+  }
   Status run(const Context& ctx, const Slot* in, const Slot* out, Workspace& ws,
              NodeState*) const override {
     return conv_.forward(ctx, ConstView(in[0].f32(), as_2d(in[0].shape)),
@@ -158,6 +162,9 @@ class LinearOp final : public Op {
     return l_.workspace_bytes(in[0].shape.numel() / l_.in_features(), ctx);
   }
   std::size_t weight_bytes() const override { return l_.weight_bytes(); }
+  double flops(const std::vector<TensorType>&, const std::vector<TensorType>& out) const override {
+    return 2.0 * double(out[0].shape.numel()) * double(l_.in_features());
+  }
   Status run(const Context& ctx, const Slot* in, const Slot* out, Workspace& ws,
              NodeState*) const override {
     const std::size_t rows = in[0].shape.numel() / l_.in_features();
@@ -218,6 +225,10 @@ class MatMul final : public Op {
   std::size_t workspace_bytes(const std::vector<TensorType>& in, const Context& ctx) const override {
     const Shape &a = in[0].shape, &b = in[1].shape;
     return matmul_workspace_bytes(ctx, a[a.rank - 2], b[b.rank - 1], a[a.rank - 1]);
+  }
+  double flops(const std::vector<TensorType>& in, const std::vector<TensorType>& out) const override {
+    const Shape& a = in[0].shape;
+    return 2.0 * double(out[0].shape.numel()) * double(a[a.rank - 1]);
   }
   Status run(const Context& ctx, const Slot* in, const Slot* out, Workspace& ws,
              NodeState*) const override {

@@ -27,6 +27,7 @@ struct ModelPlan::Impl {
   std::vector<std::vector<Slot>> node_in, node_out;
   std::vector<OutputSpec> outputs;
   std::size_t arena = 0, activations = 0, node_scratch = 0;
+  double flops = 0;
   bool timing = false;
   std::vector<double> times;
 };
@@ -176,6 +177,7 @@ Result<ModelPlan> Model::plan(const std::map<std::string, Shape>& input_shapes,
     std::vector<TensorType> in, out;
     for (std::size_t v : n.inputs) in.push_back(p.types[v]);
     for (std::size_t v : n.outputs) out.push_back(p.types[v]);
+    p.flops += n.impl->flops(in, out);
     EDGEATTN_ASSIGN_OR_RETURN(state, n.impl->bind(in, out));
     p.states.push_back(std::move(state));
     p.node_in.emplace_back(n.inputs.size());
@@ -196,6 +198,7 @@ const std::map<std::string, Shape>& ModelPlan::input_shapes() const { return imp
 const std::vector<OutputSpec>& ModelPlan::outputs() const { return impl_->outputs; }
 std::size_t ModelPlan::arena_bytes() const { return impl_->arena; }
 std::size_t ModelPlan::activation_bytes() const { return impl_->activations; }
+double ModelPlan::flops() const { return impl_->flops; }
 std::size_t ModelPlan::workspace_bytes() const {
   return detail::sat_add(detail::aligned_bytes(impl_->arena), impl_->node_scratch);
 }
