@@ -7,6 +7,8 @@ second case of the same file at batch 3 (and another sequence length).
     gen_model_cases.py OUTDIR [--size N] [--only NAME ...]
 
 --size shrinks the 224x224 torchvision inputs (the emulated ARM runs).
+Also writes op_<name>.case.safetensors: one small model per graph op and
+option (tools/op_cases.py).
 Also writes negative_control.case.safetensors: the SE network's model
 file with the expected outputs of the same network whose first SE gate is
 forced to 0.5; verify must report a mismatch on it."""
@@ -19,6 +21,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from edgeattn_torch import read_safetensors, write_model_case, write_safetensors  # noqa: E402
 import networks  # noqa: E402
+import op_cases  # noqa: E402
 
 
 def example(shape, batch, seq=None):
@@ -49,6 +52,11 @@ def main():
                          dynamic=dynamic)
         same_model(f"{args.outdir}/{name}.case.safetensors", f"{args.outdir}/{name}.b3.case.safetensors")
         print(name, "ok")
+    if not args.only:
+        for name, model, inputs, dynamic in op_cases.cases():
+            write_model_case(model.eval(), inputs, f"{args.outdir}/op_{name}.case.safetensors",
+                             dynamic=dynamic)
+        print("op cases ok")
     negative_control(args.outdir)
 
 

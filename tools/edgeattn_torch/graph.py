@@ -306,7 +306,7 @@ def _to(t, name, args, kwargs, result):
 _ARITH = {"add": "add", "__add__": "add", "__radd__": "add", "__iadd__": "add", "add_": "add",
           "sub": "sub", "__sub__": "sub", "__rsub__": "sub", "__isub__": "sub", "sub_": "sub",
           "rsub": "sub", "mul": "mul", "__mul__": "mul", "__rmul__": "mul", "__imul__": "mul",
-          "mul_": "mul", "div": "div", "__truediv__": "div", "__rtruediv__": "div",
+          "mul_": "mul", "div": "div", "__truediv__": "div", "__rtruediv__": "div", "__rdiv__": "div", "__div__": "div",
           "__itruediv__": "div", "div_": "div", "true_divide": "div"}
 
 
