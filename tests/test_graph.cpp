@@ -3,10 +3,12 @@
 // nothing and match the layers called by hand bit for bit, thread counts
 // bitwise equal, .npy files, and docs/model-format.md against the op list.
 #include <cstring>
+#include <utility>
 #include <fstream>
 #include <set>
 
 #include "../src/graph/op_list.h"
+#include "../src/cli/runner.h"
 #include "alloc_count.h"
 #include "edgeattn/npy.h"
 #include "test_util.h"
@@ -211,6 +213,91 @@ TEST_CASE("graph: hostile files are refused, naming the node") {
   const Model m = Model::create(with_nodes(R"({"name": "r", "op": "reshape", "inputs": ["x"],
       "outputs": ["v3"], "config": {"shape": [7, -1]}})"), ParamSet()).value();
   check_message(m.plan({{"x", Shape{1, 4, 6, 5}}}, Context{1}).status(), "node 'r' (reshape): cannot view");
+}
+
+// Several ops with sizes and names to mutate: pooling, slicing, a reshape
+// by expression, softmax, concat, permute, expand and a module node.
+const char* kOpsNet = R"(
+  {"name": "pool", "op": "max_pool2d", "inputs": ["x"], "outputs": ["p"],
+   "config": {"kernel_size": [2, 2], "stride": [1, 1], "padding": [1, 1], "ceil_mode": true}},
+  {"name": "cut", "op": "slice", "inputs": ["p"], "outputs": ["s"],
+   "config": {"dim": 2, "start": 1, "end": 6, "step": 2}},
+  {"name": "flat", "op": "reshape", "inputs": ["s"], "outputs": ["f"],
+   "config": {"shape": [{"dim": ["x", 0]}, {"mul": [{"dim": ["s", 1]}, 3]}, -1]}},
+  {"name": "norm", "op": "softmax", "inputs": ["f"], "outputs": ["n"], "config": {"dim": -1}},
+  {"name": "both", "op": "concat", "inputs": ["n", "n"], "outputs": ["c"], "config": {"dim": 1}},
+  {"name": "turn", "op": "permute", "inputs": ["c"], "outputs": ["t"], "config": {"dims": [0, 2, 1]}},
+  {"name": "grow", "op": "expand", "inputs": ["t"], "outputs": ["e"],
+   "config": {"shape": [-1, -1, {"dim": ["c", 1]}]}},
+  {"name": "se", "op": "se", "inputs": ["x"], "outputs": ["v3"], "params": "se.",
+   "input_names": ["x"], "output_names": ["y"],
+   "config": {"channels": 4, "rd_channels": 2, "act": "relu", "gate": "hard_sigmoid"}},
+  {"name": "sum", "op": "sum", "inputs": ["e"], "outputs": ["v4"], "config": {"dims": [1]}})";
+
+ParamSet ops_net_params() {
+  ParamSet p;
+  p.add("se.fc1.weight", random_tensor(Shape{2, 4, 1, 1}, 1, -1, 1));
+  p.add("se.fc1.bias", random_tensor(Shape{2}, 2, -1, 1));
+  p.add("se.fc2.weight", random_tensor(Shape{4, 2, 1, 1}, 3, -1, 1));
+  p.add("se.fc2.bias", random_tensor(Shape{4}, 4, -1, 1));
+  return p;
+}
+
+// The positions of every number and string literal of a JSON text.
+std::vector<std::pair<std::size_t, std::size_t>> literals(const std::string& t) {
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  for (std::size_t i = 0; i < t.size();) {
+    if (t[i] == '"') {
+      const std::size_t end = t.find('"', i + 1) + 1;
+      if (t[end] != ':') out.emplace_back(i, end - i);  // values, not keys
+      i = end;
+    } else if (t[i] == '-' || (t[i] >= '0' && t[i] <= '9')) {
+      std::size_t end = i + 1;
+      while (end < t.size() && std::strchr("0123456789.eE+-", t[end])) ++end;
+      out.emplace_back(i, end - i);
+      i = end;
+    } else {
+      ++i;
+    }
+  }
+  return out;
+}
+
+TEST_CASE("graph: every literal of a graph set to hostile values gives a status, never a crash") {
+  const char* values[] = {"0", "-1", "-5", "2147483647", "2147483648", "1e15", "2.5", "\"\"",
+                          "\"x\"", "\"v3\"", "null", "true", "[]", "{}"};
+  int refused = 0, planned = 0, ran = 0;
+  for (const auto& [nodes, params] : {std::make_pair(std::string(kConvNet), conv_net_params()),
+                                      std::make_pair(std::string(kOpsNet), ops_net_params())}) {
+    const std::string base = with_nodes(nodes, "v3\"}, {\"name\": \"z\", \"value\": \"v4");
+    REQUIRE(Model::create(base, params).ok());
+    for (const auto& [at, len] : literals(base))
+      for (const char* value : values) {
+        const std::string text = base.substr(0, at) + value + base.substr(at + len);
+        CAPTURE(text.substr(at > 40 ? at - 40 : 0, 100));
+        Result<Model> m = Model::create(text, params);
+        if (!m.ok()) {
+          CHECK_FALSE(m.status().message().empty());
+          ++refused;
+          continue;
+        }
+        Case c;
+        c.path = "mutated", c.kind = "graph", c.module = Model::as_module(std::move(m).value());
+        c.inputs["x"] = random_value(Shape{2, 4, 6, 5}, 3);
+        Result<cli::Prepared> p = cli::prepare(std::move(c), Context{2}, std::size_t(256) << 20);
+        if (!p.ok()) {
+          ++planned;
+          continue;
+        }
+        const Status st = p->c.module->run(Context{2}, p->c.inputs, p->outputs, p->ws);
+        CHECK((st.ok() || st.code() == StatusCode::invalid_argument));
+        ++ran;
+      }
+  }
+  MESSAGE("mutated graphs: " << refused << " refused at load, " << planned << " at plan, " << ran << " ran");
+  CHECK(refused > 0);
+  CHECK(planned > 0);
+  CHECK(ran > 0);
 }
 
 TEST_CASE("graph: a registry module as a node") {

@@ -3,6 +3,7 @@
 // required output the graph does not read still gets a buffer of its own.
 #include <algorithm>
 
+#include "../scratch.h"
 #include "ops_common.h"
 
 namespace edgeattn::graph {
@@ -11,7 +12,7 @@ namespace {
 struct ModuleState final : NodeState {
   ValueMap in, out;
   std::vector<Value*> in_ptr, out_ptr;  // in the node's order
-  std::vector<Value> unread;            // required outputs no node reads (owned)
+  std::vector<Value*> unread;           // required outputs no node reads: workspace
 };
 
 class ModuleOp final : public Op {
@@ -30,8 +31,16 @@ class ModuleOp final : public Op {
     }
     return out;
   }
+  // The module's own scratch, after buffers for the required outputs the
+  // graph does not read.
   std::size_t workspace_bytes(const std::vector<TensorType>& in, const Context& ctx) const override {
-    return m_->workspace_bytes(shapes_only(in), ctx);
+    const ValueMap values = shapes_only(in);
+    Result<std::vector<OutputSpec>> specs = m_->check(values);
+    if (!specs.ok()) return 0;
+    std::size_t bytes = 0;
+    for (const OutputSpec& s : specs.value())
+      if (unread(s)) bytes = detail::sat_add(bytes, unread_bytes(s));
+    return detail::sat_add(bytes, m_->workspace_bytes(values, ctx));
   }
   std::size_t weight_bytes() const override { return m_->weight_bytes(); }
   const Module* module() const override { return m_.get(); }
@@ -43,13 +52,9 @@ class ModuleOp final : public Op {
     for (const std::string& name : in_names_) st->in_ptr.push_back(&st->in.find(name)->second);
     EDGEATTN_ASSIGN_OR_RETURN(specs, m_->check(st->in));
     for (const OutputSpec& s : specs) {
-      const bool read = std::find(out_names_.begin(), out_names_.end(), s.name) != out_names_.end();
-      if (read) {
-        st->out[s.name] = Value::wrap(s.type, s.shape, nullptr);
-      } else if (!s.on_request) {
-        EDGEATTN_ASSIGN_OR_RETURN(v, Value::zeros(s.type, s.shape));
-        st->out[s.name] = std::move(v);
-      }
+      if (!unread(s) && !is_read(s)) continue;
+      st->out[s.name] = Value::wrap(s.type, s.shape, nullptr);
+      if (unread(s)) st->unread.push_back(&st->out[s.name]);
     }
     for (const std::string& name : out_names_) st->out_ptr.push_back(&st->out.find(name)->second);
     return std::unique_ptr<NodeState>(std::move(st));
@@ -60,6 +65,11 @@ class ModuleOp final : public Op {
     auto& st = static_cast<ModuleState&>(*state);
     for (std::size_t i = 0; i < st.in_ptr.size(); ++i) st.in_ptr[i]->set_data(in[i].data);
     for (std::size_t o = 0; o < st.out_ptr.size(); ++o) st.out_ptr[o]->set_data(out[o].data);
+    for (Value* v : st.unread) {
+      void* p = ws.take_bytes(unread_bytes({"", v->type(), v->shape(), false}));
+      if (!p) return {StatusCode::out_of_memory, "workspace too small for the module's unread outputs"};
+      v->set_data(p);
+    }
     return m_->run(ctx, st.in, st.out, ws);
   }
 
@@ -69,6 +79,13 @@ class ModuleOp final : public Op {
     for (std::size_t i = 0; i < in.size(); ++i)
       m[in_names_[i]] = Value::wrap(in[i].type, in[i].shape, nullptr);
     return m;
+  }
+  bool is_read(const OutputSpec& s) const {
+    return std::find(out_names_.begin(), out_names_.end(), s.name) != out_names_.end();
+  }
+  bool unread(const OutputSpec& s) const { return !s.on_request && !is_read(s); }
+  static std::size_t unread_bytes(const OutputSpec& s) {
+    return workspace_bytes_for<unsigned char>(detail::sat_mul(s.shape.numel(), value_type_size(s.type)));
   }
   static const OutputSpec* find(const std::vector<OutputSpec>& specs, const std::string& name) {
     for (const OutputSpec& s : specs)

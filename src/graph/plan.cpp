@@ -34,6 +34,10 @@ struct ModelPlan::Impl {
 
 namespace {
 
+// No value of a plan may hold more (256 GiB of floats): sizes stay far from
+// overflow in every byte count, and a hostile file's shapes are refused here.
+constexpr std::size_t kMaxValueElements = std::size_t(1) << 36;
+
 std::size_t bytes_of(const TensorType& t) {
   const std::size_t n = t.shape.numel(), e = value_type_size(t.type);
   return n > SIZE_MAX / e ? SIZE_MAX : n * e;
@@ -138,7 +142,15 @@ Result<ModelPlan> Model::plan(const std::map<std::string, Shape>& input_shapes,
     if (out->size() != n.outputs.size())
       return Status::invalid(m.file + ": " + n.where() + " makes " + std::to_string(out->size()) +
                              " values, the file names " + std::to_string(n.outputs.size()));
-    for (std::size_t o = 0; o < out->size(); ++o) p.types[n.outputs[o]] = out.value()[o];
+    for (std::size_t o = 0; o < out->size(); ++o) {
+      const Shape& s = out.value()[o].shape;
+      std::size_t elems = 1;
+      for (int d = 0; d < s.rank; ++d) elems = detail::sat_mul(elems, s[d]);
+      if (elems > kMaxValueElements)
+        return Status(StatusCode::out_of_memory, m.file + ": " + n.where() + " makes a value of shape " +
+                                                     s.to_string() + ", more than 2^36 elements");
+      p.types[n.outputs[o]] = out.value()[o];
+    }
     p.node_scratch = std::max(p.node_scratch, n.impl->workspace_bytes(in, ctx));
   }
   for (const auto& [name, v] : m.outputs) last[v] = nn;  // copied out after the last node
