@@ -2,6 +2,7 @@
 //  - fashion_graph vs fashion_by_hand: the example's CBAM classifier run by
 //    edgeattn::Model and by the same layers called one by one with the C++
 //    API (the graph layer's overhead, same process, same weights);
+//  - graph_overhead: what running a node costs beyond its op;
 //  - every case file in $EDGEATTN_NETWORKS (tools/gen_model_cases.py writes
 //    them; bench/peers/run.sh times the peers on the same weights): one run
 //    of the model at the case's input shape.
@@ -155,6 +156,29 @@ void register_fashion() {
   }
 }
 
+// The graph layer's own cost: chains of n relu nodes on one float (the
+// kernel call is a few nanoseconds), so time / n is what a node costs.
+void register_overhead() {
+  for (int n : {1, 16}) {
+    std::string nodes;
+    for (int i = 0; i < n; ++i)
+      nodes += std::string(i ? "," : "") + "{\"name\": \"n" + std::to_string(i) +
+               "\", \"op\": \"relu\", \"inputs\": [\"v" + std::to_string(i) + "\"], \"outputs\": [\"v" +
+               std::to_string(i + 1) + "\"]}";
+    const std::string graph = R"({"format": "edgeattn-graph", "version": 1,
+      "inputs": [{"name": "v0", "dtype": "f32", "shape": [1]}], "nodes": [)" + nodes +
+                              R"(], "outputs": [{"name": "y", "value": "v)" + std::to_string(n) + "\"}]}";
+    auto model = std::make_shared<Model>(Model::create(graph, ParamSet()).value());
+    benchmark::RegisterBenchmark(("graph_overhead/nodes:" + std::to_string(n)).c_str(),
+                                 [model](benchmark::State& st) {
+                                   ValueMap in;
+                                   in["v0"] = normal_input(Shape{1});
+                                   run_graph(st, *model, std::move(in), 1);
+                                 })
+        ->Unit(benchmark::kNanosecond);
+  }
+}
+
 // Each network case of the directory, at its own input shapes.
 void register_networks(const char* dir) {
   DIR* d = opendir(dir);
@@ -184,6 +208,7 @@ void register_networks(const char* dir) {
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
+  register_overhead();
   register_fashion();
   if (const char* dir = std::getenv("EDGEATTN_NETWORKS")) register_networks(dir);
   benchmark::RunSpecifiedBenchmarks();
