@@ -300,6 +300,36 @@ TEST_CASE("graph: every literal of a graph set to hostile values gives a status,
   CHECK(ran > 0);
 }
 
+// A model file in memory: the graph as metadata, one F32 tensor per key.
+Result<Model> model_file(const std::string& graph, const std::vector<std::string>& keys) {
+  std::string escaped;
+  for (char ch : graph) {
+    if (ch == '"' || ch == '\\') escaped += '\\';
+    if (ch != '\n') escaped += ch;
+  }
+  std::string header = "{\"__metadata__\": {\"module\": \"graph\", \"config\": \"" + escaped + "\"}";
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    header += ", \"" + keys[i] + "\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [" +
+              std::to_string(4 * i) + ", " + std::to_string(4 * i + 4) + "]}";
+  header += "}";
+  std::vector<std::uint8_t> bytes(8);
+  const std::uint64_t n = header.size();
+  std::memcpy(bytes.data(), &n, 8);
+  bytes.insert(bytes.end(), header.begin(), header.end());
+  bytes.insert(bytes.end(), 4 * keys.size(), 0);
+  Result<SafetensorsFile> f = SafetensorsFile::from_bytes(bytes.data(), bytes.size(), "m.safetensors");
+  REQUIRE(f.ok());
+  return Model::load(f.value());
+}
+
+TEST_CASE("graph: a file's tensors must all belong to nodes") {
+  const std::string g = with_nodes(R"({"name": "a", "op": "relu", "inputs": ["x"], "outputs": ["v3"]})");
+  CHECK(model_file(g, {}).ok());
+  CHECK(model_file(g, {"param.bn.num_batches_tracked", "pytorch.predictions"}).ok());
+  const Status extra = model_file(g, {"param.stray.weight"}).status();
+  check_message(extra, "m.safetensors: tensor 'param.stray.weight' belongs to no node");
+}
+
 TEST_CASE("graph: a registry module as a node") {
   ParamSet p;
   p.add("se.fc1.weight", random_tensor(Shape{2, 4, 1, 1}, 1, -1, 1));

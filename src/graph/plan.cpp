@@ -3,6 +3,7 @@
 // lifetimes do not overlap share memory), then runs that only move
 // pointers.
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 
@@ -36,7 +37,15 @@ namespace {
 
 // No value of a plan may hold more (256 GiB of floats): sizes stay far from
 // overflow in every byte count, and a hostile file's shapes are refused here.
-constexpr std::size_t kMaxValueElements = std::size_t(1) << 36;
+constexpr std::uint64_t kMaxValueElements = std::uint64_t(1) << 36;
+
+// The elements of a shape, saturating (Shape::numel() would wrap on a
+// 32-bit board for hostile sizes).
+std::uint64_t elements(const Shape& s) {
+  std::uint64_t n = 1;
+  for (int d = 0; d < s.rank; ++d) n = s[d] && n > kMaxValueElements / s[d] ? kMaxValueElements + 1 : n * s[d];
+  return n;
+}
 
 std::size_t bytes_of(const TensorType& t) {
   const std::size_t n = t.shape.numel(), e = value_type_size(t.type);
@@ -124,8 +133,12 @@ Result<ModelPlan> Model::plan(const std::map<std::string, Shape>& input_shapes,
   p.types.resize(nv);
   p.root.resize(nv);
   for (std::size_t v = 0; v < nv; ++v) p.root[v] = v;
-  for (std::size_t i = 0; i < m.inputs.size(); ++i)
+  for (std::size_t i = 0; i < m.inputs.size(); ++i) {
     p.types[i] = {m.inputs[i].type, input_shapes.at(m.inputs[i].name)};
+    if (elements(p.types[i].shape) * value_type_size(p.types[i].type) > SIZE_MAX)
+      return Status(StatusCode::out_of_memory, m.file + ": input '" + m.inputs[i].name + "' " +
+                                                   p.types[i].shape.to_string() + " is too large");
+  }
 
   // Shapes, node by node; then each value's last reader.
   const graph::ShapeEnv env(p.types);
@@ -144,9 +157,7 @@ Result<ModelPlan> Model::plan(const std::map<std::string, Shape>& input_shapes,
                              " values, the file names " + std::to_string(n.outputs.size()));
     for (std::size_t o = 0; o < out->size(); ++o) {
       const Shape& s = out.value()[o].shape;
-      std::size_t elems = 1;
-      for (int d = 0; d < s.rank; ++d) elems = detail::sat_mul(elems, s[d]);
-      if (elems > kMaxValueElements)
+      if (elements(s) > kMaxValueElements || elements(s) * value_type_size(out.value()[o].type) > SIZE_MAX)
         return Status(StatusCode::out_of_memory, m.file + ": " + n.where() + " makes a value of shape " +
                                                      s.to_string() + ", more than 2^36 elements");
       p.types[n.outputs[o]] = out.value()[o];

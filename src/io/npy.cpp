@@ -8,6 +8,7 @@
 #include <iterator>
 #include <vector>
 
+#include "../scratch.h"
 #include "file.h"
 
 namespace edgeattn {
@@ -88,7 +89,9 @@ Result<Value> parse_npy(const void* data, std::size_t size, const std::string& n
   else if (h->descr == "<i8") type = ValueType::i64;
   else if (h->descr == "|b1") type = ValueType::mask;
   else return Status(StatusCode::parse_error, name + ": dtype '" + h->descr + "' (float32 '<f4', int64 '<i8' or bool '|b1')");
-  const std::size_t bytes = h->shape.numel() * value_type_size(type), body = size - start - hlen;
+  std::size_t bytes = value_type_size(type);  // saturating: a 32-bit size_t must not wrap
+  for (int d = 0; d < h->shape.rank; ++d) bytes = detail::sat_mul(bytes, h->shape[d]);
+  const std::size_t body = size - start - hlen;
   if (bytes != body)
     return Status(StatusCode::parse_error, name + ": shape " + h->shape.to_string() + " needs " + std::to_string(bytes) +
                                                " bytes of data, the file has " + std::to_string(body));
