@@ -8,8 +8,8 @@
 #include <set>
 
 #include "../src/graph/op_list.h"
-#include "../src/cli/runner.h"
 #include "alloc_count.h"
+#include "mutation.h"
 #include "edgeattn/npy.h"
 #include "test_util.h"
 
@@ -266,7 +266,7 @@ std::vector<std::pair<std::size_t, std::size_t>> literals(const std::string& t) 
 TEST_CASE("graph: every literal of a graph set to hostile values gives a status, never a crash") {
   const char* values[] = {"0", "-1", "-5", "2147483647", "2147483648", "1e15", "2.5", "\"\"",
                           "\"x\"", "\"v3\"", "null", "true", "[]", "{}"};
-  int refused = 0, planned = 0, ran = 0;
+  test::MutationCounts counts;
   for (const auto& [nodes, params] : {std::make_pair(std::string(kConvNet), conv_net_params()),
                                       std::make_pair(std::string(kOpsNet), ops_net_params())}) {
     const std::string base = with_nodes(nodes, "v3\"}, {\"name\": \"z\", \"value\": \"v4");
@@ -278,26 +278,16 @@ TEST_CASE("graph: every literal of a graph set to hostile values gives a status,
         Result<Model> m = Model::create(text, params);
         if (!m.ok()) {
           CHECK_FALSE(m.status().message().empty());
-          ++refused;
+          ++counts.refused;
           continue;
         }
         Case c;
         c.path = "mutated", c.kind = "graph", c.module = Model::as_module(std::move(m).value());
         c.inputs["x"] = random_value(Shape{2, 4, 6, 5}, 3);
-        Result<cli::Prepared> p = cli::prepare(std::move(c), Context{2}, std::size_t(256) << 20);
-        if (!p.ok()) {
-          ++planned;
-          continue;
-        }
-        const Status st = p->c.module->run(Context{2}, p->c.inputs, p->outputs, p->ws);
-        CHECK((st.ok() || st.code() == StatusCode::invalid_argument));
-        ++ran;
+        test::run_capped(std::move(c), counts);
       }
   }
-  MESSAGE("mutated graphs: " << refused << " refused at load, " << planned << " at plan, " << ran << " ran");
-  CHECK(refused > 0);
-  CHECK(planned > 0);
-  CHECK(ran > 0);
+  test::check_counts(counts, "mutated graphs");
 }
 
 // A model file in memory: the graph as metadata, one F32 tensor per key.

@@ -14,6 +14,7 @@
 #include "../src/cli/runner.h"
 #include "alloc_count.h"
 #include "module_gen.h"
+#include "mutation.h"
 #include "test_util.h"
 
 using namespace edgeattn;
@@ -230,7 +231,7 @@ TEST_CASE("vision and rnn layers: workspace_bytes() is exact on every ISA and th
 TEST_CASE("config mutations: every key set to hostile values gives a status, never a crash or a huge allocation") {
   const char* values[] = {"0", "-1", "2147483647", "2147483648", "2147483649", "1e15", "2.5", "3.0",
                           "\"x\"", "null", "true", "[]"};
-  int refused = 0, capped = 0, ran = 0;
+  test::MutationCounts counts;
   for (const std::string& kind : module_names()) {
     const ModuleCase base = ModuleGen(seed_of(kind, 0)).make(kind);
     const Json config = parse_json(base.config).value();
@@ -254,27 +255,17 @@ TEST_CASE("config mutations: every key set to hostile values gives a status, nev
         Result<std::unique_ptr<Module>> m = create_module(kind, parse_json(text).value(), mc.params);
         if (!m.ok()) {
           CHECK_FALSE(m.status().message().empty());
-          ++refused;
+          ++counts.refused;
           continue;
         }
         Case c;
         c.path = "mutated", c.kind = kind, c.module = std::move(m).value();
         c.inputs = std::move(mc.inputs);
-        Result<cli::Prepared> p = cli::prepare(std::move(c), Context{2}, std::size_t(256) << 20);
-        if (!p.ok()) {  // refused by a check or the cap: fine
-          ++capped;
-          continue;
-        }
-        const Status st = p->c.module->run(Context{2}, p->c.inputs, p->outputs, p->ws);
-        CHECK((st.ok() || st.code() == StatusCode::invalid_argument));
-        ++ran;
+        test::run_capped(std::move(c), counts);
       }
     }
   }
-  MESSAGE("mutated configs: " << refused << " refused at load, " << capped << " at plan, " << ran << " ran");
-  CHECK(refused > 0);
-  CHECK(capped > 0);
-  CHECK(ran > 0);
+  test::check_counts(counts, "mutated configs");
 }
 
 TEST_CASE("hostile thread counts: clamped to kMaxThreads, the run still exact") {

@@ -34,6 +34,18 @@ inline Result<int> axis(std::int64_t d, int rank, const char* what = "dim") {
   return static_cast<int>(a);
 }
 
+// A tensor seen as [outer, n, inner] around axis a (n = the axis's size).
+struct AxisSplit {
+  std::size_t outer = 1, n = 1, inner = 1;
+};
+inline AxisSplit split_at(const Shape& s, int a) {
+  AxisSplit r;
+  for (int d = 0; d < a; ++d) r.outer *= s[d];
+  for (int d = a + 1; d < s.rank; ++d) r.inner *= s[d];
+  r.n = s[a];
+  return r;
+}
+
 // The NumPy broadcast of two shapes, or an error naming both.
 Result<Shape> broadcast(const Shape& a, const Shape& b);
 

@@ -112,12 +112,7 @@ class MaxDim final : public Op {
   }
   Status run(const Context&, const Slot* in, const Slot* out, Workspace&,
              NodeState*) const override {
-    const Shape& s = in[0].shape;
-    const int a = axis(dim_, s.rank).value();
-    std::size_t outer = 1, inner = 1;
-    for (int d = 0; d < a; ++d) outer *= s[d];
-    for (int d = a + 1; d < s.rank; ++d) inner *= s[d];
-    const std::size_t n = s[a];
+    const auto [outer, n, inner] = split_at(in[0].shape, axis(dim_, in[0].shape.rank).value());
     for (std::size_t o = 0; o < outer; ++o)
       for (std::size_t i = 0; i < inner; ++i) {
         const float* p = in[0].f32() + o * n * inner + i;
@@ -150,11 +145,9 @@ class Softmax final : public Op {
   Status run(const Context& ctx, const Slot* in, const Slot* out, Workspace&,
              NodeState*) const override {
     const Shape& s = in[0].shape;
-    const int a = axis(dim_, s.rank).value();
-    std::size_t outer = 1, inner = 1;
-    for (int d = 0; d < a; ++d) outer *= s[d];
-    for (int d = a + 1; d < s.rank; ++d) inner *= s[d];
-    const std::size_t n = s[a];
+    // (named copies: C++17 lambdas cannot capture structured bindings)
+    const AxisSplit sp = split_at(s, axis(dim_, s.rank).value());
+    const std::size_t outer = sp.outer, n = sp.n, inner = sp.inner;
     const int t = detail::threads_for(ctx, double(s.numel()), detail::kMinElementsPerThread);
     detail::parallel_for(t, outer * inner, [&](std::size_t line, int) {
       const std::size_t o = line / inner, i = line % inner;

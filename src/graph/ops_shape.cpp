@@ -173,9 +173,8 @@ class Concat final : public Op {
     // [outer, dims[a] * inner] rows: each input gives its part of every row.
     const Shape& os = out[0].shape;
     const int a = axis(dim_, os.rank).value();
-    std::size_t outer = 1, inner = value_type_size(out[0].type);
-    for (int d = 0; d < a; ++d) outer *= os[d];
-    for (int d = a + 1; d < os.rank; ++d) inner *= os[d];
+    const AxisSplit split = split_at(os, a);
+    const std::size_t outer = split.outer, inner = split.inner * value_type_size(out[0].type);
     auto* y = static_cast<unsigned char*>(out[0].data);
     std::size_t at = 0;
     for (std::size_t i = 0; i < num_; ++i) {
