@@ -19,7 +19,8 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from edgeattn_torch import read_safetensors, write_model_case, write_safetensors  # noqa: E402
+from edgeattn_torch import (ExportError, export_model, read_safetensors, write_model_case,  # noqa: E402
+                            write_safetensors)
 import networks  # noqa: E402
 import op_cases  # noqa: E402
 
@@ -58,6 +59,35 @@ def main():
                              dynamic=dynamic)
         print("op cases ok")
     negative_control(args.outdir)
+    export_errors()
+
+
+def export_errors():
+    """What the runtime lacks fails at export, naming the op and the module."""
+    class Odd(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), op_cases.Fn(lambda s, x: x.abs()))
+
+        def forward(self, x):
+            return self.inner(x)
+
+    lstm = torch.nn.LSTM(4, 4, batch_first=True)
+    mha = torch.nn.MultiheadAttention(4, 2, batch_first=True)
+    for model, x, want in [
+            (Odd(), torch.randn(1, 3, 4, 4), "op 'abs' called in module 'inner.1'"),
+            (op_cases.Fn(lambda s, x: s.a(x, x, x, attn_mask=torch.ones(3, 3) > 0)[0], a=mha),
+             torch.randn(1, 3, 4), "attn_mask"),
+            (op_cases.Fn(lambda s, x: s.l(torch.nn.utils.rnn.pack_padded_sequence(
+                x, torch.tensor([3]), batch_first=True))[1][0], l=lstm), torch.randn(1, 3, 4), "op '_pack_padded_sequence'")]:
+        try:
+            export_model(model.eval(), x, os.devnull)
+        except ExportError as e:
+            if want not in str(e):
+                raise SystemExit(f"export error without '{want}': {e}")
+            continue
+        raise SystemExit(f"exporting a model with '{want}' did not fail")
+    print("export errors ok")
 
 
 def same_model(a, b):
