@@ -16,7 +16,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from edgeattn_torch import (ECA, GRU, LSTM, SE, AttentionForecaster, Cbam, CbamChannel, CbamSpatial, HardAttention,  # noqa: E402
                             MultiheadAttention, NonLocal, SaganAttention, Seq2Seq, SoftAttention, randomize,
-                            write_case)
+                            write_case, write_model_case)
 
 
 def rand(*shape):
@@ -237,6 +237,26 @@ def write_seq2seq(out, only):
     return n
 
 
+def write_graphs(out, only):
+    """Small whole-network cases (docs/model-format.md) for the builds that
+    run without PyTorch: the hand-written SE CNN and the BiGRU with bmm
+    attention pooling of tools/networks.py, at small sizes (the full
+    networks are generated at test time by tools/gen_model_cases.py)."""
+    import networks
+    n = 0
+    for name, shape, dynamic in [("graph_se_cnn", (1, 3, 10, 9), None),
+                                 ("graph_bigru_attention", (2, 6, 12), {"input": {0: "batch", 1: "seq"}})]:
+        if only and not name.startswith(only):
+            continue
+        model, _, _ = networks.build(name[len("graph_"):])
+        networks.randomize_norms(model)
+        torch.manual_seed(7000 + n)
+        write_model_case(model.eval(), rand(*shape), os.path.join(out, f"{name}.case.safetensors"),
+                         dynamic=dynamic)
+        n += 1
+    return n
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -246,7 +266,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(1)
     n = write_attention(a.out, a.only) + write_multihead(a.out, a.only) + write_vision(a.out, a.only) + write_rnn(a.out, a.only) + \
-        write_seq2seq(a.out, a.only)
+        write_seq2seq(a.out, a.only) + write_graphs(a.out, a.only)
     print(f"wrote {n} cases to {os.path.normpath(a.out)}")
 
 
