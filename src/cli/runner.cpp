@@ -89,6 +89,7 @@ struct Options {
   int threads = 0;
   std::string isa;  // empty: EDGEATTN_ISA if set, else the best (the library's own choice)
   double min_time = 1.5;
+  bool smoke = false;  // bench: one call per file, no timing (emulators, CI)
   std::vector<std::string> files;
 };
 
@@ -115,6 +116,8 @@ Result<Options> parse_args(int argc, char** argv, bool bench) {
     } else if (is("--isa")) {
       EDGEATTN_ASSIGN_OR_RETURN(v, value("--isa"));
       o.isa = v;
+    } else if (bench && a == "--smoke") {
+      o.smoke = true;
     } else if (bench && is("--min-time")) {
       EDGEATTN_ASSIGN_OR_RETURN(v, value("--min-time"));
       char* end = nullptr;
@@ -135,7 +138,7 @@ Result<Options> parse_args(int argc, char** argv, bool bench) {
 int usage(std::ostream& err, const char* tool, bool bench, const Status& why) {
   if (why.message() != "help") err << tool << ": " << why.message() << "\n";
   err << "usage: " << tool << " [--threads N] [--isa auto|scalar|<name>" << (bench ? "" : "|all") << "]"
-      << (bench ? " [--min-time SECONDS]" : "") << " FILE...\n";
+      << (bench ? " [--min-time SECONDS | --smoke]" : "") << " FILE...\n";
   return 2;
 }
 
@@ -234,6 +237,12 @@ int bench_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
     }
     bool ok = true;
     for (const OutputResult& r : compare_expected(p.value())) ok = ok && r.cmp.ok;
+    if (o->smoke) {  // one call, checked: the tool works here (no timing)
+      out << printable(file) << " " << printable(p->c.kind) << " smoke " << (ok ? "ok" : "FAIL")
+          << " isa=" << isa_name(active_isa()) << " threads=" << resolve_threads(ctx.value()) << "\n";
+      if (!ok && worst == 0) worst = 1;
+      continue;
+    }
     // Warm-up: at least 5 calls and 0.3 s (docs/case-format.md).
     const auto w0 = clock::now();
     int warm = 0;
