@@ -1,6 +1,7 @@
 #include "peak.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <utility>
 #include <vector>
@@ -37,15 +38,26 @@ void on_threads(int threads, F body) {
 #endif
 }
 
+// EDGEATTN_BENCH_QUICK_PEAK=1 (the smoke runs under qemu): the probes run
+// a thousandth of their work once, so a smoke run takes seconds; the
+// peaks and fractions they give are then meaningless.
+bool quick() {
+  static const bool q = [] {
+    const char* v = std::getenv("EDGEATTN_BENCH_QUICK_PEAK");
+    return v && *v && *v != '0';
+  }();
+  return q;
+}
+
 }  // namespace
 
 double measure_fma_peak_gflops(Isa isa, int threads) {
   const detail::KernelTable* t = detail::table_for(isa);
   if (!t) return 0.0;
-  const std::size_t iters = 20'000'000;
+  const std::size_t iters = quick() ? 20'000 : 20'000'000;
   std::vector<float> sink(64 * threads);
   double flops = 0;
-  const double s = best_seconds(5, [&] {
+  const double s = best_seconds(quick() ? 1 : 5, [&] {
     on_threads(threads, [&](int i) {
       const double f = t->fma_peak(iters, &sink[64 * i]);
       if (i == 0) flops = f * threads;
@@ -58,8 +70,8 @@ double measure_triad_gbps(std::size_t bytes, int threads) {
   const std::size_t n = bytes / (2 * sizeof(float) * threads);  // x and y per thread
   std::vector<std::vector<float>> x(threads, std::vector<float>(n, 1.0f));
   std::vector<std::vector<float>> y(threads, std::vector<float>(n, 2.0f));
-  const int reps = static_cast<int>(2e8 / (bytes + 1)) + 1;
-  const double s = best_seconds(5, [&] {
+  const int reps = quick() ? 1 : static_cast<int>(2e8 / (bytes + 1)) + 1;
+  const double s = best_seconds(quick() ? 1 : 5, [&] {
     on_threads(threads, [&](int i) {
       for (int r = 0; r < reps; ++r) kernels::axpy(1e-7f, x[i].data(), y[i].data(), n);
     });

@@ -8,7 +8,8 @@
 #      and so does a shared-library build
 #   5. 60 s of libFuzzer (clang, ASan + UBSan) over the loader and verify path
 #   6. cross builds for aarch64 (NEON), ARMv7 (NEON) and ARMv6 (no NEON) run
-#      the tests, parity cases included, under qemu-user (ARMv6: -cpu arm1176)
+#      the tests, parity cases included, under qemu-user (ARMv6: -cpu arm1176);
+#      aarch64 and ARMv7 also build and smoke-run the bench_* programs
 # Whole networks (torchvision's and tools/networks.py's) are exported with
 # Debian's PyTorch first and verified by every build: at full size by the
 # native release build on every ISA, at 64x64 by the others (sanitizer,
@@ -72,9 +73,18 @@ stage shared-library configure_build_test "$out/shared" -DCMAKE_BUILD_TYPE=Relea
   -DBUILD_SHARED_LIBS=ON -DEDGEATTN_BUILD_BENCH=OFF -DEDGEATTN_QEMU_X86_TESTS=OFF
 stage fuzz bash tools/fuzz.sh "${EDGEATTN_FUZZ_SECONDS:-60}" "$out/fuzz"
 if [ "${EDGEATTN_SKIP_ARM:-0}" != 1 ]; then
-  for tc in aarch64-linux-gnu armv7-neon-linux-gnueabihf armv6-softfp-linux-gnueabi; do
+  # aarch64 and ARMv7 also build the bench_* programs and the examples with
+  # pictures against Debian's target packages (tools/target_sysroot.sh) and
+  # smoke-run them; ARMv6 links statically, and Debian ships no static
+  # Google Benchmark.
+  for tc in aarch64-linux-gnu:arm64 armv7-neon-linux-gnueabihf:armhf armv6-softfp-linux-gnueabi:; do
+    arch=${tc#*:} tc=${tc%%:*} sysroot=()
+    if [ -n "$arch" ]; then
+      bash tools/target_sysroot.sh "$arch" "$out/sysroot-$arch"
+      sysroot=(-DEDGEATTN_TARGET_SYSROOT="$out/sysroot-$arch")
+    fi
     stage "$tc" configure_build_test "$out/$tc" -DCMAKE_BUILD_TYPE=Release \
-      -DCMAKE_TOOLCHAIN_FILE="$root/toolchains/$tc.cmake" "${net_small[@]}"
+      -DCMAKE_TOOLCHAIN_FILE="$root/toolchains/$tc.cmake" "${net_small[@]}" "${sysroot[@]}"
   done
 fi
 echo "all stages passed"
