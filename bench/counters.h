@@ -5,6 +5,9 @@
 #include <benchmark/benchmark.h>
 
 #include <string>
+#include <vector>
+
+#include "edgeattn/context.h"
 
 #include "peak.h"
 
@@ -20,11 +23,13 @@ inline void count_flops(benchmark::State& st, double flops, int threads) {
       Counter(flops * n * 1e-9 / fma_peak_gflops(active_isa(), threads), Counter::kIsRate);
 }
 
-// name/threads:T for T = 1 and 2, wall-clock time in microseconds;
-// body(state, threads).
+// name/threads:T for T = 1, 2 and every core (a 4-core Pi: 4), wall-clock
+// time in microseconds; body(state, threads).
 template <class F>
 void register_threads(const std::string& name, F body) {
-  for (int t : {1, 2})
+  std::vector<int> counts{1, 2};
+  if (default_num_threads() > 2) counts.push_back(default_num_threads());
+  for (int t : counts)
     benchmark::RegisterBenchmark((name + "/threads:" + std::to_string(t)).c_str(),
                                  [=](benchmark::State& st) { body(st, t); })
         ->UseRealTime()
