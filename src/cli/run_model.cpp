@@ -10,6 +10,7 @@
 #include "edgeattn/isa.h"
 #include "edgeattn/model.h"
 #include "edgeattn/npy.h"
+#include "../scratch.h"
 #include "runner.h"
 
 namespace edgeattn::cli {
@@ -141,6 +142,14 @@ Status run(const RunOptions& o, std::ostream& out) {
     inputs[name] = std::move(v);
   }
   EDGEATTN_ASSIGN_OR_RETURN(plan, model.plan(shapes, ctx));
+  // Outputs and workspace against the cap before allocating (a hostile
+  // file's plan gets an error, not the OOM killer).
+  std::size_t need = plan.workspace_bytes();
+  for (const OutputSpec& s : plan.outputs())
+    need = detail::sat_add(need, detail::sat_mul(s.shape.numel(), value_type_size(s.type)));
+  if (allocation_cap() && need > allocation_cap())
+    return Status(StatusCode::out_of_memory, o.model + ": the run needs " + std::to_string(need) +
+                                                 " bytes of outputs and workspace, more than half this machine's memory");
   ValueMap outputs;
   for (const OutputSpec& s : plan.outputs()) {
     EDGEATTN_ASSIGN_OR_RETURN(v, Value::zeros(s.type, s.shape));

@@ -148,17 +148,6 @@ std::string fmt(double v) {
   return buf;
 }
 
-// What the tools may allocate for one file: half the machine's memory, so
-// that a small file asking for a huge plan gets an error instead of the OOM
-// killer (0 = no cap where the OS does not say).
-std::size_t allocation_cap() {
-#if defined(__unix__)
-  const long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-  if (pages > 0 && size > 0)
-    return static_cast<std::size_t>(pages) / 2 * static_cast<std::size_t>(size);
-#endif
-  return 0;
-}
 
 // One file loaded and planned.
 Result<Prepared> open_case(const std::string& file, const Context& ctx) {
@@ -183,6 +172,18 @@ Result<Context> apply(const Options& o) {
 }
 
 }  // namespace
+
+// What the tools may allocate for one file: half the machine's memory, so
+// that a small file asking for a huge plan gets an error instead of the OOM
+// killer (0 = no cap where the OS does not say).
+std::size_t allocation_cap() {
+#if defined(__unix__)
+  const long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && size > 0)
+    return static_cast<std::size_t>(pages) / 2 * static_cast<std::size_t>(size);
+#endif
+  return 0;
+}
 
 int verify_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   Result<Options> o = parse_args(argc, argv, false);

@@ -30,6 +30,10 @@ struct OutputResult {
 };
 std::vector<OutputResult> compare_expected(const Prepared& p);
 
+// What the tools may allocate for one file: half the machine's memory (0 =
+// no cap where the OS does not say).
+std::size_t allocation_cap();
+
 // The whole verify flow on bytes in memory (the fuzz target's entry point):
 // returns 0 ok, 1 mismatch, 2 unusable.
 int verify_bytes(const std::uint8_t* data, std::size_t size, std::size_t max_bytes);
