@@ -9,7 +9,8 @@
 #   5. 60 s of libFuzzer (clang, ASan + UBSan) over the loader and verify path
 #   6. cross builds for aarch64 (NEON), ARMv7 (NEON) and ARMv6 (no NEON) run
 #      the tests, parity cases included, under qemu-user (ARMv6: -cpu arm1176);
-#      aarch64 and ARMv7 also build and smoke-run the bench_* programs
+#      aarch64 and ARMv7 also build and smoke-run the bench_* programs;
+#      llvm-mca's models of the NEON inner loops must not regress
 # Whole networks (torchvision's and tools/networks.py's) are exported with
 # Debian's PyTorch first and verified by every build: at full size by the
 # native release build on every ISA, at 64x64 by the others (sanitizer,
@@ -49,7 +50,7 @@ install_consumer() {
 
 arm_pkgs=()
 [ "${EDGEATTN_SKIP_ARM:-0}" = 1 ] ||
-  arm_pkgs=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-arm-linux-gnueabi)
+  arm_pkgs=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-arm-linux-gnueabi llvm-19)
 stage deps bash tools/deps.sh qemu-user clang libclang-rt-14-dev zlib1g-dev dataset-fashion-mnist \
   "${arm_pkgs[@]}"
 net=() net_small=()
@@ -86,5 +87,8 @@ if [ "${EDGEATTN_SKIP_ARM:-0}" != 1 ]; then
     stage "$tc" configure_build_test "$out/$tc" -DCMAKE_BUILD_TYPE=Release \
       -DCMAKE_TOOLCHAIN_FILE="$root/toolchains/$tc.cmake" "${net_small[@]}" "${sysroot[@]}"
   done
+  # llvm-mca's models of the NEON inner loops: none may get 3% slower than
+  # the committed table (docs/performance.md explains it).
+  stage arm-models bash tools/mca_report.sh --check tools/mca/baseline.md
 fi
 echo "all stages passed"

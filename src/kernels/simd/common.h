@@ -17,6 +17,23 @@
 #include "../module_kernels.h"
 #include "../table.h"
 
+// llvm-mca regions (tools/mca_report.sh builds with EDGEATTN_MCA_MARKERS):
+// comments around one iteration of a hot loop, named with a number (the
+// tile's rows, say), so that the analysis reads exactly the code the
+// compiler emitted for it. Nothing at all in every other build.
+#if defined(EDGEATTN_MCA_MARKERS) && (defined(__aarch64__) || defined(__arm__))
+#if defined(__aarch64__)
+#define EDGEATTN_MCA_COMMENT "//"
+#else
+#define EDGEATTN_MCA_COMMENT "@"
+#endif
+#define EDGEATTN_MCA_BEGIN(name, n) asm volatile(EDGEATTN_MCA_COMMENT " LLVM-MCA-BEGIN " name "_%c0" ::"i"(n))
+#define EDGEATTN_MCA_END(name, n) asm volatile(EDGEATTN_MCA_COMMENT " LLVM-MCA-END " name "_%c0" ::"i"(n))
+#else
+#define EDGEATTN_MCA_BEGIN(name, n)
+#define EDGEATTN_MCA_END(name, n)
+#endif
+
 namespace edgeattn::detail {
 namespace {
 
@@ -183,8 +200,21 @@ struct BatchOps {
   static F max(F a, F b) { return xsimd::max(a, b); }
   static F fma(F a, F b, F c) { return fmadd(a, b, c); }
   static F fnma(F a, F b, F c) { return fnmadd(a, b, c); }
-  static I bits(F v) { return xsimd::bitwise_cast<I>(v); }
-  static F from_bits(I v) { return xsimd::bitwise_cast<F>(v); }
+  // On NEON, xsimd 8.1's bitwise_cast calls vreinterpretq through a table
+  // of function pointers that GCC leaves as calls: four calls per vector in
+  // exp (found by tools/mca_report.sh). The intrinsic is a no-op move.
+  static I bits(F v) {
+#if defined(__ARM_NEON)
+    if constexpr (std::is_base_of_v<xsimd::neon, A>) return I(vreinterpretq_s32_f32(v));
+#endif
+    return xsimd::bitwise_cast<I>(v);
+  }
+  static F from_bits(I v) {
+#if defined(__ARM_NEON)
+    if constexpr (std::is_base_of_v<xsimd::neon, A>) return F(vreinterpretq_f32_s32(v));
+#endif
+    return xsimd::bitwise_cast<F>(v);
+  }
   static I shift_right(I v, int n) { return v >> n; }
   static I shift_left(I v, int n) { return v << n; }
   // x == x is false only for NaN (xsimd 8.1's AVX-512 != is an ordered

@@ -45,9 +45,11 @@ void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t
     for (std::size_t j = 0; j < R; ++j) acc[j] = F(0.0f);
     std::size_t p = 0;
     for (; p + W <= k; p += W) {
+      EDGEATTN_MCA_BEGIN("gemv", R);
       const F xv = F::load_unaligned(x + p);
 #pragma GCC unroll 8
       for (std::size_t j = 0; j < R; ++j) acc[j] = fmadd(F::load_unaligned(r + j * lda + p), xv, acc[j]);
+      EDGEATTN_MCA_END("gemv", R);
     }
     if (p < k) {
       const F xv = load_tail<A>(x + p, k - p);
@@ -88,9 +90,11 @@ std::size_t gemv_t_blocks(std::size_t m, std::size_t k, float alpha, const float
     F c[V];
     for (std::size_t v = 0; v < V; ++v) c[v] = F(0.0f);
     for (std::size_t i = m; i-- > 0;) {
+      EDGEATTN_MCA_BEGIN("gemv_t", V);
       const float* r = a + i * lda + j;
       const F xi(x[i]);
       for (std::size_t v = 0; v < V; ++v) c[v] = fmadd(xi, F::load_unaligned(r + v * W), c[v]);
+      EDGEATTN_MCA_END("gemv_t", V);
     }
     for (std::size_t v = 0; v < V; ++v) gemv_t_finish<A>(c[v], y + j + v * W, W, alpha, beta);
   }
@@ -129,8 +133,10 @@ void gemv_t_panels(std::size_t m, std::size_t n, const float* pa, const float* x
       F c[V];
       for (std::size_t v = 0; v < V; ++v) c[v] = F(0.0f);
       for (std::size_t i = 0; i < m; ++i) {
+        EDGEATTN_MCA_BEGIN("gemv_t_panels", V);
         const F xi(x[i]);
         for (std::size_t v = 0; v < V; ++v) c[v] = fmadd(xi, F::load_aligned(col + i * P + v * W), c[v]);
+        EDGEATTN_MCA_END("gemv_t_panels", V);
       }
       for (std::size_t v = 0; v < V && j0 + v * W < n; ++v) {
         const std::size_t j = j0 + v * W, cnt = n - j < W ? n - j : W;
