@@ -101,13 +101,16 @@ void print_output(std::ostream& out, const std::string& name, const Value& v) {
 Status profile(std::ostream& out, ModelPlan& plan, const Context& ctx, const ValueMap& in,
                ValueMap& outs, Workspace& ws, int times) {
   std::vector<double> total(static_cast<std::size_t>(times));
-  std::map<std::string, double> by_op;
+  std::map<std::string, double> by_op, by_node;
   plan.set_timing(true);
   for (double& t : total) {
     const auto t0 = std::chrono::steady_clock::now();
     EDGEATTN_RETURN_IF_ERROR(plan.run(ctx, in, outs, ws));
     t = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-    for (const ModelPlan::NodeTime& nt : plan.node_times()) by_op[nt.op] += nt.ns / 1e3 / times;
+    for (const ModelPlan::NodeTime& nt : plan.node_times()) {
+      by_op[nt.op] += nt.ns / 1e3 / times;
+      by_node[nt.node] += nt.ns / 1e3 / times;
+    }
   }
   std::vector<double> sorted = total;
   std::sort(sorted.begin(), sorted.end());
@@ -123,6 +126,15 @@ Status profile(std::ostream& out, ModelPlan& plan, const Context& ctx, const Val
   for (const auto& [us, op] : ops) {
     std::snprintf(line, sizeof line, "  %-22s %10.1f us %5.1f%%\n", op.c_str(), us, 100 * us / std::max(sum, 1e-9));
     out << line;
+  }
+  // The slowest nodes by name (the exporter's names carry the module path).
+  std::vector<std::pair<double, std::string>> nodes;
+  for (const auto& [node, us] : by_node) nodes.emplace_back(us, node);
+  std::sort(nodes.rbegin(), nodes.rend());
+  out << "slowest nodes:\n";
+  for (std::size_t i = 0; i < nodes.size() && i < 10; ++i) {
+    std::snprintf(line, sizeof line, "  %10.1f us  ", nodes[i].first);
+    out << line << printable(nodes[i].second) << "\n";
   }
   return {};
 }
