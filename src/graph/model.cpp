@@ -279,17 +279,6 @@ Status read_graph(Model::Impl& m, const Json& g, const ParamSet& params,
   return {};
 }
 
-Result<ParamSet> read_params(const SafetensorsFile& f) {
-  ParamSet p;  // errors get the file's name once, from from_parts()
-  for (const TensorEntry& e : f.entries()) {
-    if (!detail::starts_with(e.name, "param.")) continue;
-    Result<Tensor> t = f.read_f32(e);
-    if (t.ok()) p.add(e.name.substr(6), std::move(t).value());
-    else p.add_unreadable(e.name.substr(6), t.status());
-  }
-  return p;
-}
-
 Result<Model> from_parts(Model model, Model::Impl& m, const std::string& text,
                          const ParamSet& params, const SafetensorsFile* file) {
   Result<Json> g = parse_json(text);
@@ -317,7 +306,8 @@ Result<Model> Model::load(const SafetensorsFile& f) {
     return Status(StatusCode::parse_error,
                   f.name() + ": module '" + kind + "' is a single module, not a graph (use load_module)");
   EDGEATTN_ASSIGN_OR_RETURN(text, detail::metadata(f, "config"));
-  EDGEATTN_ASSIGN_OR_RETURN(params, read_params(f));
+  // (errors get the file's name once, from from_parts())
+  const ParamSet params = detail::read_params(f, "param.", "");
   Model model;
   Impl& m = *model.impl_;
   m.file = f.name();

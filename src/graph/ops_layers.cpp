@@ -1,10 +1,10 @@
 // Nodes with weights: convolutions (BatchNorm and an activation folded in
 // by the loader), standalone BatchNorm, Linear, Embedding, and matmul.
-#include <cmath>
 #include <cstring>
 
 #include "edgeattn/ops.h"
 #include "edgeattn/vision.h"
+#include "../vision/vision_common.h"
 #include "ops_common.h"
 
 namespace edgeattn::graph {
@@ -14,13 +14,6 @@ namespace {
 Result<Tensor> optional_param(const ParamSet& p, const std::string& key, bool required) {
   if (!required && !p.has(key)) return Tensor();
   return p.take_any(key);
-}
-
-// A Tensor with t's data under another shape of as many elements.
-Result<Tensor> reshaped(const Tensor& t, const Shape& s) {
-  EDGEATTN_ASSIGN_OR_RETURN(out, Tensor::zeros(s));
-  if (t.numel()) std::memcpy(out.data(), t.data(), t.numel() * sizeof(float));
-  return out;
 }
 
 Result<BatchNorm> batch_norm_params(const ParamSet& p, double eps) {
@@ -99,7 +92,7 @@ Result<std::unique_ptr<Op>> make_conv(const OpArgs& args, bool one_d) {
     p.act = act;
   }
   if (one_d) {
-    EDGEATTN_ASSIGN_OR_RETURN(w4, reshaped(w, Shape{ws[0], ws[1], 1, ws[2]}));
+    EDGEATTN_ASSIGN_OR_RETURN(w4, detail::copy_tensor(w.data(), Shape{ws[0], ws[1], 1, ws[2]}));
     w = std::move(w4);
   }
   BatchNorm bn;
@@ -276,13 +269,11 @@ Result<std::unique_ptr<Op>> make_batch_norm(const OpArgs& args) {
   EDGEATTN_ASSIGN_OR_RETURN(bn, batch_norm_params(args.params, eps));
   const std::size_t c = bn.weight.numel();
   EDGEATTN_RETURN_IF_ERROR(check_batch_norm(bn, c, "batch_norm"));
+  // The fold of a convolution's BatchNorm, on a weight of ones and no bias.
   EDGEATTN_ASSIGN_OR_RETURN(a, Tensor::zeros(Shape{c}));
   EDGEATTN_ASSIGN_OR_RETURN(b, Tensor::zeros(Shape{c}));
-  for (std::size_t i = 0; i < c; ++i) {
-    const double s = double(bn.weight.data()[i]) / std::sqrt(double(bn.running_var.data()[i]) + eps);
-    a.data()[i] = float(s);
-    b.data()[i] = float(double(bn.bias.data()[i]) - double(bn.running_mean.data()[i]) * s);
-  }
+  for (std::size_t i = 0; i < c; ++i) a.data()[i] = 1.0f;
+  detail::fold_batch_norm(bn, a.data(), 1, b.data());
   return std::unique_ptr<Op>(std::make_unique<BatchNormOp>(std::move(a), std::move(b)));
 }
 

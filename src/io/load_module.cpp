@@ -6,11 +6,9 @@
 
 namespace edgeattn {
 namespace detail {
-namespace {
 
-// Parameters under `prefix` as float tensors, keys without the prefix.
-Result<ParamSet> read_params(const SafetensorsFile& f, const std::string& prefix) {
-  ParamSet p(f.name() + ": ");
+ParamSet read_params(const SafetensorsFile& f, const std::string& prefix, const std::string& where) {
+  ParamSet p(where);
   for (const TensorEntry& e : f.entries()) {
     if (!starts_with(e.name, prefix)) continue;
     Result<Tensor> t = f.read_f32(e);
@@ -19,8 +17,6 @@ Result<ParamSet> read_params(const SafetensorsFile& f, const std::string& prefix
   }
   return p;
 }
-
-}  // namespace
 
 Result<std::unique_ptr<Module>> module_from(const SafetensorsFile& f, const std::string& kind,
                                             const std::string& config_text,
@@ -31,7 +27,7 @@ Result<std::unique_ptr<Module>> module_from(const SafetensorsFile& f, const std:
   }
   Result<Json> config = parse_json(config_text);
   if (!config.ok()) return Status::invalid(f.name() + ": config: " + config.status().message());
-  EDGEATTN_ASSIGN_OR_RETURN(params, read_params(f, prefix));
+  const ParamSet params = read_params(f, prefix, f.name() + ": ");
   Result<std::unique_ptr<Module>> m = create_module(kind, config.value(), params);
   if (!m.ok()) {
     const std::string& msg = m.status().message();

@@ -12,6 +12,10 @@ namespace edgeattn::detail {
 inline bool starts_with(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
+// The tensors under `prefix` as float parameters, keys without the prefix
+// (one that cannot be read as floats is kept as unreadable); `where`
+// prefixes their errors.
+ParamSet read_params(const SafetensorsFile& f, const std::string& prefix, const std::string& where);
 // The module `kind` with `config_text`, its parameters the file's tensors
 // under `prefix` (errors name the file).
 Result<std::unique_ptr<Module>> module_from(const SafetensorsFile& f, const std::string& kind,

@@ -411,6 +411,16 @@ def _adaptive(t, name, args, kwargs, result):
                                 {"output_size": [int(result.shape[2]), int(result.shape[3])]}))
 
 
+def _sizes(args, kwargs, *keys):
+    """The sizes after the tensor, given as varargs (x.view(2, 3)) or as one
+    sequence (x.view((2, 3)), x.view(shape=...))."""
+    if len(args) > 2 or (len(args) == 2 and isinstance(args[1], int)):
+        return args[1:]
+    if len(args) == 2:
+        return args[1]
+    return next(kwargs[k] for k in keys if k in kwargs)
+
+
 def _dim_exprs(x):
     return [{"dim": [x._ea_name, i]} for i in range(x.dim())]
 
@@ -422,8 +432,7 @@ def _reshape(t, x, shape_exprs, result):
 @handles("view", "reshape")
 def _view(t, name, args, kwargs, result):
     x = args[0]
-    shape = args[1:] if len(args) > 2 or (len(args) == 2 and isinstance(args[1], int)) else \
-        (args[1] if len(args) > 1 else kwargs.get("shape", kwargs.get("size")))
+    shape = _sizes(args, kwargs, "shape", "size")
     if isinstance(shape, torch.dtype):
         raise t.error(name, "view as another dtype")
     if not isinstance(x, Traced):
@@ -458,8 +467,7 @@ def _squeeze(t, name, args, kwargs, result):
 
 @handles("permute")
 def _permute(t, name, args, kwargs, result):
-    dims = args[1:] if len(args) > 2 or (len(args) == 2 and isinstance(args[1], int)) else \
-        (args[1] if len(args) > 1 else kwargs["dims"])
+    dims = _sizes(args, kwargs, "dims")
     return t.out(result, t.node("permute", [t.value(args[0], name)], {"dims": [int(d) for d in dims]}))
 
 
@@ -482,9 +490,7 @@ def _expand(t, name, args, kwargs, result):
         other = args[1] if len(args) > 1 else kwargs["other"]
         shape = _dim_exprs(other) if isinstance(other, Traced) else [int(s) for s in other.shape]
     else:
-        sizes = args[1:] if len(args) > 2 or (len(args) == 2 and isinstance(args[1], int)) else \
-            (args[1] if len(args) > 1 else kwargs["size"])
-        shape = [_expr(s) for s in sizes]
+        shape = [_expr(s) for s in _sizes(args, kwargs, "size")]
     return t.out(result, t.node("expand", [t.value(x, name)], {"shape": shape}))
 
 
