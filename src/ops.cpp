@@ -152,6 +152,8 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
         kernels::gemv(j1 - j0, g.k, g.alpha, g.b + j0 * g.ldb, g.ldb, g.a, g.beta, g.c + j0);
       else
         kernels::gemv_t(g.k, j1 - j0, g.alpha, g.b + j0, g.ldb, g.a, g.beta, g.c + j0);
+      if (g.bias) kernels::add_scalar(g.c + j0, g.bias[0], g.c + j0, j1 - j0);
+      kernels::activate(g.act, g.c + j0, g.c + j0, j1 - j0);
     });
     return {};
   }
@@ -199,6 +201,7 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
     } else {
       s.m = size;
       s.a = g.a + begin * g.lda;
+      if (g.bias) s.bias = g.bias + begin;
       s.c = g.c + begin * g.ldc;
     }
     (void)kernels::gemm(s, base + p * per_thread, per_thread);

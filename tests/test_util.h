@@ -1,6 +1,7 @@
 // Shared test helpers: seeded random data, per-ISA loops, misaligned buffers.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -12,6 +13,25 @@
 #include "edgeattn/edgeattn.h"
 
 namespace edgeattn::test {
+
+// activation.h's formulas in double precision.
+inline double activation_ref(Activation act, double v) {
+  const auto clamp6 = [](double x) { return std::isnan(x) ? x : std::min(std::max(x, 0.0), 6.0); };
+  switch (act) {
+    case Activation::none: return v;
+    case Activation::relu: return v > 0 ? v : 0.0;
+    case Activation::relu6: return clamp6(v);
+    case Activation::sigmoid: return 1.0 / (1.0 + std::exp(-v));
+    case Activation::silu: return v / (1.0 + std::exp(-v));
+    case Activation::hardsigmoid: return clamp6(v + 3.0) / 6.0;
+    case Activation::hardswish: return v * clamp6(v + 3.0) / 6.0;
+  }
+  return v;
+}
+constexpr Activation kAllActivations[] = {Activation::none,        Activation::relu,
+                                          Activation::relu6,       Activation::sigmoid,
+                                          Activation::silu,        Activation::hardsigmoid,
+                                          Activation::hardswish};
 
 // Replicable: every test seeds its own generator from a fixed number.
 inline std::vector<float> random_floats(std::size_t n, float lo, float hi, std::uint32_t seed) {

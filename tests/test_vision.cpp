@@ -32,12 +32,6 @@ BatchNorm batch_norm(std::size_t c, std::uint32_t seed) {
   return bn;
 }
 
-double act_ref(Activation a, double v) {
-  if (a == Activation::relu) return v > 0 ? v : 0;
-  if (a == Activation::silu) return v / (1 + std::exp(-v));
-  return v;
-}
-
 // Conv2d in double: cross-correlation, zero padding, then BatchNorm, act.
 std::vector<double> conv_ref(const Conv2dParams& p, const Tensor& w, const Tensor& b,
                              const BatchNorm* bn, const Tensor& x, const Shape& out) {
@@ -62,7 +56,7 @@ std::vector<double> conv_ref(const Conv2dParams& p, const Tensor& w, const Tenso
           if (bn)
             s = (s - bn->running_mean.data()[o]) / std::sqrt(double(bn->running_var.data()[o]) + bn->eps) *
                     bn->weight.data()[o] + bn->bias.data()[o];
-          y[((n * out[1] + o) * out[2] + r) * out[3] + c] = act_ref(p.act, s);
+          y[((n * out[1] + o) * out[2] + r) * out[3] + c] = test::activation_ref(p.act, s);
         }
   return y;
 }
@@ -117,6 +111,14 @@ TEST_CASE("conv2d: every path against double precision, thread counts bitwise eq
       {"grouped 5x3 im2col", P(6, 10, 5, 3, 1, 2, 0, 2, Activation::none), true, true, Shape{1, 6, 8, 6}},
       {"1x1 stride 2 im2col", P(8, 9, 1, 1, 2, 0, 0, 1, Activation::none), true, false, Shape{1, 8, 7, 7}},
       {"depthwise stride 2", P(7, 7, 3, 3, 2, 1, 1, 7, Activation::relu), true, false, Shape{1, 7, 10, 9}},
+      // the polyphase paths: strided direct convs on odd and even maps, the
+      // stem's im2col from phases, a stride larger than the kernel
+      {"depthwise 3x3 s2 hardswish", P(9, 9, 3, 3, 2, 1, 1, 9, Activation::hardswish), true, true, Shape{2, 9, 23, 17}},
+      {"depthwise 5x5 s2 silu", P(6, 6, 5, 5, 2, 2, 2, 6, Activation::silu), true, true, Shape{1, 6, 28, 21}},
+      {"depthwise 5x5 s1 relu6", P(5, 5, 5, 5, 1, 2, 2, 5, Activation::relu6), true, true, Shape{1, 5, 19, 40}},
+      {"stem 3x3 s2 hardswish", P(3, 16, 3, 3, 2, 1, 1, 1, Activation::hardswish), true, true, Shape{1, 3, 33, 30}},
+      {"depthwise 3x3 s3 sigmoid", P(4, 4, 3, 3, 3, 0, 1, 4, Activation::sigmoid), true, false, Shape{1, 4, 14, 13}},
+      {"1x1 s3 grouped hardsigmoid", P(6, 4, 1, 1, 3, 0, 0, 2, Activation::hardsigmoid), false, true, Shape{2, 6, 10, 8}},
   };
   for (const ConvCase& cc : cases) {
     CAPTURE(cc.name);

@@ -4,6 +4,7 @@
 // and whole-network models.
 #pragma once
 
+#include "edgeattn/activation.h"
 #include "edgeattn/attention.h"
 #include "edgeattn/context.h"
 #include "edgeattn/io.h"

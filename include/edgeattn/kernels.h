@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "edgeattn/activation.h"
 #include "edgeattn/isa.h"
 #include "edgeattn/status.h"
 #include "edgeattn/tensor.h"
@@ -58,9 +59,12 @@ void softmax(const float* x, const std::uint8_t* mask, float* y, std::size_t n);
 void exp(const float* x, float* y, std::size_t n);
 void tanh(const float* x, float* y, std::size_t n);
 void sigmoid(const float* x, float* y, std::size_t n);
-// Activations: y = max(x, 0); y = x * sigmoid(x) (SiLU / swish).
+// Activations: y = max(x, 0); y = x * sigmoid(x) (SiLU / swish); y =
+// act(x) for any of activation.h (sigmoid and silu within 1e-6 absolute
+// and |x| 1e-6 + 1e-6, the rest exact).
 void relu(const float* x, float* y, std::size_t n);
 void silu(const float* x, float* y, std::size_t n);
+void activate(Activation act, const float* x, float* y, std::size_t n);
 // y = alpha * A x + beta * y, A row-major m x k with row stride lda.
 // beta == 0 means y is not read (so it may hold garbage or NaN).
 void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
@@ -73,9 +77,11 @@ void gemv_t(std::size_t m, std::size_t k, float alpha, const float* a, std::size
 
 class PackedB;
 
-// C = alpha * A op(B) + beta * C, all row-major. A is m x k; B is k x n, or
-// n x k when trans_b (then op(B) = B^T, the shape of attention scores Q K^T).
-// beta == 0 means C is not read. packed_b (optional): op(B) packed once
+// C = act(alpha * A op(B) + beta * C + bias), all row-major. A is m x k; B
+// is k x n, or n x k when trans_b (then op(B) = B^T, the shape of attention
+// scores Q K^T). beta == 0 means C is not read. bias (optional): bias[i] is
+// added to row i (a convolution's output channel); bias and act are applied
+// as C is stored, so a 1x1 convolution makes one pass over its output. packed_b (optional): op(B) packed once
 // beforehand, used instead of packing b on every call when it was packed
 // for the ISA that runs; b must still be given (it serves any other ISA).
 struct GemmArgs {
@@ -90,6 +96,8 @@ struct GemmArgs {
   float* c = nullptr;
   std::size_t ldc = 0;
   const PackedB* packed_b = nullptr;
+  const float* bias = nullptr;
+  Activation act = Activation::none;
 };
 
 // op(B) of a GEMM (k x n) packed in the layout the active ISA's GEMM reads:

@@ -23,9 +23,6 @@
 
 namespace edgeattn {
 
-enum class Activation { none, relu, silu };
-const char* activation_name(Activation a);
-Result<Activation> activation_from_name(const std::string& name);
 // y = act(x) elementwise over a contiguous tensor; y may be x.
 Status activate(const Context& ctx, Activation act, ConstView x, View y);
 
@@ -52,7 +49,8 @@ struct Conv2dParams {
 // into its weight and bias at creation, and a fused activation. A 1x1 conv
 // with stride 1 runs as one GEMM on the map; a conv with few output channels
 // per group (depthwise, a CBAM spatial conv) adds each tap's shifted rows
-// directly; any other conv is im2col + GEMM.
+// directly; any other conv is im2col + GEMM. Strided convs first split the
+// padded input into phases, so both paths read unit-stride rows.
 class Conv2d {
  public:
   // weight [O, I / groups, kh, kw] (for 1x1 also [O, I]); bias [O] or
@@ -68,14 +66,10 @@ class Conv2d {
 
  private:
   enum class Path { gemm1x1, direct, im2col };
-  Status forward_direct(const Context& ctx, const float* x, std::size_t h, std::size_t w,
-                        float* y, std::size_t oh, std::size_t ow) const;
-  Status forward_im2col(const Context& ctx, const float* x, std::size_t h, std::size_t w,
-                        float* y, std::size_t oh, std::size_t ow, float* col, Workspace& ws) const;
-  struct Impl;  // the scratch layout (conv.cpp)
+  struct Impl;  // the scratch layout and the paths (conv.cpp)
   Conv2dParams p_;
   Path path_ = Path::im2col;
-  Tensor weight_;  // [O, I / groups * kh * kw], BatchNorm folded in
+  Tensor weight_;  // [O, I / groups * kh * kw], BatchNorm folded in (direct: taps in phase order)
   Tensor bias_;    // [O] (zeros when the conv had none and no BatchNorm)
 };
 

@@ -109,7 +109,7 @@ Result<NodeDef> read_node(const Json& j, std::size_t i) {
   return n;
 }
 
-// Folds each BatchNorm, then a relu or silu, into the convolution whose
+// Folds each BatchNorm, then an activation of activation.h, into the convolution whose
 // output only it reads (the epilogue of Conv2d; PyTorch computes the same
 // up to rounding of the folded weights, as every inference runtime does).
 void fold_into_convs(std::vector<NodeDef>& nodes, const std::set<std::string>& graph_outputs) {
@@ -130,7 +130,7 @@ void fold_into_convs(std::vector<NodeDef>& nodes, const std::set<std::string>& g
       bn->folded = true;
       n.outputs = bn->outputs;
     }
-    for (const char* act : {"relu", "silu"})
+    for (const char* act : {"relu", "relu6", "sigmoid", "silu", "hardsigmoid", "hardswish"})
       if (NodeDef* a = sole_reader(n, act)) {
         n.act = act;
         a->folded = true;

@@ -46,21 +46,21 @@ enum class Unary { relu, relu6, leaky_relu, hardtanh, sigmoid, tanh, silu, hards
 // formula of PyTorch's CPU kernel.
 void unary(Unary f, float a, float b, const float* x, float* y, std::size_t n) {
   switch (f) {
-    case Unary::relu: return kernels::relu(x, y, n);
-    case Unary::sigmoid: return kernels::sigmoid(x, y, n);
+    case Unary::relu: return kernels::activate(Activation::relu, x, y, n);
+    case Unary::relu6: return kernels::activate(Activation::relu6, x, y, n);
+    case Unary::sigmoid: return kernels::activate(Activation::sigmoid, x, y, n);
     case Unary::tanh: return kernels::tanh(x, y, n);
-    case Unary::silu: return kernels::silu(x, y, n);
+    case Unary::silu: return kernels::activate(Activation::silu, x, y, n);
+    case Unary::hardswish: return kernels::activate(Activation::hardswish, x, y, n);
+    case Unary::hardsigmoid: return kernels::activate(Activation::hardsigmoid, x, y, n);
     default: break;
   }
   for (std::size_t i = 0; i < n; ++i) {
     const float v = x[i];
     float r = 0.0f;
     switch (f) {
-      case Unary::relu6:
       case Unary::hardtanh: r = std::min(std::max(v, a), b); break;  // NaN stays NaN below
       case Unary::leaky_relu: r = v > 0.0f ? v : v * a; break;
-      case Unary::hardswish: r = v * std::min(std::max(v + 3.0f, 0.0f), 6.0f) / 6.0f; break;
-      case Unary::hardsigmoid: r = std::min(std::max(v + 3.0f, 0.0f), 6.0f) / 6.0f; break;
       case Unary::gelu:  // x * Phi(x), exact (approximate='none')
         r = float(0.5 * double(v) * (1.0 + std::erf(double(v) * M_SQRT1_2)));
         break;

@@ -7,6 +7,38 @@
 #include "module_kernels.h"
 #include "table.h"
 
+namespace edgeattn {
+
+namespace {
+constexpr Activation kActivations[] = {Activation::none,    Activation::relu,        Activation::relu6,
+                                       Activation::sigmoid, Activation::silu,        Activation::hardsigmoid,
+                                       Activation::hardswish};
+}  // namespace
+
+const char* activation_name(Activation a) {
+  switch (a) {
+    case Activation::none: return "none";
+    case Activation::relu: return "relu";
+    case Activation::relu6: return "relu6";
+    case Activation::sigmoid: return "sigmoid";
+    case Activation::silu: return "silu";
+    case Activation::hardsigmoid: return "hardsigmoid";
+    case Activation::hardswish: return "hardswish";
+  }
+  return "?";
+}
+
+Result<Activation> activation_from_name(const std::string& name) {
+  std::string known;
+  for (Activation a : kActivations) {
+    if (name == activation_name(a)) return a;
+    known += (known.empty() ? "" : ", ") + std::string(activation_name(a));
+  }
+  return Status::invalid("unknown activation '" + name + "' (known: " + known + ")");
+}
+
+}  // namespace edgeattn
+
 namespace edgeattn::kernels {
 
 using detail::active_table;

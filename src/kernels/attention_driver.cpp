@@ -64,7 +64,7 @@ void score_tile(const KernelTable& t, const kernels::AttendArgs& a, const float*
   const std::size_t nr = t.blocking.nr;
   const float scale2 = a.scale * kLog2e;  // scores in base 2, as the softmax step takes them
   t.micro_kernel(a.d, a.q + r0 * a.ldq, a.ldq, rows, pk + k0 * a.d, round_up(kc, nr) / nr,
-                 nr * a.d, s, kBlock, scale2, 0.0f);
+                 nr * a.d, s, kBlock, scale2, 0.0f, nullptr, Activation::none);
   for (std::size_t i = 0; a.mask && i < rows; ++i)
     apply_mask(s + i * kBlock, mask_row(a, r0 + i) + k0, kc);
 }
@@ -90,7 +90,7 @@ void attend_block(const KernelTable& t, const kernels::AttendArgs& a, const floa
   const std::size_t mr = t.blocking.mr, nr = t.blocking.nr;
   const auto pv_product = [&](std::size_t r0, const float* s) {
     t.micro_kernel(kc, s, kBlock, mr, pv + k0 * nr, g.dv_pad / nr, nr * a.n, g.o + (r0 - g.g0) * g.dv_pad,
-                   g.dv_pad, 1.0f, 1.0f);
+                   g.dv_pad, 1.0f, 1.0f, nullptr, Activation::none);
   };
   const float* prev = nullptr;
   std::size_t prev_r0 = 0;

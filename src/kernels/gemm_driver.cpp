@@ -100,12 +100,16 @@ void pack_b(const kernels::GemmArgs& g, std::size_t nr, std::size_t jc, std::siz
 
 namespace {
 
-void scale_c(const kernels::GemmArgs& g) {
-  for (std::size_t i = 0; i < g.m; ++i)
+// k == 0: only the epilogue's terms.
+void scale_c(const KernelTable& t, const kernels::GemmArgs& g) {
+  for (std::size_t i = 0; i < g.m; ++i) {
+    float* row = g.c + i * g.ldc;
     for (std::size_t j = 0; j < g.n; ++j) {
-      float& c = g.c[i * g.ldc + j];
-      c = g.beta == 0.0f ? 0.0f : g.beta * c;
+      row[j] = g.beta == 0.0f ? 0.0f : g.beta * row[j];
+      if (g.bias) row[j] += g.bias[i];
     }
+    t.activate(g.act, row, row, g.n);
+  }
 }
 
 }  // namespace
@@ -139,7 +143,7 @@ void pack_b_all(const KernelTable& t, const kernels::GemmArgs& g, float* out) {
 
 void gemm_blocked(const KernelTable& t, const kernels::GemmArgs& g, float* ws) {
   if (g.m == 0 || g.n == 0) return;
-  if (g.k == 0) return scale_c(g);
+  if (g.k == 0) return scale_c(t, g);
   const GemmBlocking& bl = t.blocking;
   const Panels p = panels_for(bl, g.n, g.k);
   float* scratch_b = ws;
@@ -154,6 +158,8 @@ void gemm_blocked(const KernelTable& t, const kernels::GemmArgs& g, float* ws) {
     for (std::size_t pc = 0; pc < g.k; pc += p.kc) {
       const std::size_t kb = min_of(p.kc, g.k - pc);
       const float beta = pc == 0 ? g.beta : 1.0f;
+      const bool last = pc + kb == g.k;  // the epilogue's block
+      const Activation act = last ? g.act : Activation::none;
       const float* pb = prepacked;
       if (prepacked) {
         prepacked += round_up(nb, bl.nr) * kb;
@@ -168,13 +174,14 @@ void gemm_blocked(const KernelTable& t, const kernels::GemmArgs& g, float* ws) {
           const std::size_t rows = min_of(bl.mr, g.m - ir);
           const float* a = g.a + ir * g.lda + pc;
           float* c = g.c + ir * g.ldc + jc + jr;
+          const float* bias = last && g.bias ? g.bias + ir : nullptr;
           if (rows == bl.mr && cols == bl.nr) {
-            t.micro_kernel(kb, a, g.lda, rows, b_panel, 1, 0, c, g.ldc, g.alpha, beta);
+            t.micro_kernel(kb, a, g.lda, rows, b_panel, 1, 0, c, g.ldc, g.alpha, beta, bias, act);
             continue;
           }
           for (std::size_t i = 0; i < rows; ++i)
             if (beta != 0.0f) std::memcpy(tile + i * bl.nr, c + i * g.ldc, cols * sizeof(float));
-          t.micro_kernel(kb, a, g.lda, rows, b_panel, 1, 0, tile, bl.nr, g.alpha, beta);
+          t.micro_kernel(kb, a, g.lda, rows, b_panel, 1, 0, tile, bl.nr, g.alpha, beta, bias, act);
           for (std::size_t i = 0; i < rows; ++i)
             std::memcpy(c + i * g.ldc, tile + i * bl.nr, cols * sizeof(float));
         }

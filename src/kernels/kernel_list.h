@@ -35,6 +35,8 @@
   X(sigmoid, sigmoid, void, (const float* x, float* y, std::size_t n), (x, y, n))               \
   X(relu, relu, void, (const float* x, float* y, std::size_t n), (x, y, n))                     \
   X(silu, silu, void, (const float* x, float* y, std::size_t n), (x, y, n))                     \
+  X(activate, activate, void, (Activation act, const float* x, float* y, std::size_t n),        \
+    (act, x, y, n))                                                                              \
   X(gemv, gemv, void,                                                                            \
     (std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda, const float* x, \
      float beta, float* y),                                                                      \

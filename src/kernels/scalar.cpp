@@ -124,15 +124,28 @@ void exp_lanes16(const float* x, const std::uint8_t* mask, std::size_t n, float 
 void vtanh(const float* x, float* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
 }
-void sigmoid(const float* x, float* y, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + std::exp(-x[i]));
+// PyTorch's formulas (activation.h); clamps keep a NaN as hardtanh does.
+float clamp_keep_nan(float v, float lo, float hi) {
+  return std::isnan(v) ? v : std::fmin(std::fmax(v, lo), hi);
 }
-void relu(const float* x, float* y, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+float activation(Activation act, float v) {
+  switch (act) {
+    case Activation::none: return v;
+    case Activation::relu: return v > 0.0f ? v : 0.0f;
+    case Activation::relu6: return clamp_keep_nan(v, 0.0f, 6.0f);
+    case Activation::sigmoid: return 1.0f / (1.0f + std::exp(-v));
+    case Activation::silu: return v / (1.0f + std::exp(-v));
+    case Activation::hardsigmoid: return clamp_keep_nan(v + 3.0f, 0.0f, 6.0f) / 6.0f;
+    case Activation::hardswish: return v * clamp_keep_nan(v + 3.0f, 0.0f, 6.0f) / 6.0f;
+  }
+  return v;
 }
-void silu(const float* x, float* y, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) y[i] = x[i] / (1.0f + std::exp(-x[i]));
+void activate(Activation act, const float* x, float* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = activation(act, x[i]);
 }
+void sigmoid(const float* x, float* y, std::size_t n) { activate(Activation::sigmoid, x, y, n); }
+void relu(const float* x, float* y, std::size_t n) { activate(Activation::relu, x, y, n); }
+void silu(const float* x, float* y, std::size_t n) { activate(Activation::silu, x, y, n); }
 void rows_mean_max(const float* x, std::size_t ldx, std::size_t rows, const float* scale,
                    float* mean, float* max, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
@@ -236,6 +249,8 @@ void gemm(const kernels::GemmArgs& g) {
       }
       float& c = g.c[i * g.ldc + j];
       c = g.beta == 0.0f ? g.alpha * s : g.alpha * s + g.beta * c;
+      if (g.bias) c += g.bias[i];
+      c = activation(g.act, c);
     }
   }
 }

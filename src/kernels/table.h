@@ -20,13 +20,14 @@ struct GemmBlocking {
   std::size_t mr = 0, nr = 0, kc = 0, nc = 0;
 };
 
-// For q < panels: C[mr x nr] at c + q nr = alpha * A[rows x kc] (packed B
-// panel at pb + q ldpb) + beta * C; A read in place with row stride lda
-// (rows <= mr valid rows); beta == 0: C not read. Consecutive panels share
+// For q < panels: C[mr x nr] at c + q nr = act(alpha * A[rows x kc] (packed
+// B panel at pb + q ldpb) + beta * C + bias[i]); A read in place with row
+// stride lda (rows <= mr valid rows); beta == 0: C not read; bias null: none. Consecutive panels share
 // one set-up of the row streams (attention's score tiles take 8 at k = 64).
 using MicroKernel = void (*)(std::size_t kc, const float* a, std::size_t lda, std::size_t rows,
                              const float* pb, std::size_t panels, std::size_t ldpb, float* c,
-                             std::size_t ldc, float alpha, float beta);
+                             std::size_t ldc, float alpha, float beta, const float* bias,
+                             Activation act);
 
 // C += A B as MicroKernel(kc, a, lda, rows, pb, panels, ldpb, c, ldc, 1, 1)
 // with, woven in, MR rows of scores e (row stride lde, kc each) turned into

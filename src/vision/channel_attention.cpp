@@ -48,7 +48,7 @@ void mlp(const SqueezeExcite::Weights& w, Activation act, const float* in, float
   const std::size_t r = w.fc1_weight.shape()[0], c = w.fc1_weight.shape()[1];
   kernels::gemv(r, c, 1.0f, w.fc1_weight.data(), c, in, 0.0f, hidden);
   if (w.fc1_bias.numel()) kernels::add(hidden, w.fc1_bias.data(), hidden, r);
-  detail::activate_row(act, hidden, hidden, r);
+  kernels::activate(act, hidden, hidden, r);
   kernels::gemv(c, r, 1.0f, w.fc2_weight.data(), r, hidden, 0.0f, out);
   if (w.fc2_bias.numel()) kernels::add(out, w.fc2_bias.data(), out, c);
 }

@@ -45,6 +45,29 @@ void fold_batch_norm(const BatchNorm& bn, float* weight, std::size_t row, float*
   }
 }
 
+void split_phases(const float* x, std::size_t p, std::size_t h, std::size_t w, std::size_t ph,
+                  std::size_t pw, const Phases& grid, float* out) {
+  out += p * grid.h * grid.w;
+  x += p * h * w;
+  for (std::size_t a = 0; a < grid.sh; ++a)
+    for (std::size_t b = 0; b < grid.sw; ++b) {
+      const std::size_t cols = grid.cols(b);
+      float* dst = out + grid.offset(a, b);
+      for (std::size_t r = 0; r < grid.rows(a); ++r, dst += cols) {
+        const std::size_t pr = a + r * grid.sh;
+        if (pr < ph || pr >= ph + h) {
+          std::memset(dst, 0, cols * sizeof(float));
+          continue;
+        }
+        const float* src = x + (pr - ph) * w;
+        for (std::size_t q = 0; q < cols; ++q) {
+          const std::size_t pc = b + q * grid.sw;
+          dst[q] = pc >= pw && pc < pw + w ? src[pc - pw] : 0.0f;
+        }
+      }
+    }
+}
+
 Result<Tensor> copy_tensor(const float* data, const Shape& shape) {
   EDGEATTN_ASSIGN_OR_RETURN(t, Tensor::zeros(shape));
   if (shape.numel()) std::memcpy(t.data(), data, shape.numel() * sizeof(float));
@@ -96,13 +119,24 @@ Result<Conv2d> Conv2d::create(const Conv2dParams& p, const Tensor& weight, const
   c.bias_ = std::move(b);
   const bool stride1 = p.stride_h == 1 && p.stride_w == 1;
   if (p.kernel_h == 1 && p.kernel_w == 1 && stride1 && p.pad_h == 0 && p.pad_w == 0 &&
-      p.groups == 1)
+      p.groups == 1) {
     c.path_ = Path::gemm1x1;
-  else if (stride1 && p.dilation_h == 1 && p.dilation_w == 1 &&
-           (ig == 1 || p.out_channels / p.groups <= 4))
+  } else if (p.dilation_h == 1 && p.dilation_w == 1 && (ig == 1 || p.out_channels / p.groups <= 4)) {
     c.path_ = Path::direct;  // a GEMM of so few rows would waste its tile
-  else
+    // Each kernel's taps in phase order (detail::Phases), as the input's.
+    const detail::Phases taps{p.stride_h, p.stride_w, p.kernel_h, p.kernel_w};
+    std::vector<float> k(p.kernel_h * p.kernel_w);
+    for (float* wk = c.weight_.data(); wk != c.weight_.data() + c.weight_.numel(); wk += k.size()) {
+      for (std::size_t a = 0; a < p.stride_h; ++a)
+        for (std::size_t b = 0; b < p.stride_w; ++b)
+          for (std::size_t i = 0; i < taps.rows(a); ++i)
+            for (std::size_t j = 0; j < taps.cols(b); ++j)
+              k[taps.offset(a, b) + i * taps.cols(b) + j] = wk[(a + i * p.stride_h) * p.kernel_w + b + j * p.stride_w];
+      std::copy(k.begin(), k.end(), wk);
+    }
+  } else {
     c.path_ = Path::im2col;
+  }
   return c;
 }
 
@@ -125,27 +159,96 @@ std::size_t Conv2d::weight_bytes() const {
 }
 
 struct Conv2d::Impl {
+  // The padded input's polyphase grid.
+  static detail::Phases grid(const Conv2d& c, std::size_t h, std::size_t w) {
+    return {c.p_.stride_h, c.p_.stride_w, h + 2 * c.p_.pad_h, w + 2 * c.p_.pad_w};
+  }
+
   // The path's scratch for one image (all images, one after another, when
-  // they run in turn): the padded image (direct) or the im2col matrix, then
-  // the GEMM's.
+  // they run in turn): the padded image split in phases (direct), that and
+  // the im2col matrix after it, then the GEMM's.
   static float* scratch(const Conv2d& c, detail::Scratch& s, const Shape& in, const Context& ctx) {
     const Result<Shape> out = c.output_shape(in);
     if (!out.ok()) return nullptr;
     const std::size_t n = out.value()[2] * out.value()[3];
     const std::size_t og = c.p_.out_channels / c.p_.groups, k = c.weight_.shape()[1];
+    const detail::Phases g = grid(c, in[2], in[3]);
     switch (c.path_) {
       case Path::gemm1x1:
         s.room(matmul_workspace_bytes(ctx, c.p_.out_channels, n, c.p_.in_channels));
         return nullptr;
-      case Path::direct:
-        return s.take<float>(c.p_.in_channels, (in[2] + 2 * c.p_.pad_h) * (in[3] + 2 * c.p_.pad_w));
+      case Path::direct: return s.take<float>(c.p_.in_channels, g.h * g.w);
       case Path::im2col: {
-        float* col = s.take<float>(k, n);
+        float* planes = s.take<float>(c.p_.in_channels * g.h * g.w + k * n, 1);
         s.room(matmul_workspace_bytes(ctx, og, n, k));
-        return col;
+        return planes;
       }
     }
     return nullptr;
+  }
+
+  // The image's planes padded and split into phases, threaded by plane.
+  static void split(const Context& ctx, const Conv2d& c, const float* x, std::size_t h,
+                    std::size_t w, float* planes) {
+    const detail::Phases g = grid(c, h, w);
+    const int t = threads_for(ctx, double(c.p_.in_channels) * g.h * g.w, detail::kMinElementsPerThread);
+    parallel_for(t, c.p_.in_channels, [&](std::size_t p, int) {
+      detail::split_phases(x, p, h, w, c.p_.pad_h, c.p_.pad_w, g, planes);
+    });
+  }
+
+  // Few output channels per group: each output plane is the bias plus, for
+  // each of its input planes and phase, the stride-1 convolution of that
+  // phase with the matching taps (conv_rows), then the activation.
+  static void direct(const Context& ctx, const Conv2d& c, const float* planes,
+                     const detail::Phases& g, float* y, std::size_t oh, std::size_t ow) {
+    const Conv2dParams& p = c.p_;
+    const std::size_t ig = p.in_channels / p.groups, og = p.out_channels / p.groups;
+    const detail::Phases taps{p.stride_h, p.stride_w, p.kernel_h, p.kernel_w};
+    const double flops = 2.0 * p.out_channels * ig * p.kernel_h * p.kernel_w * oh * ow;
+    const int t = threads_for(ctx, flops, kMinFlopsPerThread);
+    parallel_for(t, p.out_channels, [&](std::size_t o, int) {
+      float* yr = y + o * oh * ow;
+      for (std::size_t i = 0; i < oh * ow; ++i) yr[i] = c.bias_.data()[o];
+      const std::size_t first_in = o / og * ig;
+      for (std::size_t ic = 0; ic < ig; ++ic) {
+        const float* plane = planes + (first_in + ic) * g.h * g.w;
+        const float* wk = c.weight_.data() + (o * ig + ic) * taps.h * taps.w;
+        for (std::size_t a = 0; a < p.stride_h; ++a)
+          for (std::size_t b = 0; b < p.stride_w; ++b)
+            if (taps.rows(a) && taps.cols(b))
+              kernels::conv_rows(plane + g.offset(a, b), g.cols(b), wk + taps.offset(a, b), taps.rows(a),
+                                 taps.cols(b), yr, ow, oh, ow);
+      }
+      kernels::activate(p.act, yr, yr, oh * ow);
+    });
+  }
+
+  // Any other convolution: per group, col[(ic kh + i) kw + j][r ow + c] =
+  // padded x[ic][r sh + i dh][c sw + j dw], whole rows copied from the tap's
+  // phase, then one GEMM with the epilogue.
+  static Status im2col(const Context& ctx, const Conv2d& c, const float* planes,
+                       const detail::Phases& g, float* y, std::size_t oh, std::size_t ow,
+                       float* col, Workspace& ws) {
+    const Conv2dParams& p = c.p_;
+    const std::size_t ig = p.in_channels / p.groups, og = p.out_channels / p.groups;
+    const std::size_t kh = p.kernel_h, kw = p.kernel_w, k = ig * kh * kw, n = oh * ow;
+    for (std::size_t grp = 0; grp < p.groups; ++grp) {
+      const int t = threads_for(ctx, double(k) * n, detail::kMinElementsPerThread);
+      parallel_for(t, k, [&](std::size_t q, int) {
+        const std::size_t ic = q / (kh * kw), ti = q / kw % kh * p.dilation_h, tj = q % kw * p.dilation_w;
+        const std::size_t a = ti % p.stride_h, b = tj % p.stride_w;
+        const float* src = planes + (grp * ig + ic) * g.h * g.w + g.offset(a, b) +
+                           ti / p.stride_h * g.cols(b) + tj / p.stride_w;
+        for (std::size_t r = 0; r < oh; ++r)
+          std::memcpy(col + q * n + r * ow, src + r * g.cols(b), ow * sizeof(float));
+      });
+      EDGEATTN_RETURN_IF_ERROR(matmul(
+          ctx, with_epilogue(c, gemm_args(og, n, k, c.weight_.data() + grp * og * k, col, false, y + grp * og * n),
+                             grp * og),
+          ws));
+    }
+    return {};
   }
 
   // Threads that each take whole images: when one image is too little work
@@ -169,6 +272,14 @@ struct Conv2d::Impl {
     return detail::aligned_bytes(s.bytes());
   }
 
+  // The bias of output channels from `first` on, and the activation, applied
+  // as the GEMM stores its tiles (one pass over the output, not three).
+  static kernels::GemmArgs with_epilogue(const Conv2d& c, kernels::GemmArgs g, std::size_t first) {
+    g.bias = c.bias_.data() + first;
+    g.act = c.p_.act;
+    return g;
+  }
+
   // forward()'s whole layout: the per-image scratch, or each thread's part.
   static void layout(const Conv2d& c, detail::Scratch& s, const Shape& in, const Context& ctx,
                      float** buf, unsigned char** parts) {
@@ -187,80 +298,12 @@ std::size_t Conv2d::workspace_bytes(const Shape& in, const Context& ctx) const {
   return s.bytes();
 }
 
-namespace {
-
-// bias and activation over rows of n, one row per output channel.
-void epilogue(const Context& ctx, Activation act, const float* bias, float* y,
-              std::size_t channels, std::size_t n, bool add_bias) {
-  const int t = threads_for(ctx, double(channels) * n, detail::kMinElementsPerThread);
-  parallel_for(t, channels, [&](std::size_t c, int) {
-    float* row = y + c * n;
-    if (add_bias) kernels::add_scalar(row, bias[c], row, n);
-    detail::activate_row(act, row, row, n);
-  });
-}
-
-}  // namespace
-
-Status Conv2d::forward_direct(const Context& ctx, const float* x, std::size_t h, std::size_t w,
-                              float* y, std::size_t oh, std::size_t ow) const {
-  // x: the image zero-padded to [I, h, w] (h, w include the padding).
-  const std::size_t ig = p_.in_channels / p_.groups, og = p_.out_channels / p_.groups;
-  const std::size_t taps = p_.kernel_h * p_.kernel_w;
-  const double flops = 2.0 * p_.out_channels * ig * taps * oh * ow;
-  const int t = threads_for(ctx, flops, kMinFlopsPerThread);
-  parallel_for(t, p_.out_channels, [&](std::size_t o, int) {
-    float* yr = y + o * oh * ow;
-    for (std::size_t i = 0; i < oh * ow; ++i) yr[i] = bias_.data()[o];
-    const std::size_t first_in = o / og * ig;
-    for (std::size_t ic = 0; ic < ig; ++ic) {
-      const float* plane = x + (first_in + ic) * h * w;
-      const float* wk = weight_.data() + (o * ig + ic) * taps;
-      kernels::conv_rows(plane, w, wk, p_.kernel_h, p_.kernel_w, yr, ow, oh, ow);
-    }
-    detail::activate_row(p_.act, yr, yr, oh * ow);
-  });
-  return {};
-}
-
-Status Conv2d::forward_im2col(const Context& ctx, const float* x, std::size_t h, std::size_t w,
-                              float* y, std::size_t oh, std::size_t ow, float* col,
-                              Workspace& ws) const {
-  const std::size_t ig = p_.in_channels / p_.groups, og = p_.out_channels / p_.groups;
-  const std::size_t kh = p_.kernel_h, kw = p_.kernel_w, k = ig * kh * kw, n = oh * ow;
-  Status st;
-  for (std::size_t g = 0; g < p_.groups && st.ok(); ++g) {
-    // col[(ic kh + i) kw + j][r ow + c] = x[ic][r sh + i dh - ph][c sw + j dw - pw], 0 outside.
-    const int t = threads_for(ctx, double(k) * n, detail::kMinElementsPerThread);
-    parallel_for(t, k, [&](std::size_t q, int) {
-      const std::size_t ic = q / (kh * kw), i = q / kw % kh, j = q % kw;
-      const float* plane = x + (g * ig + ic) * h * w;
-      float* out = col + q * n;
-      for (std::size_t r = 0; r < oh; ++r) {
-        const std::ptrdiff_t ih =
-            std::ptrdiff_t(r * p_.stride_h + i * p_.dilation_h) - std::ptrdiff_t(p_.pad_h);
-        for (std::size_t c = 0; c < ow; ++c) {
-          const std::ptrdiff_t iw =
-              std::ptrdiff_t(c * p_.stride_w + j * p_.dilation_w) - std::ptrdiff_t(p_.pad_w);
-          const bool inside = ih >= 0 && ih < std::ptrdiff_t(h) && iw >= 0 && iw < std::ptrdiff_t(w);
-          out[r * ow + c] = inside ? plane[ih * std::ptrdiff_t(w) + iw] : 0.0f;
-        }
-      }
-    });
-    st = matmul(ctx, gemm_args(og, n, k, weight_.data() + g * og * k, col, false, y + g * og * n),
-                ws);
-  }
-  if (st.ok()) epilogue(ctx, p_.act, bias_.data(), y, p_.out_channels, n, true);
-  return st;
-}
-
 Status Conv2d::forward(const Context& ctx, ConstView x, View y, Workspace& ws) const {
   EDGEATTN_RETURN_IF_ERROR(detail::require_dense(x, 4, "conv2d input"));
   EDGEATTN_ASSIGN_OR_RETURN(out, output_shape(x.shape()));
   EDGEATTN_RETURN_IF_ERROR(detail::require_shape(y, out, "conv2d output"));
   const std::size_t h = x.dim(2), w = x.dim(3), oh = out[2], ow = out[3];
   const std::size_t in_img = p_.in_channels * h * w, out_img = p_.out_channels * oh * ow;
-  const std::size_t ph = h + 2 * p_.pad_h, pw = w + 2 * p_.pad_w;
   detail::Scratch s(ws);
   float* buf = nullptr;
   unsigned char* parts = nullptr;
@@ -271,16 +314,17 @@ Status Conv2d::forward(const Context& ctx, ConstView x, View y, Workspace& ws) c
     const float* xb = x.data() + b * in_img;
     float* yb = y.data() + b * out_img;
     if (path_ == Path::gemm1x1) {
-      EDGEATTN_RETURN_IF_ERROR(
-          matmul(c, gemm_args(p_.out_channels, h * w, p_.in_channels, weight_.data(), xb, false, yb), iws));
-      epilogue(c, p_.act, bias_.data(), yb, p_.out_channels, h * w, true);
+      return matmul(
+          c, Impl::with_epilogue(*this, gemm_args(p_.out_channels, h * w, p_.in_channels, weight_.data(), xb, false, yb), 0),
+          iws);
+    }
+    const detail::Phases g = Impl::grid(*this, h, w);
+    Impl::split(c, *this, xb, h, w, scratch);
+    if (path_ == Path::direct) {
+      Impl::direct(c, *this, scratch, g, yb, oh, ow);
       return {};
     }
-    if (path_ == Path::direct) {
-      detail::pad_planes(xb, p_.in_channels, h, w, p_.pad_h, p_.pad_w, scratch);
-      return forward_direct(c, scratch, ph, pw, yb, oh, ow);
-    }
-    return forward_im2col(c, xb, h, w, yb, oh, ow, scratch, iws);
+    return Impl::im2col(c, *this, scratch, g, yb, oh, ow, scratch + p_.in_channels * g.h * g.w, iws);
   };
   if (!parts) {
     for (std::size_t b = 0; b < x.dim(0); ++b) EDGEATTN_RETURN_IF_ERROR(image(ctx, b, buf, ws));

@@ -16,21 +16,6 @@ namespace edgeattn {
 using detail::parallel_for;
 using detail::threads_for;
 
-const char* activation_name(Activation a) {
-  switch (a) {
-    case Activation::none: return "none";
-    case Activation::relu: return "relu";
-    case Activation::silu: return "silu";
-  }
-  return "?";
-}
-
-Result<Activation> activation_from_name(const std::string& name) {
-  for (Activation a : {Activation::none, Activation::relu, Activation::silu})
-    if (name == activation_name(a)) return a;
-  return Status::invalid("unknown activation '" + name + "' (known: none, relu, silu)");
-}
-
 Status activate(const Context& ctx, Activation act, ConstView x, View y) {
   if (x.empty() || !x.is_contiguous() || y.empty() || !y.is_contiguous() || x.shape() != y.shape())
     return Status::invalid("activate: x " + x.shape().to_string() + " and y " +
@@ -39,7 +24,7 @@ Status activate(const Context& ctx, Activation act, ConstView x, View y) {
   const int t = threads_for(ctx, double(n), double(chunk));
   parallel_for(t, detail::ceil_div(n, chunk), [&](std::size_t p, int) {
     const std::size_t len = n - p * chunk < chunk ? n - p * chunk : chunk;
-    detail::activate_row(act, x.data() + p * chunk, y.data() + p * chunk, len);
+    kernels::activate(act, x.data() + p * chunk, y.data() + p * chunk, len);
   });
   return {};
 }

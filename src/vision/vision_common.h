@@ -19,20 +19,27 @@ Result<Tensor> copy_tensor(const float* data, const Shape& shape);
 // x is a contiguous, non-empty [B, channels, H, W] map, or an error naming module.
 Status check_map(ConstView x, std::size_t channels, const char* module);
 
-inline void activate_row(Activation act, const float* x, float* y, std::size_t n) {
-  if (act == Activation::relu) kernels::relu(x, y, n);
-  else if (act == Activation::silu) kernels::silu(x, y, n);
-  else if (x != y) std::memcpy(y, x, n * sizeof(float));
-}
+// The polyphase split of an h x w grid by strides (sh, sw): phase (a, b)
+// holds rows a, a + sh, ... and columns b, b + sw, ..., phases one after
+// another in (a, b) order, so the grid's size is unchanged. A stride-s
+// convolution is the sum over phases of stride-1 convolutions of the
+// input's phases with the kernel's (the same split of its taps), so the
+// strided paths read unit-stride rows as the stride-1 ones do.
+struct Phases {
+  std::size_t sh, sw, h, w;
+  std::size_t rows(std::size_t a) const { return a < h ? (h - a + sh - 1) / sh : 0; }
+  std::size_t cols(std::size_t b) const { return b < w ? (w - b + sw - 1) / sw : 0; }
+  std::size_t offset(std::size_t a, std::size_t b) const {
+    std::size_t off = 0;
+    for (std::size_t i = 0; i < a; ++i) off += rows(i) * w;  // the columns of a row sum to w
+    for (std::size_t j = 0; j < b; ++j) off += rows(a) * cols(j);
+    return off;
+  }
+};
 
-// planes [c, h, w] copied into [c, h + 2 ph, w + 2 pw] with zero borders.
-inline void pad_planes(const float* x, std::size_t c, std::size_t h, std::size_t w, std::size_t ph,
-                       std::size_t pw, float* out) {
-  const std::size_t oh = h + 2 * ph, ow = w + 2 * pw;
-  std::memset(out, 0, c * oh * ow * sizeof(float));
-  for (std::size_t p = 0; p < c; ++p)
-    for (std::size_t r = 0; r < h; ++r)
-      std::memcpy(out + (p * oh + r + ph) * ow + pw, x + (p * h + r) * w, w * sizeof(float));
-}
+// Plane p of x [C, h, w], zero-padded by (ph, pw), split as `grid` (the
+// padded plane's) into out + p * grid.h * grid.w.
+void split_phases(const float* x, std::size_t p, std::size_t h, std::size_t w, std::size_t ph,
+                  std::size_t pw, const Phases& grid, float* out);
 
 }  // namespace edgeattn::detail

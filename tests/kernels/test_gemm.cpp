@@ -22,6 +22,7 @@ struct GemmCase {
   bool trans_b;
   float alpha, beta;
   std::size_t pad;  // extra leading-dimension elements
+  Activation act = Activation::none;  // with a bias per row when not none
 };
 
 void check_gemm(const GemmCase& c) {
@@ -30,6 +31,7 @@ void check_gemm(const GemmCase& c) {
   const auto a = random_floats(c.m * lda, -1, 1, 100 + c.m * 7 + c.k);
   const auto b = random_floats(brows * ldb, -1, 1, 200 + c.n * 5 + c.k);
   std::vector<float> c0 = random_floats(c.m * ldc, -1, 1, 300);
+  const auto row_bias = random_floats(c.m, -2, 2, 400 + c.m);
   if (c.beta == 0.0f) c0.assign(c.m * ldc, std::nanf(""));  // must not be read
   std::vector<double> want(c.m * c.n), tol(c.m * c.n);
   for (std::size_t i = 0; i < c.m; ++i)
@@ -41,14 +43,18 @@ void check_gemm(const GemmCase& c) {
         mag += std::fabs(a[i * lda + p] * bv);
       }
       const double old = c.beta == 0.0f ? 0.0 : c.beta * double(c0[i * ldc + j]);
-      want[i * c.n + j] = c.alpha * s + old;
-      tol[i * c.n + j] = (c.k * kEps + 1e-6) * (std::fabs(c.alpha) * mag + std::fabs(old));
+      const double bias = c.act == Activation::none ? 0.0 : row_bias[i];
+      const double pre = c.alpha * s + old + bias;
+      want[i * c.n + j] = activation_ref(c.act, pre);
+      tol[i * c.n + j] = activation_tol(
+          c.act, pre, (c.k * kEps + 1e-6) * (std::fabs(c.alpha) * mag + std::fabs(old) + std::fabs(bias)));
     }
   std::vector<float> cm = c0;
   kernels::GemmArgs g;
   g.m = c.m, g.n = c.n, g.k = c.k, g.alpha = c.alpha, g.beta = c.beta;
   g.a = a.data(), g.lda = lda, g.b = b.data(), g.ldb = ldb, g.trans_b = c.trans_b;
   g.c = cm.data(), g.ldc = ldc;
+  if (c.act != Activation::none) g.bias = row_bias.data(), g.act = c.act;
   std::vector<unsigned char> ws(kernels::gemm_workspace_bytes(c.m, c.n, c.k) + 1);
   // +1: an odd start address, so gemm must align the workspace itself
   const Status st = kernels::gemm(g, ws.data() + 1, ws.size() - 1);
@@ -61,6 +67,8 @@ void check_gemm(const GemmCase& c) {
   CAPTURE(c.k);
   CAPTURE(c.trans_b);
   CAPTURE(c.beta);
+  const std::string act = activation_name(c.act);
+  CAPTURE(act);
   expect_close(got.data(), want, tol, "gemm");
   // B packed beforehand: bitwise the same C (the same arithmetic, only the
   // packing moved out of the call).
@@ -94,6 +102,19 @@ TEST_CASE("gemm: odd shapes, both op(B), alpha/beta, strided, blocking edges") {
   });
 }
 
+TEST_CASE("gemm epilogue: bias per row and each activation, on edge tiles and after k blocks") {
+  for_each_table([&](const detail::KernelTable&) {
+    std::size_t i = 0;
+    for (Activation act : kAllActivations) {
+      ++i;
+      for (std::size_t m : {1u, 5u, 13u})
+        for (std::size_t n : {3u, 17u, 40u})
+          check_gemm({m, n, 7, i % 2 == 0, 1.0f, i % 3 == 0 ? 0.5f : 0.0f, 1, act});
+      check_gemm({19, 33, 300, false, 1.0f, 0.0f, 0, act});  // k > kc: the epilogue only at the end
+    }
+  });
+}
+
 TEST_CASE("gemm: B packed for another ISA falls back to B; a packed B of other size is an error") {
   const std::size_t m = 9, n = 40, k = 300;
   const auto a = random_floats(m * k, -1, 1, 1), b = random_floats(k * n, -1, 1, 2);
@@ -118,8 +139,9 @@ TEST_CASE("gemm: B packed for another ISA falls back to B; a packed B of other s
   CHECK(s.message().find("packed B is 299 x 40") != std::string::npos);
 }
 
-TEST_CASE("gemm: k == 0 scales C by beta; bad arguments are named") {
+TEST_CASE("gemm: k == 0 scales C by beta (then the epilogue); bad arguments are named") {
   std::vector<float> c = {1, 2, 3, 4};
+  const std::vector<float> bias = {-1, 0.5f};
   kernels::GemmArgs g;
   g.m = 2, g.n = 2, g.k = 0, g.beta = 0.5f, g.c = c.data(), g.ldc = 2;
   for_each_table([&](const detail::KernelTable&) {
@@ -127,6 +149,11 @@ TEST_CASE("gemm: k == 0 scales C by beta; bad arguments are named") {
     g.c = cc.data();
     REQUIRE(kernels::gemm(g, nullptr, 0).ok());
     CHECK(cc == std::vector<float>{0.5f, 1, 1.5f, 2});
+    cc = c;
+    g.bias = bias.data(), g.act = Activation::relu;
+    REQUIRE(kernels::gemm(g, nullptr, 0).ok());
+    CHECK(cc == std::vector<float>{0, 0, 2, 2.5f});
+    g.bias = nullptr, g.act = Activation::none;
   });
   const std::vector<float> a(6), b(6);
   g.k = 3, g.a = a.data(), g.lda = 2, g.b = b.data(), g.ldb = 2, g.c = c.data();

@@ -28,6 +28,8 @@
 
 using namespace edgeattn;
 using edgeattn::test::Misaligned;
+using edgeattn::test::activation_ref;
+using edgeattn::test::kAllActivations;
 using edgeattn::test::random_floats;
 using edgeattn::test::sweep_sizes;
 
@@ -66,6 +68,12 @@ inline void expect_close(const float* got, const std::vector<double>& want,
   }
 }
 
+// The error an activation adds to an input within tol of v: its slope (at
+// most 1.5, hardswish's) times tol, and sigmoid's 1e-6 (|v| 1e-6 for silu).
+inline double activation_tol(Activation act, double v, double tol) {
+  if (act == Activation::none) return tol;
+  return 1.5 * tol + 1e-6 * (1.0 + std::fabs(v)) + 4 * kEps * std::fabs(v);
+}
 // What f(table) gives with the scalar reference table.
 template <class F>
 std::vector<float> scalar_result(F f) {
@@ -86,6 +94,7 @@ inline void expect_agrees_with_scalar(const std::vector<float>& got,
 
 using edgeattn::test::expect_agrees_with_scalar;
 using edgeattn::test::expect_close;
+using edgeattn::test::activation_tol;
 using edgeattn::test::for_each_table;
 using edgeattn::test::kEps;
 using edgeattn::test::kInf;

@@ -59,19 +59,60 @@ template <class A>
 void vtanh(const float* x, float* y, std::size_t n) {
   map1<A>(x, y, n, [](auto v) { return tanh_batch<A>(v); });
 }
+// activation.h's formulas on one vector. The clamps keep a NaN (min and
+// max would drop it on x86); hardswish needs no select: NaN times the clamp
+// is NaN.
+template <class A, Activation Act>
+EDGEATTN_ALWAYS_INLINE fbatch<A> activation(fbatch<A> v) {
+  using F = fbatch<A>;
+  const F zero(0.0f), three(3.0f), six(6.0f);
+  if constexpr (Act == Activation::relu) return xsimd::max(v, zero);
+  if constexpr (Act == Activation::relu6) return xsimd::select(xsimd::isnan(v), v, xsimd::min(xsimd::max(v, zero), six));
+  if constexpr (Act == Activation::sigmoid) return sigmoid_batch<A>(v);
+  if constexpr (Act == Activation::silu) return v * sigmoid_batch<A>(v);
+  if constexpr (Act == Activation::hardsigmoid)
+    return xsimd::select(xsimd::isnan(v), v, xsimd::min(xsimd::max(v + three, zero), six) / six);
+  if constexpr (Act == Activation::hardswish) return v * xsimd::min(xsimd::max(v + three, zero), six) / six;
+  return v;
+}
+
+// The run-time choice, once per call (a loop) or per stored tile (GEMM).
+#define EDGEATTN_ACTIVATION_CASES(X) \
+  X(relu) X(relu6) X(sigmoid) X(silu) X(hardsigmoid) X(hardswish)
 template <class A>
-void sigmoid(const float* x, float* y, std::size_t n) {
-  map1<A>(x, y, n, [](auto v) { return sigmoid_batch<A>(v); });
+EDGEATTN_ALWAYS_INLINE fbatch<A> activation(Activation act, fbatch<A> v) {
+  switch (act) {
+#define EDGEATTN_ACTIVATION_CASE(a) \
+  case Activation::a: return activation<A, Activation::a>(v);
+    EDGEATTN_ACTIVATION_CASES(EDGEATTN_ACTIVATION_CASE)
+#undef EDGEATTN_ACTIVATION_CASE
+    case Activation::none: break;
+  }
+  return v;
 }
 
 template <class A>
+void activate(Activation act, const float* x, float* y, std::size_t n) {
+  switch (act) {
+#define EDGEATTN_ACTIVATION_CASE(a) \
+  case Activation::a: return map1<A>(x, y, n, [](auto v) { return activation<A, Activation::a>(v); });
+    EDGEATTN_ACTIVATION_CASES(EDGEATTN_ACTIVATION_CASE)
+#undef EDGEATTN_ACTIVATION_CASE
+    case Activation::none: break;
+  }
+  if (x != y) map1<A>(x, y, n, [](auto v) { return v; });
+}
+template <class A>
+void sigmoid(const float* x, float* y, std::size_t n) {
+  activate<A>(Activation::sigmoid, x, y, n);
+}
+template <class A>
 void relu(const float* x, float* y, std::size_t n) {
-  const fbatch<A> zero(0.0f);
-  map1<A>(x, y, n, [&](auto v) { return xsimd::max(v, zero); });
+  activate<A>(Activation::relu, x, y, n);
 }
 template <class A>
 void silu(const float* x, float* y, std::size_t n) {
-  map1<A>(x, y, n, [](auto v) { return v * sigmoid_batch<A>(v); });
+  activate<A>(Activation::silu, x, y, n);
 }
 
 }  // namespace

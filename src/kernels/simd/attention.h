@@ -78,7 +78,8 @@ void pv_exp2(std::size_t kc, const float* a, std::size_t lda, std::size_t rows, 
     (F::load_unaligned(ci + W) + acc1[i]).store_unaligned(ci + W);
   }
   if (panels > 1)
-    gemm_micro<A, MR>(kc, a, lda, rows, pb + ldpb, panels - 1, ldpb, c + 2 * W, ldc, 1.0f, 1.0f);
+    gemm_micro<A, MR>(kc, a, lda, rows, pb + ldpb, panels - 1, ldpb, c + 2 * W, ldc, 1.0f, 1.0f, nullptr,
+                      Activation::none);
 }
 
 }  // namespace

@@ -29,21 +29,25 @@ EDGEATTN_ALWAYS_INLINE void micro_step(const float* const (&ar)[MR], std::size_t
 // XNNPACK does: MR sequential streams) against two vectors of the packed,
 // 64-byte-aligned B panel; then the same rows against the next panel. Rows
 // past `rows` re-read the last valid row; their results land in the
-// caller's scratch tile and are dropped. A tile of at most half the rows
+// caller's scratch tile and are dropped. The epilogue (bias, activation)
+// runs on the registers before the store. A tile of at most half the rows
 // runs the half-height kernel (each element's FMA sequence, so its bits,
 // are the same): 50 rows of 8 then cost 52 row-passes, not 56.
 template <class A, std::size_t MR>
 void gemm_micro(std::size_t kc, const float* a, std::size_t lda, std::size_t rows,
                 const float* pb, std::size_t panels, std::size_t ldpb, float* c, std::size_t ldc,
-                float alpha, float beta) {
+                float alpha, float beta, const float* bias, Activation act) {
   using F = fbatch<A>;
   constexpr std::size_t W = F::size;
   if constexpr (MR >= 6 && MR % 2 == 0)
     if (rows <= MR / 2)
-      return gemm_micro<A, MR / 2>(kc, a, lda, rows, pb, panels, ldpb, c, ldc, alpha, beta);
+      return gemm_micro<A, MR / 2>(kc, a, lda, rows, pb, panels, ldpb, c, ldc, alpha, beta, bias, act);
   const float* ar[MR];
 #pragma GCC unroll 16
   for (std::size_t i = 0; i < MR; ++i) ar[i] = a + (i < rows ? i : rows - 1) * lda;
+  F vbias[MR];
+#pragma GCC unroll 16
+  for (std::size_t i = 0; i < MR; ++i) vbias[i] = F(bias ? bias[i < rows ? i : rows - 1] : 0.0f);
   const F va(alpha), vb(beta);
   for (std::size_t q = 0; q < panels; ++q, pb += ldpb, c += 2 * W) {
     F acc0[MR], acc1[MR];
@@ -63,6 +67,8 @@ void gemm_micro(std::size_t kc, const float* a, std::size_t lda, std::size_t row
         r0 = fmadd(vb, F::load_unaligned(ci), r0);
         r1 = fmadd(vb, F::load_unaligned(ci + W), r1);
       }
+      if (bias) r0 += vbias[i], r1 += vbias[i];
+      if (act != Activation::none) r0 = activation<A>(act, r0), r1 = activation<A>(act, r1);
       r0.store_unaligned(ci);
       r1.store_unaligned(ci + W);
     }
