@@ -54,6 +54,25 @@ std::ptrdiff_t row_offset(const Shape& shape, const Strides& st, std::size_t r) 
   return off;
 }
 
+// Merges each axis into the next where every operand steps over both as
+// over one (PyTorch's TensorIterator coalesces dimensions the same way), so
+// x [B, C, H, W] times a gate [B, C, 1, 1] runs as rows of H W, not of W.
+void coalesce(Shape& shape, Strides* const* ops, int count) {
+  for (int d = shape.rank - 2; d >= 0; --d) {
+    bool ok = true;
+    for (int o = 0; o < count; ++o)
+      ok = ok && ops[o]->s[d] == ops[o]->s[d + 1] * std::ptrdiff_t(shape.dims[d + 1]);
+    if (!ok) continue;
+    shape.dims[d] *= shape.dims[d + 1];
+    for (int o = 0; o < count; ++o) ops[o]->s[d] = ops[o]->s[d + 1];
+    for (int e = d + 1; e + 1 < shape.rank; ++e) {
+      shape.dims[e] = shape.dims[e + 1];
+      for (int o = 0; o < count; ++o) ops[o]->s[e] = ops[o]->s[e + 1];
+    }
+    --shape.rank;
+  }
+}
+
 std::size_t rows_of(const Shape& s) { return s.rank == 0 ? 1 : s.numel() / s.dims[s.rank - 1]; }
 std::size_t last_dim(const Shape& s) { return s.rank == 0 ? 1 : s.dims[s.rank - 1]; }
 
@@ -107,15 +126,18 @@ Status binary(Binary op, const Context& ctx, ConstView a, ConstView b, View out)
                              " is not the broadcast of " + a.shape().to_string() + " and " +
                              b.shape().to_string());
   }
-  const Strides sa = broadcast_strides(a, os), sb = broadcast_strides(b, os);
-  const Strides sy = broadcast_strides(ConstView(out), os);
-  const std::size_t rows = rows_of(os), n = last_dim(os);
-  const int last = os.rank ? os.rank - 1 : 0;
+  Strides sa = broadcast_strides(a, os), sb = broadcast_strides(b, os);
+  Strides sy = broadcast_strides(ConstView(out), os);
+  Shape cs = os;
+  Strides* const all[] = {&sa, &sb, &sy};
+  coalesce(cs, all, 3);
+  const std::size_t rows = rows_of(cs), n = last_dim(cs);
+  const int last = cs.rank ? cs.rank - 1 : 0;
   const int t = threads_for(ctx, static_cast<double>(os.numel()), kMinElementsPerThread);
   parallel_for(t, rows, [&](std::size_t r, int) {
-    binary_row(op, a.data() + row_offset(os, sa, r), os.rank ? sa.s[last] : 0,
-               b.data() + row_offset(os, sb, r), os.rank ? sb.s[last] : 0,
-               out.data() + row_offset(os, sy, r), os.rank ? sy.s[last] : 1, n);
+    binary_row(op, a.data() + row_offset(cs, sa, r), cs.rank ? sa.s[last] : 0,
+               b.data() + row_offset(cs, sb, r), cs.rank ? sb.s[last] : 0,
+               out.data() + row_offset(cs, sy, r), cs.rank ? sy.s[last] : 1, n);
   });
   return {};
 }

@@ -127,6 +127,13 @@ TEST_CASE("add / mul with broadcasting") {
                 View(z.data(), Shape{3, 17}))
                 .ok());
     for (std::size_t i = 0; i < z.size(); ++i) CHECK(z[i] == col[i / 17] + bias[i % 17]);
+    // an SE gate: [1, 2, 3, 17] * [1, 2, 1, 1] (H and W coalesce into one row)
+    const auto gate = random_floats(2, -2, 2, 24);
+    std::vector<float> g(a.size());
+    REQUIRE(mul(split_ctx(2), ConstView(a.data(), Shape{1, 2, 3, 17}), ConstView(gate.data(), Shape{1, 2, 1, 1}),
+                View(g.data(), Shape{1, 2, 3, 17}))
+                .ok());
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(g[i] == a[i] * gate[i / 51]);
   });
   std::vector<float> y(a.size());
   const Status s = add(Context{}, av, ConstView(bias.data(), Shape{16}), View(y.data(), av.shape()));
