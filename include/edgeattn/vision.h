@@ -49,8 +49,10 @@ struct Conv2dParams {
 // into its weight and bias at creation, and a fused activation. A 1x1 conv
 // with stride 1 runs as one GEMM on the map; a conv with few output channels
 // per group (depthwise, a CBAM spatial conv) adds each tap's shifted rows
-// directly; any other conv is im2col + GEMM. Strided convs first split the
-// padded input into phases, so both paths read unit-stride rows.
+// directly; any other conv is im2col + GEMM. A depthwise conv (dilation 1)
+// runs on 16 channels interleaved, so its vectors span channels whatever
+// the map's width. Strided convs first split the padded input into phases,
+// so the other paths read unit-stride rows.
 class Conv2d {
  public:
   // weight [O, I / groups, kh, kw] (for 1x1 also [O, I]); bias [O] or
@@ -65,11 +67,13 @@ class Conv2d {
   Status forward(const Context& ctx, ConstView x, View y, Workspace& ws) const;
 
  private:
-  enum class Path { gemm1x1, direct, im2col };
+  enum class Path { gemm1x1, depthwise, direct, im2col };
   struct Impl;  // the scratch layout and the paths (conv.cpp)
   Conv2dParams p_;
   Path path_ = Path::im2col;
-  Tensor weight_;  // [O, I / groups * kh * kw], BatchNorm folded in (direct: taps in phase order)
+  // [O, I / groups * kh * kw], BatchNorm folded in (direct: taps in phase
+  // order; depthwise: blocks of 16 channels, taps then bias interleaved)
+  Tensor weight_;
   Tensor bias_;    // [O] (zeros when the conv had none and no BatchNorm)
 };
 

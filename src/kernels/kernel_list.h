@@ -63,6 +63,10 @@
     (const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw, float* y,  \
      std::size_t ldy, std::size_t rows, std::size_t n),                                          \
     (x, ldx, w, kh, kw, y, ldy, rows, n))                                                        \
+  X(dwconv_row, dwconv_row, void,                                                                \
+    (const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,            \
+     std::size_t sw, float* y, std::size_t n, Activation act),                                   \
+    (x, ldx, w, kh, kw, sw, y, n, act))                                                          \
   X(online_softmax2, online_softmax2, void,                                                      \
     (float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m, float* l, float* o,   \
      std::size_t ldo, std::size_t dv),                                                           \

@@ -47,6 +47,15 @@ void lstm_gates(const float* gx, const float* gh, float* c, float* h_out, std::s
 // ldx apart.
 void conv_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
                float* y, std::size_t ldy, std::size_t rows, std::size_t n);
+// One output row of a depthwise convolution over 16 channels interleaved
+// (the blocked layout [H][W][16], as ncnn's pack layouts): for c < n and
+// lane l < 16, y[c * 16 + l] = act(w[kh kw 16 + l] + sum_{i < kh, j < kw}
+// w[(i kw + j) 16 + l] x[i ldx + (c sw + j) 16 + l]), the bias first and
+// then the taps in (i, j) order; x points at the first input row of the
+// window (ldx floats apart), w holds the taps then the bias, 16 each.
+void dwconv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
+                std::size_t sw, float* y, std::size_t n, Activation act);
+constexpr std::size_t kDwLanes = 16;
 
 // Mean and max across `rows` rows of n (ldx apart), e.g. over the channels
 // of a feature map (CBAM): with t_r = scale[r] * x[r * ldx + i] (scale null:

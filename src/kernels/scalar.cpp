@@ -188,6 +188,17 @@ void conv_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh, 
       y[r * ldy + c] = s;
     }
 }
+void dwconv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
+                std::size_t sw, float* y, std::size_t n, Activation act) {
+  constexpr std::size_t L = kernels::kDwLanes;
+  for (std::size_t c = 0; c < n; ++c)
+    for (std::size_t l = 0; l < L; ++l) {
+      float s = w[kh * kw * L + l];
+      for (std::size_t i = 0; i < kh; ++i)
+        for (std::size_t j = 0; j < kw; ++j) s += w[(i * kw + j) * L + l] * x[i * ldx + (c * sw + j) * L + l];
+      y[c * L + l] = activation(act, s);
+    }
+}
 void online_softmax2(float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m,
                      float* l, float* o, std::size_t ldo, std::size_t dv) {
   const float ninf = -std::numeric_limits<float>::infinity();

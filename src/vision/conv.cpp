@@ -1,5 +1,6 @@
 // Conv2d with BatchNorm folded in (PyTorch's cross-correlation, zero
 // padding), three algorithms chosen once at creation.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -51,7 +52,10 @@ void split_phases(const float* x, std::size_t p, std::size_t h, std::size_t w, s
   x += p * h * w;
   for (std::size_t a = 0; a < grid.sh; ++a)
     for (std::size_t b = 0; b < grid.sw; ++b) {
-      const std::size_t cols = grid.cols(b);
+      const std::size_t cols = grid.cols(b), sw = grid.sw;
+      // columns [lo, hi) of the phase fall inside the map: no test per element
+      const std::size_t lo = std::min(cols, b >= pw ? 0 : ceil_div(pw - b, sw));
+      const std::size_t hi = std::max(lo, std::min(cols, b >= pw + w ? 0 : ceil_div(pw + w - b, sw)));
       float* dst = out + grid.offset(a, b);
       for (std::size_t r = 0; r < grid.rows(a); ++r, dst += cols) {
         const std::size_t pr = a + r * grid.sh;
@@ -59,11 +63,13 @@ void split_phases(const float* x, std::size_t p, std::size_t h, std::size_t w, s
           std::memset(dst, 0, cols * sizeof(float));
           continue;
         }
-        const float* src = x + (pr - ph) * w;
-        for (std::size_t q = 0; q < cols; ++q) {
-          const std::size_t pc = b + q * grid.sw;
-          dst[q] = pc >= pw && pc < pw + w ? src[pc - pw] : 0.0f;
-        }
+        std::fill(dst, dst + lo, 0.0f);
+        std::fill(dst + hi, dst + cols, 0.0f);
+        if (hi == lo) continue;
+        const float* src = x + (pr - ph) * w + (b + lo * sw - pw);
+        if (sw == 1) std::memcpy(dst + lo, src, (hi - lo) * sizeof(float));
+        else
+          for (std::size_t q = 0; q < hi - lo; ++q) dst[lo + q] = src[q * sw];
       }
     }
 }
@@ -85,6 +91,25 @@ Status check_map(ConstView x, std::size_t channels, const char* module) {
 }  // namespace detail
 
 using detail::ceil_div;
+using kernels::kDwLanes;
+
+namespace {
+
+// A depthwise conv's weight [C, taps] and bias [C] as blocks of kDwLanes
+// channels: each block's taps, then its bias, lane-interleaved; lanes past
+// C hold zeros.
+Result<Tensor> depthwise_blocks(const Tensor& weight, const Tensor& bias, std::size_t taps) {
+  const std::size_t channels = bias.numel(), blocks = ceil_div(channels, kDwLanes);
+  EDGEATTN_ASSIGN_OR_RETURN(out, Tensor::zeros(Shape{blocks, (taps + 1) * kDwLanes}));
+  for (std::size_t ch = 0; ch < channels; ++ch) {
+    float* blk = out.data() + ch / kDwLanes * (taps + 1) * kDwLanes + ch % kDwLanes;
+    for (std::size_t t = 0; t < taps; ++t) blk[t * kDwLanes] = weight.data()[ch * taps + t];
+    blk[taps * kDwLanes] = bias.data()[ch];
+  }
+  return out;
+}
+
+}  // namespace
 
 Result<Conv2d> Conv2d::create(const Conv2dParams& p, const Tensor& weight, const Tensor& bias,
                               const BatchNorm* bn) {
@@ -121,6 +146,10 @@ Result<Conv2d> Conv2d::create(const Conv2dParams& p, const Tensor& weight, const
   if (p.kernel_h == 1 && p.kernel_w == 1 && stride1 && p.pad_h == 0 && p.pad_w == 0 &&
       p.groups == 1) {
     c.path_ = Path::gemm1x1;
+  } else if (p.dilation_h == 1 && p.dilation_w == 1 && ig == 1 && p.groups == p.out_channels) {
+    c.path_ = Path::depthwise;
+    EDGEATTN_ASSIGN_OR_RETURN(blocked, depthwise_blocks(c.weight_, c.bias_, p.kernel_h * p.kernel_w));
+    c.weight_ = std::move(blocked);
   } else if (p.dilation_h == 1 && p.dilation_w == 1 && (ig == 1 || p.out_channels / p.groups <= 4)) {
     c.path_ = Path::direct;  // a GEMM of so few rows would waste its tile
     // Each kernel's taps in phase order (detail::Phases), as the input's.
@@ -177,6 +206,9 @@ struct Conv2d::Impl {
       case Path::gemm1x1:
         s.room(matmul_workspace_bytes(ctx, c.p_.out_channels, n, c.p_.in_channels));
         return nullptr;
+      case Path::depthwise:
+        return s.take<float>(std::min<std::size_t>(resolve_threads(ctx), ceil_div(c.p_.in_channels, kDwLanes)),
+                             (g.h * g.w + n) * kDwLanes);
       case Path::direct: return s.take<float>(c.p_.in_channels, g.h * g.w);
       case Path::im2col: {
         float* planes = s.take<float>(c.p_.in_channels * g.h * g.w + k * n, 1);
@@ -221,6 +253,33 @@ struct Conv2d::Impl {
                                  taps.cols(b), yr, ow, oh, ow);
       }
       kernels::activate(p.act, yr, yr, oh * ow);
+    });
+  }
+
+  // Depthwise: per block of 16 channels (a thread's), the padded input
+  // interleaved by 4 x 4 transposes into the thread's slot, each output row
+  // by dwconv_row (bias and activation included), and back.
+  static void depthwise(const Context& ctx, const Conv2d& c, const float* x, std::size_t h,
+                        std::size_t w, float* y, std::size_t oh, std::size_t ow, float* slots) {
+    const Conv2dParams& p = c.p_;
+    const detail::Phases g = grid(c, h, w);
+    const std::size_t blocks = ceil_div(p.in_channels, kDwLanes), taps = p.kernel_h * p.kernel_w;
+    const std::size_t slot = (g.h * g.w + oh * ow) * kDwLanes;
+    const double flops = 2.0 * p.in_channels * taps * oh * ow;
+    const int t = std::min<int>(threads_for(ctx, flops, kMinFlopsPerThread), int(blocks));
+    parallel_for(t, blocks, [&](std::size_t blk, int tid) {
+      float* xb = slots + std::size_t(tid) * slot;
+      float* yb = xb + g.h * g.w * kDwLanes;
+      const std::size_t c0 = blk * kDwLanes, lanes = std::min(kDwLanes, p.in_channels - c0);
+      std::memset(xb, 0, g.h * g.w * kDwLanes * sizeof(float));
+      for (std::size_t r = 0; r < h; ++r)
+        kernels::transpose(lanes, w, x + c0 * h * w + r * w, h * w,
+                           xb + ((r + p.pad_h) * g.w + p.pad_w) * kDwLanes, kDwLanes);
+      const float* wb = c.weight_.data() + blk * (taps + 1) * kDwLanes;
+      for (std::size_t r = 0; r < oh; ++r)
+        kernels::dwconv_row(xb + r * p.stride_h * g.w * kDwLanes, g.w * kDwLanes, wb, p.kernel_h,
+                            p.kernel_w, p.stride_w, yb + r * ow * kDwLanes, ow, p.act);
+      kernels::transpose(oh * ow, lanes, yb, kDwLanes, y + c0 * oh * ow, oh * ow);
     });
   }
 
@@ -317,6 +376,10 @@ Status Conv2d::forward(const Context& ctx, ConstView x, View y, Workspace& ws) c
       return matmul(
           c, Impl::with_epilogue(*this, gemm_args(p_.out_channels, h * w, p_.in_channels, weight_.data(), xb, false, yb), 0),
           iws);
+    }
+    if (path_ == Path::depthwise) {
+      Impl::depthwise(c, *this, xb, h, w, yb, oh, ow, scratch);
+      return {};
     }
     const detail::Phases g = Impl::grid(*this, h, w);
     Impl::split(c, *this, xb, h, w, scratch);

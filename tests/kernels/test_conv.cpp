@@ -39,3 +39,39 @@ TEST_CASE("conv_rows: 2-D taps against double precision, 1 to 25 output rows") {
         }
   });
 }
+
+TEST_CASE("dwconv_row: 16 interleaved channels, strides 1-3, each activation, against double") {
+  constexpr std::size_t L = kernels::kDwLanes;
+  const std::pair<std::size_t, std::size_t> kernels_hw[] = {{3, 3}, {5, 5}, {1, 1}, {7, 7}, {3, 2}};
+  for_each_table([&](const detail::KernelTable& t) {
+    std::size_t seed = 0;
+    for (const auto& [kh, kw] : kernels_hw)
+      for (std::size_t sw : {1u, 2u, 3u})
+        for (std::size_t n : {1u, 2u, 3u, 4u, 5u, 7u, 8u, 9u, 17u, 56u}) {
+          const Activation act = kAllActivations[++seed % std::size(kAllActivations)];
+          const std::size_t ldx = ((n - 1) * sw + kw + 1) * L;
+          const auto x = random_floats(kh * ldx, -2, 2, 31 + seed), w = random_floats((kh * kw + 1) * L, -1, 1, 32 + seed);
+          Misaligned mx(x, n % 4), mw(w, kw % 3);
+          std::vector<float> y(n * L + 5, 7.0f);
+          t.dwconv_row(mx.data(), ldx, mw.data(), kh, kw, sw, y.data(), n, act);
+          std::vector<double> want(n * L + 5, 7.0), tol(n * L + 5, 0.0);  // past n: untouched
+          for (std::size_t c = 0; c < n; ++c)
+            for (std::size_t l = 0; l < L; ++l) {
+              double s = w[kh * kw * L + l], mag = std::fabs(s);
+              for (std::size_t i = 0; i < kh; ++i)
+                for (std::size_t j = 0; j < kw; ++j) {
+                  const double p = double(w[(i * kw + j) * L + l]) * x[i * ldx + (c * sw + j) * L + l];
+                  s += p, mag += std::fabs(p);
+                }
+              want[c * L + l] = activation_ref(act, s);
+              tol[c * L + l] = activation_tol(act, s, (kh * kw + 1) * kEps * mag + 1e-7);
+            }
+          const std::string a = activation_name(act);
+          CAPTURE(n);
+          CAPTURE(kh);
+          CAPTURE(sw);
+          CAPTURE(a);
+          expect_close(y.data(), want, tol, "dwconv_row");
+        }
+  });
+}

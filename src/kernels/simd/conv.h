@@ -3,6 +3,8 @@
 // translation unit per ISA; everything in an anonymous namespace).
 #pragma once
 
+#include "../module_kernels.h"
+#include "activations.h"
 #include "common.h"
 
 namespace edgeattn::detail {
@@ -111,6 +113,42 @@ std::size_t conv_rows_by_tap_columns(const float* x, std::size_t ldx, const floa
     }
   if (r0 != 0) conv_rows_by_tap_rows<A>(x, ldx, w, KH, kw, y, ldy, r0, n / W * W, n);
   return r0;
+}
+
+// P output pixels of dwconv_row at once: each tap's 16 weights are loaded
+// once for the P pixels (loads per FMA 1 + 1 / P; P = 4 where 16 lanes are
+// one or two vectors, 2 where four: the accumulators fill the registers).
+template <class A, std::size_t P>
+EDGEATTN_ALWAYS_INLINE void dw_pixels(const float* x, std::size_t ldx, const float* w, std::size_t kh,
+                                      std::size_t kw, std::size_t sw, float* y, Activation act) {
+  using F = fbatch<A>;
+  constexpr std::size_t L = kernels::kDwLanes, W = F::size, V = L / W;
+  F acc[P][V];
+  const float* bias = w + kh * kw * L;
+  for (std::size_t p = 0; p < P; ++p)
+    for (std::size_t v = 0; v < V; ++v) acc[p][v] = F::load_unaligned(bias + v * W);
+  for (std::size_t i = 0; i < kh; ++i)
+    for (std::size_t j = 0; j < kw; ++j) {
+      const float* wt = w + (i * kw + j) * L;
+      const float* xt = x + i * ldx + j * L;
+      for (std::size_t v = 0; v < V; ++v) {
+        const F wv = F::load_unaligned(wt + v * W);
+        for (std::size_t p = 0; p < P; ++p)
+          acc[p][v] = fmadd(wv, F::load_unaligned(xt + p * sw * L + v * W), acc[p][v]);
+      }
+    }
+  for (std::size_t p = 0; p < P; ++p)
+    for (std::size_t v = 0; v < V; ++v) activation<A>(act, acc[p][v]).store_unaligned(y + p * L + v * W);
+}
+
+template <class A>
+void dwconv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
+                std::size_t sw, float* y, std::size_t n, Activation act) {
+  constexpr std::size_t L = kernels::kDwLanes, P = L / fbatch<A>::size >= 4 ? 2 : 4;
+  static_assert(L % fbatch<A>::size == 0, "16 lanes are whole vectors");
+  std::size_t c = 0;
+  for (; c + P <= n; c += P) dw_pixels<A, P>(x + c * sw * L, ldx, w, kh, kw, sw, y + c * L, act);
+  for (; c < n; ++c) dw_pixels<A, 1>(x + c * sw * L, ldx, w, kh, kw, sw, y + c * L, act);
 }
 
 template <class A>
