@@ -51,7 +51,8 @@ struct Conv2dParams {
 // per group (depthwise, a CBAM spatial conv) adds each tap's shifted rows
 // directly; any other conv is im2col + GEMM. A depthwise conv (dilation 1)
 // runs on 16 channels interleaved, so its vectors span channels whatever
-// the map's width. Strided convs first split the padded input into phases,
+// the map's width; a dense conv with few inputs per output (a network's
+// 3-channel stem) has 16 output channels in the lanes. Strided convs first split the padded input into phases,
 // so the other paths read unit-stride rows.
 class Conv2d {
  public:
@@ -67,12 +68,13 @@ class Conv2d {
   Status forward(const Context& ctx, ConstView x, View y, Workspace& ws) const;
 
  private:
-  enum class Path { gemm1x1, depthwise, direct, im2col };
+  enum class Path { gemm1x1, depthwise, stem, direct, im2col };
   struct Impl;  // the scratch layout and the paths (conv.cpp)
   Conv2dParams p_;
   Path path_ = Path::im2col;
   // [O, I / groups * kh * kw], BatchNorm folded in (direct: taps in phase
-  // order; depthwise: blocks of 16 channels, taps then bias interleaved)
+  // order; depthwise and stem: blocks of 16 channels, taps then bias
+  // interleaved)
   Tensor weight_;
   Tensor bias_;    // [O] (zeros when the conv had none and no BatchNorm)
 };

@@ -67,6 +67,10 @@
     (const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,            \
      std::size_t sw, float* y, std::size_t n, Activation act),                                   \
     (x, ldx, w, kh, kw, sw, y, n, act))                                                          \
+  X(conv_row_oc16, conv_row_oc16, void,                                                          \
+    (const float* x, std::size_t ldx, std::size_t plane, std::size_t channels, const float* w,   \
+     std::size_t kh, std::size_t kw, std::size_t sw, float* y, std::size_t n, Activation act),   \
+    (x, ldx, plane, channels, w, kh, kw, sw, y, n, act))                                         \
   X(online_softmax2, online_softmax2, void,                                                      \
     (float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m, float* l, float* o,   \
      std::size_t ldo, std::size_t dv),                                                           \

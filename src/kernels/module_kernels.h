@@ -56,6 +56,15 @@ void conv_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh, 
 void dwconv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
                 std::size_t sw, float* y, std::size_t n, Activation act);
 constexpr std::size_t kDwLanes = 16;
+// One output row of a dense convolution with few inputs per output (a
+// network's stem: 3 channels x 3 x 3), 16 output channels as the lanes:
+// y[c * 16 + l] = act(w[k 16 + l] + sum_{ch < channels, i < kh, j < kw}
+// w[((ch kh + i) kw + j) 16 + l] x[ch plane + i ldx + c sw + j]), k =
+// channels kh kw, summed in that order; x is the padded NCHW input at the
+// window's first row.
+void conv_row_oc16(const float* x, std::size_t ldx, std::size_t plane, std::size_t channels,
+                   const float* w, std::size_t kh, std::size_t kw, std::size_t sw, float* y,
+                   std::size_t n, Activation act);
 
 // Mean and max across `rows` rows of n (ldx apart), e.g. over the channels
 // of a feature map (CBAM): with t_r = scale[r] * x[r * ldx + i] (scale null:

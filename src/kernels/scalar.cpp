@@ -199,6 +199,21 @@ void dwconv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh,
       y[c * L + l] = activation(act, s);
     }
 }
+void conv_row_oc16(const float* x, std::size_t ldx, std::size_t plane, std::size_t channels,
+                   const float* w, std::size_t kh, std::size_t kw, std::size_t sw, float* y,
+                   std::size_t n, Activation act) {
+  constexpr std::size_t L = kernels::kDwLanes;
+  const std::size_t k = channels * kh * kw;
+  for (std::size_t c = 0; c < n; ++c)
+    for (std::size_t l = 0; l < L; ++l) {
+      float s = w[k * L + l];
+      for (std::size_t ch = 0; ch < channels; ++ch)
+        for (std::size_t i = 0; i < kh; ++i)
+          for (std::size_t j = 0; j < kw; ++j)
+            s += w[((ch * kh + i) * kw + j) * L + l] * x[ch * plane + i * ldx + c * sw + j];
+      y[c * L + l] = activation(act, s);
+    }
+}
 void online_softmax2(float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m,
                      float* l, float* o, std::size_t ldo, std::size_t dv) {
   const float ninf = -std::numeric_limits<float>::infinity();

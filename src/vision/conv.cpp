@@ -95,10 +95,13 @@ using kernels::kDwLanes;
 
 namespace {
 
-// A depthwise conv's weight [C, taps] and bias [C] as blocks of kDwLanes
-// channels: each block's taps, then its bias, lane-interleaved; lanes past
-// C hold zeros.
-Result<Tensor> depthwise_blocks(const Tensor& weight, const Tensor& bias, std::size_t taps) {
+// Dense convs with at most this many inputs per output take the stem path.
+constexpr std::size_t kStemTaps = 32;
+
+// A weight [C, taps] and bias [C] (depthwise: C channels; stem: C output
+// channels) as blocks of kDwLanes channels: each block's taps, then its
+// bias, lane-interleaved; lanes past C hold zeros.
+Result<Tensor> channel_blocks(const Tensor& weight, const Tensor& bias, std::size_t taps) {
   const std::size_t channels = bias.numel(), blocks = ceil_div(channels, kDwLanes);
   EDGEATTN_ASSIGN_OR_RETURN(out, Tensor::zeros(Shape{blocks, (taps + 1) * kDwLanes}));
   for (std::size_t ch = 0; ch < channels; ++ch) {
@@ -148,7 +151,12 @@ Result<Conv2d> Conv2d::create(const Conv2dParams& p, const Tensor& weight, const
     c.path_ = Path::gemm1x1;
   } else if (p.dilation_h == 1 && p.dilation_w == 1 && ig == 1 && p.groups == p.out_channels) {
     c.path_ = Path::depthwise;
-    EDGEATTN_ASSIGN_OR_RETURN(blocked, depthwise_blocks(c.weight_, c.bias_, p.kernel_h * p.kernel_w));
+    EDGEATTN_ASSIGN_OR_RETURN(blocked, channel_blocks(c.weight_, c.bias_, p.kernel_h * p.kernel_w));
+    c.weight_ = std::move(blocked);
+  } else if (p.dilation_h == 1 && p.dilation_w == 1 && p.groups == 1 && row <= kStemTaps &&
+             p.out_channels >= kDwLanes / 2) {
+    c.path_ = Path::stem;  // im2col would copy each input kh kw times for a short GEMM
+    EDGEATTN_ASSIGN_OR_RETURN(blocked, channel_blocks(c.weight_, c.bias_, row));
     c.weight_ = std::move(blocked);
   } else if (p.dilation_h == 1 && p.dilation_w == 1 && (ig == 1 || p.out_channels / p.groups <= 4)) {
     c.path_ = Path::direct;  // a GEMM of so few rows would waste its tile
@@ -209,6 +217,8 @@ struct Conv2d::Impl {
       case Path::depthwise:
         return s.take<float>(std::min<std::size_t>(resolve_threads(ctx), ceil_div(c.p_.in_channels, kDwLanes)),
                              (g.h * g.w + n) * kDwLanes);
+      case Path::stem:  // the padded input, then a row of 16 channels per thread
+        return s.take<float>(c.p_.in_channels * g.h * g.w + resolve_threads(ctx) * out.value()[3] * kDwLanes, 1);
       case Path::direct: return s.take<float>(c.p_.in_channels, g.h * g.w);
       case Path::im2col: {
         float* planes = s.take<float>(c.p_.in_channels * g.h * g.w + k * n, 1);
@@ -280,6 +290,32 @@ struct Conv2d::Impl {
         kernels::dwconv_row(xb + r * p.stride_h * g.w * kDwLanes, g.w * kDwLanes, wb, p.kernel_h,
                             p.kernel_w, p.stride_w, yb + r * ow * kDwLanes, ow, p.act);
       kernels::transpose(oh * ow, lanes, yb, kDwLanes, y + c0 * oh * ow, oh * ow);
+    });
+  }
+
+  // Stem: the padded input (x split with stride 1), then per piece (a row
+  // of a block of 16 output channels) conv_row_oc16 into the thread's row
+  // and a transpose into the output planes.
+  static void stem(const Context& ctx, const Conv2d& c, const float* x, std::size_t h, std::size_t w,
+                   float* y, std::size_t oh, std::size_t ow, float* scratch) {
+    const Conv2dParams& p = c.p_;
+    const detail::Phases g{1, 1, h + 2 * p.pad_h, w + 2 * p.pad_w};
+    float* rows = scratch + p.in_channels * g.h * g.w;
+    const int ts = threads_for(ctx, double(p.in_channels) * g.h * g.w, detail::kMinElementsPerThread);
+    parallel_for(ts, p.in_channels, [&](std::size_t pl, int) {
+      detail::split_phases(x, pl, h, w, p.pad_h, p.pad_w, g, scratch);
+    });
+    const std::size_t blocks = ceil_div(p.out_channels, kDwLanes), taps = c.weight_.shape()[1] / kDwLanes - 1;
+    const double flops = 2.0 * p.out_channels * taps * oh * ow;
+    const int t = threads_for(ctx, flops, kMinFlopsPerThread);
+    parallel_for(t, blocks * oh, [&](std::size_t piece, int tid) {
+      const std::size_t blk = piece / oh, r = piece % oh;
+      const std::size_t c0 = blk * kDwLanes, lanes = std::min(kDwLanes, p.out_channels - c0);
+      float* row = rows + std::size_t(tid) * ow * kDwLanes;
+      kernels::conv_row_oc16(scratch + r * p.stride_h * g.w, g.w, g.h * g.w, p.in_channels,
+                             c.weight_.data() + blk * c.weight_.shape()[1], p.kernel_h, p.kernel_w,
+                             p.stride_w, row, ow, p.act);
+      kernels::transpose(ow, lanes, row, kDwLanes, y + c0 * oh * ow + r * ow, oh * ow);
     });
   }
 
@@ -379,6 +415,10 @@ Status Conv2d::forward(const Context& ctx, ConstView x, View y, Workspace& ws) c
     }
     if (path_ == Path::depthwise) {
       Impl::depthwise(c, *this, xb, h, w, yb, oh, ow, scratch);
+      return {};
+    }
+    if (path_ == Path::stem) {
+      Impl::stem(c, *this, xb, h, w, yb, oh, ow, scratch);
       return {};
     }
     const detail::Phases g = Impl::grid(*this, h, w);

@@ -75,3 +75,43 @@ TEST_CASE("dwconv_row: 16 interleaved channels, strides 1-3, each activation, ag
         }
   });
 }
+
+TEST_CASE("conv_row_oc16: 16 output channels in lanes, few input channels, against double") {
+  constexpr std::size_t L = kernels::kDwLanes;
+  for_each_table([&](const detail::KernelTable& t) {
+    std::size_t seed = 0;
+    for (std::size_t channels : {1u, 3u})
+      for (const auto& [kh, kw] : {std::pair<std::size_t, std::size_t>{3, 3}, {5, 3}, {1, 1}})
+        for (std::size_t sw : {1u, 2u})
+          for (std::size_t n : {1u, 2u, 3u, 7u, 8u, 9u, 17u, 112u}) {
+            const Activation act = kAllActivations[++seed % std::size(kAllActivations)];
+            const std::size_t ldx = (n - 1) * sw + kw + 2, plane = kh * ldx + 3;
+            const auto x = random_floats(channels * plane, -2, 2, 41 + seed);
+            const auto w = random_floats((channels * kh * kw + 1) * L, -1, 1, 42 + seed);
+            Misaligned mx(x, n % 4), mw(w, kw % 3);
+            std::vector<float> y(n * L + 3, 5.0f);
+            t.conv_row_oc16(mx.data(), ldx, plane, channels, mw.data(), kh, kw, sw, y.data(), n, act);
+            std::vector<double> want(n * L + 3, 5.0), tol(n * L + 3, 0.0);
+            for (std::size_t c = 0; c < n; ++c)
+              for (std::size_t l = 0; l < L; ++l) {
+                double s = w[channels * kh * kw * L + l], mag = std::fabs(s);
+                for (std::size_t ch = 0; ch < channels; ++ch)
+                  for (std::size_t i = 0; i < kh; ++i)
+                    for (std::size_t j = 0; j < kw; ++j) {
+                      const double p = double(w[((ch * kh + i) * kw + j) * L + l]) *
+                                       x[ch * plane + i * ldx + c * sw + j];
+                      s += p, mag += std::fabs(p);
+                    }
+                want[c * L + l] = activation_ref(act, s);
+                tol[c * L + l] = activation_tol(act, s, (channels * kh * kw + 1) * kEps * mag + 1e-7);
+              }
+            const std::string a = activation_name(act);
+            CAPTURE(n);
+            CAPTURE(channels);
+            CAPTURE(kh);
+            CAPTURE(sw);
+            CAPTURE(a);
+            expect_close(y.data(), want, tol, "conv_row_oc16");
+          }
+  });
+}

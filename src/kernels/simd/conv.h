@@ -151,6 +151,43 @@ void dwconv_row(const float* x, std::size_t ldx, const float* w, std::size_t kh,
   for (; c < n; ++c) dw_pixels<A, 1>(x + c * sw * L, ldx, w, kh, kw, sw, y + c * L, act);
 }
 
+// P pixels of conv_row_oc16: each tap's 16 weights loaded once, each
+// input element broadcast once per pixel (loads per FMA 1 / V + 1 / P).
+template <class A, std::size_t P>
+EDGEATTN_ALWAYS_INLINE void oc16_pixels(const float* x, std::size_t ldx, std::size_t plane,
+                                        std::size_t channels, const float* w, std::size_t kh,
+                                        std::size_t kw, std::size_t sw, float* y, Activation act) {
+  using F = fbatch<A>;
+  constexpr std::size_t L = kernels::kDwLanes, W = F::size, V = L / W;
+  F acc[P][V];
+  const float* bias = w + channels * kh * kw * L;
+  for (std::size_t p = 0; p < P; ++p)
+    for (std::size_t v = 0; v < V; ++v) acc[p][v] = F::load_unaligned(bias + v * W);
+  for (std::size_t ch = 0; ch < channels; ++ch)
+    for (std::size_t i = 0; i < kh; ++i)
+      for (std::size_t j = 0; j < kw; ++j, w += L) {
+        const float* xt = x + ch * plane + i * ldx + j;
+        F wv[V];
+        for (std::size_t v = 0; v < V; ++v) wv[v] = F::load_unaligned(w + v * W);
+        for (std::size_t p = 0; p < P; ++p) {
+          const F xv(xt[p * sw]);
+          for (std::size_t v = 0; v < V; ++v) acc[p][v] = fmadd(wv[v], xv, acc[p][v]);
+        }
+      }
+  for (std::size_t p = 0; p < P; ++p)
+    for (std::size_t v = 0; v < V; ++v) activation<A>(act, acc[p][v]).store_unaligned(y + p * L + v * W);
+}
+
+template <class A>
+void conv_row_oc16(const float* x, std::size_t ldx, std::size_t plane, std::size_t channels,
+                   const float* w, std::size_t kh, std::size_t kw, std::size_t sw, float* y,
+                   std::size_t n, Activation act) {
+  constexpr std::size_t L = kernels::kDwLanes, V = L / fbatch<A>::size, P = V >= 4 ? 2 : V == 2 ? 4 : 8;
+  std::size_t c = 0;
+  for (; c + P <= n; c += P) oc16_pixels<A, P>(x + c * sw, ldx, plane, channels, w, kh, kw, sw, y + c * L, act);
+  for (; c < n; ++c) oc16_pixels<A, 1>(x + c * sw, ldx, plane, channels, w, kh, kw, sw, y + c * L, act);
+}
+
 template <class A>
 void conv_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
                float* y, std::size_t ldy, std::size_t rows, std::size_t n) {
