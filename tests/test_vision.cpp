@@ -198,6 +198,15 @@ TEST_CASE("pooling and Linear against double precision") {
         }
     expect_near(mx.data(), want_max, 0, "max_pool2d");
     expect_near(av.data(), want_avg, 1e-6, "avg_pool2d");
+    // a NaN anywhere in a window wins it, wherever it comes in the window
+    Tensor xn = tensor(Shape{1, 1, 4, 4}, 42, -2.0f, 2.0f), yn = Tensor::zeros(Shape{1, 1, 2, 2}).value();
+    xn.data()[0] = xn.data()[7] = std::nanf("");
+    Pool2dParams q;
+    q.kernel_h = q.kernel_w = q.stride_h = q.stride_w = 2;
+    REQUIRE(max_pool2d(Context{1}, q, xn.view(), yn.view()).ok());
+    CHECK(std::isnan(yn.data()[0]));
+    CHECK(std::isnan(yn.data()[1]));
+    CHECK(!std::isnan(yn.data()[2]));
     Tensor g = Tensor::zeros(Shape{2, 3}).value();
     REQUIRE(global_avg_pool(Context{1}, x.view(), g.view()).ok());
     for (std::size_t pl = 0; pl < 6; ++pl) {
