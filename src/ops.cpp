@@ -158,24 +158,47 @@ std::size_t matmul_workspace_bytes(const Context& ctx, std::size_t m, std::size_
   return static_cast<std::size_t>(resolve_threads(ctx)) * kernels::gemm_workspace_bytes(m, n, k);
 }
 
+namespace {
+
+// A product with one row or one column of C is a GEMV over the weights,
+// unpacked: `outputs` results split in runs of kRun (whole blocks of the
+// GEMV kernels), each computed alone by run(j0, j1), the same bits for any
+// thread count.
+template <class F>
+void gemv_runs(const Context& ctx, std::size_t outputs, std::size_t k, F run) {
+  constexpr std::size_t kRun = 64;
+  const std::size_t runs = ceil_div(outputs, kRun);
+  const double weight_bytes = sizeof(float) * static_cast<double>(outputs) * k;
+  const int t = threads_for(ctx, weight_bytes, detail::min_weight_bytes_per_thread());
+  parallel_for(t, static_cast<std::size_t>(t), [&](std::size_t part, int) {
+    const std::size_t j0 = runs * part / t * kRun, j1 = std::min(outputs, runs * (part + 1) / t * kRun);
+    if (j0 < j1) run(j0, j1);
+  });
+}
+
+}  // namespace
+
 Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
-  if (g.m == 1 && g.n > 0 && g.k > 0) {  // one row (a decoder step): a GEMV, unpacked
+  if (g.m == 1 && g.n > 0 && g.k > 0) {  // one row (a decoder step)
     EDGEATTN_RETURN_IF_ERROR(detail::check_gemm(g));
-    // Split in runs of kRun outputs (whole blocks of the GEMV kernels), each
-    // computed alone: the same bits for any thread count.
-    constexpr std::size_t kRun = 64;
-    const std::size_t runs = ceil_div(g.n, kRun);
-    const double weight_bytes = sizeof(float) * static_cast<double>(g.n) * g.k;
-    const int t = threads_for(ctx, weight_bytes, detail::min_weight_bytes_per_thread());
-    parallel_for(t, static_cast<std::size_t>(t), [&](std::size_t part, int) {
-      const std::size_t j0 = runs * part / t * kRun, j1 = std::min(g.n, runs * (part + 1) / t * kRun);
-      if (j0 >= j1) return;
+    gemv_runs(ctx, g.n, g.k, [&](std::size_t j0, std::size_t j1) {
       if (g.trans_b)
         kernels::gemv(j1 - j0, g.k, g.alpha, g.b + j0 * g.ldb, g.ldb, g.a, g.beta, g.c + j0);
       else
         kernels::gemv_t(g.k, j1 - j0, g.alpha, g.b + j0, g.ldb, g.a, g.beta, g.c + j0);
       if (g.bias) kernels::add_scalar(g.c + j0, g.bias[0], g.c + j0, j1 - j0);
       kernels::activate(g.act, g.c + j0, g.c + j0, j1 - j0);
+    });
+    return {};
+  }
+  if (g.n == 1 && g.m > 1 && g.k > 0 && g.ldc == 1 && (g.trans_b || g.ldb == 1)) {
+    // one column (a 1x1 conv on a 1x1 map, SE's excitation): a whole
+    // register tile of columns would compute one
+    EDGEATTN_RETURN_IF_ERROR(detail::check_gemm(g));
+    gemv_runs(ctx, g.m, g.k, [&](std::size_t i0, std::size_t i1) {
+      kernels::gemv(i1 - i0, g.k, g.alpha, g.a + i0 * g.lda, g.lda, g.b, g.beta, g.c + i0);
+      if (g.bias) kernels::add(g.c + i0, g.bias + i0, g.c + i0, i1 - i0);
+      kernels::activate(g.act, g.c + i0, g.c + i0, i1 - i0);
     });
     return {};
   }

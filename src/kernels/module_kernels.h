@@ -66,6 +66,14 @@ void conv_row_oc16(const float* x, std::size_t ldx, std::size_t plane, std::size
                    const float* w, std::size_t kh, std::size_t kw, std::size_t sw, float* y,
                    std::size_t n, Activation act);
 
+// A few products at once, each row of A read once: y[i ldy + j] = sum_p
+// a[i lda + p] x[j ldx + p] for i < m, j < nx <= kGemvMultiMax (a conv's
+// weights against the im2row rows of a map of few pixels: its output
+// planes directly).
+constexpr std::size_t kGemvMultiMax = 8;
+void gemv_multi(std::size_t m, std::size_t k, const float* a, std::size_t lda, const float* x,
+                std::size_t ldx, std::size_t nx, float* y, std::size_t ldy);
+
 // Mean and max across `rows` rows of n (ldx apart), e.g. over the channels
 // of a feature map (CBAM): with t_r = scale[r] * x[r * ldx + i] (scale null:
 // t_r = x), mean[i] = (t_0 + t_1 + ... ) / rows in that order and max[i] =

@@ -244,6 +244,11 @@ void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t
     y[i] = beta == 0.0f ? s : s + beta * y[i];
   }
 }
+void gemv_multi(std::size_t m, std::size_t k, const float* a, std::size_t lda, const float* x,
+                std::size_t ldx, std::size_t nx, float* y, std::size_t ldy) {
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < nx; ++j) y[i * ldy + j] = dot(a + i * lda, x + j * ldx, k);
+}
 void gemv_t(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
             const float* x, float beta, float* y) {
   for (std::size_t j = 0; j < k; ++j) {

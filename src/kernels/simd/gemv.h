@@ -62,6 +62,52 @@ void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t
   for (; i < m; ++i) finish(i, dot<A>(a + i * lda, x, k));
 }
 
+// gemv_multi for NX products: each row of A is loaded once for the NX
+// chains (loads per FMA 1 + 1 / NX), and eight sums reduce by one
+// transpose-add.
+template <class A, std::size_t NX>
+void gemv_multi_n(std::size_t m, std::size_t k, const float* a, std::size_t lda, const float* x,
+                  std::size_t ldx, float* y, std::size_t ldy) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  for (std::size_t i = 0; i < m; ++i) {
+    const float* r = a + i * lda;
+    F acc[NX];
+    for (std::size_t j = 0; j < NX; ++j) acc[j] = F(0.0f);
+    std::size_t p = 0;
+    for (; p + W <= k; p += W) {
+      const F av = F::load_unaligned(r + p);
+#pragma GCC unroll 8
+      for (std::size_t j = 0; j < NX; ++j) acc[j] = fmadd(av, F::load_unaligned(x + j * ldx + p), acc[j]);
+    }
+    if (p < k) {
+      const F av = load_tail<A>(r + p, k - p);
+      for (std::size_t j = 0; j < NX; ++j) acc[j] = fmadd(av, load_tail<A>(x + j * ldx + p, k - p), acc[j]);
+    }
+    if constexpr (NX == 8) {
+      hsum8<A>(acc, y + i * ldy);
+    } else {
+      for (std::size_t j = 0; j < NX; ++j) y[i * ldy + j] = hsum<A>(acc[j]);
+    }
+  }
+}
+
+template <class A>
+void gemv_multi(std::size_t m, std::size_t k, const float* a, std::size_t lda, const float* x,
+                std::size_t ldx, std::size_t nx, float* y, std::size_t ldy) {
+  switch (nx) {
+    case 1: return gemv_multi_n<A, 1>(m, k, a, lda, x, ldx, y, ldy);
+    case 2: return gemv_multi_n<A, 2>(m, k, a, lda, x, ldx, y, ldy);
+    case 3: return gemv_multi_n<A, 3>(m, k, a, lda, x, ldx, y, ldy);
+    case 4: return gemv_multi_n<A, 4>(m, k, a, lda, x, ldx, y, ldy);
+    case 5: return gemv_multi_n<A, 5>(m, k, a, lda, x, ldx, y, ldy);
+    case 6: return gemv_multi_n<A, 6>(m, k, a, lda, x, ldx, y, ldy);
+    case 7: return gemv_multi_n<A, 7>(m, k, a, lda, x, ldx, y, ldy);
+    case 8: return gemv_multi_n<A, 8>(m, k, a, lda, x, ldx, y, ldy);
+    default: return;
+  }
+}
+
 // y = alpha A^T x + beta y: columns in blocks of V vectors held in
 // registers while the rows stream past, each row scaled by its x. V = 8
 // keeps 8 independent FMA chains (latency 4 x 2 pipes) busy; narrower
