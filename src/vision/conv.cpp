@@ -222,8 +222,7 @@ struct Conv2d::Impl {
         s.room(matmul_workspace_bytes(ctx, c.p_.out_channels, n, c.p_.in_channels));
         return nullptr;
       case Path::depthwise:
-        return s.take<float>(std::min<std::size_t>(resolve_threads(ctx), ceil_div(c.p_.in_channels, kDwLanes)),
-                             (g.h * g.w + n) * kDwLanes);
+        return s.take<float>(std::min<std::size_t>(resolve_threads(ctx), out.value()[2]), (g.h * g.w + n) * kDwLanes);
       case Path::stem:  // the padded input, then a row of 16 channels per thread
         return s.take<float>(c.p_.in_channels * g.h * g.w + resolve_threads(ctx) * out.value()[3] * kDwLanes, 1);
       case Path::direct: return s.take<float>(c.p_.in_channels, g.h * g.w);
@@ -274,9 +273,12 @@ struct Conv2d::Impl {
     });
   }
 
-  // Depthwise: per block of 16 channels (a thread's), the padded input
-  // interleaved by 4 x 4 transposes into the thread's slot, each output row
-  // by dwconv_row (bias and activation included), and back.
+  // Depthwise: each thread takes a band of output rows (the same top-to-
+  // bottom split as the 1x1 convs' GEMM along pixels, so a map stays on the
+  // core that wrote it: on a 2-vCPU VM reading the other core's half cost
+  // more than the conv) and, per block of 16 channels, interleaves the
+  // padded input rows its band reads into its slot (4 x 4 transposes), runs
+  // dwconv_row (bias and activation included) and transposes back.
   static void depthwise(const Context& ctx, const Conv2d& c, const float* x, std::size_t h,
                         std::size_t w, float* y, std::size_t oh, std::size_t ow, float* slots) {
     const Conv2dParams& p = c.p_;
@@ -284,26 +286,31 @@ struct Conv2d::Impl {
     const std::size_t blocks = ceil_div(p.in_channels, kDwLanes), taps = p.kernel_h * p.kernel_w;
     const std::size_t slot = (g.h * g.w + oh * ow) * kDwLanes;
     const double flops = 2.0 * p.in_channels * taps * oh * ow;
-    const int t = std::min<int>(threads_for(ctx, flops, kMinFlopsPerThread), int(blocks));
-    parallel_for(t, blocks, [&](std::size_t blk, int tid) {
+    const int t = std::min<int>(threads_for(ctx, flops, kMinFlopsPerThread), int(oh));
+    parallel_for(t, std::size_t(t), [&](std::size_t part, int tid) {
+      const std::size_t r0 = oh * part / t, r1 = oh * (part + 1) / t;
+      const std::size_t in0 = r0 * p.stride_h, in1 = std::min(g.h, (r1 - 1) * p.stride_h + p.kernel_h);
       float* xb = slots + std::size_t(tid) * slot;
       float* yb = xb + g.h * g.w * kDwLanes;
-      const std::size_t c0 = blk * kDwLanes, lanes = std::min(kDwLanes, p.in_channels - c0);
-      std::memset(xb, 0, g.h * g.w * kDwLanes * sizeof(float));
-      for (std::size_t r = 0; r < h; ++r)
-        kernels::transpose(lanes, w, x + c0 * h * w + r * w, h * w,
-                           xb + ((r + p.pad_h) * g.w + p.pad_w) * kDwLanes, kDwLanes);
-      const float* wb = c.weight_.data() + blk * (taps + 1) * kDwLanes;
-      for (std::size_t r = 0; r < oh; ++r)
-        kernels::dwconv_row(xb + r * p.stride_h * g.w * kDwLanes, g.w * kDwLanes, wb, p.kernel_h,
-                            p.kernel_w, p.stride_w, yb + r * ow * kDwLanes, ow, p.act);
-      kernels::transpose(oh * ow, lanes, yb, kDwLanes, y + c0 * oh * ow, oh * ow);
+      for (std::size_t blk = 0; blk < blocks; ++blk) {
+        const std::size_t c0 = blk * kDwLanes, lanes = std::min(kDwLanes, p.in_channels - c0);
+        std::memset(xb + in0 * g.w * kDwLanes, 0, (in1 - in0) * g.w * kDwLanes * sizeof(float));
+        for (std::size_t pr = std::max(in0, p.pad_h); pr < std::min(in1, p.pad_h + h); ++pr)
+          kernels::transpose(lanes, w, x + c0 * h * w + (pr - p.pad_h) * w, h * w,
+                             xb + (pr * g.w + p.pad_w) * kDwLanes, kDwLanes);
+        const float* wb = c.weight_.data() + blk * (taps + 1) * kDwLanes;
+        for (std::size_t r = r0; r < r1; ++r)
+          kernels::dwconv_row(xb + r * p.stride_h * g.w * kDwLanes, g.w * kDwLanes, wb, p.kernel_h,
+                              p.kernel_w, p.stride_w, yb + r * ow * kDwLanes, ow, p.act);
+        kernels::transpose((r1 - r0) * ow, lanes, yb + r0 * ow * kDwLanes, kDwLanes, y + c0 * oh * ow + r0 * ow,
+                           oh * ow);
+      }
     });
   }
 
-  // Stem: the padded input (x split with stride 1), then per piece (a row
-  // of a block of 16 output channels) conv_row_oc16 into the thread's row
-  // and a transpose into the output planes.
+  // Stem: the padded input (x split with stride 1), then per output row
+  // (a band of them per thread) and block of 16 output channels,
+  // conv_row_oc16 into the thread's row and a transpose into the planes.
   static void stem(const Context& ctx, const Conv2d& c, const float* x, std::size_t h, std::size_t w,
                    float* y, std::size_t oh, std::size_t ow, float* scratch) {
     const Conv2dParams& p = c.p_;
@@ -315,15 +322,17 @@ struct Conv2d::Impl {
     });
     const std::size_t blocks = ceil_div(p.out_channels, kDwLanes), taps = c.weight_.shape()[1] / kDwLanes - 1;
     const double flops = 2.0 * p.out_channels * taps * oh * ow;
-    const int t = threads_for(ctx, flops, kMinFlopsPerThread);
-    parallel_for(t, blocks * oh, [&](std::size_t piece, int tid) {
-      const std::size_t blk = piece / oh, r = piece % oh;
-      const std::size_t c0 = blk * kDwLanes, lanes = std::min(kDwLanes, p.out_channels - c0);
+    const int t = std::min<int>(threads_for(ctx, flops, kMinFlopsPerThread), int(oh));
+    parallel_for(t, std::size_t(t), [&](std::size_t part, int tid) {  // bands of rows, as depthwise
       float* row = rows + std::size_t(tid) * ow * kDwLanes;
-      kernels::conv_row_oc16(scratch + r * p.stride_h * g.w, g.w, g.h * g.w, p.in_channels,
-                             c.weight_.data() + blk * c.weight_.shape()[1], p.kernel_h, p.kernel_w,
-                             p.stride_w, row, ow, p.act);
-      kernels::transpose(ow, lanes, row, kDwLanes, y + c0 * oh * ow + r * ow, oh * ow);
+      for (std::size_t r = oh * part / t; r < oh * (part + 1) / t; ++r)
+        for (std::size_t blk = 0; blk < blocks; ++blk) {
+          const std::size_t c0 = blk * kDwLanes, lanes = std::min(kDwLanes, p.out_channels - c0);
+          kernels::conv_row_oc16(scratch + r * p.stride_h * g.w, g.w, g.h * g.w, p.in_channels,
+                                 c.weight_.data() + blk * c.weight_.shape()[1], p.kernel_h, p.kernel_w,
+                                 p.stride_w, row, ow, p.act);
+          kernels::transpose(ow, lanes, row, kDwLanes, y + c0 * oh * ow + r * ow, oh * ow);
+        }
     });
   }
 
