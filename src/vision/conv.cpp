@@ -1,6 +1,7 @@
 // Conv2d with BatchNorm folded in (PyTorch's cross-correlation, zero
 // padding), three algorithms chosen once at creation.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -368,26 +369,54 @@ struct Conv2d::Impl {
     const Conv2dParams& p = c.p_;
     const std::size_t ig = p.in_channels / p.groups, og = p.out_channels / p.groups;
     const std::size_t kh = p.kernel_h, kw = p.kernel_w, k = ig * kh * kw, n = oh * ow;
-    for (std::size_t grp = 0; grp < p.groups; ++grp) {
-      // One thread: whole-row copies run at memory speed, and splitting
-      // them cost more than it saved (ResNet-18 + CBAM at 64 x 64, two
-      // threads: 7.2 ms split, 4.7 ms not).
+    // Pixels [n0, n1) of every tap's row of col, copied from the tap's phase.
+    const auto fill = [&](std::size_t grp, std::size_t n0, std::size_t n1) {
       for (std::size_t q = 0; q < k; ++q) {
         const std::size_t ic = q / (kh * kw), ti = q / kw % kh * p.dilation_h, tj = q % kw * p.dilation_w;
         const std::size_t a = ti % p.stride_h, b = tj % p.stride_w;
         const float* src = planes + (grp * ig + ic) * g.h * g.w + g.offset(a, b) +
                            ti / p.stride_h * g.cols(b) + tj / p.stride_w;
-        for (std::size_t r = 0; r < oh; ++r)
-          std::memcpy(col + q * n + r * ow, src + r * g.cols(b), ow * sizeof(float));
+        for (std::size_t r = n0 / ow; r * ow < n1; ++r) {
+          const std::size_t c0 = r * ow < n0 ? n0 - r * ow : 0, c1 = std::min(ow, n1 - r * ow);
+          std::memcpy(col + q * n + r * ow + c0, src + r * g.cols(b) + c0, (c1 - c0) * sizeof(float));
+        }
       }
+    };
+    // Bands of pixels (whole register tiles of columns), one per thread:
+    // its part of col, then its part of the GEMM, so that col never moves
+    // between cores (two threads sharing one col ran slower than one).
+    // A single tile of pixels leaves matmul to split the channels.
+    const std::size_t unit = kernels::gemm_tile_cols(), units = ceil_div(n, unit);
+    const std::size_t per = kernels::gemm_workspace_bytes(og, n, k);
+    int t = std::min<int>(threads_for(ctx, 2.0 * og * n * k, kMinFlopsPerThread), int(units));
+    if (per > 0) t = std::min<int>(t, int((ws.capacity() - ws.used()) / per));
+    for (std::size_t grp = 0; grp < p.groups; ++grp) {
+      float* yg = y + grp * og * n;
       if (by_pixels(og, n)) {
-        im2col_by_pixels(ctx, c, col, og, n, k, grp, y + grp * og * n);
+        fill(grp, 0, n);
+        im2col_by_pixels(ctx, c, col, og, n, k, grp, yg);
         continue;
       }
-      EDGEATTN_RETURN_IF_ERROR(matmul(
-          ctx, with_epilogue(c, gemm_args(og, n, k, c.weight_.data() + grp * og * k, col, false, y + grp * og * n),
-                             grp * og),
-          ws));
+      const kernels::GemmArgs whole =
+          with_epilogue(c, gemm_args(og, n, k, c.weight_.data() + grp * og * k, col, false, yg), grp * og);
+      if (t <= 1) {
+        fill(grp, 0, n);
+        EDGEATTN_RETURN_IF_ERROR(matmul(ctx, whole, ws));
+        continue;
+      }
+      const std::size_t mark = ws.used();
+      unsigned char* parts = static_cast<unsigned char*>(ws.take_bytes(per * std::size_t(t)));
+      std::atomic<bool> ok{true};
+      parallel_for(t, std::size_t(t), [&](std::size_t part, int tid) {
+        const std::size_t n0 = units * part / t * unit, n1 = std::min(n, units * (part + 1) / t * unit);
+        if (n0 >= n1) return;
+        fill(grp, n0, n1);
+        kernels::GemmArgs band = whole;
+        band.n = n1 - n0, band.b = col + n0, band.c = yg + n0;
+        if (!kernels::gemm(band, parts + std::size_t(tid) * per, per).ok()) ok.store(false);
+      });
+      ws.rewind(mark);
+      if (!ok.load()) return Status::invalid("conv2d: im2col GEMM arguments");
     }
     return {};
   }
