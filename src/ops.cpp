@@ -179,6 +179,12 @@ void gemv_runs(const Context& ctx, std::size_t outputs, std::size_t k, F run) {
 }  // namespace
 
 Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
+  return detail::matmul(ctx, g, ws, kMinFlopsPerThread);
+}
+
+namespace detail {
+
+Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws, double min_flops_per_thread) {
   if (g.m == 1 && g.n > 0 && g.k > 0) {  // one row (a decoder step)
     EDGEATTN_RETURN_IF_ERROR(detail::check_gemm(g));
     gemv_runs(ctx, g.n, g.k, [&](std::size_t j0, std::size_t j1) {
@@ -204,7 +210,7 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
   }
   const std::size_t per_thread = kernels::gemm_workspace_bytes(g.m, g.n, g.k);
   const double flops = 2.0 * static_cast<double>(g.m) * g.n * g.k;
-  int t = threads_for(ctx, flops, kMinFlopsPerThread);
+  int t = threads_for(ctx, flops, min_flops_per_thread);
   if (per_thread > 0) {
     const std::size_t fit = (ws.capacity() - ws.used()) / per_thread;
     if (fit == 0)
@@ -254,6 +260,8 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
   ws.rewind(mark);
   return {};
 }
+
+}  // namespace detail
 
 namespace {
 // Each thread packs its own K and V: writing one shared copy costs more than

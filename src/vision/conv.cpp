@@ -15,7 +15,7 @@
 
 namespace edgeattn {
 
-using detail::kMinFlopsPerThread;
+using detail::kMinLayerFlopsPerThread;
 using detail::parallel_for;
 using detail::threads_for;
 
@@ -256,7 +256,7 @@ struct Conv2d::Impl {
     const std::size_t ig = p.in_channels / p.groups, og = p.out_channels / p.groups;
     const detail::Phases taps{p.stride_h, p.stride_w, p.kernel_h, p.kernel_w};
     const double flops = 2.0 * p.out_channels * ig * p.kernel_h * p.kernel_w * oh * ow;
-    const int t = threads_for(ctx, flops, kMinFlopsPerThread);
+    const int t = threads_for(ctx, flops, kMinLayerFlopsPerThread);
     parallel_for(t, p.out_channels, [&](std::size_t o, int) {
       float* yr = y + o * oh * ow;
       for (std::size_t i = 0; i < oh * ow; ++i) yr[i] = c.bias_.data()[o];
@@ -287,7 +287,7 @@ struct Conv2d::Impl {
     const std::size_t blocks = ceil_div(p.in_channels, kDwLanes), taps = p.kernel_h * p.kernel_w;
     const std::size_t slot = (g.h * g.w + oh * ow) * kDwLanes;
     const double flops = 2.0 * p.in_channels * taps * oh * ow;
-    const int t = std::min<int>(threads_for(ctx, flops, kMinFlopsPerThread), int(oh));
+    const int t = std::min<int>(threads_for(ctx, flops, kMinLayerFlopsPerThread), int(oh));
     parallel_for(t, std::size_t(t), [&](std::size_t part, int tid) {
       const std::size_t r0 = oh * part / t, r1 = oh * (part + 1) / t;
       const std::size_t in0 = r0 * p.stride_h, in1 = std::min(g.h, (r1 - 1) * p.stride_h + p.kernel_h);
@@ -323,7 +323,7 @@ struct Conv2d::Impl {
     });
     const std::size_t blocks = ceil_div(p.out_channels, kDwLanes), taps = c.weight_.shape()[1] / kDwLanes - 1;
     const double flops = 2.0 * p.out_channels * taps * oh * ow;
-    const int t = std::min<int>(threads_for(ctx, flops, kMinFlopsPerThread), int(oh));
+    const int t = std::min<int>(threads_for(ctx, flops, kMinLayerFlopsPerThread), int(oh));
     parallel_for(t, std::size_t(t), [&](std::size_t part, int tid) {  // bands of rows, as depthwise
       float* row = rows + std::size_t(tid) * ow * kDwLanes;
       for (std::size_t r = oh * part / t; r < oh * (part + 1) / t; ++r)
@@ -347,7 +347,7 @@ struct Conv2d::Impl {
     kernels::transpose(k, n, col, n, row, k);
     const float* w = c.weight_.data() + grp * og * k;
     const float* bias = c.bias_.data() + grp * og;
-    const int t = threads_for(ctx, 2.0 * og * n * k, kMinFlopsPerThread);
+    const int t = threads_for(ctx, 2.0 * og * n * k, kMinLayerFlopsPerThread);
     parallel_for(t, ceil_div(og, kRun), [&](std::size_t run, int) {
       const std::size_t o0 = run * kRun, o1 = std::min(og, o0 + kRun);
       for (std::size_t j = 0; j < n; j += kernels::kGemvMultiMax)
@@ -388,7 +388,7 @@ struct Conv2d::Impl {
     // A single tile of pixels leaves matmul to split the channels.
     const std::size_t unit = kernels::gemm_tile_cols(), units = ceil_div(n, unit);
     const std::size_t per = kernels::gemm_workspace_bytes(og, n, k);
-    int t = std::min<int>(threads_for(ctx, 2.0 * og * n * k, kMinFlopsPerThread), int(units));
+    int t = std::min<int>(threads_for(ctx, 2.0 * og * n * k, kMinLayerFlopsPerThread), int(units));
     if (per > 0) t = std::min<int>(t, int((ws.capacity() - ws.used()) / per));
     for (std::size_t grp = 0; grp < p.groups; ++grp) {
       float* yg = y + grp * og * n;
@@ -401,7 +401,7 @@ struct Conv2d::Impl {
           with_epilogue(c, gemm_args(og, n, k, c.weight_.data() + grp * og * k, col, false, yg), grp * og);
       if (t <= 1) {
         fill(grp, 0, n);
-        EDGEATTN_RETURN_IF_ERROR(matmul(ctx, whole, ws));
+        EDGEATTN_RETURN_IF_ERROR(detail::matmul(ctx, whole, ws, kMinLayerFlopsPerThread));
         continue;
       }
       const std::size_t mark = ws.used();
@@ -429,8 +429,8 @@ struct Conv2d::Impl {
     const Result<Shape> out = c.output_shape(in);
     if (!out.ok() || in[0] < 2) return 1;
     const double image = 2.0 * c.weight_.numel() * out.value()[2] * out.value()[3];
-    if (threads_for(ctx, image, kMinFlopsPerThread) > 1) return 1;
-    const int t = threads_for(ctx, image * static_cast<double>(in[0]), kMinFlopsPerThread);
+    if (threads_for(ctx, image, kMinLayerFlopsPerThread) > 1) return 1;
+    const int t = threads_for(ctx, image * static_cast<double>(in[0]), kMinLayerFlopsPerThread);
     return static_cast<std::size_t>(t) < in[0] ? t : static_cast<int>(in[0]);
   }
 
@@ -484,9 +484,9 @@ Status Conv2d::forward(const Context& ctx, ConstView x, View y, Workspace& ws) c
     const float* xb = x.data() + b * in_img;
     float* yb = y.data() + b * out_img;
     if (path_ == Path::gemm1x1) {
-      return matmul(
+      return detail::matmul(
           c, Impl::with_epilogue(*this, gemm_args(p_.out_channels, h * w, p_.in_channels, weight_.data(), xb, false, yb), 0),
-          iws);
+          iws, kMinLayerFlopsPerThread);
     }
     if (path_ == Path::depthwise) {
       Impl::depthwise(c, *this, xb, h, w, yb, oh, ow, scratch);
