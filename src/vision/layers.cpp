@@ -100,18 +100,24 @@ Status pool2d(const Context& ctx, const Pool2dParams& p, ConstView x, View y) {
     return Status::invalid("avg_pool2d: dilation must be 1");
   const std::size_t h = x.dim(2), w = x.dim(3), oh = out[2], ow = out[3];
   const std::size_t planes = out[0] * out[1];
+  // Output columns [c_lo, c_hi) have their whole window inside the map:
+  // those skip taps_inside's divisions (most of a small pool's time).
+  const std::size_t span_w = p.dilation_w * (p.kernel_w - 1) + 1;
+  const std::size_t c_lo = std::min(ow, detail::ceil_div(p.pad_w, p.stride_w));
+  const std::size_t c_hi = std::max(c_lo, w + p.pad_w >= span_w ? std::min(ow, (w + p.pad_w - span_w) / p.stride_w + 1) : 0);
   const int t = threads_for(ctx, double(x.numel()), detail::kMinElementsPerThread);
   parallel_for(t, planes, [&](std::size_t pl, int) {
     const float* xp = x.data() + pl * h * w;
     float* yp = y.data() + pl * oh * ow;
     for (std::size_t r = 0; r < oh; ++r) {
       const Span sr = window(r, p.kernel_h, p.stride_h, p.pad_h, h);
+      const auto [i0, i1] = taps_inside(sr.start, p.kernel_h, p.dilation_h, h);
       for (std::size_t c = 0; c < ow; ++c) {
         const Span sc = window(c, p.kernel_w, p.stride_w, p.pad_w, w);
         float acc = Max ? -std::numeric_limits<float>::infinity() : 0.0f;
         if (Max) {
-          const auto [i0, i1] = taps_inside(sr.start, p.kernel_h, p.dilation_h, h);
-          const auto [j0, j1] = taps_inside(sc.start, p.kernel_w, p.dilation_w, w);
+          const auto [j0, j1] = c >= c_lo && c < c_hi ? std::pair<std::size_t, std::size_t>{0, p.kernel_w}
+                                                      : taps_inside(sc.start, p.kernel_w, p.dilation_w, w);
           bool nan = false;
           for (std::size_t i = i0; i < i1; ++i) {
             const float* row = xp + (sr.start + std::ptrdiff_t(i * p.dilation_h)) * std::ptrdiff_t(w) + sc.start;
