@@ -295,10 +295,18 @@ struct Conv2d::Impl {
       float* yb = xb + g.h * g.w * kDwLanes;
       for (std::size_t blk = 0; blk < blocks; ++blk) {
         const std::size_t c0 = blk * kDwLanes, lanes = std::min(kDwLanes, p.in_channels - c0);
-        std::memset(xb + in0 * g.w * kDwLanes, 0, (in1 - in0) * g.w * kDwLanes * sizeof(float));
-        for (std::size_t pr = std::max(in0, p.pad_h); pr < std::min(in1, p.pad_h + h); ++pr)
-          kernels::transpose(lanes, w, x + c0 * h * w + (pr - p.pad_h) * w, h * w,
-                             xb + (pr * g.w + p.pad_w) * kDwLanes, kDwLanes);
+        for (std::size_t pr = in0; pr < in1; ++pr) {  // zeros only where the transposes do not write
+          float* dst = xb + pr * g.w * kDwLanes;
+          if (pr < p.pad_h || pr >= p.pad_h + h || lanes < kDwLanes) {
+            std::memset(dst, 0, g.w * kDwLanes * sizeof(float));
+          } else {
+            std::memset(dst, 0, p.pad_w * kDwLanes * sizeof(float));
+            std::memset(dst + (p.pad_w + w) * kDwLanes, 0, p.pad_w * kDwLanes * sizeof(float));
+          }
+          if (pr >= p.pad_h && pr < p.pad_h + h)
+            kernels::transpose(lanes, w, x + c0 * h * w + (pr - p.pad_h) * w, h * w, dst + p.pad_w * kDwLanes,
+                               kDwLanes);
+        }
         const float* wb = c.weight_.data() + blk * (taps + 1) * kDwLanes;
         for (std::size_t r = r0; r < r1; ++r)
           kernels::dwconv_row(xb + r * p.stride_h * g.w * kDwLanes, g.w * kDwLanes, wb, p.kernel_h,
