@@ -96,8 +96,11 @@ using kernels::kDwLanes;
 
 namespace {
 
-// Dense convs with at most this many inputs per output take the stem path.
-constexpr std::size_t kStemTaps = 32;
+// Dense convs of at most 4 input channels (an image's) and 160 inputs per
+// output (ResNet's 3 x 7 x 7; the taps' 16-lane weights stay in L1) take
+// the stem path: 7x7 ResNet stem 271 -> 236 us at 64x64. A 16-channel 3x3
+// conv ran slower on it than by im2col (fashion CBAM conv2: 38 against 32 us).
+constexpr std::size_t kStemInputs = 4, kStemTaps = 160;
 
 // A weight [C, taps] and bias [C] (depthwise: C channels; stem: C output
 // channels) as blocks of kDwLanes channels: each block's taps, then its
@@ -154,7 +157,7 @@ Result<Conv2d> Conv2d::create(const Conv2dParams& p, const Tensor& weight, const
     c.path_ = Path::depthwise;
     EDGEATTN_ASSIGN_OR_RETURN(blocked, channel_blocks(c.weight_, c.bias_, p.kernel_h * p.kernel_w));
     c.weight_ = std::move(blocked);
-  } else if (p.dilation_h == 1 && p.dilation_w == 1 && p.groups == 1 && row <= kStemTaps &&
+  } else if (p.dilation_h == 1 && p.dilation_w == 1 && p.groups == 1 && ig <= kStemInputs && row <= kStemTaps &&
              p.out_channels >= kDwLanes / 2) {
     c.path_ = Path::stem;  // im2col would copy each input kh kw times for a short GEMM
     EDGEATTN_ASSIGN_OR_RETURN(blocked, channel_blocks(c.weight_, c.bias_, row));
