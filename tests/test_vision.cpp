@@ -117,6 +117,7 @@ TEST_CASE("conv2d: every path against double precision, thread counts bitwise eq
       {"depthwise 5x5 s2 silu", P(6, 6, 5, 5, 2, 2, 2, 6, Activation::silu), true, true, Shape{1, 6, 28, 21}},
       {"depthwise 5x5 s1 relu6", P(5, 5, 5, 5, 1, 2, 2, 5, Activation::relu6), true, true, Shape{1, 5, 19, 40}},
       {"stem 3x3 s2 hardswish", P(3, 16, 3, 3, 2, 1, 1, 1, Activation::hardswish), true, true, Shape{1, 3, 33, 30}},
+      {"stem 7x7 s2 (ResNet's)", P(3, 24, 7, 7, 2, 3, 3, 1, Activation::relu), true, true, Shape{1, 3, 19, 20}},
       {"stem 5x5 s1 partial block", P(1, 20, 5, 5, 1, 2, 1, 1, Activation::relu6), true, false, Shape{2, 1, 13, 11}},
       {"3x3 by pixels (tiny map)", P(8, 40, 3, 3, 1, 1, 1, 1, Activation::relu), true, true, Shape{2, 8, 3, 3}},
       {"grouped 3x3 s2 by pixels", P(8, 48, 3, 3, 2, 1, 1, 2, Activation::hardswish), true, false, Shape{2, 8, 4, 4}},
