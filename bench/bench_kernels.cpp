@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "edgeattn/edgeattn.h"
@@ -228,8 +229,14 @@ int main(int argc, char** argv) {
       if (isa != Isa::scalar) register_gemm(isa, 256, 256, 256, false, t);
       register_gemm(isa, 1024, 1024, 64, true, t);
     }
-    if (isa == available_isas().back())  // seq2seq's per-sentence M W_ic^T (W7)
+    if (isa == available_isas().back()) {  // seq2seq's per-sentence M W_ic^T (W7)
       register_gemm(isa, 30, 768, 256, true, 1, true);
+      // efficientnet_b0's 1x1 convs W [O, C] X [C, HW]: an expansion on the
+      // 112x112 map, a projection and an expansion on the 56x56 one
+      for (const auto& [m, n, k] : {std::tuple<std::size_t, std::size_t, std::size_t>{96, 12544, 16},
+                                    {24, 3136, 144}, {144, 3136, 24}})
+        register_gemm(isa, m, n, k, false, 1);
+    }
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
