@@ -37,6 +37,9 @@ def built():
         yield name, model.eval(), torch.randn(1, *shape)
     m, x = fashion()
     yield "fashion_cbam", m, x
+    # one ReLU on one number: what a call costs beyond its work (edgeattn's
+    # counterpart is bench_networks' graph_overhead/nodes:1)
+    yield "overhead_relu", torch.nn.ReLU(), torch.randn(1, 1, 1, 1)
 
 
 class FirstOutput(torch.nn.Module):  # ONNX and TorchScript want tensors out
