@@ -121,6 +121,57 @@ TEST_CASE("graph: the layers called by hand give the same bits; no allocation; t
   });
 }
 
+// x -> SE-like gate (mean, sigmoid) -> mul -> 1x1 conv, then the conv's
+// output times itself -> 3x3 conv: the loader folds both muls into their
+// convs (a gate into the 1x1 conv's weights, a general product formed in
+// the workspace) unless the product is also an output.
+std::string gated_graph(bool products_out) {
+  const std::string outs = products_out
+      ? R"([{"name": "y", "value": "y"}, {"name": "m1", "value": "m1"}, {"name": "m2", "value": "m2"}])"
+      : R"([{"name": "y", "value": "y"}])";
+  return R"({"format": "edgeattn-graph", "version": 1,
+    "inputs": [{"name": "x", "dtype": "f32", "shape": ["batch", 4, 6, 5]}],
+    "nodes": [
+      {"name": "pool", "op": "mean", "inputs": ["x"], "outputs": ["p"], "config": {"dims": [2, 3], "keepdim": true}},
+      {"name": "gate", "op": "sigmoid", "inputs": ["p"], "outputs": ["g"]},
+      {"name": "scale", "op": "mul", "inputs": ["x", "g"], "outputs": ["m1"]},
+      {"name": "proj", "op": "conv2d", "inputs": ["m1"], "outputs": ["c1"], "params": "proj.",
+       "config": {"stride": [1, 1], "padding": [0, 0], "dilation": [1, 1], "groups": 1, "bias": true}},
+      {"name": "square", "op": "mul", "inputs": ["c1", "c1"], "outputs": ["m2"]},
+      {"name": "head", "op": "conv2d", "inputs": ["m2"], "outputs": ["y"], "params": "head.",
+       "config": {"stride": [1, 1], "padding": [1, 1], "dilation": [1, 1], "groups": 1, "bias": false}}],
+    "outputs": )" + outs + "}";
+}
+
+TEST_CASE("graph: a gate times a map folds into the 1x1 conv after it; other products too") {
+  ParamSet p;
+  p.add("proj.weight", random_tensor(Shape{6, 4, 1, 1}, 11, -0.5f, 0.5f));
+  p.add("proj.bias", random_tensor(Shape{6}, 12, -0.5f, 0.5f));
+  p.add("head.weight", random_tensor(Shape{2, 6, 3, 3}, 13, -0.5f, 0.5f));
+  const Model fused = Model::create(gated_graph(false), p).value();
+  const Model plain = Model::create(gated_graph(true), p).value();
+  CHECK(fused.num_nodes() == 4);  // both muls folded
+  CHECK(plain.num_nodes() == 6);
+  const Value x = random_value(Shape{3, 4, 6, 5}, 14);
+  test::for_each_isa([&](Isa) {
+    const Value a1 = run_model(fused, x, test::split_ctx(1), true);
+    const Value a2 = run_model(fused, x, test::split_ctx(2), true);
+    CHECK(std::memcmp(a1.f32(), a2.f32(), a1.shape().numel() * sizeof(float)) == 0);
+    ModelPlan plan = plain.plan({{"x", x.shape()}}, Context{1}).value();
+    ValueMap in, out;
+    in["x"] = Value::wrap(ValueType::f32, x.shape(), const_cast<float*>(x.f32()));
+    for (const OutputSpec& s : plan.outputs()) out[s.name] = Value::zeros(s.type, s.shape).value();
+    Workspace ws;
+    REQUIRE(ws.reserve(plan.workspace_bytes()).ok());
+    REQUIRE(plan.run(Context{1}, in, out, ws).ok());
+    // the gate goes into the weights: rounded differently, within float32's reach
+    for (std::size_t i = 0; i < a1.shape().numel(); ++i) {
+      const float w = out["y"].f32()[i];
+      CHECK(std::fabs(a1.f32()[i] - w) <= 1e-5f * (1.0f + std::fabs(w)));
+    }
+  });
+}
+
 TEST_CASE("graph: symbolic dims re-plan; fixed dims and symbols are checked") {
   const Model m = Model::create(with_nodes(kConvNet), conv_net_params()).value();
   const Context ctx{1};

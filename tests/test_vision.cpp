@@ -171,6 +171,21 @@ TEST_CASE("conv2d: bad shapes are named") {
         std::string::npos);
   Tensor y2 = Tensor::zeros(Shape{1, 6, 3, 3}).value();
   CHECK(conv.forward(Context{1}, x.view(), y2.view(), ws).code() == StatusCode::out_of_memory);
+  // a gated input: 1x1 stride-1 convs only, the gate [B or 1, C, 1, 1]
+  CHECK_FALSE(conv.accepts_gate());
+  const Tensor gate = tensor(Shape{1, 4, 1, 1}, 4);
+  CHECK(conv.forward_gated(Context{1}, x.view(), gate.view(), y2.view(), ws).message().find("1x1 stride-1") !=
+        std::string::npos);
+  Conv2dParams q;
+  q.in_channels = 4, q.out_channels = 6;
+  const Conv2d one = Conv2d::create(q, tensor(Shape{6, 4, 1, 1}, 5), Tensor()).value();
+  CHECK(one.accepts_gate());
+  Tensor y3 = Tensor::zeros(Shape{1, 6, 5, 5}).value();
+  const Tensor bad = tensor(Shape{1, 3, 1, 1}, 6);
+  REQUIRE(ws.reserve(one.gated_workspace_bytes(x.shape(), Context{1})).ok());
+  CHECK(one.forward_gated(Context{1}, x.view(), bad.view(), y3.view(), ws).message().find(
+            "gate [1, 3, 1, 1] must be [1, 4, 1, 1]") != std::string::npos);
+  CHECK(one.forward_gated(Context{1}, x.view(), gate.view(), y3.view(), ws).ok());
 }
 
 TEST_CASE("pooling and Linear against double precision") {

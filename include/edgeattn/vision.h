@@ -66,6 +66,13 @@ class Conv2d {
   std::size_t weight_bytes() const;
   std::size_t workspace_bytes(const Shape& input, const Context& ctx) const;
   Status forward(const Context& ctx, ConstView x, View y, Workspace& ws) const;
+  // y = conv(x g) for a gate g [B or 1, C, 1, 1] per image and input
+  // channel (SE's excitation before the block's 1x1 projection), the gate
+  // folded into a copy of the weights per image, W diag(g_b), instead of a
+  // pass over x: only for 1x1 stride-1 convs (accepts_gate()).
+  bool accepts_gate() const;
+  std::size_t gated_workspace_bytes(const Shape& input, const Context& ctx) const;
+  Status forward_gated(const Context& ctx, ConstView x, ConstView gate, View y, Workspace& ws) const;
 
  private:
   enum class Path { gemm1x1, depthwise, stem, direct, im2col };

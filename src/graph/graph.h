@@ -137,6 +137,8 @@ struct OpArgs {
   const ParamSet* bn = nullptr;
   double bn_eps = 1e-5;
   std::string act;
+  // conv2d: a mul before it folded in; its two inputs are the factors.
+  bool input_product = false;
 };
 using OpFactory = Result<std::unique_ptr<Op>> (*)(const OpArgs& args);
 

@@ -24,7 +24,8 @@ struct NodeDef {
   // Folded in from the nodes after it (conv only).
   const NodeDef* bn = nullptr;
   std::string act;
-  bool folded = false;  // a BatchNorm or activation now part of a conv
+  bool input_product = false;  // its inputs are those of a mul before it, folded in
+  bool folded = false;  // a BatchNorm, activation or mul now part of a conv
 };
 
 Status bad(const std::string& where, const std::string& what) {
@@ -123,8 +124,20 @@ void fold_into_convs(std::vector<NodeDef>& nodes, const std::set<std::string>& g
     NodeDef* r = it->second[0];
     return r->op == op && r->inputs.size() == 1 && r->outputs.size() == 1 ? r : nullptr;
   };
+  std::map<std::string, NodeDef*> maker;
+  for (NodeDef& n : nodes)
+    for (const std::string& v : n.outputs) maker[v] = &n;
   for (NodeDef& n : nodes) {
     if (n.op != "conv2d" && n.op != "conv1d") continue;
+    // A two-input mul whose product only this conv2d reads (SE's gate times
+    // the map before the block's projection): the conv takes both factors.
+    const auto m = n.inputs.size() == 1 ? maker.find(n.inputs[0]) : maker.end();
+    if (n.op == "conv2d" && m != maker.end() && m->second->op == "mul" && m->second->inputs.size() == 2 &&
+        sole_reader(*m->second, "conv2d") == &n) {
+      n.inputs = m->second->inputs;
+      n.input_product = true;
+      m->second->folded = true;
+    }
     if (NodeDef* bn = sole_reader(n, "batch_norm")) {
       n.bn = bn;
       bn->folded = true;
@@ -193,6 +206,7 @@ struct Loader {
       args.bn_eps = eps;
     }
     args.act = d.act;
+    args.input_product = d.input_product;
     Result<std::unique_ptr<graph::Op>> op =
         graph::find_op(d.op) ? graph::find_op(d.op)(args) : graph::make_module(d.op, args);
     if (!op.ok()) {

@@ -4,6 +4,7 @@
 
 #include "edgeattn/ops.h"
 #include "edgeattn/vision.h"
+#include "../scratch.h"
 #include "../vision/vision_common.h"
 #include "ops_common.h"
 
@@ -28,21 +29,28 @@ Result<BatchNorm> batch_norm_params(const ParamSet& p, double eps) {
   return bn;
 }
 
-// conv1d runs as conv2d over [B, C, 1, L].
+// conv1d runs as conv2d over [B, C, 1, L]. A conv2d the loader gave a mul's
+// two inputs (OpArgs::input_product) convolves their product: a gate [B or
+// 1, C, 1, 1] times the map goes into the weights (Conv2d::forward_gated),
+// any other product is formed in the workspace first.
 class Conv final : public Op {
  public:
-  Conv(Conv2d conv, bool one_d) : conv_(std::move(conv)), one_d_(one_d) {}
+  Conv(Conv2d conv, bool one_d, bool product) : conv_(std::move(conv)), one_d_(one_d), product_(product) {}
   Result<std::vector<TensorType>> infer(const std::vector<TensorType>& in,
                                         const ShapeEnv&) const override {
-    EDGEATTN_RETURN_IF_ERROR(expect_inputs(in, 1, ValueType::f32));
-    if (in[0].shape.rank != (one_d_ ? 3 : 4))
-      return Status::invalid("input " + in[0].shape.to_string() + " must be " +
-                             (one_d_ ? "[B, C, L]" : "[B, C, H, W]"));
-    EDGEATTN_ASSIGN_OR_RETURN(s, conv_.output_shape(as_2d(in[0].shape)));
+    EDGEATTN_RETURN_IF_ERROR(expect_inputs(in, product_ ? 2 : 1, ValueType::f32));
+    EDGEATTN_ASSIGN_OR_RETURN(x, input_shape(in));
+    if (x.rank != (one_d_ ? 3 : 4))
+      return Status::invalid("input " + x.to_string() + " must be " + (one_d_ ? "[B, C, L]" : "[B, C, H, W]"));
+    EDGEATTN_ASSIGN_OR_RETURN(s, conv_.output_shape(as_2d(x)));
     return std::vector<TensorType>{{ValueType::f32, one_d_ ? Shape{s[0], s[1], s[3]} : s}};
   }
   std::size_t workspace_bytes(const std::vector<TensorType>& in, const Context& ctx) const override {
-    return conv_.workspace_bytes(as_2d(in[0].shape), ctx);
+    const Result<Shape> x = input_shape(in);
+    if (!x.ok()) return 0;
+    if (!product_) return conv_.workspace_bytes(as_2d(x.value()), ctx);
+    if (gate_index(in[0].shape, in[1].shape) >= 0) return conv_.gated_workspace_bytes(x.value(), ctx);
+    return detail::aligned_bytes(x.value().numel() * sizeof(float)) + conv_.workspace_bytes(x.value(), ctx);
   }
   std::size_t weight_bytes() const override { return conv_.weight_bytes(); }
   double flops(const std::vector<TensorType>&, const std::vector<TensorType>& out) const override {
@@ -51,14 +59,38 @@ class Conv final : public Op {
   }
   Status run(const Context& ctx, const Slot* in, const Slot* out, Workspace& ws,
              NodeState*) const override {
-    return conv_.forward(ctx, ConstView(in[0].f32(), as_2d(in[0].shape)),
-                         View(out[0].f32(), as_2d(out[0].shape)), ws);
+    const View y(out[0].f32(), as_2d(out[0].shape));
+    if (!product_) return conv_.forward(ctx, ConstView(in[0].f32(), as_2d(in[0].shape)), y, ws);
+    const int g = gate_index(in[0].shape, in[1].shape);
+    if (g >= 0) return conv_.forward_gated(ctx, cview(in[1 - g]), cview(in[g]), y, ws);
+    EDGEATTN_ASSIGN_OR_RETURN(x, broadcast(in[0].shape, in[1].shape));
+    detail::Scratch s(ws);
+    float* product = s.take<float>(x.numel());
+    if (!s.ok()) return detail::Scratch::too_small("conv2d");
+    EDGEATTN_RETURN_IF_ERROR(edgeattn::mul(ctx, cview(in[0]), cview(in[1]), View(product, x)));
+    return conv_.forward(ctx, ConstView(product, x), y, ws);
   }
 
  private:
   Shape as_2d(const Shape& s) const { return one_d_ && s.rank == 3 ? Shape{s[0], s[1], 1, s[2]} : s; }
+  Result<Shape> input_shape(const std::vector<TensorType>& in) const {
+    return product_ ? broadcast(in[0].shape, in[1].shape) : Result<Shape>(in[0].shape);
+  }
+  // Which factor is a per-image, per-channel gate of the other (a map the
+  // conv's gated path takes), or -1.
+  int gate_index(const Shape& a, const Shape& b) const {
+    if (!conv_.accepts_gate()) return -1;
+    for (int g = 0; g < 2; ++g) {
+      const Shape& gate = g ? b : a;
+      const Shape& map = g ? a : b;
+      if (map.rank == 4 && gate.rank == 4 && (gate[0] == 1 || gate[0] == map[0]) && gate[1] == map[1] &&
+          gate[2] == 1 && gate[3] == 1)
+        return g;
+    }
+    return -1;
+  }
   Conv2d conv_;
-  bool one_d_;
+  bool one_d_, product_;
 };
 
 Result<std::unique_ptr<Op>> make_conv(const OpArgs& args, bool one_d) {
@@ -101,7 +133,7 @@ Result<std::unique_ptr<Op>> make_conv(const OpArgs& args, bool one_d) {
     bn = std::move(folded);
   }
   EDGEATTN_ASSIGN_OR_RETURN(conv, Conv2d::create(p, w, b, args.bn ? &bn : nullptr));
-  return std::unique_ptr<Op>(std::make_unique<Conv>(std::move(conv), one_d));
+  return std::unique_ptr<Op>(std::make_unique<Conv>(std::move(conv), one_d, args.input_product));
 }
 
 // Eval-mode BatchNorm over axis 1 of any rank >= 2: y = x a[c] + b[c] with

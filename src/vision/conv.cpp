@@ -538,4 +538,36 @@ Status Conv2d::forward(const Context& ctx, ConstView x, View y, Workspace& ws) c
   return ok ? Status() : detail::Scratch::too_small("conv2d");
 }
 
+bool Conv2d::accepts_gate() const { return path_ == Path::gemm1x1; }
+
+std::size_t Conv2d::gated_workspace_bytes(const Shape& in, const Context& ctx) const {
+  if (!accepts_gate() || !output_shape(in).ok()) return 0;
+  return detail::aligned_bytes(weight_.numel() * sizeof(float)) +
+         matmul_workspace_bytes(ctx, p_.out_channels, in[2] * in[3], p_.in_channels);
+}
+
+Status Conv2d::forward_gated(const Context& ctx, ConstView x, ConstView gate, View y, Workspace& ws) const {
+  if (!accepts_gate()) return Status::invalid("conv2d: a gated input needs a 1x1 stride-1 conv");
+  EDGEATTN_RETURN_IF_ERROR(detail::require_dense(x, 4, "conv2d input"));
+  EDGEATTN_ASSIGN_OR_RETURN(out, output_shape(x.shape()));
+  EDGEATTN_RETURN_IF_ERROR(detail::require_shape(y, out, "conv2d output"));
+  const std::size_t c = p_.in_channels, o = p_.out_channels, n = x.dim(2) * x.dim(3);
+  if (gate.rank() != 4 || !gate.is_contiguous() || (gate.dim(0) != 1 && gate.dim(0) != x.dim(0)) ||
+      gate.dim(1) != c || gate.dim(2) != 1 || gate.dim(3) != 1)
+    return Status::invalid("conv2d: gate " + gate.shape().to_string() + " must be [" +
+                           (x.dim(0) == 1 ? "" : std::to_string(x.dim(0)) + " or ") + "1, " +
+                           std::to_string(c) + ", 1, 1]");
+  detail::Scratch s(ws);
+  float* w = s.take<float>(weight_.numel());
+  if (!s.ok()) return detail::Scratch::too_small("conv2d");
+  for (std::size_t b = 0; b < x.dim(0); ++b) {
+    const float* g = gate.data() + (gate.dim(0) == 1 ? 0 : b * c);
+    for (std::size_t r = 0; r < o; ++r) kernels::mul(weight_.data() + r * c, g, w + r * c, c);
+    EDGEATTN_RETURN_IF_ERROR(detail::matmul(
+        ctx, Impl::with_epilogue(*this, gemm_args(o, n, c, w, x.data() + b * c * n, false, y.data() + b * o * n), 0),
+        ws, kMinLayerFlopsPerThread));
+  }
+  return {};
+}
+
 }  // namespace edgeattn
