@@ -45,9 +45,6 @@ void gemm_micro(std::size_t kc, const float* a, std::size_t lda, std::size_t row
   const float* ar[MR];
 #pragma GCC unroll 16
   for (std::size_t i = 0; i < MR; ++i) ar[i] = a + (i < rows ? i : rows - 1) * lda;
-  F vbias[MR];
-#pragma GCC unroll 16
-  for (std::size_t i = 0; i < MR; ++i) vbias[i] = F(bias ? bias[i < rows ? i : rows - 1] : 0.0f);
   const F va(alpha), vb(beta);
   for (std::size_t q = 0; q < panels; ++q, pb += ldpb, c += 2 * W) {
     F acc0[MR], acc1[MR];
@@ -67,7 +64,10 @@ void gemm_micro(std::size_t kc, const float* a, std::size_t lda, std::size_t row
         r0 = fmadd(vb, F::load_unaligned(ci), r0);
         r1 = fmadd(vb, F::load_unaligned(ci + W), r1);
       }
-      if (bias) r0 += vbias[i], r1 += vbias[i];
+      if (bias) {  // broadcast here: held across the k-loop, MR more registers spilled (llvm-mca)
+        const F b(bias[i < rows ? i : rows - 1]);
+        r0 += b, r1 += b;
+      }
       if (act != Activation::none) r0 = activation<A>(act, r0), r1 = activation<A>(act, r1);
       r0.store_unaligned(ci);
       r1.store_unaligned(ci + W);
