@@ -153,8 +153,9 @@ Result<Conv2d> Conv2d::create(const Conv2dParams& p, const Tensor& weight, const
   if (p.kernel_h == 1 && p.kernel_w == 1 && stride1 && p.pad_h == 0 && p.pad_w == 0 &&
       p.groups == 1) {
     c.path_ = Path::gemm1x1;
-  } else if (p.dilation_h == 1 && p.dilation_w == 1 && ig == 1 && p.groups == p.out_channels) {
-    c.path_ = Path::depthwise;
+  } else if (p.dilation_h == 1 && p.dilation_w == 1 && ig == 1 && p.groups == p.out_channels &&
+             p.groups >= kDwLanes / 2) {
+    c.path_ = Path::depthwise;  // (fewer channels would leave most lanes idle: direct)
     EDGEATTN_ASSIGN_OR_RETURN(blocked, channel_blocks(c.weight_, c.bias_, p.kernel_h * p.kernel_w));
     c.weight_ = std::move(blocked);
   } else if (p.dilation_h == 1 && p.dilation_w == 1 && p.groups == 1 && ig <= kStemInputs && row <= kStemTaps &&
