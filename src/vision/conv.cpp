@@ -116,6 +116,21 @@ Result<Tensor> channel_blocks(const Tensor& weight, const Tensor& bias, std::siz
   return out;
 }
 
+// Each kernel's taps in phase order (detail::Phases), as the direct path
+// splits its input.
+void to_phase_order(const Conv2dParams& p, Tensor& weight) {
+  const detail::Phases taps{p.stride_h, p.stride_w, p.kernel_h, p.kernel_w};
+  std::vector<float> k(p.kernel_h * p.kernel_w);
+  for (float* wk = weight.data(); wk != weight.data() + weight.numel(); wk += k.size()) {
+    for (std::size_t a = 0; a < p.stride_h; ++a)
+      for (std::size_t b = 0; b < p.stride_w; ++b)
+        for (std::size_t i = 0; i < taps.rows(a); ++i)
+          for (std::size_t j = 0; j < taps.cols(b); ++j)
+            k[taps.offset(a, b) + i * taps.cols(b) + j] = wk[(a + i * p.stride_h) * p.kernel_w + b + j * p.stride_w];
+    std::copy(k.begin(), k.end(), wk);
+  }
+}
+
 }  // namespace
 
 Result<Conv2d> Conv2d::create(const Conv2dParams& p, const Tensor& weight, const Tensor& bias,
@@ -165,17 +180,7 @@ Result<Conv2d> Conv2d::create(const Conv2dParams& p, const Tensor& weight, const
     c.weight_ = std::move(blocked);
   } else if (p.dilation_h == 1 && p.dilation_w == 1 && (ig == 1 || p.out_channels / p.groups <= 4)) {
     c.path_ = Path::direct;  // a GEMM of so few rows would waste its tile
-    // Each kernel's taps in phase order (detail::Phases), as the input's.
-    const detail::Phases taps{p.stride_h, p.stride_w, p.kernel_h, p.kernel_w};
-    std::vector<float> k(p.kernel_h * p.kernel_w);
-    for (float* wk = c.weight_.data(); wk != c.weight_.data() + c.weight_.numel(); wk += k.size()) {
-      for (std::size_t a = 0; a < p.stride_h; ++a)
-        for (std::size_t b = 0; b < p.stride_w; ++b)
-          for (std::size_t i = 0; i < taps.rows(a); ++i)
-            for (std::size_t j = 0; j < taps.cols(b); ++j)
-              k[taps.offset(a, b) + i * taps.cols(b) + j] = wk[(a + i * p.stride_h) * p.kernel_w + b + j * p.stride_w];
-      std::copy(k.begin(), k.end(), wk);
-    }
+    to_phase_order(p, c.weight_);
   } else {
     c.path_ = Path::im2col;
   }
@@ -241,10 +246,10 @@ struct Conv2d::Impl {
     return nullptr;
   }
 
-  // The image's planes padded and split into phases, threaded by plane.
+  // The image's planes padded and split as g (the conv's stride phases, or
+  // one phase for the stem: padding alone), threaded by plane.
   static void split(const Context& ctx, const Conv2d& c, const float* x, std::size_t h,
-                    std::size_t w, float* planes) {
-    const detail::Phases g = grid(c, h, w);
+                    std::size_t w, const detail::Phases& g, float* planes) {
     const int t = threads_for(ctx, double(c.p_.in_channels) * g.h * g.w, detail::kMinElementsPerThread);
     parallel_for(t, c.p_.in_channels, [&](std::size_t p, int) {
       detail::split_phases(x, p, h, w, c.p_.pad_h, c.p_.pad_w, g, planes);
@@ -329,10 +334,7 @@ struct Conv2d::Impl {
     const Conv2dParams& p = c.p_;
     const detail::Phases g{1, 1, h + 2 * p.pad_h, w + 2 * p.pad_w};
     float* rows = scratch + p.in_channels * g.h * g.w;
-    const int ts = threads_for(ctx, double(p.in_channels) * g.h * g.w, detail::kMinElementsPerThread);
-    parallel_for(ts, p.in_channels, [&](std::size_t pl, int) {
-      detail::split_phases(x, pl, h, w, p.pad_h, p.pad_w, g, scratch);
-    });
+    split(ctx, c, x, h, w, g, scratch);
     const std::size_t blocks = ceil_div(p.out_channels, kDwLanes), taps = c.weight_.shape()[1] / kDwLanes - 1;
     const double flops = 2.0 * p.out_channels * taps * oh * ow;
     const int t = std::min<int>(threads_for(ctx, flops, kMinLayerFlopsPerThread), int(oh));
@@ -515,7 +517,7 @@ Status Conv2d::forward(const Context& ctx, ConstView x, View y, Workspace& ws) c
       return {};
     }
     const detail::Phases g = Impl::grid(*this, h, w);
-    Impl::split(c, *this, xb, h, w, scratch);
+    Impl::split(c, *this, xb, h, w, g, scratch);
     if (path_ == Path::direct) {
       Impl::direct(c, *this, scratch, g, yb, oh, ow);
       return {};
