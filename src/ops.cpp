@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "kernels/module_kernels.h"
 #include "kernels/table.h"
 #include "parallel.h"
 #include "scratch.h"
@@ -165,10 +166,10 @@ namespace {
 // GEMV kernels), each computed alone by run(j0, j1), the same bits for any
 // thread count.
 template <class F>
-void gemv_runs(const Context& ctx, std::size_t outputs, std::size_t k, F run) {
+void gemv_runs(const Context& ctx, std::size_t outputs, std::size_t k, std::size_t element_bytes, F run) {
   constexpr std::size_t kRun = 64;
   const std::size_t runs = ceil_div(outputs, kRun);
-  const double weight_bytes = sizeof(float) * static_cast<double>(outputs) * k;
+  const double weight_bytes = static_cast<double>(element_bytes) * outputs * k;
   const int t = threads_for(ctx, weight_bytes, detail::min_weight_bytes_per_thread());
   parallel_for(t, static_cast<std::size_t>(t), [&](std::size_t part, int) {
     const std::size_t j0 = runs * part / t * kRun, j1 = std::min(outputs, runs * (part + 1) / t * kRun);
@@ -187,8 +188,10 @@ namespace detail {
 Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws, double min_flops_per_thread) {
   if (g.m == 1 && g.n > 0 && g.k > 0) {  // one row (a decoder step)
     EDGEATTN_RETURN_IF_ERROR(detail::check_gemm(g));
-    gemv_runs(ctx, g.n, g.k, [&](std::size_t j0, std::size_t j1) {
-      if (g.trans_b)
+    gemv_runs(ctx, g.n, g.k, g.b_weights.empty() ? sizeof(float) : weight_type_bytes(g.b_weights.type), [&](std::size_t j0, std::size_t j1) {
+      if (!g.b_weights.empty())
+        kernels::gemv_w(j1 - j0, g.k, g.alpha, g.b_weights.from_row(j0), g.a, g.beta, g.c + j0);
+      else if (g.trans_b)
         kernels::gemv(j1 - j0, g.k, g.alpha, g.b + j0 * g.ldb, g.ldb, g.a, g.beta, g.c + j0);
       else
         kernels::gemv_t(g.k, j1 - j0, g.alpha, g.b + j0, g.ldb, g.a, g.beta, g.c + j0);
@@ -197,11 +200,11 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws, dou
     });
     return {};
   }
-  if (g.n == 1 && g.m > 1 && g.k > 0 && g.ldc == 1 && (g.trans_b || g.ldb == 1)) {
+  if (g.n == 1 && g.m > 1 && g.k > 0 && g.ldc == 1 && (g.trans_b || g.ldb == 1) && g.b_weights.empty()) {
     // one column (a 1x1 conv on a 1x1 map, SE's excitation): a whole
     // register tile of columns would compute one
     EDGEATTN_RETURN_IF_ERROR(detail::check_gemm(g));
-    gemv_runs(ctx, g.m, g.k, [&](std::size_t i0, std::size_t i1) {
+    gemv_runs(ctx, g.m, g.k, sizeof(float), [&](std::size_t i0, std::size_t i1) {
       kernels::gemv(i1 - i0, g.k, g.alpha, g.a + i0 * g.lda, g.lda, g.b, g.beta, g.c + i0);
       if (g.bias) kernels::add(g.c + i0, g.bias + i0, g.c + i0, i1 - i0);
       kernels::activate(g.act, g.c + i0, g.c + i0, i1 - i0);
@@ -247,7 +250,8 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws, dou
     const std::size_t size = len - begin < chunk ? len - begin : chunk;
     if (along_n) {
       s.n = size;
-      s.b = g.trans_b ? g.b + begin * g.ldb : g.b + begin;
+      if (!g.b_weights.empty()) s.b_weights = g.b_weights.from_row(begin);
+      else s.b = g.trans_b ? g.b + begin * g.ldb : g.b + begin;
       s.c = g.c + begin;
     } else {
       s.m = size;

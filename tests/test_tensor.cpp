@@ -1,5 +1,7 @@
+#include <cmath>
 #include <cstdint>
 
+#include "edgeattn/weights.h"
 #include "test_util.h"
 
 using namespace edgeattn;
@@ -130,4 +132,71 @@ TEST_CASE("Status and Result carry the message") {
   CHECK(std::string(EDGEATTN_VERSION_STRING).size() >= 5);
   CHECK(EDGEATTN_VERSION == EDGEATTN_VERSION_MAJOR * 10000 + EDGEATTN_VERSION_MINOR * 100 +
                                 EDGEATTN_VERSION_PATCH);
+}
+
+// ---- typed weights (weights.h) ----
+
+TEST_CASE("weights: bf16 and f16 conversions round to nearest even and are exact back") {
+  CHECK(float_to_bf16(1.0f) == 0x3F80);
+  CHECK(float_to_bf16(1.00390625f) == 0x3F80);   // halfway: to even
+  CHECK(float_to_bf16(1.01171875f) == 0x3F82);   // halfway: to even (up)
+  CHECK(std::isnan(bf16_to_float(float_to_bf16(std::nanf("")))));
+  CHECK(float_to_f16(1.0f) == 0x3C00);
+  CHECK(float_to_f16(65504.0f) == 0x7BFF);
+  CHECK(float_to_f16(65519.0f) == 0x7BFF);
+  CHECK(float_to_f16(65520.0f) == 0x7C00);       // past the largest half: inf
+  CHECK(float_to_f16(0x1p-24f) == 0x0001);        // smallest subnormal
+  CHECK(float_to_f16(0x1p-25f) == 0x0000);        // halfway to 0: to even
+  CHECK(float_to_f16(-0x1.8p-24f) == 0x8002);
+  for (std::uint32_t h = 0; h < 0x10000; ++h) {  // every finite half survives the round trip
+    if ((h & 0x7C00) == 0x7C00) continue;
+    REQUIRE(float_to_f16(f16_to_float(static_cast<std::uint16_t>(h))) == h);
+    REQUIRE(float_to_bf16(bf16_to_float(static_cast<std::uint16_t>(h))) == h);
+  }
+}
+
+TEST_CASE("weights: quantize per type; int8 per row with scale max|w| / 127") {
+  const std::vector<float> w = {0.5f, -1.0f, 0.25f, 0.0f, 0.0f, 0.0f, 3.0f, 1e-3f, -2.0f};
+  const ConstView v(w.data(), Shape{3, 3});
+  for (WeightType t : {WeightType::f32, WeightType::bf16, WeightType::f16}) {
+    const Result<Weights> q = Weights::quantize(v, t, "w");
+    REQUIRE(q.ok());
+    CHECK(q->at(0, 1) == -1.0f);
+    CHECK(q->element_bytes() == 9 * weight_type_bytes(t));
+  }
+  const Result<Weights> q = Weights::quantize(v, WeightType::i8, "w");
+  REQUIRE(q.ok());
+  CHECK(q->view().scale[0] == 1.0f / 127.0f);
+  CHECK(q->view().scale[1] == 1.0f);  // an all-zero row
+  CHECK(q->at(0, 1) == -127.0f * (1.0f / 127.0f));
+  CHECK(q->at(2, 0) == 127.0f * (3.0f / 127.0f));
+  CHECK(q->at(2, 1) == 0.0f);  // 1e-3 / (3 / 127) rounds to 0
+  CHECK(q->at(2, 2) == std::nearbyint(-2.0f / (3.0f / 127.0f)) * (3.0f / 127.0f));
+  std::vector<float> dq(9);
+  q->dequantize(dq.data());
+  CHECK(dq[6] == q->at(2, 0));
+  CHECK(weight_type_from_name("int8").value() == WeightType::i8);
+  CHECK(weight_type_from_name("q8").status().message().find("unknown weight type 'q8'") != std::string::npos);
+}
+
+TEST_CASE("weights: bad values are named, never stored") {
+  const std::vector<float> big = {1.0f, 70000.0f};
+  const Result<Weights> f16 = Weights::quantize(ConstView(big.data(), Shape{1, 2}), WeightType::f16, "fc.weight");
+  CHECK(f16.status().message().find("fc.weight: 70000") != std::string::npos);
+  CHECK(f16.status().message().find("overflows f16") != std::string::npos);
+  const std::vector<float> nan = {1.0f, std::nanf("")};
+  CHECK(Weights::quantize(ConstView(nan.data(), Shape{1, 2}), WeightType::i8, "w").status().message().find(
+            "element [0, 1] is not finite") != std::string::npos);
+  CHECK(Weights::quantize(ConstView(nan.data(), Shape{2}), WeightType::i8, "w").status().message().find("2-D") !=
+        std::string::npos);
+  const std::int8_t q[2] = {1, 2};
+  const float bad_scales[] = {0.0f, -1.0f, std::nanf("")};
+  for (float s : bad_scales)
+    CHECK(Weights::from_storage(WeightType::i8, q, &s, 1, 2, "w").status().message().find("scale of row 0") !=
+          std::string::npos);
+  CHECK(Weights::from_storage(WeightType::i8, q, nullptr, 1, 2, "w").status().message().find("scale per row") !=
+        std::string::npos);
+  const std::uint16_t inf_half[2] = {0x3C00, 0x7C00};
+  CHECK(Weights::from_storage(WeightType::f16, inf_half, nullptr, 1, 2, "w").status().message().find(
+            "[0, 1] is not finite") != std::string::npos);
 }

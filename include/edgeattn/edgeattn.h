@@ -17,4 +17,5 @@
 #include "edgeattn/status.h"
 #include "edgeattn/tensor.h"
 #include "edgeattn/vision.h"
+#include "edgeattn/weights.h"
 #include "edgeattn/version.h"

@@ -14,6 +14,7 @@
 #include "edgeattn/isa.h"
 #include "edgeattn/status.h"
 #include "edgeattn/tensor.h"
+#include "edgeattn/weights.h"
 
 namespace edgeattn::kernels {
 
@@ -84,6 +85,9 @@ class PackedB;
 // as C is stored, so a 1x1 convolution makes one pass over its output. packed_b (optional): op(B) packed once
 // beforehand, used instead of packing b on every call when it was packed
 // for the ISA that runs; b must still be given (it serves any other ISA).
+// b_weights (optional, instead of b): typed weights W [n, k] with op(B) =
+// W^T (a Linear layer's weight), widened to floats as each block of B is
+// packed, so the register tile never sees the storage type.
 struct GemmArgs {
   std::size_t m = 0, n = 0, k = 0;
   float alpha = 1.0f;
@@ -98,6 +102,7 @@ struct GemmArgs {
   const PackedB* packed_b = nullptr;
   const float* bias = nullptr;
   Activation act = Activation::none;
+  WeightRows b_weights;
 };
 
 // op(B) of a GEMM (k x n) packed in the layout the active ISA's GEMM reads:
@@ -107,6 +112,9 @@ class PackedB {
   PackedB() = default;
   static Result<PackedB> pack(const float* b, std::size_t ldb, bool trans_b, std::size_t k,
                               std::size_t n);
+  // W^T for weights W [n, k] when they are float32; empty for other types
+  // (their blocks are widened as the GEMM packs them).
+  static Result<PackedB> pack(const Weights& w);
   Isa isa() const { return isa_; }
   std::size_t k() const { return k_; }
   std::size_t n() const { return n_; }
@@ -118,6 +126,11 @@ class PackedB {
   std::size_t k_ = 0, n_ = 0;
   AlignedBuffer buf_;
 };
+// op(B) = W^T for weights W [n, k] (a Linear layer's x W^T): float32
+// weights as b, with packed (if it holds them) as packed_b; any other type
+// as b_weights.
+void set_weights_b(GemmArgs& g, const Weights& w, const PackedB* packed);
+
 // Scratch bytes gemm() needs for this size (enough for every compiled ISA,
 // so that set_isa() after planning stays safe). Includes alignment slack.
 std::size_t gemm_workspace_bytes(std::size_t m, std::size_t n, std::size_t k);

@@ -21,6 +21,7 @@
 #include "edgeattn/kernels.h"
 #include "edgeattn/status.h"
 #include "edgeattn/tensor.h"
+#include "edgeattn/weights.h"
 
 namespace edgeattn {
 namespace kernels {
@@ -39,7 +40,9 @@ struct RnnWeights {
 
 class RnnCell {
  public:
-  static Result<RnnCell> create(RnnType type, RnnWeights w);
+  // weights: the type W_ih and W_hh are held in (weights.h); biases stay
+  // float32.
+  static Result<RnnCell> create(RnnType type, RnnWeights w, WeightType weights = WeightType::f32);
   RnnCell();
   ~RnnCell();
   RnnCell(RnnCell&&) noexcept;
@@ -63,7 +66,7 @@ class RnnCell {
  private:
   friend class Rnn;
   friend class Seq2Seq;
-  static Result<RnnCell> make(RnnType type, RnnWeights w, bool keep_input);
+  static Result<RnnCell> make(RnnType type, RnnWeights w, bool keep_input, WeightType weights);
   Status check_state(ConstView h, View c, View h_out, std::size_t batch) const;
   struct Impl;  // a step's scratch layout (rnn.cpp)
   // rows of h (ldh apart, contiguous within) advanced one step: gx row r at
@@ -73,18 +76,21 @@ class RnnCell {
                    float* c, float* h_out, float* gh, Workspace& ws, bool odd = false) const;
   RnnType type_ = RnnType::gru;
   std::size_t input_ = 0, hidden_ = 0;
-  Tensor weight_ih_, bias_ih_, weight_hh_t_, bias_hh_;  // W_hh stored transposed
-  kernels::PackedB packed_ih_, packed_hh_;  // for GEMMs over rows > 1
-  std::unique_ptr<kernels::GemvPanels> panels_hh_;  // one row: W_hh^T as gemv_t_panels reads it
+  Weights weight_ih_, weight_hh_;  // in the cell's weight type
+  Tensor bias_ih_, bias_hh_;
+  kernels::PackedB packed_ih_, packed_hh_;  // float32 weights packed for GEMMs over rows > 1
+  std::unique_ptr<kernels::GemvPanels> panels_hh_;  // one row: W_hh as gemv_t_panels reads it
 };
 
 class Rnn {
  public:
   // weights[layer * D + direction] (direction 0 forward, 1 reverse); layer
   // k > 0 takes D * H inputs.
+  // weight_type: as RnnCell's (a layer of one input feature keeps its
+  // W_ih column, a vector, in float32).
   static Result<Rnn> create(RnnType type, std::size_t input_size, std::size_t hidden_size,
                             std::size_t num_layers, bool bidirectional,
-                            std::vector<RnnWeights> weights);
+                            std::vector<RnnWeights> weights, WeightType weight_type = WeightType::f32);
   RnnType type() const { return type_; }
   std::size_t input_size() const { return input_; }
   std::size_t hidden_size() const { return hidden_; }
@@ -113,7 +119,8 @@ class Rnn {
   RnnType type_ = RnnType::gru;
   std::size_t input_ = 0, hidden_ = 0, layers_ = 0, dirs_ = 1;
   std::vector<RnnCell> cells_;            // [layer * D + dir]: the recurrent halves
-  std::vector<Tensor> w_ih_, b_ih_;       // per layer, directions stacked: [D G H, in]
+  std::vector<Weights> w_ih_;             // per layer, directions stacked: [D G H, in] ([1, D G H] for in = 1)
+  std::vector<Tensor> b_ih_;
   std::vector<kernels::PackedB> packed_ih_;
 };
 

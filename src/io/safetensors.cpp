@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "edgeattn/json.h"
+#include "edgeattn/weights.h"
 #include "file.h"
 
 #if defined(__unix__) || defined(__APPLE__)
@@ -36,36 +37,6 @@ constexpr DTypeInfo kDTypes[] = {
 // of about 1 MB.
 constexpr std::uint64_t kMaxHeader = kSafetensorsMaxHeaderBytes;
 constexpr std::size_t kMaxTensors = kSafetensorsMaxTensors;
-
-// IEEE binary16 to binary32, exact (denormals included).
-float half_to_float(std::uint16_t h) {
-  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000) << 16;
-  std::uint32_t exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
-  if (exp == 0x1F) {
-    bits = sign | 0x7F800000 | (man << 13);
-  } else if (exp != 0) {
-    bits = sign | ((exp + 112) << 23) | (man << 13);
-  } else if (man == 0) {
-    bits = sign;
-  } else {  // subnormal half: normalise
-    exp = 113;
-    while (!(man & 0x400)) {
-      man <<= 1;
-      --exp;
-    }
-    bits = sign | (exp << 23) | ((man & 0x3FF) << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-float bf16_to_float(std::uint16_t h) {
-  const std::uint32_t bits = static_cast<std::uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
 template <class T>
 T load_le(const unsigned char* p) {  // little-endian, any alignment
@@ -293,7 +264,7 @@ Result<Tensor> SafetensorsFile::read_f32(const TensorEntry& e) const {
     const bool half = e.dtype == DType::f16;
     for (std::size_t i = 0; i < n; ++i) {
       const auto h = load_le<std::uint16_t>(src + 2 * i);
-      dst[i] = half ? half_to_float(h) : bf16_to_float(h);
+      dst[i] = half ? f16_to_float(h) : bf16_to_float(h);
     }
   }
   return t;

@@ -2,7 +2,9 @@
 // calls the active ISA's table, and by hand the ones with argument checks or
 // a derived form.
 #include <algorithm>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "module_kernels.h"
 #include "table.h"
@@ -63,18 +65,28 @@ void transpose(std::size_t rows, std::size_t cols, const float* a, std::size_t l
   detail::transpose(rows, cols, a, lda, b, ldb);
 }
 
-Result<GemvPanels> GemvPanels::pack(const float* a, std::size_t lda, std::size_t m, std::size_t n) {
-  if (!a || lda < n) return Status::invalid("GemvPanels: A is null or lda " + std::to_string(lda) + " < n");
-  const std::size_t panels = (n + kPanel - 1) / kPanel;
+Result<GemvPanels> GemvPanels::pack(const Weights& w) {
+  constexpr std::size_t P = kPanel;
+  const std::size_t n = w.rows(), m = w.cols(), panels = (n + P - 1) / P, size = weight_type_bytes(w.type());
+  // the panels' elements row-major as a file would hold them, then laid out
+  std::vector<unsigned char> raw(panels * m * P * size, 0);
+  const WeightRows src = w.view();
+  for (std::size_t j = 0; j < n; ++j)
+    for (std::size_t i = 0; i < m; ++i) {
+      const std::uint32_t bits = src.bits(j, i);
+      std::memcpy(raw.data() + ((j / P * m + i) * P + j % P) * size, &bits, size);
+    }
+  const std::vector<float> ones(w.type() == WeightType::i8 ? panels * m : 0, 1.0f);
   GemvPanels p;
   p.m_ = m, p.n_ = n;
-  EDGEATTN_ASSIGN_OR_RETURN(buf, AlignedBuffer::allocate(panels * kPanel * m * sizeof(float)));
-  p.buf_ = std::move(buf);
-  float* out = p.buf_.floats();
-  for (std::size_t q = 0; q < panels; ++q)
-    for (std::size_t i = 0; i < m; ++i)
-      for (std::size_t j = q * kPanel; j < n && j < (q + 1) * kPanel; ++j)
-        out[(q * m + i) * kPanel + j - q * kPanel] = a[i * lda + j];
+  EDGEATTN_ASSIGN_OR_RETURN(pw, Weights::from_storage(w.type(), raw.data(), ones.data(), panels * m, P,
+                                                      "GemvPanels"));
+  p.panels_ = std::move(pw);
+  if (src.scale) {
+    EDGEATTN_ASSIGN_OR_RETURN(sc, AlignedBuffer::allocate(n * sizeof(float)));
+    std::memcpy(sc.floats(), src.scale, n * sizeof(float));
+    p.scale_ = std::move(sc);
+  }
   return p;
 }
 
@@ -85,8 +97,8 @@ void gemv_t_panels(const GemvPanels& a, const float* x, const float* bias, float
   const std::size_t first = panels * part / parts, last = panels * (part + 1) / parts;
   if (first >= last) return;
   const std::size_t j0 = first * P, cols = std::min(a.n(), last * P) - j0;
-  active_table().gemv_t_panels(a.m(), cols, a.data() + j0 * a.m(), x, bias ? bias + j0 : nullptr, y + j0,
-                               backward);
+  active_table().gemv_t_panels(a.m(), cols, a.rows().from_row(first * a.m()), a.scale() ? a.scale() + j0 : nullptr,
+                               x, bias ? bias + j0 : nullptr, y + j0, backward);
 }
 
 namespace {
@@ -110,8 +122,16 @@ Status check_gemm(const kernels::GemmArgs& g) {
   if (!g.c) return bad("C is null");
   if (g.ldc < g.n) return bad("ldc " + std::to_string(g.ldc) + " < n");
   if (g.k == 0) return {};
-  if (!g.a || !g.b) return bad(std::string(g.a ? "B" : "A") + " is null");
+  const bool typed = !g.b_weights.empty();
+  if (!g.a || (!g.b && !typed)) return bad(std::string(g.a ? "B" : "A") + " is null");
   if (g.lda < g.k) return bad("lda " + std::to_string(g.lda) + " < k");
+  if (typed) {
+    if (g.packed_b) return bad("typed B cannot also be packed");
+    if (g.b_weights.ld < weight_row_bytes(g.b_weights.type, g.k))
+      return bad("typed B's rows are " + std::to_string(g.b_weights.ld) + " bytes, k needs " +
+                 std::to_string(weight_row_bytes(g.b_weights.type, g.k)));
+    return {};
+  }
   if (g.packed_b && (g.packed_b->k() != g.k || g.packed_b->n() != g.n))
     return bad("packed B is " + std::to_string(g.packed_b->k()) + " x " +
                std::to_string(g.packed_b->n()) + ", op(B) is k x n");
@@ -166,6 +186,22 @@ Result<PackedB> PackedB::pack(const float* b, std::size_t ldb, bool trans_b, std
   g.n = n, g.k = k, g.b = b, g.ldb = ldb, g.trans_b = trans_b;
   if (p.buf_.floats()) detail::pack_b_all(t, g, p.buf_.floats());
   return p;
+}
+
+Result<PackedB> PackedB::pack(const Weights& w) {
+  if (w.type() != WeightType::f32) return PackedB();
+  const WeightRows v = w.view();
+  return pack(static_cast<const float*>(v.data), v.ld / sizeof(float), true, w.cols(), w.rows());
+}
+
+void set_weights_b(GemmArgs& g, const Weights& w, const PackedB* packed) {
+  const WeightRows v = w.view();
+  if (w.type() != WeightType::f32) {
+    g.b = nullptr, g.b_weights = v;
+    return;
+  }
+  g.b = static_cast<const float*>(v.data), g.ldb = v.ld / sizeof(float), g.trans_b = true;
+  g.packed_b = packed && packed->n() == w.rows() && packed->k() == w.cols() ? packed : nullptr;
 }
 
 std::size_t gemm_tile_rows() {

@@ -100,6 +100,29 @@ void pack_b(const kernels::GemmArgs& g, std::size_t nr, std::size_t jc, std::siz
 
 namespace {
 
+// pack_b for typed weights: each row of W (a column of op(B)) widened to
+// floats a piece at a time, then placed in its panel column.
+void pack_b_weights(const KernelTable& t, const kernels::GemmArgs& g, std::size_t nr, std::size_t jc,
+                    std::size_t nb, std::size_t pc, std::size_t kb, float* pb) {
+  constexpr std::size_t kPiece = 256;
+  float row[kPiece];
+  for (std::size_t tile = 0; tile < nb; tile += nr, pb += nr * kb) {
+    const std::size_t cols = min_of(nr, nb - tile);
+    for (std::size_t j = 0; j < nr; ++j) {
+      if (j >= cols) {
+        for (std::size_t p = 0; p < kb; ++p) pb[p * nr + j] = 0.0f;
+        continue;
+      }
+      const WeightRows w = g.b_weights.from_row(jc + tile + j);
+      for (std::size_t p0 = 0; p0 < kb; p0 += kPiece) {
+        const std::size_t len = min_of(kPiece, kb - p0);
+        t.widen_w(w, pc + p0, len, row);
+        for (std::size_t p = 0; p < len; ++p) pb[(p0 + p) * nr + j] = row[p];
+      }
+    }
+  }
+}
+
 // k == 0: only the epilogue's terms.
 void scale_c(const KernelTable& t, const kernels::GemmArgs& g) {
   for (std::size_t i = 0; i < g.m; ++i) {
@@ -164,7 +187,8 @@ void gemm_blocked(const KernelTable& t, const kernels::GemmArgs& g, float* ws) {
       if (prepacked) {
         prepacked += round_up(nb, bl.nr) * kb;
       } else {
-        pack_b(g, bl.nr, jc, nb, pc, kb, scratch_b);
+        if (g.b_weights.empty()) pack_b(g, bl.nr, jc, nb, pc, kb, scratch_b);
+        else pack_b_weights(t, g, bl.nr, jc, nb, pc, kb, scratch_b);
         pb = scratch_b;
       }
       for (std::size_t jr = 0; jr < nb; jr += bl.nr) {

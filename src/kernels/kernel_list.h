@@ -79,18 +79,23 @@
     (float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m, float* l, float* o,   \
      std::size_t ldo, std::size_t dv),                                                           \
     (s, lds, rows, n, m, l, o, ldo, dv))                                                         \
+  X(gemv_w, gemv_w, void,                                                                        \
+    (std::size_t m, std::size_t k, float alpha, WeightRows a, const float* x, float beta, float* y), \
+    (m, k, alpha, a, x, beta, y))                                                                \
+  X(widen_w, widen_w, void, (WeightRows a, std::size_t begin, std::size_t n, float* y),          \
+    (a, begin, n, y))                                                                            \
   X(additive_scores, additive_scores, void,                                                      \
     (const float* q, const float* k, std::size_t ldk, std::size_t n, std::size_t a_dim,          \
      const float* v, float* out),                                                                \
     (q, k, ldk, n, a_dim, v, out))
 
 // Table entries whose callers wrap them by hand (api.cpp): gemv_t over
-// GemvPanels' floats (m rows, n columns).
+// GemvPanels' rows (m rows, n columns, a scale per column for int8).
 #define EDGEATTN_TABLE_ONLY_KERNELS(X)                                                           \
   X(gemv_t_panels, gemv_t_panels, void,                                                          \
-    (std::size_t m, std::size_t n, const float* panels, const float* x, const float* bias, float* y, \
-     bool backward),                                                                             \
-    (m, n, panels, x, bias, y, backward))
+    (std::size_t m, std::size_t n, WeightRows panels, const float* scale, const float* x,        \
+     const float* bias, float* y, bool backward),                                                \
+    (m, n, panels, scale, x, bias, y, backward))
 
 #define EDGEATTN_ALL_KERNELS(X) \
   EDGEATTN_PUBLIC_KERNELS(X)    \

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "edgeattn/kernels.h"
+#include "edgeattn/weights.h"
 
 namespace edgeattn::kernels {
 
@@ -74,6 +75,14 @@ constexpr std::size_t kGemvMultiMax = 8;
 void gemv_multi(std::size_t m, std::size_t k, const float* a, std::size_t lda, const float* x,
                 std::size_t ldx, std::size_t nx, float* y, std::size_t ldy);
 
+// Typed weights (weights.h), widened in registers, float32 sums:
+// y[i] = alpha (scale[i] sum_c a[i][c] x[c]) + beta y[i] for i < m, c < k
+// (beta == 0: y is not read; scale: a.scale, int8 only).
+void gemv_w(std::size_t m, std::size_t k, float alpha, WeightRows a, const float* x, float beta,
+            float* y);
+// y[i] = a[0][begin + i] dequantized, i < n (row 0 of a).
+void widen_w(WeightRows a, std::size_t begin, std::size_t n, float* y);
+
 // Mean and max across `rows` rows of n (ldx apart), e.g. over the channels
 // of a feature map (CBAM): with t_r = scale[r] * x[r * ldx + i] (scale null:
 // t_r = x), mean[i] = (t_0 + t_1 + ... ) / rows in that order and max[i] =
@@ -87,26 +96,36 @@ void rows_mean_max(const float* x, std::size_t ldx, std::size_t rows, const floa
 void additive_scores(const float* q, const float* k, std::size_t ldk, std::size_t n,
                      std::size_t a_dim, const float* v, float* out);
 
-// A row-major m x n matrix stored for y = A^T x as column panels of kPanel
-// floats (the last zero-padded), each panel's m rows contiguous: a block of
-// outputs then reads one contiguous run (the hardware prefetcher's best
-// case) instead of m strided pieces. The layout is the same for every ISA.
-// For the recurrent weights W_hh^T that every RNN step reads whole.
+// W [n, m] (n outputs of m inputs: y = W x = A^T x for A = W^T) stored
+// for that product as panels of kPanel outputs (the last zero-padded), a
+// panel's m rows contiguous, each row its kPanel outputs in W's type in the
+// lane groups of weights.h: a block of outputs then reads one contiguous
+// run (the hardware prefetcher's best case) instead of m strided pieces.
+// The layout is the same for every ISA. For the recurrent weights W_hh
+// that every RNN step reads whole.
 class GemvPanels {
  public:
   static constexpr std::size_t kPanel = 64;
   GemvPanels() = default;
-  static Result<GemvPanels> pack(const float* a, std::size_t lda, std::size_t m, std::size_t n);
+  static Result<GemvPanels> pack(const Weights& w);
   std::size_t m() const { return m_; }
   std::size_t n() const { return n_; }
-  const float* data() const { return buf_.floats(); }
-  std::size_t bytes() const { return buf_.bytes(); }
+  WeightType type() const { return panels_.type(); }
+  // Panel p's row i is row p m + i; no scales (they are per output: scale()).
+  WeightRows rows() const {
+    WeightRows r = panels_.view();
+    r.scale = nullptr;
+    return r;
+  }
+  const float* scale() const { return scale_.floats(); }  // int8: W's row scales; else null
+  std::size_t bytes() const { return panels_.bytes() + scale_.bytes(); }
 
  private:
   std::size_t m_ = 0, n_ = 0;
-  AlignedBuffer buf_;
+  Weights panels_;
+  AlignedBuffer scale_;
 };
-// y = A^T x, plus bias (n floats) unless it is null. backward visits the
+// y = A^T x (times the int8 scales), plus bias (n floats) unless it is null. backward visits the
 // panels last to first: a loop that calls this once per step on the same A
 // and alternates reads first what the previous call read last, still in L1.
 // Each output sums its m products in row order either way, so the result is

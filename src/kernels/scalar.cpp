@@ -257,25 +257,42 @@ void gemv_t(std::size_t m, std::size_t k, float alpha, const float* a, std::size
     y[j] = beta == 0.0f ? alpha * s : alpha * s + beta * y[j];
   }
 }
-void gemv_t_panels(std::size_t m, std::size_t n, const float* pa, const float* x, const float* bias,
-                   float* y, bool backward) {
+void gemv_t_panels(std::size_t m, std::size_t n, WeightRows pa, const float* scale, const float* x,
+                   const float* bias, float* y, bool backward) {
   constexpr std::size_t P = kernels::GemvPanels::kPanel;
   const std::size_t panels = (n + P - 1) / P;
   for (std::size_t q = 0; q < panels; ++q) {
     const std::size_t p = backward ? panels - 1 - q : q;
     for (std::size_t j = p * P; j < n && j < (p + 1) * P; ++j) {
       float s = 0.0f;
-      for (std::size_t i = 0; i < m; ++i) s += pa[(p * m + i) * P + j - p * P] * x[i];
+      for (std::size_t i = 0; i < m; ++i) s += pa.at(p * m + i, j - p * P) * x[i];
+      if (scale) s *= scale[j];
       y[j] = bias ? s + bias[j] : s;
     }
   }
+}
+void gemv_w(std::size_t m, std::size_t k, float alpha, WeightRows a, const float* x, float beta,
+            float* y) {
+  const float* scale = a.scale;
+  a.scale = nullptr;
+  for (std::size_t i = 0; i < m; ++i) {
+    float s = 0.0f;
+    for (std::size_t c = 0; c < k; ++c) s += a.at(i, c) * x[c];
+    if (scale) s *= scale[i];
+    y[i] = beta == 0.0f ? alpha * s : alpha * s + beta * y[i];
+  }
+}
+void widen_w(WeightRows a, std::size_t begin, std::size_t n, float* y) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = a.at(0, begin + i);
 }
 void gemm(const kernels::GemmArgs& g) {
   for (std::size_t i = 0; i < g.m; ++i) {
     for (std::size_t j = 0; j < g.n; ++j) {
       float s = 0.0f;
       for (std::size_t p = 0; p < g.k; ++p) {
-        const float b = g.trans_b ? g.b[j * g.ldb + p] : g.b[p * g.ldb + j];
+        const float b = !g.b_weights.empty() ? g.b_weights.at(j, p)
+                        : g.trans_b           ? g.b[j * g.ldb + p]
+                                              : g.b[p * g.ldb + j];
         s += g.a[i * g.lda + p] * b;
       }
       float& c = g.c[i * g.ldc + j];

@@ -17,6 +17,7 @@
 #include "simd/reductions.h"
 #include "simd/rnn_gates.h"
 #include "simd/softmax.h"
+#include "simd/weights.h"
 
 namespace edgeattn::detail {
 namespace {

@@ -10,6 +10,7 @@
 #include "edgeattn/kernels.h"
 #include "kernel_list.h"
 #include "edgeattn/tensor.h"
+#include "edgeattn/weights.h"
 
 namespace edgeattn::detail {
 

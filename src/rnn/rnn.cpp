@@ -35,39 +35,38 @@ Status expect_shape(const Tensor& t, const Shape& s, const std::string& what) {
 
 // ---- RnnCell ----
 
-Result<RnnCell> RnnCell::make(RnnType type, RnnWeights w, bool keep_input) {
+Result<RnnCell> RnnCell::make(RnnType type, RnnWeights w, bool keep_input, WeightType weights) {
   const std::size_t g = type == RnnType::gru ? 3 : 4;
-  const char* name = rnn_type_name(type);
+  const std::string name = rnn_type_name(type);
   if (w.weight_hh.numel() == 0 || w.weight_hh.shape().rank != 2 ||
       w.weight_hh.shape()[0] != g * w.weight_hh.shape()[1])
-    return Status::invalid(std::string(name) + ": weight_hh must be [" + std::to_string(g) +
+    return Status::invalid(name + ": weight_hh must be [" + std::to_string(g) +
                            " H, H], found " + w.weight_hh.shape().to_string());
   const std::size_t h = w.weight_hh.shape()[1], gh = g * h;
   if (w.weight_ih.numel() == 0 || w.weight_ih.shape().rank != 2 || w.weight_ih.shape()[0] != gh)
-    return Status::invalid(std::string(name) + ": weight_ih must be [" + std::to_string(gh) +
+    return Status::invalid(name + ": weight_ih must be [" + std::to_string(gh) +
                            ", I], found " + w.weight_ih.shape().to_string());
-  EDGEATTN_RETURN_IF_ERROR(expect_shape(w.bias_ih, Shape{gh}, std::string(name) + ": bias_ih"));
-  EDGEATTN_RETURN_IF_ERROR(expect_shape(w.bias_hh, Shape{gh}, std::string(name) + ": bias_hh"));
+  EDGEATTN_RETURN_IF_ERROR(expect_shape(w.bias_ih, Shape{gh}, name + ": bias_ih"));
+  EDGEATTN_RETURN_IF_ERROR(expect_shape(w.bias_hh, Shape{gh}, name + ": bias_hh"));
   RnnCell c;
   c.type_ = type;
   c.hidden_ = h;
   c.input_ = w.weight_ih.shape()[1];
-  // W_hh^T [H, G H]: a one-row step is then a sum of W_hh^T's rows (gemv_t,
+  // W_hh in panels: a one-row step is then a sum of W_hh^T's rows (gemv_t,
   // vectorised along the G H outputs) instead of G H short dot products.
-  EDGEATTN_ASSIGN_OR_RETURN(wt, Tensor::zeros(Shape{h, gh}));
-  for (std::size_t r = 0; r < gh; ++r)
-    for (std::size_t k = 0; k < h; ++k) wt.data()[k * gh + r] = w.weight_hh.data()[r * h + k];
-  EDGEATTN_ASSIGN_OR_RETURN(phh, kernels::PackedB::pack(wt.data(), gh, false, h, gh));
+  EDGEATTN_ASSIGN_OR_RETURN(whh, Weights::quantize(w.weight_hh.view(), weights, name + ": weight_hh"));
+  EDGEATTN_ASSIGN_OR_RETURN(phh, kernels::PackedB::pack(whh));
+  EDGEATTN_ASSIGN_OR_RETURN(panels, kernels::GemvPanels::pack(whh));
   c.packed_hh_ = std::move(phh);
-  EDGEATTN_ASSIGN_OR_RETURN(panels, kernels::GemvPanels::pack(wt.data(), gh, h, gh));
   c.panels_hh_ = std::make_unique<kernels::GemvPanels>(std::move(panels));
+  c.weight_hh_ = std::move(whh);
   if (keep_input) {
-    EDGEATTN_ASSIGN_OR_RETURN(pih, kernels::PackedB::pack(w.weight_ih.data(), c.input_, true, c.input_, gh));
+    EDGEATTN_ASSIGN_OR_RETURN(wih, Weights::quantize(w.weight_ih.view(), weights, name + ": weight_ih"));
+    EDGEATTN_ASSIGN_OR_RETURN(pih, kernels::PackedB::pack(wih));
     c.packed_ih_ = std::move(pih);
-    c.weight_ih_ = std::move(w.weight_ih);
+    c.weight_ih_ = std::move(wih);
     c.bias_ih_ = std::move(w.bias_ih);
   }
-  c.weight_hh_t_ = std::move(wt);
   c.bias_hh_ = std::move(w.bias_hh);
   return c;
 }
@@ -77,11 +76,13 @@ RnnCell::~RnnCell() = default;
 RnnCell::RnnCell(RnnCell&&) noexcept = default;
 RnnCell& RnnCell::operator=(RnnCell&&) noexcept = default;
 
-Result<RnnCell> RnnCell::create(RnnType type, RnnWeights w) { return make(type, std::move(w), true); }
+Result<RnnCell> RnnCell::create(RnnType type, RnnWeights w, WeightType weights) {
+  return make(type, std::move(w), true, weights);
+}
 
 std::size_t RnnCell::weight_bytes() const {
-  return (weight_ih_.numel() + bias_ih_.numel() + weight_hh_t_.numel() + bias_hh_.numel()) *
-             sizeof(float) + packed_ih_.bytes() + packed_hh_.bytes() + panels_hh_->bytes();
+  return weight_ih_.bytes() + weight_hh_.bytes() + (bias_ih_.numel() + bias_hh_.numel()) * sizeof(float) +
+         packed_ih_.bytes() + packed_hh_.bytes() + panels_hh_->bytes();
 }
 
 
@@ -128,8 +129,8 @@ Status RnnCell::step_rows(const Context& ctx, const float* const* gx, std::size_
     });
   } else {
     for (std::size_t r = 0; r < rows; ++r) std::memcpy(gh + r * g, bias_hh_.data(), g * sizeof(float));
-    kernels::GemmArgs a = gemm_args(rows, g, n, h, weight_hh_t_.data(), false, gh, 1.0f, 1.0f);
-    a.packed_b = &packed_hh_;
+    kernels::GemmArgs a = gemm_args(rows, g, n, h, nullptr, true, gh, 1.0f, 1.0f);
+    kernels::set_weights_b(a, weight_hh_, &packed_hh_);
     EDGEATTN_RETURN_IF_ERROR(matmul(ctx, a, ws));
   }
   for (std::size_t r = 0; r < rows; ++r) {
@@ -164,7 +165,7 @@ Status RnnCell::step_projected(const Context& ctx, ConstView gx, ConstView h, Vi
 
 Status RnnCell::step(const Context& ctx, ConstView x, ConstView h, View c, View h_out,
                      Workspace& ws) const {
-  if (weight_ih_.numel() == 0)
+  if (weight_ih_.rows() == 0)
     return Status::invalid(std::string(rnn_type_name(type_)) + ": this cell has no input weights");
   if (x.empty() || x.rank() != 2 || x.dim(1) != input_ || !x.is_contiguous())
     return Status::invalid("x must be a contiguous [B, " + std::to_string(input_) + "] tensor, found " +
@@ -174,8 +175,8 @@ Status RnnCell::step(const Context& ctx, ConstView x, ConstView h, View c, View 
   Scratch s(ws);
   const Impl::Slices sl = Impl::slices(*this, s, bsz, true, ctx);
   if (!s.ok()) return Scratch::too_small(rnn_type_name(type_));
-  kernels::GemmArgs a = gemm_args(bsz, g, input_, x.data(), weight_ih_.data(), true, sl.gx);
-  a.packed_b = &packed_ih_;
+  kernels::GemmArgs a = gemm_args(bsz, g, input_, x.data(), nullptr, true, sl.gx);
+  kernels::set_weights_b(a, weight_ih_, &packed_ih_);
   EDGEATTN_RETURN_IF_ERROR(matmul(ctx, a, ws));
   for (std::size_t r = 0; r < bsz; ++r) {
     kernels::add(sl.gx + r * g, bias_ih_.data(), sl.gx + r * g, g);
@@ -187,7 +188,8 @@ Status RnnCell::step(const Context& ctx, ConstView x, ConstView h, View c, View 
 // ---- Rnn ----
 
 Result<Rnn> Rnn::create(RnnType type, std::size_t input_size, std::size_t hidden_size,
-                        std::size_t num_layers, bool bidirectional, std::vector<RnnWeights> w) {
+                        std::size_t num_layers, bool bidirectional, std::vector<RnnWeights> w,
+                        WeightType weight_type) {
   const std::size_t dirs = bidirectional ? 2 : 1, g = type == RnnType::gru ? 3 : 4;
   const std::size_t gh = g * hidden_size;
   const char* name = rnn_type_name(type);
@@ -210,12 +212,16 @@ Result<Rnn> Rnn::create(RnnType type, std::size_t input_size, std::size_t hidden
       EDGEATTN_RETURN_IF_ERROR(expect_shape(x.bias_ih, Shape{gh}, where + ": bias_ih"));
       std::memcpy(wl.data() + d * gh * in, x.weight_ih.data(), gh * in * sizeof(float));
       std::memcpy(bl.data() + d * gh, x.bias_ih.data(), gh * sizeof(float));
-      Result<RnnCell> cell = RnnCell::make(type, std::move(x), false);
+      Result<RnnCell> cell = RnnCell::make(type, std::move(x), false, weight_type);
       if (!cell.ok()) return Status::invalid(where + " " + cell.status().message());
       r.cells_.push_back(std::move(cell).value());
     }
-    EDGEATTN_ASSIGN_OR_RETURN(packed, kernels::PackedB::pack(wl.data(), in, true, in, dirs * gh));
-    r.w_ih_.push_back(std::move(wl));
+    // one input feature: the column, a vector, stays float32 for the axpy
+    const ConstView column(wl.data(), Shape{1, dirs * gh});
+    EDGEATTN_ASSIGN_OR_RETURN(wq, in == 1 ? Weights::quantize(column, WeightType::f32, std::string(name) + ": weight_ih")
+                                          : Weights::quantize(wl.view(), weight_type, std::string(name) + ": weight_ih"));
+    EDGEATTN_ASSIGN_OR_RETURN(packed, kernels::PackedB::pack(wq));
+    r.w_ih_.push_back(std::move(wq));
     r.b_ih_.push_back(std::move(bl));
     r.packed_ih_.push_back(std::move(packed));
   }
@@ -226,7 +232,7 @@ std::size_t Rnn::weight_bytes() const {
   std::size_t b = 0;
   for (const RnnCell& c : cells_) b += c.weight_bytes();
   for (std::size_t l = 0; l < layers_; ++l)
-    b += (w_ih_[l].numel() + b_ih_[l].numel()) * sizeof(float) + packed_ih_[l].bytes();
+    b += w_ih_[l].bytes() + b_ih_[l].numel() * sizeof(float) + packed_ih_[l].bytes();
   return b;
 }
 
@@ -388,11 +394,11 @@ Status Rnn::forward(const Context& ctx, ConstView x, ConstView h0, ConstView c0,
     if (in_dim == 1) {
       for (std::size_t r = 0; r < rows; ++r) {
         std::memcpy(gx + r * dg, b_ih_[l].data(), dg * sizeof(float));
-        kernels::axpy(in[r], w_ih_[l].data(), gx + r * dg, dg);
+        kernels::axpy(in[r], static_cast<const float*>(w_ih_[l].view().data), gx + r * dg, dg);
       }
     } else {
-      kernels::GemmArgs a = gemm_args(rows, dg, in_dim, in, w_ih_[l].data(), true, gx);
-      a.packed_b = &packed_ih_[l];
+      kernels::GemmArgs a = gemm_args(rows, dg, in_dim, in, nullptr, true, gx);
+      kernels::set_weights_b(a, w_ih_[l], &packed_ih_[l]);
       st = matmul(ctx, a, ws);
       for (std::size_t r = 0; st.ok() && r < rows; ++r) kernels::add(gx + r * dg, b_ih_[l].data(), gx + r * dg, dg);
     }

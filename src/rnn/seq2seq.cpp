@@ -163,7 +163,7 @@ Result<Seq2Seq> Seq2Seq::create(const Seq2SeqConfig& c, Seq2SeqWeights w) {
     for (std::size_t k = 0; k < hd; ++k) wos.data()[k * v + o] = wos_rows.data()[o * hd + k];
   EDGEATTN_ASSIGN_OR_RETURN(woc, columns(w.out_weight, hd, he2));
   EDGEATTN_ASSIGN_OR_RETURN(outt, token_table(w.dec_embedding, w.out_weight, hd + he2, w.out_bias));
-  Result<RnnCell> cell = RnnCell::make(RnnType::gru, std::move(w.dec_rnn), false);
+  Result<RnnCell> cell = RnnCell::make(RnnType::gru, std::move(w.dec_rnn), false, WeightType::f32);
   if (!cell.ok()) return Status::invalid("seq2seq decoder.rnn " + cell.status().message());
   s.cell_ = std::move(cell).value();
   EDGEATTN_ASSIGN_OR_RETURN(pic, kernels::PackedB::pack(wic.data(), he2, true, he2, 3 * hd));

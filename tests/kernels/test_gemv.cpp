@@ -77,50 +77,6 @@ TEST_CASE("gemv_t: weighted sums of rows, column tails, beta 0 does not read y")
   });
 }
 
-TEST_CASE("gemv_t_panels: panel tails, bias or none, backward and split bitwise equal to forward") {
-  for_each_table([](const detail::KernelTable&) {
-    for (std::size_t m : {1u, 3u, 64u}) {
-      for (std::size_t n : sweep_sizes()) {
-        if (n > 1024) continue;
-        const std::size_t lda = n + 3;
-        const auto a = random_floats(m * lda, -1, 1, 61 * m + n), x = random_floats(m, -1, 1, 62);
-        const auto bias = random_floats(n, -1, 1, 63);
-        const Result<kernels::GemvPanels> p = kernels::GemvPanels::pack(a.data(), lda, m, n);
-        REQUIRE(p.ok());
-        for (const float* b : {static_cast<const float*>(nullptr), bias.data()}) {
-          std::vector<double> want(n), tol(n);
-          for (std::size_t j = 0; j < n; ++j) {
-            double s = b ? b[j] : 0.0, mag = std::fabs(s);
-            for (std::size_t i = 0; i < m; ++i) {
-              s += double(a[i * lda + j]) * x[i];
-              mag += std::fabs(double(a[i * lda + j]) * x[i]);
-            }
-            want[j] = s;
-            tol[j] = (m * kEps + 1e-6) * mag;
-          }
-          std::vector<float> fwd(n, std::nanf("")), bwd(n, std::nanf(""));
-          kernels::gemv_t_panels(p.value(), x.data(), b, fwd.data(), false);
-          kernels::gemv_t_panels(p.value(), x.data(), b, bwd.data(), true);
-          CAPTURE(m);
-          CAPTURE(n);
-          expect_close(fwd.data(), want, tol, "gemv_t_panels");
-          CHECK(std::memcmp(fwd.data(), bwd.data(), n * sizeof(float)) == 0);
-          for (std::size_t parts : {2u, 3u, 5u}) {  // each output from one part, the same bits
-            std::vector<float> split(n, std::nanf(""));
-            for (std::size_t q = 0; q < parts; ++q)
-              kernels::gemv_t_panels(p.value(), x.data(), b, split.data(), q % 2 == 1, q, parts);
-            CAPTURE(parts);
-            CHECK(std::memcmp(fwd.data(), split.data(), n * sizeof(float)) == 0);
-          }
-        }
-      }
-    }
-  });
-  CHECK(kernels::GemvPanels::pack(nullptr, 4, 2, 4).status().message().find("A is null") != std::string::npos);
-  const std::vector<float> a(8);
-  CHECK(kernels::GemvPanels::pack(a.data(), 3, 2, 4).status().message().find("lda 3 < n") != std::string::npos);
-}
-
 TEST_CASE("gemv_multi: 1 to 8 products against double, odd k, strides, untouched padding") {
   for_each_table([&](const detail::KernelTable& t) {
     for (std::size_t nx = 1; nx <= kernels::kGemvMultiMax; ++nx)

@@ -1,4 +1,5 @@
-// Matrix-vector products: gemv, gemv_t and gemv_t over packed panels.
+// Matrix-vector products: gemv, gemv_multi and gemv_t (typed weights and
+// GemvPanels: weights.h).
 // Part of the SIMD kernels, included only through simd_kernels.h (one
 // translation unit per ISA; everything in an anonymous namespace).
 #pragma once
@@ -181,36 +182,6 @@ void gemv_t(std::size_t m, std::size_t k, float alpha, const float* a, std::size
     F c(0.0f);
     for (std::size_t i = m; i-- > 0;) c = fmadd(F(x[i]), load_tail<A>(a + i * lda + j, count), c);
     gemv_t_finish<A>(c, y + j, count, alpha, beta);
-  }
-}
-
-// y = A^T x (+ bias) from GemvPanels: in each panel, blocks of up to 8
-// vectors of outputs stay in registers while the panel's rows stream past.
-template <class A>
-void gemv_t_panels(std::size_t m, std::size_t n, const float* pa, const float* x, const float* bias,
-                   float* y, bool backward) {
-  using F = fbatch<A>;
-  constexpr std::size_t W = F::size, P = kernels::GemvPanels::kPanel;
-  constexpr std::size_t V = P / W < 8 ? P / W : 8;
-  static_assert(P % (V * W) == 0, "a panel is whole blocks of vectors");
-  const std::size_t panels = (n + P - 1) / P;
-  for (std::size_t q = 0; q < panels; ++q) {
-    const std::size_t p = backward ? panels - 1 - q : q;
-    for (std::size_t j0 = p * P; j0 < n && j0 < (p + 1) * P; j0 += V * W) {
-      const float* col = pa + p * m * P + (j0 - p * P);
-      F c[V];
-      for (std::size_t v = 0; v < V; ++v) c[v] = F(0.0f);
-      for (std::size_t i = 0; i < m; ++i) {
-        EDGEATTN_MCA_BEGIN("gemv_t_panels", V);
-        const F xi(x[i]);
-        for (std::size_t v = 0; v < V; ++v) c[v] = fmadd(xi, F::load_aligned(col + i * P + v * W), c[v]);
-        EDGEATTN_MCA_END("gemv_t_panels", V);
-      }
-      for (std::size_t v = 0; v < V && j0 + v * W < n; ++v) {
-        const std::size_t j = j0 + v * W, cnt = n - j < W ? n - j : W;
-        store_n<A>(y + j, cnt, bias ? c[v] + load_n<A>(bias + j, cnt) : c[v]);
-      }
-    }
   }
 }
 

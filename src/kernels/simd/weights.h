@@ -1,0 +1,224 @@
+// Typed weights (weights.h) widened in registers: GEMV over typed rows, the
+// recurrent step's GEMV over typed panels, and rows widened to floats for
+// the GEMM's B panels. Part of the SIMD kernels, included only through
+// simd_kernels.h (one translation unit per ISA; an anonymous namespace).
+#pragma once
+
+#include <utility>
+
+#include "common.h"
+#include "gemv.h"
+
+namespace edgeattn::detail {
+namespace {
+
+template <WeightType T>
+constexpr std::size_t kParts = 4 / (T == WeightType::f32 ? 4 : T == WeightType::i8 ? 1 : 2);
+
+// Part B of a vector of words as floats: the elements l + 16 B of each
+// word l (weights.h's lane groups). bf16 is the high half of a float;
+// f16's bits move into a float's places and one multiply rebiases the
+// exponent (exact, subnormals included), or on ARMv7 NEON, which flushes
+// float subnormals, integer operations alone do; so no ISA needs a
+// conversion instruction. int8 is sign-extended by two shifts and
+// converted.
+template <class A, WeightType T, std::size_t B>
+EDGEATTN_ALWAYS_INLINE fbatch<A> widen_part(const ibatch<A>& w) {
+  using I = ibatch<A>;
+  using F = fbatch<A>;
+  using Ops = BatchOps<A>;
+  if constexpr (T == WeightType::f32) {
+    return Ops::from_bits(w);
+  } else if constexpr (T == WeightType::bf16) {
+    return Ops::from_bits(B == 0 ? I(w << 16) : I(w & I(static_cast<std::int32_t>(0xFFFF0000u))));
+  } else if constexpr (T == WeightType::f16) {
+    // the half in the top 16 bits, then sign in 31 (spread to 28-30 by the
+    // arithmetic shift), exponent in 27-23, mantissa in 22-13: a float
+    // 2^-112 times the half's value, subnormal halves included
+    const I t = (B == 0 ? I(w << 16) : I(w & I(static_cast<std::int32_t>(0xFFFF0000u)))) >> 3;
+    if constexpr (!std::is_same_v<A, xsimd::neon>) {
+      return Ops::from_bits(t & I(static_cast<std::int32_t>(0x8FFFE000u))) * F(0x1p112f);
+    } else {  // ARMv7 NEON flushes float subnormals: exponent rebiased in integers
+      const I o = t & I(0x0FFFE000);
+      const F norm = Ops::from_bits(o + I(0x38000000));
+      const F sub = Ops::from_bits(o | I(0x38800000)) - F(0x1p-14f);
+      const F mag = xsimd::select(norm < F(0x1p-14f), sub, norm);
+      return Ops::from_bits(Ops::bits(mag) | (t & I(static_cast<std::int32_t>(0x80000000u))));
+    }
+  } else {
+    const I q = B == 3 ? I(w >> 24) : I(I(w << (24 - 8 * B)) >> 24);
+    return xsimd::batch_cast<float>(q);
+  }
+}
+
+// f(std::integral_constant<std::size_t, B>) for each part B of a word.
+template <WeightType T, class Fn, std::size_t... B>
+EDGEATTN_ALWAYS_INLINE void each_part(Fn&& f, std::index_sequence<B...>) {
+  (f(std::integral_constant<std::size_t, B>{}), ...);
+}
+template <WeightType T, class Fn>
+EDGEATTN_ALWAYS_INLINE void each_part(Fn&& f) {
+  each_part<T>(f, std::make_index_sequence<kParts<T>>{});
+}
+
+template <class A>
+EDGEATTN_ALWAYS_INLINE ibatch<A> load_words(const void* row, std::size_t word) {
+  return ibatch<A>::load_unaligned(static_cast<const std::int32_t*>(row) + word);
+}
+
+// R rows' dot products with x over k elements: each vector of words is
+// loaded once per row and each vector of x once for the R rows.
+template <class A, WeightType T, std::size_t R>
+EDGEATTN_ALWAYS_INLINE void dot_rows_w(std::size_t k, const WeightRows& a, const float* x, float* out) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size, G = 16 * kParts<T>;
+  F acc[R];
+  for (std::size_t r = 0; r < R; ++r) acc[r] = F(0.0f);
+  for (std::size_t g = 0; g * G < k; ++g) {
+    const bool full = (g + 1) * G <= k;
+    for (std::size_t s = 0; s < 16; s += W) {
+      ibatch<A> w[R];
+      for (std::size_t r = 0; r < R; ++r)
+        w[r] = load_words<A>(static_cast<const unsigned char*>(a.data) + r * a.ld, g * 16 + s);
+      each_part<T>([&](auto b) {
+        const std::size_t o = g * G + b * 16 + s;
+        if (!full && o >= k) return;
+        const F xv = full ? F::load_unaligned(x + o) : load_n<A>(x + o, k - o < W ? k - o : W);
+        for (std::size_t r = 0; r < R; ++r) acc[r] = fmadd(widen_part<A, T, decltype(b)::value>(w[r]), xv, acc[r]);
+      });
+    }
+  }
+  for (std::size_t r = 0; r < R; ++r) out[r] = hsum<A>(acc[r]);
+}
+
+// y[i] = alpha (scale[i] sum_c a[i][c] x[c]) + beta y[i] (beta 0: y not
+// read), R rows at a time: R word vectors and R accumulators stay in
+// registers (8 of each where there are 32).
+template <class A, WeightType T>
+void gemv_w_typed(std::size_t m, std::size_t k, float alpha, const WeightRows& a, const float* x,
+                  float beta, float* y) {
+  constexpr std::size_t R = fbatch<A>::size == 16 ? 8 : 4;
+  const auto finish = [&](std::size_t i, float s) {
+    if (a.scale) s *= a.scale[i];
+    y[i] = beta == 0.0f ? alpha * s : alpha * s + beta * y[i];
+  };
+  std::size_t i = 0;
+  float sums[R];
+  for (; i + R <= m; i += R) {
+    dot_rows_w<A, T, R>(k, a.from_row(i), x, sums);
+    for (std::size_t r = 0; r < R; ++r) finish(i + r, sums[r]);
+  }
+  for (; i < m; ++i) {
+    dot_rows_w<A, T, 1>(k, a.from_row(i), x, sums);
+    finish(i, sums[0]);
+  }
+}
+
+template <class A>
+void gemv_w(std::size_t m, std::size_t k, float alpha, WeightRows a, const float* x, float beta,
+            float* y) {
+  switch (a.type) {
+    case WeightType::f32:
+      return gemv<A>(m, k, alpha, static_cast<const float*>(a.data), a.ld / sizeof(float), x, beta, y);
+    case WeightType::bf16: return gemv_w_typed<A, WeightType::bf16>(m, k, alpha, a, x, beta, y);
+    case WeightType::f16: return gemv_w_typed<A, WeightType::f16>(m, k, alpha, a, x, beta, y);
+    case WeightType::i8: return gemv_w_typed<A, WeightType::i8>(m, k, alpha, a, x, beta, y);
+  }
+}
+
+// Row 0's elements [begin, begin + n) dequantized into y: whole lane
+// groups by vectors, a partial group at either end element by element.
+template <class A, WeightType T>
+void widen_typed(const WeightRows& a, std::size_t begin, std::size_t n, float* y) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size, G = 16 * kParts<T>;
+  const F scale(a.scale ? a.scale[0] : 1.0f);
+  const std::size_t end = begin + n;
+  std::size_t c = begin;
+  for (; c < end && c % G != 0; ++c) y[c - begin] = a.at(0, c);
+  for (; c + G <= end; c += G) {
+    for (std::size_t s = 0; s < 16; s += W) {
+      const ibatch<A> w = load_words<A>(a.data, c / G * 16 + s);
+      each_part<T>([&](auto b) { (widen_part<A, T, decltype(b)::value>(w) * scale).store_unaligned(y + c - begin + b * 16 + s); });
+    }
+  }
+  for (; c < end; ++c) y[c - begin] = a.at(0, c);
+}
+
+template <class A>
+void widen_w(WeightRows a, std::size_t begin, std::size_t n, float* y) {
+  switch (a.type) {
+    case WeightType::f32: return widen_typed<A, WeightType::f32>(a, begin, n, y);
+    case WeightType::bf16: return widen_typed<A, WeightType::bf16>(a, begin, n, y);
+    case WeightType::f16: return widen_typed<A, WeightType::f16>(a, begin, n, y);
+    case WeightType::i8: return widen_typed<A, WeightType::i8>(a, begin, n, y);
+  }
+}
+
+// y = A^T x (* scale) (+ bias) over GemvPanels' rows (a panel's row i holds
+// its 64 outputs of input i in lane groups): NV vectors of words per pass
+// (NV x parts accumulators, at most 8) stay in registers while the panel's
+// rows stream past. Word vector v of a row holds, in part b, the outputs
+// v W / 16 G + 16 b + v W % 16 onward.
+template <class A, WeightType T, std::size_t NV>
+EDGEATTN_ALWAYS_INLINE void panel_pass(std::size_t m, const WeightRows& pa, std::size_t v0, const float* x,
+                                       const float* scale, const float* bias, float* y, std::size_t outs) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size, P = kParts<T>, G = 16 * P;
+  F c[NV][P];
+  for (std::size_t v = 0; v < NV; ++v)
+    for (std::size_t b = 0; b < P; ++b) c[v][b] = F(0.0f);
+  const auto* row = static_cast<const unsigned char*>(pa.data);
+  for (std::size_t i = 0; i < m; ++i, row += pa.ld) {
+    if constexpr (T == WeightType::f32) { EDGEATTN_MCA_BEGIN("gemv_t_panels", NV); }
+    const F xi(x[i]);
+    for (std::size_t v = 0; v < NV; ++v) {
+      const ibatch<A> w = load_words<A>(row, (v0 + v) * W);
+      each_part<T>([&](auto b) { c[v][b] = fmadd(xi, widen_part<A, T, decltype(b)::value>(w), c[v][b]); });
+    }
+    if constexpr (T == WeightType::f32) { EDGEATTN_MCA_END("gemv_t_panels", NV); }
+  }
+  for (std::size_t v = 0; v < NV; ++v) {
+    const std::size_t word = (v0 + v) * W;
+    for (std::size_t b = 0; b < P; ++b) {
+      const std::size_t j = word / 16 * G + b * 16 + word % 16;
+      if (j >= outs) continue;
+      const std::size_t cnt = outs - j < W ? outs - j : W;
+      F r = c[v][b];
+      if (scale) r = r * load_n<A>(scale + j, cnt);
+      if (bias) r = r + load_n<A>(bias + j, cnt);
+      store_n<A>(y + j, cnt, r);
+    }
+  }
+}
+
+template <class A, WeightType T>
+void gemv_t_panels_typed(std::size_t m, std::size_t n, const WeightRows& pa, const float* scale,
+                         const float* x, const float* bias, float* y, bool backward) {
+  constexpr std::size_t P = kernels::GemvPanels::kPanel, W = fbatch<A>::size;
+  constexpr std::size_t vectors = P / kParts<T> / W;  // word vectors in a panel's row
+  constexpr std::size_t NV = 8 / kParts<T> < vectors ? 8 / kParts<T> : vectors;
+  static_assert(vectors % NV == 0, "a panel's row is whole passes");
+  const std::size_t panels = (n + P - 1) / P;
+  for (std::size_t q = 0; q < panels; ++q) {
+    const std::size_t p = backward ? panels - 1 - q : q, j0 = p * P;
+    const std::size_t outs = n - j0 < P ? n - j0 : P;
+    for (std::size_t v0 = 0; v0 < vectors; v0 += NV)
+      panel_pass<A, T, NV>(m, pa.from_row(p * m), v0, x, scale ? scale + j0 : nullptr,
+                           bias ? bias + j0 : nullptr, y + j0, outs);
+  }
+}
+
+template <class A>
+void gemv_t_panels(std::size_t m, std::size_t n, WeightRows pa, const float* scale, const float* x,
+                   const float* bias, float* y, bool backward) {
+  switch (pa.type) {
+    case WeightType::f32: return gemv_t_panels_typed<A, WeightType::f32>(m, n, pa, scale, x, bias, y, backward);
+    case WeightType::bf16: return gemv_t_panels_typed<A, WeightType::bf16>(m, n, pa, scale, x, bias, y, backward);
+    case WeightType::f16: return gemv_t_panels_typed<A, WeightType::f16>(m, n, pa, scale, x, bias, y, backward);
+    case WeightType::i8: return gemv_t_panels_typed<A, WeightType::i8>(m, n, pa, scale, x, bias, y, backward);
+  }
+}
+
+}  // namespace
+}  // namespace edgeattn::detail
