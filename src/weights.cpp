@@ -201,6 +201,60 @@ Result<Weights> Weights::from_storage(WeightType type, const void* data, const f
   return out;
 }
 
+Result<Weights> Weights::of(const std::vector<const Tensor*>& parts, WeightType type, const std::string& what,
+                            std::size_t col0, std::size_t cols) {
+  std::size_t rows = 0, width = 0;
+  bool stored = true;
+  for (const Tensor* t : parts) {
+    const std::size_t r = t->shape().rank ? t->shape()[0] : 0, w = r ? t->numel() / r : 0;
+    if (t->numel() == 0 || (width && w != width))
+      return Status::invalid(what + ": expected a weight matrix of " + std::to_string(width) + " columns, found " +
+                             (t->numel() ? t->shape().to_string() : "none"));
+    rows += r, width = w;
+    stored = stored && t->stored() && t->stored()->type() == type && t->stored()->rows() == r &&
+             t->stored()->cols() == w;
+  }
+  if (cols == 0) cols = width - col0;
+  if (col0 + cols > width)
+    return Status::invalid(what + ": columns [" + std::to_string(col0) + ", " + std::to_string(col0 + cols) +
+                           ") of " + std::to_string(width));
+  // Whole rows are quantized (int8: one scale per row, as the exporter's),
+  // then the columns taken.
+  std::vector<const Weights*> src;
+  Weights whole;
+  if (stored) {
+    for (const Tensor* t : parts) src.push_back(t->stored().get());
+  } else {
+    EDGEATTN_ASSIGN_OR_RETURN(tmp, Tensor::zeros(Shape{rows, width}));
+    std::size_t r0 = 0;
+    for (const Tensor* t : parts) {
+      std::memcpy(tmp.data() + r0 * width, t->data(), t->numel() * sizeof(float));
+      r0 += t->shape()[0];
+    }
+    EDGEATTN_ASSIGN_OR_RETURN(q, quantize(tmp.view(), type, what));
+    if (col0 == 0 && cols == width) return q;
+    whole = std::move(q);
+    src.push_back(&whole);
+  }
+  EDGEATTN_ASSIGN_OR_RETURN(out, allocate(type, rows, cols));
+  std::size_t r0 = 0;
+  for (const Weights* w : src) {
+    const WeightRows v = w->view();
+    for (std::size_t r = 0; r < w->rows(); ++r, ++r0) {
+      if (v.scale) out.scale_.floats()[r0] = v.scale[r];
+      for (std::size_t c = 0; c < cols; ++c) out.put(r0, c, v.bits(r, col0 + c));
+    }
+  }
+  return out;
+}
+
+Status Weights::round_in_place(Tensor& t, WeightType type, const std::string& what) {
+  EDGEATTN_ASSIGN_OR_RETURN(w, of(t, type, what));
+  w.dequantize(t.data());
+  t.set_stored(std::make_shared<const Weights>(std::move(w)));
+  return {};
+}
+
 void Weights::dequantize(float* out) const {
   const WeightRows v = view();
   for (std::size_t r = 0; r < rows_; ++r)

@@ -18,6 +18,7 @@
 #include "edgeattn/kernels.h"
 #include "edgeattn/status.h"
 #include "edgeattn/tensor.h"
+#include "edgeattn/weights.h"
 
 namespace edgeattn {
 
@@ -46,7 +47,10 @@ struct AttentionDims {
 class SoftAttention {
  public:
   // Checks the weights' shapes against each other.
-  static Result<SoftAttention> create(Score score, ScoreWeights weights);
+  // weight_type: the type of linear_in, query_proj and key_proj
+  // (weights.h); the bias and v stay float32.
+  static Result<SoftAttention> create(Score score, ScoreWeights weights,
+                                      WeightType weight_type = WeightType::f32);
 
   Score score() const { return score_; }
   std::size_t weight_bytes() const;
@@ -85,8 +89,9 @@ class SoftAttention {
  private:
   struct Impl;  // the private helpers (soft_attention.cpp)
   Score score_ = Score::dot;
-  ScoreWeights w_;
-  // The projection matrices packed once for the GEMM (kernels::PackedB).
+  ScoreWeights w_;  // the vectors (query_bias, v); the matrices are below
+  Weights linear_in_, query_proj_, key_proj_;
+  // Float32 projection matrices packed once for the GEMM (kernels::PackedB).
   kernels::PackedB packed_in_, packed_query_, packed_key_;
   std::size_t attn_dim_ = 0;
 };
@@ -113,8 +118,10 @@ class MultiheadAttention {
     Tensor out_proj_weight;  // [E, E]
     Tensor out_proj_bias;    // [E]
   };
+  // weight_type: the type of the two projection matrices (weights.h).
   static Result<MultiheadAttention> create(std::size_t embed_dim, std::size_t num_heads,
-                                           bool causal, Weights weights);
+                                           bool causal, Weights weights,
+                                           WeightType weight_type = WeightType::f32);
 
   std::size_t embed_dim() const { return e_; }
   std::size_t num_heads() const { return h_; }
@@ -138,8 +145,9 @@ class MultiheadAttention {
                      const std::uint8_t* allowed, float* p, float* qs, float* heads) const;
   std::size_t e_ = 0, h_ = 0;
   bool causal_ = false;
-  Weights w_;
-  kernels::PackedB packed_[4];  // the q, k, v in-projections and the out-projection
+  edgeattn::Weights in_proj_, out_proj_;  // [3E, E] (q, k, v blocks of rows), [E, E]
+  Tensor in_bias_, out_bias_;
+  kernels::PackedB packed_[4];  // float32: the q, k, v in-projections and the out-projection
 };
 
 }  // namespace edgeattn

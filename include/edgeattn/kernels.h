@@ -129,7 +129,10 @@ class PackedB {
 // op(B) = W^T for weights W [n, k] (a Linear layer's x W^T): float32
 // weights as b, with packed (if it holds them) as packed_b; any other type
 // as b_weights.
-void set_weights_b(GemmArgs& g, const Weights& w, const PackedB* packed);
+void set_weights_b(GemmArgs& g, const WeightRows& w, const PackedB* packed);
+inline void set_weights_b(GemmArgs& g, const Weights& w, const PackedB* packed) {
+  set_weights_b(g, w.view(), packed);
+}
 
 // Scratch bytes gemm() needs for this size (enough for every compiled ISA,
 // so that set_isa() after planning stays safe). Includes alignment slack.

@@ -15,6 +15,7 @@
 
 #include "edgeattn/context.h"
 #include "edgeattn/json.h"
+#include "edgeattn/weights.h"
 #include "edgeattn/status.h"
 #include "edgeattn/tensor.h"
 
@@ -124,9 +125,14 @@ class ParamSet {
   // All keys under `prefix`, with the prefix removed.
   ParamSet subset(const std::string& prefix) const;
   const std::string& where() const { return where_; }
+  // The type the module holds its weight matrices in (weights.h): the
+  // file's metadata "weights", or what the caller asked for at load.
+  WeightType weight_type() const { return weight_type_; }
+  void set_weight_type(WeightType t) { weight_type_ = t; }
 
  private:
   std::string where_;
+  WeightType weight_type_ = WeightType::f32;
   std::string prefix_;  // the keys' prefix in the file, for errors (subset())
   std::map<std::string, Tensor> tensors_;
   std::map<std::string, Status> unreadable_;

@@ -155,7 +155,10 @@ struct Seq2SeqWeights {
 // only W_hh, the attention's query projection and the output's state part.
 class Seq2Seq {
  public:
-  static Result<Seq2Seq> create(const Seq2SeqConfig& config, Seq2SeqWeights w);
+  // weight_type: the type of every weight matrix (weights.h); embeddings,
+  // biases and the per-token tables made at load stay float32.
+  static Result<Seq2Seq> create(const Seq2SeqConfig& config, Seq2SeqWeights w,
+                                WeightType weight_type = WeightType::f32);
   const Seq2SeqConfig& config() const { return cfg_; }
   std::size_t weight_bytes() const;
   // For `batch` sentences of up to src_len tokens and beams of up to
@@ -230,11 +233,14 @@ class Seq2Seq {
                       std::size_t batch, std::size_t src_len) const;
   Seq2SeqConfig cfg_;
   Rnn encoder_;
-  Tensor enc_embedding_, bridge_weight_, bridge_bias_;
+  Tensor enc_embedding_, bridge_bias_;
+  Weights bridge_weight_;
   SoftAttention attention_;
   RnnCell cell_;                    // the decoder GRUCell's recurrent half
-  Tensor w_ic_, gx_of_token_;       // [3 Hd, 2 He]; [Vt, 3 Hd] = emb W_ie^T + b_ih
-  Tensor w_os_, w_oc_, out_of_token_;  // [Hd, Vt] (W_os^T); [Vt, 2 He]; [Vt, Vt] = emb W_oe^T + b
+  Weights w_ic_;                    // [3 Hd, 2 He]
+  Tensor gx_of_token_;              // [Vt, 3 Hd] = emb W_ie^T + b_ih
+  Weights w_os_, w_oc_;             // [Vt, Hd]; [Vt, 2 He]
+  Tensor out_of_token_;             // [Vt, Vt] = emb W_oe^T + b
   kernels::PackedB packed_ic_, packed_oc_, packed_os_;
 };
 
@@ -251,7 +257,8 @@ class AttentionForecaster {
     Tensor head_weight, head_bias;     // [P, 2 H], [P]
   };
   static Result<AttentionForecaster> create(std::size_t input_size, std::size_t hidden_size,
-                                            std::size_t num_heads, std::size_t horizon, Weights w);
+                                            std::size_t num_heads, std::size_t horizon, Weights w,
+                                             WeightType weight_type = WeightType::f32);
   std::size_t input_size() const { return lstm_.input_size(); }
   std::size_t hidden_size() const { return lstm_.hidden_size(); }
   std::size_t horizon() const { return head_bias_.numel(); }
@@ -272,7 +279,8 @@ class AttentionForecaster {
  private:
   Rnn lstm_;
   MultiheadAttention attn_;
-  Tensor head_weight_, head_bias_;
+  edgeattn::Weights head_weight_;
+  Tensor head_bias_;
 };
 
 }  // namespace edgeattn

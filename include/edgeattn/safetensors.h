@@ -61,6 +61,10 @@ class SafetensorsFile {
 
   // A tensor as float32 (F32 copied, F16 and BF16 converted), rank 0..4.
   Result<Tensor> read_f32(const TensorEntry& e) const;
+  // A weight: read_f32's floats, and for F16/BF16, and I8 with its row
+  // scales in '<name>.scale' (F32 [rows]; value = q * scale), the weights
+  // as stored beside them (Tensor::stored; rows = dim 0).
+  Result<Tensor> read_weight(const TensorEntry& e) const;
   // A tensor as int64 (I64, or I32 widened).
   Result<std::vector<std::int64_t>> read_i64(const TensorEntry& e) const;
   // A mask (BOOL or U8) as bytes, nonzero = true.

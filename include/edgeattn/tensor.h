@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <type_traits>
 
@@ -107,6 +108,8 @@ class AlignedBuffer {
   std::size_t bytes_ = 0;
 };
 
+class Weights;
+
 // A float tensor that owns its memory: for weights and for outputs that a
 // caller wants the library to allocate (at plan time, never per call).
 class Tensor {
@@ -118,10 +121,16 @@ class Tensor {
   const Shape& shape() const { return shape_; }
   // 0 for a default-constructed (absent) tensor, e.g. an optional bias.
   std::size_t numel() const { return buffer_.data() ? shape_.numel() : 0; }
+  // A weight as a file stored it in fewer bits (weights.h; rows = dim 0),
+  // beside the float values it dequantizes to: a module held in that type
+  // takes it as it is (Weights::of) instead of rounding the floats again.
+  const std::shared_ptr<const Weights>& stored() const { return stored_; }
+  void set_stored(std::shared_ptr<const Weights> w) { stored_ = std::move(w); }
 
  private:
   AlignedBuffer buffer_;
   Shape shape_;
+  std::shared_ptr<const Weights> stored_;
 };
 
 // Scratch arena, used as a stack. Size it once (sum of the

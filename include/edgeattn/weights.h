@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "edgeattn/status.h"
 #include "edgeattn/tensor.h"
@@ -70,6 +71,21 @@ class Weights {
   // float values fail, naming `what`.
   static Result<Weights> from_storage(WeightType type, const void* data, const float* scale,
                                       std::size_t rows, std::size_t cols, const std::string& what);
+
+  // Rows of one or more tensors stacked (each [rows_i, cols...], its
+  // dims after the first flattened), columns [col0, col0 + cols) of them
+  // (cols 0: all), as `type`: the stored weights themselves when every
+  // tensor carries them in that type (Tensor::stored), else the floats
+  // quantized.
+  static Result<Weights> of(const std::vector<const Tensor*>& parts, WeightType type,
+                            const std::string& what, std::size_t col0 = 0, std::size_t cols = 0);
+  static Result<Weights> of(const Tensor& t, WeightType type, const std::string& what) {
+    return of(std::vector<const Tensor*>{&t}, type, what);
+  }
+
+  // t's floats replaced by what a model holding t in `type` computes with
+  // (its dequantized values), which t then carries as stored (Tensor::stored).
+  static Status round_in_place(Tensor& t, WeightType type, const std::string& what);
 
   WeightType type() const { return type_; }
   std::size_t rows() const { return rows_; }

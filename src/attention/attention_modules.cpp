@@ -72,7 +72,7 @@ Result<SoftAttention> attention_from(const Json& config, const ParamSet& p, cons
   EDGEATTN_ASSIGN_OR_RETURN(bias, c.boolean("bias", true));
   EDGEATTN_ASSIGN_OR_RETURN(score, score_from_name(score_name));
   EDGEATTN_ASSIGN_OR_RETURN(w, detail::score_weights(score, bias, p));
-  return SoftAttention::create(score, std::move(w));
+  return SoftAttention::create(score, std::move(w), p.weight_type());
 }
 
 class MultiheadModule final : public Module {
@@ -159,7 +159,7 @@ Result<std::unique_ptr<Module>> make_multihead_attention(const Json& config, con
   w.in_proj_bias = std::move(ipb);
   w.out_proj_weight = std::move(opw);
   w.out_proj_bias = std::move(opb);
-  EDGEATTN_ASSIGN_OR_RETURN(m, MultiheadAttention::create(E, static_cast<std::size_t>(h), causal, std::move(w)));
+  EDGEATTN_ASSIGN_OR_RETURN(m, MultiheadAttention::create(E, static_cast<std::size_t>(h), causal, std::move(w), p.weight_type()));
   return std::unique_ptr<Module>(new MultiheadModule(std::move(m)));
 }
 

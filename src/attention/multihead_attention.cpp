@@ -17,7 +17,7 @@ using detail::Scratch;
 using detail::require_dense;
 
 Result<MultiheadAttention> MultiheadAttention::create(std::size_t e, std::size_t h, bool causal,
-                                                      Weights w) {
+                                                      Weights w, WeightType weight_type) {
   if (e == 0 || h == 0 || e % h != 0)
     return Status::invalid("multihead_attention: embed_dim " + std::to_string(e) +
                            " must be a positive multiple of num_heads " + std::to_string(h));
@@ -35,13 +35,17 @@ Result<MultiheadAttention> MultiheadAttention::create(std::size_t e, std::size_t
   m.e_ = e;
   m.h_ = h;
   m.causal_ = causal;
-  m.w_ = std::move(w);
-  const float* blocks[4] = {m.w_.in_proj_weight.data(), m.w_.in_proj_weight.data() + e * e,
-                            m.w_.in_proj_weight.data() + 2 * e * e, m.w_.out_proj_weight.data()};
-  for (int i = 0; i < 4; ++i) {  // each [E, E], used as B^T: packed once here
-    Result<kernels::PackedB> p = kernels::PackedB::pack(blocks[i], e, true, e, e);
-    if (!p.ok()) return p.status();
-    m.packed_[i] = std::move(p).value();
+  EDGEATTN_ASSIGN_OR_RETURN(in, edgeattn::Weights::of(w.in_proj_weight, weight_type, "multihead_attention: in_proj_weight"));
+  EDGEATTN_ASSIGN_OR_RETURN(out, edgeattn::Weights::of(w.out_proj_weight, weight_type, "multihead_attention: out_proj.weight"));
+  m.in_proj_ = std::move(in), m.out_proj_ = std::move(out);
+  m.in_bias_ = std::move(w.in_proj_bias), m.out_bias_ = std::move(w.out_proj_bias);
+  if (weight_type == WeightType::f32) {
+    for (int i = 0; i < 4; ++i) {  // each [E, E], used as B^T: packed once here
+      const WeightRows b = i < 3 ? m.in_proj_.view().from_row(i * e) : m.out_proj_.view();
+      Result<kernels::PackedB> p = kernels::PackedB::pack(static_cast<const float*>(b.data), b.ld / 4, true, e, e);
+      if (!p.ok()) return p.status();
+      m.packed_[i] = std::move(p).value();
+    }
   }
   return m;
 }
@@ -49,8 +53,7 @@ Result<MultiheadAttention> MultiheadAttention::create(std::size_t e, std::size_t
 std::size_t MultiheadAttention::weight_bytes() const {
   std::size_t packed = 0;
   for (const auto& p : packed_) packed += p.bytes();
-  return (w_.in_proj_weight.numel() + w_.in_proj_bias.numel() + w_.out_proj_weight.numel() +
-          w_.out_proj_bias.numel()) * sizeof(float) + packed;
+  return in_proj_.bytes() + out_proj_.bytes() + (in_bias_.numel() + out_bias_.numel()) * sizeof(float) + packed;
 }
 
 // forward()'s scratch, one description with workspace_bytes(): projected
@@ -90,10 +93,10 @@ std::size_t MultiheadAttention::workspace_bytes(std::size_t lq, std::size_t lk,
 namespace {
 // y[rows x out] = x[rows x in] W^T + b.
 Status project(const Context& ctx, const float* x, std::size_t rows, std::size_t in,
-               const float* weight, const kernels::PackedB& packed, const float* bias,
+               const WeightRows& weight, const kernels::PackedB& packed, const float* bias,
                std::size_t out, float* y, Workspace& ws) {
-  kernels::GemmArgs g = gemm_args(rows, out, in, x, weight, true, y);
-  g.packed_b = &packed;
+  kernels::GemmArgs g = gemm_args(rows, out, in, x, nullptr, true, y);
+  kernels::set_weights_b(g, weight, &packed);
   EDGEATTN_RETURN_IF_ERROR(matmul(ctx, g, ws));
   for (std::size_t r = 0; r < rows; ++r) kernels::add(y + r * out, bias, y + r * out, out);
   return {};
@@ -105,8 +108,9 @@ Status project(const Context& ctx, const float* x, std::size_t rows, std::size_t
 // per query: the cheaper one runs.
 float MultiheadAttention::scale() const { return 1.0f / std::sqrt(static_cast<float>(e_ / h_)); }
 
+// (float32 weights only: the folded products read W_k and W_v by columns)
 bool MultiheadAttention::folds(std::size_t lq, std::size_t lk) const {
-  return lq * (e_ + h_ * lk) < lk * (e_ + lq);
+  return in_proj_.type() == WeightType::f32 && lq * (e_ + h_ * lk) < lk * (e_ + lq);
 }
 
 // Head hd's probabilities p [Lq, Lk] and output columns from the projected
@@ -135,20 +139,20 @@ Status MultiheadAttention::head_folded(const Context& ctx, std::size_t hd, const
                                        std::size_t lq, const float* key, const float* value,
                                        std::size_t lk, const std::uint8_t* allowed, float* p,
                                        float* qs, float* heads) const {
-  const std::size_t e = e_, dh = e / h_;
-  const float* wk = w_.in_proj_weight.data() + (e + hd * dh) * e;
-  const float* wv = w_.in_proj_weight.data() + (2 * e + hd * dh) * e;
-  const float* bv = w_.in_proj_bias.data() + 2 * e + hd * dh;
+  const std::size_t e = e_, dh = e / h_, ldw = in_proj_.view().ld / sizeof(float);
+  const float* wk = static_cast<const float*>(in_proj_.view().from_row(e + hd * dh).data);
+  const float* wv = static_cast<const float*>(in_proj_.view().from_row(2 * e + hd * dh).data);
+  const float* bv = in_bias_.data() + 2 * e + hd * dh;
   float *qk = qs, *vsum = qs + e;
   for (std::size_t i = 0; i < lq; ++i) {
     float* pi = p + i * lk;
-    kernels::gemv_t(dh, e, scale(), wk, e, qp + i * e + hd * dh, 0.0f, qk);
+    kernels::gemv_t(dh, e, scale(), wk, ldw, qp + i * e + hd * dh, 0.0f, qk);
     kernels::gemv(lk, e, 1.0f, key, e, qk, 0.0f, pi);
     const View pv(pi, Shape{1, lk});
     EDGEATTN_RETURN_IF_ERROR(softmax(ctx, pv, MaskView(allowed + i * lk, Shape{1, lk}), pv));
     kernels::gemv_t(lk, e, 1.0f, value, e, pi, 0.0f, vsum);
     float* out = heads + i * e + hd * dh;
-    kernels::gemv(dh, e, 1.0f, wv, e, vsum, 0.0f, out);
+    kernels::gemv(dh, e, 1.0f, wv, ldw, vsum, 0.0f, out);
     bool any = false;
     for (std::size_t j = 0; j < lk && !any; ++j) any = allowed[i * lk + j] != 0;
     if (any) kernels::add(out, bv, out, dh);
@@ -186,16 +190,16 @@ Status MultiheadAttention::forward(const Context& ctx, ConstView query, ConstVie
   if (!s.ok()) return Scratch::too_small("multihead_attention");
   float *qp = sl.qp, *kp = sl.kp, *vp = sl.vp, *heads = sl.heads, *p = sl.p, *qs = sl.qs;
   std::uint8_t* allowed = sl.allowed;
-  const float* w = w_.in_proj_weight.data();
-  const float* bias = w_.in_proj_bias.data();
+  const WeightRows w = in_proj_.view();
+  const float* bias = in_bias_.data();
   const bool fold = folds(lq, lk);
   Status st;
   for (std::size_t b = 0; b < bsz && st.ok(); ++b) {
     const float* kb = key.data() + b * lk * e;
     const float* vb = value.data() + b * lk * e;
     st = project(ctx, query.data() + b * lq * e, lq, e, w, packed_[0], bias, e, qp, ws);
-    if (st.ok() && !fold) st = project(ctx, kb, lk, e, w + e * e, packed_[1], bias + e, e, kp, ws);
-    if (st.ok() && !fold) st = project(ctx, vb, lk, e, w + 2 * e * e, packed_[2], bias + 2 * e, e, vp, ws);
+    if (st.ok() && !fold) st = project(ctx, kb, lk, e, w.from_row(e), packed_[1], bias + e, e, kp, ws);
+    if (st.ok() && !fold) st = project(ctx, vb, lk, e, w.from_row(2 * e), packed_[2], bias + 2 * e, e, vp, ws);
     if (!st.ok()) break;
     for (std::size_t i = 0; i < lq; ++i)
       for (std::size_t j = 0; j < lk; ++j)
@@ -209,8 +213,8 @@ Status MultiheadAttention::forward(const Context& ctx, ConstView query, ConstVie
     }
     if (wb) kernels::scale(1.0f / static_cast<float>(h_), wb, wb, lq * lk);  // mean over heads
     if (st.ok())
-      st = project(ctx, heads, lq, e, w_.out_proj_weight.data(), packed_[3],
-                   w_.out_proj_bias.data(), e, output.data() + b * lq * e, ws);
+      st = project(ctx, heads, lq, e, out_proj_.view(), packed_[3], out_bias_.data(), e,
+                   output.data() + b * lq * e, ws);
   }
   return st;
 }

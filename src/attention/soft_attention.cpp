@@ -36,7 +36,7 @@ Result<Score> score_from_name(const std::string& name) {
                          "' (dot, scaled_dot, general, additive)");
 }
 
-Result<SoftAttention> SoftAttention::create(Score score, ScoreWeights w) {
+Result<SoftAttention> SoftAttention::create(Score score, ScoreWeights w, WeightType weight_type) {
   SoftAttention a;
   a.score_ = score;
   if (score == Score::general && w.linear_in.shape().rank != 2)
@@ -60,39 +60,38 @@ Result<SoftAttention> SoftAttention::create(Score score, ScoreWeights w) {
                              std::to_string(a.attn_dim_) + "], found " +
                              w.query_bias.shape().to_string());
   }
-  a.w_ = std::move(w);
-  // Weights are packed for the GEMM once, here (with the ISA active now; a
-  // later set_isa() makes the GEMM pack from the plain weights again).
-  const auto pack = [](const Tensor& t, kernels::PackedB& out) -> Status {
-    Result<kernels::PackedB> p = kernels::PackedB::pack(t.data(), t.shape()[1], true,
-                                                        t.shape()[1], t.shape()[0]);
-    if (!p.ok()) return p.status();
-    out = std::move(p).value();
+  // Float32 weights are packed for the GEMM once, here (with the ISA active
+  // now; a later set_isa() makes the GEMM pack from the plain weights again).
+  const auto hold = [weight_type](Tensor& t, const char* key, Weights& out, kernels::PackedB& packed) -> Status {
+    EDGEATTN_ASSIGN_OR_RETURN(q, Weights::of(t, weight_type, std::string("attention: ") + key));
+    EDGEATTN_ASSIGN_OR_RETURN(p, kernels::PackedB::pack(q));
+    out = std::move(q), packed = std::move(p);
+    t = Tensor();
     return {};
   };
-  if (score == Score::general) EDGEATTN_RETURN_IF_ERROR(pack(a.w_.linear_in, a.packed_in_));
+  if (score == Score::general) EDGEATTN_RETURN_IF_ERROR(hold(w.linear_in, "linear_in.weight", a.linear_in_, a.packed_in_));
   if (score == Score::additive) {
-    EDGEATTN_RETURN_IF_ERROR(pack(a.w_.query_proj, a.packed_query_));
-    EDGEATTN_RETURN_IF_ERROR(pack(a.w_.key_proj, a.packed_key_));
+    EDGEATTN_RETURN_IF_ERROR(hold(w.query_proj, "query_proj.weight", a.query_proj_, a.packed_query_));
+    EDGEATTN_RETURN_IF_ERROR(hold(w.key_proj, "key_proj.weight", a.key_proj_, a.packed_key_));
   }
+  a.w_ = std::move(w);
   return a;
 }
 
 std::size_t SoftAttention::weight_bytes() const {
-  return (w_.linear_in.numel() + w_.query_proj.numel() + w_.query_bias.numel() +
-          w_.key_proj.numel() + w_.v.numel()) * sizeof(float) +
-         packed_in_.bytes() + packed_query_.bytes() + packed_key_.bytes();
+  return (w_.query_bias.numel() + w_.v.numel()) * sizeof(float) + linear_in_.bytes() + query_proj_.bytes() +
+         key_proj_.bytes() + packed_in_.bytes() + packed_query_.bytes() + packed_key_.bytes();
 }
 
 std::size_t SoftAttention::query_dim() const {
-  if (score_ == Score::general) return w_.linear_in.shape()[1];
-  if (score_ == Score::additive) return w_.query_proj.shape()[1];
+  if (score_ == Score::general) return linear_in_.cols();
+  if (score_ == Score::additive) return query_proj_.cols();
   return 0;
 }
 
 std::size_t SoftAttention::key_dim() const {
-  if (score_ == Score::general) return w_.linear_in.shape()[0];
-  if (score_ == Score::additive) return w_.key_proj.shape()[1];
+  if (score_ == Score::general) return linear_in_.rows();
+  if (score_ == Score::additive) return key_proj_.cols();
   return 0;
 }
 
@@ -180,15 +179,15 @@ struct SoftAttention::Impl {
         return matmul(ctx, gemm_args(lq, lk, dk, qb, kb, true, s, alpha), ws);
       }
       case Score::general: {  // (q W^T) k^T
-        kernels::GemmArgs g = gemm_args(lq, dk, dq, qb, self.w_.linear_in.data(), true, sl.qw);
-        g.packed_b = &self.packed_in_;
+        kernels::GemmArgs g = gemm_args(lq, dk, dq, qb, nullptr, true, sl.qw);
+        kernels::set_weights_b(g, self.linear_in_, &self.packed_in_);
         EDGEATTN_RETURN_IF_ERROR(matmul(ctx, g, ws));
         return matmul(ctx, gemm_args(lq, lk, dk, sl.qw, kb, true, s), ws);
       }
       case Score::additive: {  // v . tanh(Wq q_i + bq + Wk k_j)
         kernels::GemmArgs gk =
-            gemm_args(lk, self.attn_dim_, dk, kb, self.w_.key_proj.data(), true, sl.kp);
-        gk.packed_b = &self.packed_key_;
+            gemm_args(lk, self.attn_dim_, dk, kb, nullptr, true, sl.kp);
+        kernels::set_weights_b(gk, self.key_proj_, &self.packed_key_);
         EDGEATTN_RETURN_IF_ERROR(matmul(ctx, gk, ws));
         return additive_scores(self, ctx, qb, lq, dq, sl.kp, lk, s, sl.qp, ws);
       }
@@ -200,8 +199,8 @@ struct SoftAttention::Impl {
                                 std::size_t lq, std::size_t dq, const float* kp, std::size_t lk,
                                 float* s, float* qp, Workspace& ws) {
     const std::size_t a = self.attn_dim_;
-    kernels::GemmArgs gq = gemm_args(lq, a, dq, qb, self.w_.query_proj.data(), true, qp);
-    gq.packed_b = &self.packed_query_;
+    kernels::GemmArgs gq = gemm_args(lq, a, dq, qb, nullptr, true, qp);
+    kernels::set_weights_b(gq, self.query_proj_, &self.packed_query_);
     EDGEATTN_RETURN_IF_ERROR(matmul(ctx, gq, ws));
     if (self.w_.query_bias.numel())
       for (std::size_t i = 0; i < lq; ++i)
@@ -257,8 +256,8 @@ struct SoftAttention::Impl {
       a.m = lq, a.n = lk, a.d = dk, a.dv = dv;
       a.q = q.data() + b * lq * dq, a.ldq = dq;
       if (qw) {
-        kernels::GemmArgs g = gemm_args(lq, dk, dq, a.q, self.w_.linear_in.data(), true, qw);
-        g.packed_b = &self.packed_in_;
+        kernels::GemmArgs g = gemm_args(lq, dk, dq, a.q, nullptr, true, qw);
+        kernels::set_weights_b(g, self.linear_in_, &self.packed_in_);
         st = matmul(ctx, g, ws);
         a.q = qw, a.ldq = dk;
       }
@@ -364,8 +363,8 @@ Status SoftAttention::project_keys(const Context& ctx, ConstView keys, View cach
                            std::to_string(key_dim()) + "] and [B, Lk, " +
                            std::to_string(attn_dim_) + "]");
   kernels::GemmArgs g =
-      gemm_args(bsz * lk, attn_dim_, dk, keys.data(), w_.key_proj.data(), true, cache.data());
-  g.packed_b = &packed_key_;
+      gemm_args(bsz * lk, attn_dim_, dk, keys.data(), nullptr, true, cache.data());
+  kernels::set_weights_b(g, key_proj_, &packed_key_);
   return matmul(ctx, g, ws);
 }
 

@@ -11,7 +11,12 @@ ParamSet read_params(const SafetensorsFile& f, const std::string& prefix, const 
   ParamSet p(where);
   for (const TensorEntry& e : f.entries()) {
     if (!starts_with(e.name, prefix)) continue;
-    Result<Tensor> t = f.read_f32(e);
+    const std::size_t dot = e.name.rfind(".scale");
+    if (dot != std::string::npos && dot + 6 == e.name.size()) {  // int8 scales go with their weight
+      const TensorEntry* w = f.find(e.name.substr(0, dot));
+      if (w && w->dtype == DType::i8) continue;
+    }
+    Result<Tensor> t = f.read_weight(e);
     if (t.ok()) p.add(e.name.substr(prefix.size()), std::move(t).value());
     else p.add_unreadable(e.name.substr(prefix.size()), t.status());
   }
@@ -27,7 +32,13 @@ Result<std::unique_ptr<Module>> module_from(const SafetensorsFile& f, const std:
   }
   Result<Json> config = parse_json(config_text);
   if (!config.ok()) return Status::invalid(f.name() + ": config: " + config.status().message());
-  const ParamSet params = read_params(f, prefix, f.name() + ": ");
+  ParamSet params = read_params(f, prefix, f.name() + ": ");
+  const auto weights = f.metadata().find("weights");
+  if (weights != f.metadata().end()) {
+    Result<WeightType> t = weight_type_from_name(weights->second);
+    if (!t.ok()) return Status::invalid(f.name() + ": __metadata__ weights: " + t.status().message());
+    params.set_weight_type(t.value());
+  }
   Result<std::unique_ptr<Module>> m = create_module(kind, config.value(), params);
   if (!m.ok()) {
     const std::string& msg = m.status().message();

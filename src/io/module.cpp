@@ -84,6 +84,7 @@ Result<Tensor> ParamSet::take_any(const std::string& key) const {
   Result<Tensor> copy = Tensor::zeros(it->second.shape());
   if (!copy.ok()) return copy.status();
   if (copy->numel()) std::memcpy(copy->data(), it->second.data(), copy->numel() * sizeof(float));
+  copy->set_stored(it->second.stored());
   return copy;
 }
 
@@ -107,6 +108,7 @@ Result<Tensor> ParamSet::take_linear(const std::string& key, std::size_t out, st
     Result<Tensor> flat = Tensor::zeros(Shape{out, in});
     if (!flat.ok()) return flat;
     if (out != 0 && in != 0) std::memcpy(flat->data(), t->data(), out * in * sizeof(float));
+    flat->set_stored(t->stored());
     return flat;
   }
   return take(key, Shape{out, in});
@@ -115,6 +117,7 @@ Result<Tensor> ParamSet::take_linear(const std::string& key, std::size_t out, st
 ParamSet ParamSet::subset(const std::string& prefix) const {
   ParamSet s(where_);
   s.prefix_ = prefix_ + prefix;
+  s.weight_type_ = weight_type_;
   for (const auto& [key, t] : tensors_) {
     if (key.compare(0, prefix.size(), prefix) != 0) continue;
     Result<Tensor> copy = take_any(key);

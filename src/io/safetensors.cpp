@@ -270,6 +270,31 @@ Result<Tensor> SafetensorsFile::read_f32(const TensorEntry& e) const {
   return t;
 }
 
+Result<Tensor> SafetensorsFile::read_weight(const TensorEntry& e) const {
+  const bool i8 = e.dtype == DType::i8;
+  if (!i8 && e.dtype != DType::f16 && e.dtype != DType::bf16) return read_f32(e);
+  EDGEATTN_ASSIGN_OR_RETURN(shape, entry_shape(*this, e));
+  if (shape.rank == 0 || shape.numel() == 0) return error(e, "a stored weight needs rows, found " + e.shape_string());
+  const std::size_t rows = shape[0], cols = shape.numel() / rows;
+  Tensor scale;
+  if (i8) {
+    const TensorEntry* s = find(e.name + ".scale");
+    if (!s) return error(e, "int8 weights need their row scales in '" + e.name + ".scale'");
+    if (s->dtype != DType::f32 || s->shape != std::vector<std::uint64_t>{rows})
+      return error(*s, "the scales of int8 weights must be F32 [" + std::to_string(rows) + "], found " +
+                           dtype_name(s->dtype) + " " + s->shape_string());
+    EDGEATTN_ASSIGN_OR_RETURN(sc, read_f32(*s));
+    scale = std::move(sc);
+  }
+  const WeightType type = i8 ? WeightType::i8 : e.dtype == DType::f16 ? WeightType::f16 : WeightType::bf16;
+  Result<Weights> w = Weights::from_storage(type, bytes(e), scale.data(), rows, cols, name_ + ": tensor '" + e.name + "'");
+  if (!w.ok()) return w.status();
+  EDGEATTN_ASSIGN_OR_RETURN(t, Tensor::zeros(shape));
+  w->dequantize(t.data());
+  t.set_stored(std::make_shared<const Weights>(std::move(w).value()));
+  return t;
+}
+
 Result<std::vector<std::int64_t>> SafetensorsFile::read_i64(const TensorEntry& e) const {
   if (e.dtype != DType::i64 && e.dtype != DType::i32)
     return error(e, std::string("dtype ") + dtype_name(e.dtype) + ", expected I64");

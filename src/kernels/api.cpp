@@ -194,14 +194,13 @@ Result<PackedB> PackedB::pack(const Weights& w) {
   return pack(static_cast<const float*>(v.data), v.ld / sizeof(float), true, w.cols(), w.rows());
 }
 
-void set_weights_b(GemmArgs& g, const Weights& w, const PackedB* packed) {
-  const WeightRows v = w.view();
-  if (w.type() != WeightType::f32) {
-    g.b = nullptr, g.b_weights = v;
+void set_weights_b(GemmArgs& g, const WeightRows& w, const PackedB* packed) {
+  if (w.type != WeightType::f32) {
+    g.b = nullptr, g.b_weights = w;
     return;
   }
-  g.b = static_cast<const float*>(v.data), g.ldb = v.ld / sizeof(float), g.trans_b = true;
-  g.packed_b = packed && packed->n() == w.rows() && packed->k() == w.cols() ? packed : nullptr;
+  g.b = static_cast<const float*>(w.data), g.ldb = w.ld / sizeof(float), g.trans_b = true;
+  g.packed_b = packed && packed->n() == g.n && packed->k() == g.k && packed->bytes() ? packed : nullptr;
 }
 
 std::size_t gemm_tile_rows() {

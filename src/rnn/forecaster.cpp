@@ -4,6 +4,7 @@
 #include <string>
 
 #include "../checks.h"
+#include "../kernels/module_kernels.h"
 #include "../scratch.h"
 #include "edgeattn/rnn.h"
 
@@ -49,7 +50,7 @@ ForecastSlices forecast_slices(Scratch& sc, std::size_t bsz, std::size_t t, std:
 }  // namespace
 
 Result<AttentionForecaster> AttentionForecaster::create(std::size_t f, std::size_t h, std::size_t heads,
-                                                        std::size_t p, Weights w) {
+                                                        std::size_t p, Weights w, WeightType weight_type) {
   if (p == 0) return Status::invalid("attention_forecaster: horizon must be positive");
   if (w.head_weight.shape() != Shape{p, 2 * h} || w.head_bias.shape() != Shape{p})
     return Status::invalid("attention_forecaster: head.weight must be " + Shape{p, 2 * h}.to_string() +
@@ -58,20 +59,21 @@ Result<AttentionForecaster> AttentionForecaster::create(std::size_t f, std::size
   AttentionForecaster m;
   std::vector<RnnWeights> lstm;
   lstm.push_back(std::move(w.lstm));
-  Result<Rnn> rnn = Rnn::create(RnnType::lstm, f, h, 1, false, std::move(lstm));
+  Result<Rnn> rnn = Rnn::create(RnnType::lstm, f, h, 1, false, std::move(lstm), weight_type);
   if (!rnn.ok()) return Status::invalid("attention_forecaster " + rnn.status().message());
-  Result<MultiheadAttention> attn = MultiheadAttention::create(h, heads, false, std::move(w.attn));
+  Result<MultiheadAttention> attn = MultiheadAttention::create(h, heads, false, std::move(w.attn), weight_type);
   if (!attn.ok()) return Status::invalid("attention_forecaster attn: " + attn.status().message());
   m.lstm_ = std::move(rnn).value();
   m.attn_ = std::move(attn).value();
-  m.head_weight_ = std::move(w.head_weight);
+  EDGEATTN_ASSIGN_OR_RETURN(head, edgeattn::Weights::of(w.head_weight, weight_type, "attention_forecaster head.weight"));
+  m.head_weight_ = std::move(head);
   m.head_bias_ = std::move(w.head_bias);
   return m;
 }
 
 std::size_t AttentionForecaster::weight_bytes() const {
   return lstm_.weight_bytes() + attn_.weight_bytes() +
-         (head_weight_.numel() + head_bias_.numel()) * sizeof(float);
+         head_weight_.bytes() + head_bias_.numel() * sizeof(float);
 }
 
 std::size_t AttentionForecaster::workspace_bytes(std::size_t bsz, std::size_t t, const Context& ctx) const {
@@ -108,7 +110,7 @@ Status AttentionForecaster::forward(const Context& ctx, ConstView x, View y, Vie
   for (std::size_t b = 0; st.ok() && b < bsz; ++b) {  // y = head([S_T, C_T])
     std::memcpy(cat, last + b * h, h * sizeof(float));
     std::memcpy(cat + h, c + (b * lq + lq - 1) * h, h * sizeof(float));
-    kernels::gemv(p, 2 * h, 1.0f, head_weight_.data(), 2 * h, cat, 0.0f, y.data() + b * p);
+    kernels::gemv_w(p, 2 * h, 1.0f, head_weight_.view(), cat, 0.0f, y.data() + b * p);
     kernels::add(y.data() + b * p, head_bias_.data(), y.data() + b * p, p);
   }
   return st;

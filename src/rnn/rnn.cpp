@@ -54,14 +54,14 @@ Result<RnnCell> RnnCell::make(RnnType type, RnnWeights w, bool keep_input, Weigh
   c.input_ = w.weight_ih.shape()[1];
   // W_hh in panels: a one-row step is then a sum of W_hh^T's rows (gemv_t,
   // vectorised along the G H outputs) instead of G H short dot products.
-  EDGEATTN_ASSIGN_OR_RETURN(whh, Weights::quantize(w.weight_hh.view(), weights, name + ": weight_hh"));
+  EDGEATTN_ASSIGN_OR_RETURN(whh, Weights::of(w.weight_hh, weights, name + ": weight_hh"));
   EDGEATTN_ASSIGN_OR_RETURN(phh, kernels::PackedB::pack(whh));
   EDGEATTN_ASSIGN_OR_RETURN(panels, kernels::GemvPanels::pack(whh));
   c.packed_hh_ = std::move(phh);
   c.panels_hh_ = std::make_unique<kernels::GemvPanels>(std::move(panels));
   c.weight_hh_ = std::move(whh);
   if (keep_input) {
-    EDGEATTN_ASSIGN_OR_RETURN(wih, Weights::quantize(w.weight_ih.view(), weights, name + ": weight_ih"));
+    EDGEATTN_ASSIGN_OR_RETURN(wih, Weights::of(w.weight_ih, weights, name + ": weight_ih"));
     EDGEATTN_ASSIGN_OR_RETURN(pih, kernels::PackedB::pack(wih));
     c.packed_ih_ = std::move(pih);
     c.weight_ih_ = std::move(wih);
@@ -202,24 +202,35 @@ Result<Rnn> Rnn::create(RnnType type, std::size_t input_size, std::size_t hidden
   r.type_ = type, r.input_ = input_size, r.hidden_ = hidden_size, r.layers_ = num_layers, r.dirs_ = dirs;
   for (std::size_t l = 0; l < num_layers; ++l) {
     const std::size_t in = l == 0 ? input_size : dirs * hidden_size;
-    EDGEATTN_ASSIGN_OR_RETURN(wl, Tensor::zeros(Shape{dirs * gh, in}));
     EDGEATTN_ASSIGN_OR_RETURN(bl, Tensor::zeros(Shape{dirs * gh}));
+    std::vector<const Tensor*> w_ih;
     for (std::size_t d = 0; d < dirs; ++d) {
-      RnnWeights& x = w[l * dirs + d];
+      const RnnWeights& x = w[l * dirs + d];
       const std::string where = std::string(name) + " layer " + std::to_string(l) + (d ? " reverse" : "");
       EDGEATTN_RETURN_IF_ERROR(expect_shape(x.weight_ih, Shape{gh, in}, where + ": weight_ih"));
       EDGEATTN_RETURN_IF_ERROR(expect_shape(x.weight_hh, Shape{gh, hidden_size}, where + ": weight_hh"));
       EDGEATTN_RETURN_IF_ERROR(expect_shape(x.bias_ih, Shape{gh}, where + ": bias_ih"));
-      std::memcpy(wl.data() + d * gh * in, x.weight_ih.data(), gh * in * sizeof(float));
       std::memcpy(bl.data() + d * gh, x.bias_ih.data(), gh * sizeof(float));
-      Result<RnnCell> cell = RnnCell::make(type, std::move(x), false, weight_type);
+      w_ih.push_back(&x.weight_ih);
+    }
+    // both directions' W_ih stacked; with one input feature the column, a
+    // vector, stays float32 (laid out as one row) for the axpy
+    EDGEATTN_ASSIGN_OR_RETURN(stacked, Weights::of(w_ih, in == 1 ? WeightType::f32 : weight_type,
+                                                   std::string(name) + " layer " + std::to_string(l) + ": weight_ih"));
+    Weights wq = std::move(stacked);
+    if (in == 1) {
+      std::vector<float> column(dirs * gh);
+      wq.dequantize(column.data());
+      EDGEATTN_ASSIGN_OR_RETURN(row, Weights::quantize(ConstView(column.data(), Shape{1, dirs * gh}), WeightType::f32,
+                                                       std::string(name) + ": weight_ih"));
+      wq = std::move(row);
+    }
+    for (std::size_t d = 0; d < dirs; ++d) {
+      const std::string where = std::string(name) + " layer " + std::to_string(l) + (d ? " reverse" : "");
+      Result<RnnCell> cell = RnnCell::make(type, std::move(w[l * dirs + d]), false, weight_type);
       if (!cell.ok()) return Status::invalid(where + " " + cell.status().message());
       r.cells_.push_back(std::move(cell).value());
     }
-    // one input feature: the column, a vector, stays float32 for the axpy
-    const ConstView column(wl.data(), Shape{1, dirs * gh});
-    EDGEATTN_ASSIGN_OR_RETURN(wq, in == 1 ? Weights::quantize(column, WeightType::f32, std::string(name) + ": weight_ih")
-                                          : Weights::quantize(wl.view(), weight_type, std::string(name) + ": weight_ih"));
     EDGEATTN_ASSIGN_OR_RETURN(packed, kernels::PackedB::pack(wq));
     r.w_ih_.push_back(std::move(wq));
     r.b_ih_.push_back(std::move(bl));

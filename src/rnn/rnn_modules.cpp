@@ -108,7 +108,7 @@ Result<std::unique_ptr<Module>> make_rnn(RnnType type, const Json& config, const
       EDGEATTN_ASSIGN_OR_RETURN(x, rnn_weights(p, suffix, gh, l == 0 ? size_of(in) : dirs * h, h));
       w.push_back(std::move(x));
     }
-  EDGEATTN_ASSIGN_OR_RETURN(rnn, Rnn::create(type, size_of(in), h, L, bidi, std::move(w)));
+  EDGEATTN_ASSIGN_OR_RETURN(rnn, Rnn::create(type, size_of(in), h, L, bidi, std::move(w), p.weight_type()));
   return std::unique_ptr<Module>(new RnnModule(std::move(rnn)));
 }
 
@@ -253,7 +253,7 @@ Result<std::unique_ptr<Module>> make_seq2seq(const Json& config, const ParamSet&
   w.bridge_weight = std::move(bw), w.bridge_bias = std::move(bb), w.dec_embedding = std::move(de);
   w.attention = std::move(att), w.dec_rnn = std::move(cell);
   w.out_weight = std::move(ow), w.out_bias = std::move(ob);
-  EDGEATTN_ASSIGN_OR_RETURN(m, Seq2Seq::create(k, std::move(w)));
+  EDGEATTN_ASSIGN_OR_RETURN(m, Seq2Seq::create(k, std::move(w), p.weight_type()));
   return std::unique_ptr<Module>(new Seq2SeqModule(std::move(m)));
 }
 
@@ -277,7 +277,7 @@ Result<std::unique_ptr<Module>> make_attention_forecaster(const Json& config, co
   w.attn.out_proj_weight = std::move(opw), w.attn.out_proj_bias = std::move(opb);
   w.head_weight = std::move(hw), w.head_bias = std::move(hb);
   EDGEATTN_ASSIGN_OR_RETURN(m, AttentionForecaster::create(size_of(f), H, size_of(heads), size_of(horizon),
-                                                           std::move(w)));
+                                                           std::move(w), p.weight_type()));
   return std::unique_ptr<Module>(new ForecasterModule(std::move(m)));
 }
 }  // namespace detail

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "../checks.h"
+#include "../kernels/module_kernels.h"
 #include "../scratch.h"
 #include "edgeattn/ops.h"
 #include "edgeattn/rnn.h"
@@ -90,15 +91,6 @@ BeamSlices beam_slices(Scratch& sc, std::size_t w, std::size_t t_max, bool keep_
   return b;
 }
 
-// Columns [c0, c0 + n) of a row-major [rows, cols] matrix.
-Result<Tensor> columns(const Tensor& w, std::size_t c0, std::size_t n) {
-  const std::size_t rows = w.shape()[0], cols = w.shape()[1];
-  EDGEATTN_ASSIGN_OR_RETURN(out, Tensor::zeros(Shape{rows, n}));
-  for (std::size_t r = 0; r < rows; ++r)
-    std::memcpy(out.data() + r * n, w.data() + r * cols + c0, n * sizeof(float));
-  return out;
-}
-
 // table[v] = bias + emb[v] W^T over columns [c0, c0 + E) of w, in double:
 // the part of a layer that acts on the embedding of token v.
 Result<Tensor> token_table(const Tensor& emb, const Tensor& w, std::size_t c0, const Tensor& bias) {
@@ -123,7 +115,7 @@ void log_softmax(float* x, float* scratch, std::size_t n) {
 
 }  // namespace
 
-Result<Seq2Seq> Seq2Seq::create(const Seq2SeqConfig& c, Seq2SeqWeights w) {
+Result<Seq2Seq> Seq2Seq::create(const Seq2SeqConfig& c, Seq2SeqWeights w, WeightType wt) {
   if (!c.src_vocab || !c.tgt_vocab || !c.emb || !c.enc_hidden || !c.dec_hidden || !c.max_len)
     return Status::invalid("seq2seq: vocabularies, widths and max_len must be positive");
   const auto vt = static_cast<std::int64_t>(c.tgt_vocab);
@@ -144,10 +136,10 @@ Result<Seq2Seq> Seq2Seq::create(const Seq2SeqConfig& c, Seq2SeqWeights w) {
   std::vector<RnnWeights> enc;
   enc.push_back(std::move(w.enc_forward));
   enc.push_back(std::move(w.enc_reverse));
-  Result<Rnn> encoder = Rnn::create(RnnType::gru, e, c.enc_hidden, 1, true, std::move(enc));
+  Result<Rnn> encoder = Rnn::create(RnnType::gru, e, c.enc_hidden, 1, true, std::move(enc), wt);
   if (!encoder.ok()) return Status::invalid("seq2seq encoder.rnn: " + encoder.status().message());
   s.encoder_ = std::move(encoder).value();
-  Result<SoftAttention> att = SoftAttention::create(c.attention, std::move(w.attention));
+  Result<SoftAttention> att = SoftAttention::create(c.attention, std::move(w.attention), wt);
   if (!att.ok()) return Status::invalid("seq2seq decoder.attention: " + att.status().message());
   s.attention_ = std::move(att).value();
   const bool dot = c.attention == Score::dot || c.attention == Score::scaled_dot;
@@ -155,32 +147,36 @@ Result<Seq2Seq> Seq2Seq::create(const Seq2SeqConfig& c, Seq2SeqWeights w) {
       (s.attention_.key_dim() && s.attention_.key_dim() != he2))
     return Status::invalid("seq2seq decoder.attention: its query width must be dec_hidden " +
                            std::to_string(hd) + " and its key width 2 enc_hidden " + std::to_string(he2));
-  EDGEATTN_ASSIGN_OR_RETURN(wic, columns(w.dec_rnn.weight_ih, e, he2));
+  // the weights' column blocks that act on c_t and on s_t, in the model's
+  // type; the tables of the blocks acting on e from the same rounded values
+  if (wt != WeightType::f32) {
+    EDGEATTN_RETURN_IF_ERROR(Weights::round_in_place(w.dec_rnn.weight_ih, wt, "seq2seq decoder.rnn.weight_ih"));
+    EDGEATTN_RETURN_IF_ERROR(Weights::round_in_place(w.out_weight, wt, "seq2seq decoder.out.weight"));
+  }
+  EDGEATTN_ASSIGN_OR_RETURN(wic, Weights::of({&w.dec_rnn.weight_ih}, wt, "seq2seq decoder.rnn.weight_ih", e, he2));
   EDGEATTN_ASSIGN_OR_RETURN(gxt, token_table(w.dec_embedding, w.dec_rnn.weight_ih, 0, w.dec_rnn.bias_ih));
-  EDGEATTN_ASSIGN_OR_RETURN(wos_rows, columns(w.out_weight, 0, hd));
-  EDGEATTN_ASSIGN_OR_RETURN(wos, Tensor::zeros(Shape{hd, v}));  // transposed, as W_hh in RnnCell
-  for (std::size_t o = 0; o < v; ++o)
-    for (std::size_t k = 0; k < hd; ++k) wos.data()[k * v + o] = wos_rows.data()[o * hd + k];
-  EDGEATTN_ASSIGN_OR_RETURN(woc, columns(w.out_weight, hd, he2));
+  EDGEATTN_ASSIGN_OR_RETURN(wos, Weights::of({&w.out_weight}, wt, "seq2seq decoder.out.weight", 0, hd));
+  EDGEATTN_ASSIGN_OR_RETURN(woc, Weights::of({&w.out_weight}, wt, "seq2seq decoder.out.weight", hd, he2));
   EDGEATTN_ASSIGN_OR_RETURN(outt, token_table(w.dec_embedding, w.out_weight, hd + he2, w.out_bias));
-  Result<RnnCell> cell = RnnCell::make(RnnType::gru, std::move(w.dec_rnn), false, WeightType::f32);
+  EDGEATTN_ASSIGN_OR_RETURN(bridge, Weights::of(w.bridge_weight, wt, "seq2seq bridge.weight"));
+  Result<RnnCell> cell = RnnCell::make(RnnType::gru, std::move(w.dec_rnn), false, wt);
   if (!cell.ok()) return Status::invalid("seq2seq decoder.rnn " + cell.status().message());
   s.cell_ = std::move(cell).value();
-  EDGEATTN_ASSIGN_OR_RETURN(pic, kernels::PackedB::pack(wic.data(), he2, true, he2, 3 * hd));
-  EDGEATTN_ASSIGN_OR_RETURN(poc, kernels::PackedB::pack(woc.data(), he2, true, he2, v));
-  EDGEATTN_ASSIGN_OR_RETURN(pos, kernels::PackedB::pack(wos.data(), v, false, hd, v));
+  EDGEATTN_ASSIGN_OR_RETURN(pic, kernels::PackedB::pack(wic));
+  EDGEATTN_ASSIGN_OR_RETURN(poc, kernels::PackedB::pack(woc));
+  EDGEATTN_ASSIGN_OR_RETURN(pos, kernels::PackedB::pack(wos));
   s.w_ic_ = std::move(wic), s.gx_of_token_ = std::move(gxt);
   s.w_os_ = std::move(wos), s.w_oc_ = std::move(woc), s.out_of_token_ = std::move(outt);
   s.packed_ic_ = std::move(pic), s.packed_oc_ = std::move(poc), s.packed_os_ = std::move(pos);
   s.enc_embedding_ = std::move(w.enc_embedding);
-  s.bridge_weight_ = std::move(w.bridge_weight), s.bridge_bias_ = std::move(w.bridge_bias);
+  s.bridge_weight_ = std::move(bridge), s.bridge_bias_ = std::move(w.bridge_bias);
   return s;
 }
 
 std::size_t Seq2Seq::weight_bytes() const {
-  const Tensor* ts[] = {&enc_embedding_, &bridge_weight_, &bridge_bias_, &w_ic_, &gx_of_token_,
-                        &w_os_, &w_oc_, &out_of_token_};
+  const Tensor* ts[] = {&enc_embedding_, &bridge_bias_, &gx_of_token_, &out_of_token_};
   std::size_t b = encoder_.weight_bytes() + attention_.weight_bytes() + cell_.weight_bytes() +
+                  bridge_weight_.bytes() + w_ic_.bytes() + w_os_.bytes() + w_oc_.bytes() +
                   packed_ic_.bytes() + packed_oc_.bytes() + packed_os_.bytes();
   for (const Tensor* t : ts) b += t->numel() * sizeof(float);
   return b;
@@ -270,7 +266,7 @@ Status Seq2Seq::encode(const Context& ctx, const std::int64_t* src, std::size_t 
     std::memcpy(cat, hn + b * he, he * sizeof(float));
     std::memcpy(cat + he, hn + (batch + b) * he, he * sizeof(float));
     float* sb = state + b * hd;
-    kernels::gemv(hd, he2, 1.0f, bridge_weight_.data(), he2, cat, 0.0f, sb);
+    kernels::gemv_w(hd, he2, 1.0f, bridge_weight_.view(), cat, 0.0f, sb);
     kernels::add(sb, bridge_bias_.data(), sb, hd);
     kernels::tanh(sb, sb, hd);
   }
@@ -279,11 +275,11 @@ Status Seq2Seq::encode(const Context& ctx, const std::int64_t* src, std::size_t 
   if (a)
     EDGEATTN_RETURN_IF_ERROR(attention_.project_keys(ctx, ConstView(m, Shape{batch, s, he2}),
                                                      View(keys, Shape{batch, s, a}), ws));
-  kernels::GemmArgs g = gemm_args(rows, 3 * hd, he2, m, w_ic_.data(), true, mc);
-  g.packed_b = &packed_ic_;
+  kernels::GemmArgs g = gemm_args(rows, 3 * hd, he2, m, nullptr, true, mc);
+  kernels::set_weights_b(g, w_ic_, &packed_ic_);
   EDGEATTN_RETURN_IF_ERROR(matmul(ctx, g, ws));
-  kernels::GemmArgs o = gemm_args(rows, v, he2, m, w_oc_.data(), true, mo);
-  o.packed_b = &packed_oc_;
+  kernels::GemmArgs o = gemm_args(rows, v, he2, m, nullptr, true, mo);
+  kernels::set_weights_b(o, w_oc_, &packed_oc_);
   return matmul(ctx, o, ws);
 }
 
@@ -316,8 +312,8 @@ Status Seq2Seq::step(const Context& ctx, const Memory& mem, std::size_t groups, 
     std::memcpy(lr, out_of_token_.data() + y[r] * v, v * sizeof(float));
     kernels::gemv_t(sl, v, 1.0f, mem.mo + (r / per_group) * sl * v, v, a + r * sl, 1.0f, lr);
   }
-  kernels::GemmArgs o = gemm_args(rows, v, hd, s_out, w_os_.data(), false, logits, 1.0f, 1.0f);
-  o.packed_b = &packed_os_;
+  kernels::GemmArgs o = gemm_args(rows, v, hd, s_out, nullptr, true, logits, 1.0f, 1.0f);
+  kernels::set_weights_b(o, w_os_, &packed_os_);
   if (st.ok()) st = matmul(ctx, o, ws);
   return st;
 }
