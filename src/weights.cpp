@@ -214,6 +214,7 @@ Result<Weights> Weights::of(const std::vector<const Tensor*>& parts, WeightType 
     stored = stored && t->stored() && t->stored()->type() == type && t->stored()->rows() == r &&
              t->stored()->cols() == w;
   }
+  if (rows == 1 || width == 1) type = WeightType::f32;  // a vector, as the exporter leaves it
   if (cols == 0) cols = width - col0;
   if (col0 + cols > width)
     return Status::invalid(what + ": columns [" + std::to_string(col0) + ", " + std::to_string(col0 + cols) +

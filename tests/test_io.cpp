@@ -229,6 +229,54 @@ TEST_CASE("F16 and BF16 parameters are converted at load") {
   CHECK(bt->data()[1] == -5.0f);
 }
 
+TEST_CASE("typed weights: I8 with its row scales kept as stored, bad scales and halves named") {
+  // w [2, 3] int8 and w.scale [2]; g [2, 2] F16
+  const std::int8_t q[6] = {1, -2, 127, -128, 0, 5};
+  const float scale[2] = {0.5f, 0.25f};
+  const std::uint16_t half[4] = {0x3C00, 0xC000, 0x0001, 0x7BFF};
+  const auto with = [&](const std::string& scale_entry, const float* sc, std::uint16_t last_half) {
+    std::vector<std::uint8_t> b = image(
+        R"({"w":{"dtype":"I8","shape":[2,3],"data_offsets":[0,6]},)" + scale_entry +
+            R"("g":{"dtype":"F16","shape":[2,2],"data_offsets":[14,22]}})", 0);
+    b.insert(b.end(), reinterpret_cast<const std::uint8_t*>(q), reinterpret_cast<const std::uint8_t*>(q) + 6);
+    b.insert(b.end(), reinterpret_cast<const std::uint8_t*>(sc), reinterpret_cast<const std::uint8_t*>(sc) + 8);
+    std::uint16_t h[4] = {half[0], half[1], half[2], last_half};
+    b.insert(b.end(), reinterpret_cast<const std::uint8_t*>(h), reinterpret_cast<const std::uint8_t*>(h) + 8);
+    return b;
+  };
+  const std::string good = R"("w.scale":{"dtype":"F32","shape":[2],"data_offsets":[6,14]},)";
+  std::vector<std::uint8_t> b = with(good, scale, 0x7BFF);
+  Result<SafetensorsFile> f = SafetensorsFile::from_bytes(b.data(), b.size(), "q.safetensors");
+  REQUIRE_MESSAGE(f.ok(), f.status().message());
+  Result<Tensor> w = f->read_weight(*f->find("w"));
+  REQUIRE_MESSAGE(w.ok(), w.status().message());
+  CHECK(w->data()[2] == 127 * 0.5f);
+  CHECK(w->data()[3] == -128 * 0.25f);
+  REQUIRE(w->stored());
+  CHECK(w->stored()->type() == WeightType::i8);
+  CHECK(w->stored()->view().scale[1] == 0.25f);
+  Result<Tensor> g = f->read_weight(*f->find("g"));
+  REQUIRE(g.ok());
+  CHECK(g->stored()->type() == WeightType::f16);
+  CHECK(g->data()[2] == std::ldexp(1.0f, -24));
+  const auto error = [](const std::vector<std::uint8_t>& bytes, const char* name) {
+    Result<SafetensorsFile> file = SafetensorsFile::from_bytes(bytes.data(), bytes.size(), "q.safetensors");
+    REQUIRE(file.ok());
+    Result<Tensor> t = file->read_weight(*file->find(name));
+    REQUIRE_FALSE(t.ok());
+    return t.status().message();
+  };
+  CHECK(error(with(R"("x":{"dtype":"F32","shape":[2],"data_offsets":[6,14]},)", scale, 0x7BFF), "w")
+            .find("tensor 'w': int8 weights need their row scales in 'w.scale'") != std::string::npos);
+  CHECK(error(with(R"("w.scale":{"dtype":"F32","shape":[1,2],"data_offsets":[6,14]},)", scale, 0x7BFF), "w")
+            .find("must be F32 [2], found F32 [1, 2]") != std::string::npos);
+  const float bad[2] = {0.5f, -1.0f};
+  CHECK(error(with(good, bad, 0x7BFF), "w").find("q.safetensors: tensor 'w': scale of row 1 is -1") !=
+        std::string::npos);
+  CHECK(error(with(good, scale, 0x7C00), "g").find("tensor 'g': element [1, 1] is not finite") !=
+        std::string::npos);
+}
+
 namespace {
 std::string data_dir() { return EDGEATTN_CASES_DIR; }
 
@@ -372,6 +420,25 @@ TEST_CASE("hostile files: header size and tensor count are capped before parsing
   many.back() = '}';
   REQUIRE(many.size() < kSafetensorsMaxHeaderBytes);
   expect_error(image(many, 0), "65537 tensors, more than the 65536 this loader reads");
+}
+
+TEST_CASE("typed weights: a module holds them in the file's type; an unknown type is named") {
+  const auto bytes_of = [](const std::string& name) {
+    Result<std::unique_ptr<Module>> m = load_module(data_dir() + "/" + name + ".case.safetensors");
+    REQUIRE_MESSAGE(m.ok(), m.status().message());
+    return static_cast<double>(m.value()->weight_bytes());
+  };
+  const double f32 = bytes_of("gru_bi_l2_h0_lengths");
+  CHECK(bytes_of("gru_bi_l2_h0_lengths_bf16") < 0.75 * f32);  // (f32 also keeps packed copies)
+  CHECK(bytes_of("gru_bi_l2_h0_lengths_int8") < 0.5 * f32);
+  const std::vector<std::uint8_t> b = with_header_edit(data_dir() + "/gru_bi_l2_h0_lengths_int8.case.safetensors",
+                                                       "\"weights\":\"int8\"", "\"weights\":\"int4\"");
+  Result<SafetensorsFile> f = SafetensorsFile::from_bytes(b.data(), b.size(), "w.safetensors");
+  REQUIRE_MESSAGE(f.ok(), f.status().message());
+  Result<Case> c = load_case(f.value());
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.status().message().find("w.safetensors: __metadata__ weights: unknown weight type 'int4'") !=
+        std::string::npos);
 }
 
 TEST_CASE("hostile files: weights, outputs and workspace are checked against the cap before any allocation") {

@@ -72,10 +72,30 @@ def stream_cases():
     yield "soft_stream_scaled_dot_L300", SoftAttention("scaled_dot"), dict(b=1, lq=300, lk=300, dq=64, dk=64, dv=64), None
 
 
-def write_attention(out, only):
+# Cases rerun with every weight type (bf16, f16, int8), named <case>_<type>:
+# PyTorch runs on the dequantized weights, so they keep the default tolerance.
+TYPED_CASES = {"soft_general_rowmask", "soft_additive_bias", "hard_additive", "mha_e16_h4_padded",
+               "mha_e32_h4_one_query_padded", "gru_bi_l2_h0_lengths", "lstm_bi_l2_h0_lengths",
+               "seq2seq_additive_padded", "seq2seq_general_padded", "forecaster_f1_h16", "forecaster_f3_h12_p4"}
+
+
+def skip(name, only, weights):
+    """Whether this run leaves the case out; else its file name."""
+    if weights != "f32":
+        if name not in TYPED_CASES:
+            return True
+        name = f"{name}_{weights}"
+    return bool(only) and not name.startswith(only)
+
+
+def case_file(out, name, weights):
+    return os.path.join(out, f"{name}.case.safetensors" if weights == "f32" else f"{name}_{weights}.case.safetensors")
+
+
+def write_attention(out, only, weights="f32"):
     n = 0
     for i, (name, module, d, mask_fn) in enumerate(list(attention_cases()) + list(stream_cases())):
-        if only and not name.startswith(only):
+        if skip(name, only, weights):
             continue
         torch.manual_seed(1000 + i)
         for p in module.parameters():
@@ -84,11 +104,11 @@ def write_attention(out, only):
                   "values": rand(d["b"], d["lk"], d["dv"])}
         if mask_fn:
             inputs["mask"] = mask_fn(d)
-        write_case(module, inputs, os.path.join(out, f"{name}.case.safetensors"),
-                   outputs={"context"} if name in CONTEXT_ONLY else None)
+        write_case(module, inputs, case_file(out, name, weights),
+                   outputs={"context"} if name in CONTEXT_ONLY else None, weights=weights)
         n += 1
     # Self-attention: query = keys = values.
-    if not only or "soft_self".startswith(only) or only.startswith("soft_self"):
+    if weights == "f32" and (not only or "soft_self".startswith(only) or only.startswith("soft_self")):
         torch.manual_seed(77)
         x = rand(2, 67, 20)
         write_case(SoftAttention("scaled_dot"), {"query": x, "keys": x, "values": x},
@@ -97,7 +117,7 @@ def write_attention(out, only):
     return n
 
 
-def write_multihead(out, only):
+def write_multihead(out, only, weights="f32"):
     cases = [  # name, E, heads, causal, B, Lq, Lk, padding lengths (None = no mask)
         ("mha_e16_h4_padded", 16, 4, False, 2, 5, 7, [7, 3]),
         ("mha_causal_self_e12_h3", 12, 3, True, 2, 9, 9, None),
@@ -107,7 +127,7 @@ def write_multihead(out, only):
     ]
     n = 0
     for i, (name, e, h, causal, b, lq, lk, lengths) in enumerate(cases):
-        if only and not name.startswith(only):
+        if skip(name, only, weights):
             continue
         torch.manual_seed(2000 + i)
         m = MultiheadAttention(e, h, causal=causal)
@@ -121,7 +141,7 @@ def write_multihead(out, only):
             for j, length in enumerate(lengths):
                 kpm[j, :length] = False
             inputs["key_padding_mask"] = kpm
-        write_case(m, inputs, os.path.join(out, f"{name}.case.safetensors"))
+        write_case(m, inputs, case_file(out, name, weights), weights=weights)
         n += 1
     return n
 
@@ -176,10 +196,10 @@ def rnn_cases():
     yield "lstm_uni_l2_lengths", LSTM, (3, 12, 2, False), (2, 7), True, [7, 2]
 
 
-def write_rnn(out, only):
+def write_rnn(out, only, weights="f32"):
     n = 0
     for i, (name, cls, (inp, hid, layers, bidi), (b, t), state, lengths) in enumerate(rnn_cases()):
-        if only and not name.startswith(only):
+        if skip(name, only, weights):
             continue
         torch.manual_seed(4000 + i)
         m = cls(inp, hid, layers, bidi)
@@ -193,7 +213,7 @@ def write_rnn(out, only):
                 inputs["c0"] = rand(s, b, hid) * 0.5
         if lengths is not None:
             inputs["lengths"] = torch.tensor(lengths, dtype=torch.int64)
-        write_case(m, inputs, os.path.join(out, f"{name}.case.safetensors"))
+        write_case(m, inputs, case_file(out, name, weights), weights=weights)
         n += 1
     return n
 
@@ -207,10 +227,10 @@ def seq2seq_cases():
     yield "seq2seq_scaled_dot_padded", "scaled_dot", None, (10, 9, 7, 3, 6), (2, 6), [6, 1], 4
 
 
-def write_seq2seq(out, only):
+def write_seq2seq(out, only, weights="f32"):
     n = 0
     for i, (name, score, a, (vs, vt, e, he, hd), (b, s), lengths, t) in enumerate(seq2seq_cases()):
-        if only and not name.startswith(only):
+        if skip(name, only, weights):
             continue
         torch.manual_seed(5000 + i)
         m = Seq2Seq(vs, vt, e, he, hd, score, a, bos=1, eos=2, max_len=t)
@@ -219,20 +239,20 @@ def write_seq2seq(out, only):
         inputs = {"src": torch.randint(0, vs, (b, s))}
         if lengths is not None:
             inputs["src_lengths"] = torch.tensor(lengths, dtype=torch.int64)
-        write_case(m, inputs, os.path.join(out, f"{name}.case.safetensors"))
+        write_case(m, inputs, case_file(out, name, weights), weights=weights)
         n += 1
     # (the y-only case checks the path that attends from the last state alone)
     for i, (name, f, h, heads, p, b, t) in enumerate([("forecaster_f1_h16", 1, 16, 4, 1, 2, 24),
                                                        ("forecaster_f3_h12_p4", 3, 12, 3, 4, 1, 19),
                                                        ("forecaster_y_only_f2_h8", 2, 8, 2, 3, 3, 13)]):
-        if only and not name.startswith(only):
+        if skip(name, only, weights):
             continue
         torch.manual_seed(6000 + i)
         m = AttentionForecaster(f, h, heads, p)
         for q in m.parameters():
             torch.nn.init.normal_(q, std=0.4)
-        write_case(m, {"x": rand(b, t, f)}, os.path.join(out, f"{name}.case.safetensors"),
-                   outputs={"y"} if "y_only" in name else None)
+        write_case(m, {"x": rand(b, t, f)}, case_file(out, name, weights),
+                   outputs={"y"} if "y_only" in name else None, weights=weights)
         n += 1
     return n
 
@@ -265,8 +285,10 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(1)
-    n = write_attention(a.out, a.only) + write_multihead(a.out, a.only) + write_vision(a.out, a.only) + write_rnn(a.out, a.only) + \
-        write_seq2seq(a.out, a.only) + write_graphs(a.out, a.only)
+    n = write_vision(a.out, a.only) + write_graphs(a.out, a.only)
+    for weights in ("f32", "bf16", "f16", "int8"):
+        n += write_attention(a.out, a.only, weights) + write_multihead(a.out, a.only, weights) + \
+            write_rnn(a.out, a.only, weights) + write_seq2seq(a.out, a.only, weights)
     print(f"wrote {n} cases to {os.path.normpath(a.out)}")
 
 

@@ -76,7 +76,8 @@ class Weights {
   // dims after the first flattened), columns [col0, col0 + cols) of them
   // (cols 0: all), as `type`: the stored weights themselves when every
   // tensor carries them in that type (Tensor::stored), else the floats
-  // quantized.
+  // quantized. A vector (one row or one column in all) stays float32, as
+  // the exporter leaves it.
   static Result<Weights> of(const std::vector<const Tensor*>& parts, WeightType type,
                             const std::string& what, std::size_t col0 = 0, std::size_t cols = 0);
   static Result<Weights> of(const Tensor& t, WeightType type, const std::string& what) {

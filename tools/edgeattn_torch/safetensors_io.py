@@ -8,7 +8,7 @@ import torch
 
 _DTYPES = {
     torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
-    torch.int64: "I64", torch.int32: "I32", torch.bool: "BOOL", torch.uint8: "U8",
+    torch.int64: "I64", torch.int32: "I32", torch.bool: "BOOL", torch.uint8: "U8", torch.int8: "I8",
     torch.float64: "F64",
 }
 _FROM_NAME = {v: k for k, v in _DTYPES.items()}

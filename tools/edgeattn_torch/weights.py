@@ -1,0 +1,70 @@
+"""Weight matrices in fewer bits, exactly as the device holds them
+(docs/weights.md): bfloat16 and IEEE half rounded to nearest even, int8
+symmetric per row with scale = max|row| / 127 in float32 and
+q = round(w / scale) (half to even), value = q * scale."""
+import torch
+
+from .graph import ExportError
+
+WEIGHT_TYPES = ("f32", "bf16", "f16", "int8")
+# Modules whose weight matrices the device holds in any weight type.
+TYPED_MODULES = {"soft_attention", "hard_attention", "multihead_attention", "gru", "lstm", "seq2seq",
+                 "attention_forecaster"}
+
+
+def is_matrix(name, t):
+    """A weight matrix the device stores typed: float, at least 2-D, more
+    than one row and one column, not an embedding table (gathered, not
+    multiplied)."""
+    return (t.is_floating_point() and t.dim() >= 2 and t.shape[0] > 1 and t[0].numel() > 1
+            and "embedding" not in name)
+
+
+def int8_rows(w):
+    """(q int8 of w's shape, scale float32 [rows])."""
+    rows = w.detach().float().reshape(w.shape[0], -1)
+    amax = rows.abs().amax(dim=1)
+    scale = torch.where(amax > 0, amax / 127, torch.ones_like(amax))
+    q = torch.round(rows / scale[:, None]).clamp(-127, 127).to(torch.int8)
+    return q.reshape(w.shape), scale
+
+
+def stored(name, w, weights):
+    """{file key: tensor} storing w as `weights`, and its dequantized float32."""
+    w = w.detach().float()
+    if weights == "bf16":
+        s = w.to(torch.bfloat16)
+        return {name: s}, s.float()
+    if weights == "f16":
+        s = w.half()
+        if not torch.isfinite(s).all():
+            raise ExportError(f"{name}: a value overflows f16 (|w| >= 65520); use bf16 or int8")
+        return {name: s}, s.float()
+    if weights == "int8":
+        q, scale = int8_rows(w)
+        return {name: q, name + ".scale": scale}, (q.reshape(w.shape[0], -1).float() * scale[:, None]).reshape(w.shape)
+    return {name: w}, w
+
+
+def typed_params(kind, state, weights):
+    """The file's param.* tensors for a module's state_dict in `weights`, the
+    dequantized state (what to run PyTorch with) and the float matrices kept
+    as float32 (listed in the metadata)."""
+    if weights not in WEIGHT_TYPES:
+        raise ExportError(f"weights must be one of {', '.join(WEIGHT_TYPES)}, not {weights!r}")
+    if weights != "f32" and kind not in TYPED_MODULES:
+        raise ExportError(f"module {kind}: weights={weights} is not supported yet "
+                          f"(typed modules: {', '.join(sorted(TYPED_MODULES))})")
+    files, rounded, kept = {}, {}, []
+    for k, v in state.items():
+        v = v.detach()
+        if weights != "f32" and is_matrix(k, v):
+            f, r = stored("param." + k, v, weights)
+            files.update(f)
+            rounded[k] = r
+        else:
+            if v.is_floating_point() and v.dim() >= 2:
+                kept.append(k)
+            files["param." + k] = v.float() if v.is_floating_point() else v
+            rounded[k] = v
+    return files, rounded, kept
