@@ -74,13 +74,13 @@ void w2_step(benchmark::State& st, Score score) {
 
 // W2 with the key projection computed once beforehand, as a seq2seq decoder
 // does: the per-step work is the query projection and the scores.
-void w2_pre(benchmark::State& st) {
+void w2_pre(benchmark::State& st, WeightType type) {
   const std::size_t lk = 50, d = 256, a = 256;
   ScoreWeights w;
   w.query_proj = tensor(Shape{a, d}, 2, 0.05f);
   w.key_proj = tensor(Shape{a, d}, 3, 0.05f);
   w.v = tensor(Shape{1, a}, 4, 0.1f);
-  const SoftAttention att = std::move(SoftAttention::create(Score::additive, std::move(w))).value();
+  const SoftAttention att = std::move(SoftAttention::create(Score::additive, std::move(w), type)).value();
   const auto q = noise(d, 5), k = noise(lk * d, 6);
   std::vector<float> ctx(d), cache(lk * a);
   const Context c{1};
@@ -127,7 +127,11 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("W2_luong_dot", [](benchmark::State& st) { w2_step(st, Score::dot); });
   benchmark::RegisterBenchmark("W2_bahdanau_full", [](benchmark::State& st) { w2_step(st, Score::additive); })
       ->Unit(benchmark::kMicrosecond);
-  benchmark::RegisterBenchmark("W2_bahdanau_pre", w2_pre);
+  for (WeightType type : {WeightType::f32, WeightType::bf16, WeightType::f16, WeightType::i8})
+    benchmark::RegisterBenchmark(
+        (std::string("W2_bahdanau_pre") + (type == WeightType::f32 ? "" : std::string("/") + weight_type_name(type)))
+            .c_str(),
+        [=](benchmark::State& st) { w2_pre(st, type); });
   benchmark::RegisterBenchmark("W9_argmax_64x1024", [](benchmark::State& st) { w9(st, false); });
   benchmark::RegisterBenchmark("W9_multinomial_64x1024", [](benchmark::State& st) { w9(st, true); });
   benchmark::Initialize(&argc, argv);

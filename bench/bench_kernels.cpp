@@ -147,22 +147,25 @@ void register_vector_kernels(Isa isa) {
     kernels::additive_scores(gx->data(), a->data(), 256, 50, 256, gx->data(), gy->data());
   });
   // Recurrent products from packed panels, alternating direction per call as
-  // the RNN steps do: an LSTM of hidden 64 (64 KB in f32, W8) and a GRU
-  // decoder of hidden 256 (768 KB, W7); and a decoder's 256 x 256 query
-  // projection as a GEMV, in each weight type (bytes: the weights').
+  // the RNN steps do: an LSTM of hidden 64 (64 KB in f32, W8), a GRU
+  // decoder of hidden 256 (768 KB, W7) and one of hidden 2048 (48 MiB in
+  // f32: past the L3, where a step's time is its bytes over the DRAM
+  // bandwidth); and a decoder's 256 x 256 query projection as a GEMV, in
+  // each weight type (bytes: the weights').
   for (WeightType type : {WeightType::f32, WeightType::bf16, WeightType::f16, WeightType::i8}) {
     const std::string suffix = type == WeightType::f32 ? "" : std::string("/") + weight_type_name(type);
     const double size = static_cast<double>(weight_type_bytes(type));
-    for (std::size_t hidden : {64u, 256u}) {
+    for (std::size_t hidden : {64u, 256u, 2048u}) {
       const std::size_t g = (hidden == 64 ? 4 : 3) * hidden;
       const auto w = ramp(g * hidden, -1, 1);
       const Weights typed = std::move(Weights::quantize(ConstView(w.data(), Shape{g, hidden}), type, "w")).value();
       auto panels = std::make_shared<kernels::GemvPanels>(std::move(kernels::GemvPanels::pack(typed)).value());
+      auto px = std::make_shared<std::vector<float>>(ramp(hidden, -1, 1));
       auto py = std::make_shared<std::vector<float>>(g);
       auto odd = std::make_shared<bool>(false);
       reg("gemv_t_panels/" + std::to_string(hidden) + "x" + std::to_string(g) + suffix, 2.0 * hidden * g,
           size * hidden * g, [=] {
-            kernels::gemv_t_panels(*panels, gx->data(), nullptr, py->data(), *odd);
+            kernels::gemv_t_panels(*panels, px->data(), nullptr, py->data(), *odd);
             *odd = !*odd;
           });
     }

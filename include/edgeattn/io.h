@@ -18,6 +18,7 @@ struct Case {
   ValueMap inputs;    // input.<name>
   ValueMap expected;  // expected.<name>
   double atol = 1e-5, rtol = 1e-4;
+  std::string weights = "f32";  // the weight type the module holds (metadata "weights")
 };
 
 Result<Case> load_case(const std::string& path);

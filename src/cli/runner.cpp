@@ -266,7 +266,8 @@ int bench_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
     std::snprintf(line, sizeof line, " median_us=%.3f min_us=%.3f p90_us=%.3f iters=%zu", us[n / 2],
                   us[0], us[std::min(n - 1, n * 9 / 10)], n);
     out << printable(file) << " " << printable(p->c.kind) << line << " isa=" << isa_name(active_isa())
-        << " threads=" << resolve_threads(ctx.value()) << (ok ? "" : " FAIL") << "\n";
+        << " threads=" << resolve_threads(ctx.value()) << " weights=" << p->c.weights
+        << " weight_bytes=" << p->c.module->weight_bytes() << (ok ? "" : " FAIL") << "\n";
     if (!ok && worst == 0) worst = 1;
   }
   return worst;

@@ -67,6 +67,8 @@ Result<Case> load_case(const SafetensorsFile& f) {
   c.rtol = rtol;
   EDGEATTN_ASSIGN_OR_RETURN(module, module_from(f, kind, config, "param."));
   c.module = std::move(module);
+  const auto weights = f.metadata().find("weights");  // (checked by module_from)
+  if (weights != f.metadata().end()) c.weights = weights->second;
   for (const TensorEntry& e : f.entries()) {
     const bool in = starts_with(e.name, "input."), out = starts_with(e.name, "expected.");
     if (!in && !out) continue;

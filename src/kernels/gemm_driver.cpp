@@ -100,26 +100,22 @@ void pack_b(const kernels::GemmArgs& g, std::size_t nr, std::size_t jc, std::siz
 
 namespace {
 
-// pack_b for typed weights: each row of W (a column of op(B)) widened to
-// floats a piece at a time, then placed in its panel column.
+// pack_b for typed weights: a tile's rows of W (columns of op(B)) widened
+// to floats a piece of k at a time, then transposed into the panel.
 void pack_b_weights(const KernelTable& t, const kernels::GemmArgs& g, std::size_t nr, std::size_t jc,
                     std::size_t nb, std::size_t pc, std::size_t kb, float* pb) {
-  constexpr std::size_t kPiece = 256;
-  float row[kPiece];
+  constexpr std::size_t kPiece = 64, kMaxNr = 32;
+  float rows[kMaxNr * kPiece];
   for (std::size_t tile = 0; tile < nb; tile += nr, pb += nr * kb) {
     const std::size_t cols = min_of(nr, nb - tile);
-    for (std::size_t j = 0; j < nr; ++j) {
-      if (j >= cols) {
-        for (std::size_t p = 0; p < kb; ++p) pb[p * nr + j] = 0.0f;
-        continue;
-      }
-      const WeightRows w = g.b_weights.from_row(jc + tile + j);
-      for (std::size_t p0 = 0; p0 < kb; p0 += kPiece) {
-        const std::size_t len = min_of(kPiece, kb - p0);
-        t.widen_w(w, pc + p0, len, row);
-        for (std::size_t p = 0; p < len; ++p) pb[(p0 + p) * nr + j] = row[p];
-      }
+    for (std::size_t p0 = 0; p0 < kb; p0 += kPiece) {
+      const std::size_t len = min_of(kPiece, kb - p0);
+      for (std::size_t j = 0; j < cols; ++j)
+        t.widen_w(g.b_weights.from_row(jc + tile + j), pc + p0, len, rows + j * kPiece);
+      transpose(cols, len, rows, kPiece, pb + p0 * nr, nr);
     }
+    for (std::size_t p = 0; p < kb; ++p)
+      for (std::size_t j = cols; j < nr; ++j) pb[p * nr + j] = 0.0f;
   }
 }
 
