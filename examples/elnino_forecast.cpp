@@ -186,6 +186,14 @@ int main(int argc, char** argv) {
   write_svg(svg, std::vector<std::string>(month.begin() + first, month.end()), actual, forecast,
             std::vector<std::string>(month.begin() + (last - window), month.begin() + last), attention, r);
   std::printf("wrote %s: forecast vs actual, and the attention weights\n", svg.c_str());
-  if (worst > 1e-3) return fail("forecasts differ from PyTorch's by more than 1e-3 C");
+  // PyTorch's forecasts are the float32 model's: a model with weights in
+  // fewer bits (docs/weights.md) is held to its accuracy instead, its RMSE
+  // within 2% of the float32 model's.
+  const std::string weights = meta.count("weights") ? meta.at("weights") : "f32";
+  if (weights == "f32" && worst > 1e-3) return fail("forecasts differ from PyTorch's by more than 1e-3 C");
+  const double rmse_f32 = std::stod(get("rmse_model"));
+  std::printf("  weights %s: RMSE %.4f C, %+.2f%% from the float32 model's %.4f C\n", weights.c_str(), r,
+              100.0 * (r / rmse_f32 - 1.0), rmse_f32);
+  if (weights != "f32" && r > 1.02 * rmse_f32) return fail("RMSE more than 2% above the float32 model's");
   return r < rl && r < rs ? 0 : fail("the model does not beat both baselines");
 }

@@ -321,7 +321,8 @@ Result<Model> Model::load(const SafetensorsFile& f) {
                   f.name() + ": module '" + kind + "' is a single module, not a graph (use load_module)");
   EDGEATTN_ASSIGN_OR_RETURN(text, detail::metadata(f, "config"));
   // (errors get the file's name once, from from_parts())
-  const ParamSet params = detail::read_params(f, "param.", "");
+  ParamSet params = detail::read_params(f, "param.", "");
+  EDGEATTN_RETURN_IF_ERROR(detail::read_weight_type(f, params));
   Model model;
   Impl& m = *model.impl_;
   m.file = f.name();

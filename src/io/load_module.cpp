@@ -23,6 +23,15 @@ ParamSet read_params(const SafetensorsFile& f, const std::string& prefix, const 
   return p;
 }
 
+Status read_weight_type(const SafetensorsFile& f, ParamSet& params) {
+  const auto weights = f.metadata().find("weights");
+  if (weights == f.metadata().end()) return {};
+  Result<WeightType> t = weight_type_from_name(weights->second);
+  if (!t.ok()) return Status::invalid(f.name() + ": __metadata__ weights: " + t.status().message());
+  params.set_weight_type(t.value());
+  return {};
+}
+
 Result<std::unique_ptr<Module>> module_from(const SafetensorsFile& f, const std::string& kind,
                                             const std::string& config_text,
                                             const std::string& prefix) {
@@ -33,12 +42,7 @@ Result<std::unique_ptr<Module>> module_from(const SafetensorsFile& f, const std:
   Result<Json> config = parse_json(config_text);
   if (!config.ok()) return Status::invalid(f.name() + ": config: " + config.status().message());
   ParamSet params = read_params(f, prefix, f.name() + ": ");
-  const auto weights = f.metadata().find("weights");
-  if (weights != f.metadata().end()) {
-    Result<WeightType> t = weight_type_from_name(weights->second);
-    if (!t.ok()) return Status::invalid(f.name() + ": __metadata__ weights: " + t.status().message());
-    params.set_weight_type(t.value());
-  }
+  EDGEATTN_RETURN_IF_ERROR(read_weight_type(f, params));
   Result<std::unique_ptr<Module>> m = create_module(kind, config.value(), params);
   if (!m.ok()) {
     const std::string& msg = m.status().message();

@@ -68,3 +68,36 @@ def typed_params(kind, state, weights):
             files["param." + k] = v.float() if v.is_floating_point() else v
             rounded[k] = v
     return files, rounded, kept
+
+
+def typed_file(src, dst, weights):
+    """Writes a copy of the model file `src` (a module or a graph) with the
+    weight matrices of its typed modules stored as `weights`; everything else
+    (other nodes' parameters, test data, metadata) as it was, the float
+    matrices kept listed in the metadata's weights_f32. Returns that list."""
+    import json
+
+    from .safetensors_io import read_safetensors, write_safetensors
+
+    tensors, meta = read_safetensors(src)
+    if meta.get("weights", "f32") != "f32":
+        raise ExportError(f"{src}: already holds {meta['weights']} weights")
+    if meta["module"] == "graph":
+        nodes = json.loads(meta["config"])["nodes"]
+        prefixes = ["param." + n["params"] for n in nodes if n["op"] in TYPED_MODULES and "params" in n]
+    else:
+        if meta["module"] not in TYPED_MODULES:
+            raise ExportError(f"{src}: module {meta['module']}: weights={weights} is not supported yet")
+        prefixes = ["param."]
+    out, kept = {}, []
+    for k, v in tensors.items():
+        typed = any(k.startswith(p) for p in prefixes)
+        if typed and weights != "f32" and is_matrix(k, v):
+            out.update(stored(k, v, weights)[0])
+            continue
+        if k.startswith("param.") and v.is_floating_point() and v.dim() >= 2:
+            kept.append(k[len("param."):])
+        out[k] = v
+    write_safetensors(dst, out, dict(meta, weights=weights, weights_f32=",".join(sorted(kept))))
+    return kept
+
