@@ -186,7 +186,7 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
 namespace detail {
 
 Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws, double min_flops_per_thread) {
-  if (g.m == 1 && g.n > 0 && g.k > 0) {  // one row (a decoder step)
+  if (g.m == 1 && g.n > 0 && g.k > 0 && g.a_weights.empty()) {  // one row (a decoder step)
     EDGEATTN_RETURN_IF_ERROR(detail::check_gemm(g));
     gemv_runs(ctx, g.n, g.k, g.b_weights.empty() ? sizeof(float) : weight_type_bytes(g.b_weights.type), [&](std::size_t j0, std::size_t j1) {
       if (!g.b_weights.empty())
@@ -204,8 +204,10 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws, dou
     // one column (a 1x1 conv on a 1x1 map, SE's excitation): a whole
     // register tile of columns would compute one
     EDGEATTN_RETURN_IF_ERROR(detail::check_gemm(g));
-    gemv_runs(ctx, g.m, g.k, sizeof(float), [&](std::size_t i0, std::size_t i1) {
-      kernels::gemv(i1 - i0, g.k, g.alpha, g.a + i0 * g.lda, g.lda, g.b, g.beta, g.c + i0);
+    const bool typed = !g.a_weights.empty();
+    gemv_runs(ctx, g.m, g.k, typed ? weight_type_bytes(g.a_weights.type) : sizeof(float), [&](std::size_t i0, std::size_t i1) {
+      if (typed) kernels::gemv_w(i1 - i0, g.k, g.alpha, g.a_weights.from_row(i0), g.b, g.beta, g.c + i0);
+      else kernels::gemv(i1 - i0, g.k, g.alpha, g.a + i0 * g.lda, g.lda, g.b, g.beta, g.c + i0);
       if (g.bias) kernels::add(g.c + i0, g.bias + i0, g.c + i0, i1 - i0);
       kernels::activate(g.act, g.c + i0, g.c + i0, i1 - i0);
     });
@@ -255,7 +257,8 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws, dou
       s.c = g.c + begin;
     } else {
       s.m = size;
-      s.a = g.a + begin * g.lda;
+      if (!g.a_weights.empty()) s.a_weights = g.a_weights.from_row(begin);
+      else s.a = g.a + begin * g.lda;
       if (g.bias) s.bias = g.bias + begin;
       s.c = g.c + begin * g.ldc;
     }

@@ -256,6 +256,16 @@ Status Weights::round_in_place(Tensor& t, WeightType type, const std::string& wh
   return {};
 }
 
+Status Weights::scale_rows(const double* factor) {
+  if (!scale_.data()) {
+    EDGEATTN_ASSIGN_OR_RETURN(sc, AlignedBuffer::allocate(rows_ * sizeof(float)));
+    for (std::size_t r = 0; r < rows_; ++r) sc.floats()[r] = 1.0f;
+    scale_ = std::move(sc);
+  }
+  for (std::size_t r = 0; r < rows_; ++r) scale_.floats()[r] = float(double(scale_.floats()[r]) * factor[r]);
+  return {};
+}
+
 void Weights::dequantize(float* out) const {
   const WeightRows v = view();
   for (std::size_t r = 0; r < rows_; ++r)

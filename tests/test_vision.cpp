@@ -124,14 +124,18 @@ TEST_CASE("conv2d: every path against double precision, thread counts bitwise eq
       {"depthwise 3x3 s3 sigmoid", P(4, 4, 3, 3, 3, 0, 1, 4, Activation::sigmoid), true, false, Shape{1, 4, 14, 13}},
       {"1x1 s3 grouped hardsigmoid", P(6, 4, 1, 1, 3, 0, 0, 2, Activation::hardsigmoid), false, true, Shape{2, 6, 10, 8}},
   };
+  // every weight type: the reference convolves the dequantized weights
+  for (WeightType type : {WeightType::f32, WeightType::bf16, WeightType::f16, WeightType::i8})
   for (const ConvCase& cc : cases) {
     CAPTURE(cc.name);
+    CAPTURE(weight_type_name(type));
     const Conv2dParams& p = cc.p;
-    const Tensor w = tensor(Shape{p.out_channels, p.in_channels / p.groups, p.kernel_h, p.kernel_w}, 31);
+    Tensor w = tensor(Shape{p.out_channels, p.in_channels / p.groups, p.kernel_h, p.kernel_w}, 31);
+    REQUIRE(Weights::round_in_place(w, type, "w").ok());
     const Tensor b = cc.bias ? tensor(Shape{p.out_channels}, 32) : Tensor();
     const BatchNorm bn = batch_norm(p.out_channels, 33);
     const Tensor x = tensor(cc.x, 34, -1.0f, 1.0f);
-    Result<Conv2d> conv = Conv2d::create(p, w, b, cc.bn ? &bn : nullptr);
+    Result<Conv2d> conv = Conv2d::create(p, w, b, cc.bn ? &bn : nullptr, type);
     REQUIRE(conv.ok());
     const Shape out = conv->output_shape(cc.x).value();
     const std::vector<double> want = conv_ref(p, w, b, cc.bn ? &bn : nullptr, x, out);
@@ -145,6 +149,35 @@ TEST_CASE("conv2d: every path against double precision, thread counts bitwise eq
           },
           conv->workspace_bytes(cc.x, Context{3}));
     });
+  }
+}
+
+TEST_CASE("conv2d: typed weights are held in their type, gated 1x1 convs included") {
+  Conv2dParams p;
+  p.in_channels = 64, p.out_channels = 128, p.kernel_h = p.kernel_w = 1;
+  const BatchNorm bn = batch_norm(128, 40);
+  for (WeightType type : {WeightType::bf16, WeightType::i8}) {
+    CAPTURE(weight_type_name(type));
+    Tensor w = tensor(Shape{128, 64, 1, 1}, 41);
+    REQUIRE(Weights::round_in_place(w, type, "w").ok());
+    const Result<Conv2d> f32 = Conv2d::create(p, w, Tensor(), &bn);
+    const Result<Conv2d> typed = Conv2d::create(p, w, Tensor(), &bn, type);
+    REQUIRE(typed.ok());
+    // the elements in their type, a scale per row (the BatchNorm's), the bias
+    CHECK(typed->weight_bytes() == 128 * 64 * weight_type_bytes(type) + 128 * 4 + 128 * 4);
+    CHECK(f32->weight_bytes() == 128 * 64 * 4 + 128 * 4);
+    // conv(x g) through the gated path against the plain one on x g
+    const Tensor x = tensor(Shape{2, 64, 3, 5}, 42, -1.0f, 1.0f), g = tensor(Shape{2, 64, 1, 1}, 43, 0.0f, 1.0f);
+    Tensor xg = Tensor::zeros(x.shape()).value(), want = Tensor::zeros(Shape{2, 128, 3, 5}).value();
+    for (std::size_t i = 0; i < x.numel(); ++i) xg.data()[i] = x.data()[i] * g.data()[i / 15];
+    Workspace ws;
+    REQUIRE(ws.reserve(std::max(typed->workspace_bytes(x.shape(), Context{2}),
+                                typed->gated_workspace_bytes(x.shape(), Context{2}))).ok());
+    REQUIRE(typed->forward(Context{1}, xg.view(), want.view(), ws).ok());
+    Tensor got = Tensor::zeros(want.shape()).value();
+    REQUIRE(typed->forward_gated(Context{2}, x.view(), g.view(), got.view(), ws).ok());
+    std::vector<double> ref(want.data(), want.data() + want.numel());
+    expect_near(got.data(), ref, 2e-6, "gated");
   }
 }
 

@@ -76,7 +76,9 @@ def stream_cases():
 # PyTorch runs on the dequantized weights, so they keep the default tolerance.
 TYPED_CASES = {"soft_general_rowmask", "soft_additive_bias", "hard_additive", "mha_e16_h4_padded",
                "mha_e32_h4_one_query_padded", "gru_bi_l2_h0_lengths", "lstm_bi_l2_h0_lengths",
-               "seq2seq_additive_padded", "seq2seq_general_padded", "forecaster_f1_h16", "forecaster_f3_h12_p4"}
+               "seq2seq_additive_padded", "seq2seq_general_padded", "forecaster_f1_h16", "forecaster_f3_h12_p4",
+               "se_c40_7x9_b2", "cbam_c40_7x9_b2", "cbam_channel_c33_r4_bias", "non_local_c40_r20_7x9_b2",
+               "sagan_c40_7x9_b2"}
 
 
 def skip(name, only, weights):
@@ -171,15 +173,14 @@ def vision_cases():
     yield "cbam_c6_k3_1x9_y_only", Cbam(6, 2, 3), (3, 6, 1, 9), {"y"}
 
 
-def write_vision(out, only):
+def write_vision(out, only, weights="f32"):
     n = 0
     for i, (name, module, shape, outputs) in enumerate(vision_cases()):
-        if only and not name.startswith(only):
+        if skip(name, only, weights):
             continue
         torch.manual_seed(3000 + i)
         randomize(module, std=0.3 if isinstance(module, (NonLocal, SaganAttention)) else 0.5)
-        write_case(module, {"x": rand(*shape)}, os.path.join(out, f"{name}.case.safetensors"),
-                   outputs=outputs)
+        write_case(module, {"x": rand(*shape)}, case_file(out, name, weights), outputs=outputs, weights=weights)
         n += 1
     return n
 
@@ -285,10 +286,11 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(1)
-    n = write_vision(a.out, a.only) + write_graphs(a.out, a.only)
+    n = write_graphs(a.out, a.only)
     for weights in ("f32", "bf16", "f16", "int8"):
         n += write_attention(a.out, a.only, weights) + write_multihead(a.out, a.only, weights) + \
-            write_rnn(a.out, a.only, weights) + write_seq2seq(a.out, a.only, weights)
+            write_vision(a.out, a.only, weights) + write_rnn(a.out, a.only, weights) + \
+            write_seq2seq(a.out, a.only, weights)
     print(f"wrote {n} cases to {os.path.normpath(a.out)}")
 
 

@@ -87,7 +87,9 @@ class PackedB;
 // for the ISA that runs; b must still be given (it serves any other ISA).
 // b_weights (optional, instead of b): typed weights W [n, k] with op(B) =
 // W^T (a Linear layer's weight), widened to floats as each block of B is
-// packed, so the register tile never sees the storage type.
+// packed, so the register tile never sees the storage type. a_weights
+// (optional, instead of a): typed A [m, k] (a convolution's weights),
+// each register tile's rows widened once per block of B.
 struct GemmArgs {
   std::size_t m = 0, n = 0, k = 0;
   float alpha = 1.0f;
@@ -103,6 +105,7 @@ struct GemmArgs {
   const float* bias = nullptr;
   Activation act = Activation::none;
   WeightRows b_weights;
+  WeightRows a_weights;
 };
 
 // op(B) of a GEMM (k x n) packed in the layout the active ISA's GEMM reads:

@@ -20,6 +20,7 @@
 #include "edgeattn/kernels.h"
 #include "edgeattn/status.h"
 #include "edgeattn/tensor.h"
+#include "edgeattn/weights.h"
 
 namespace edgeattn {
 
@@ -58,8 +59,11 @@ class Conv2d {
  public:
   // weight [O, I / groups, kh, kw] (for 1x1 also [O, I]); bias [O] or
   // absent (numel 0); bn null or [O] tensors.
+  // type (weights.h): convolutions that run as a GEMM (1x1, im2col) hold
+  // their weights in it, a BatchNorm folded into the rows' scales; the
+  // depthwise, stem and direct paths' small kernels stay float32.
   static Result<Conv2d> create(const Conv2dParams& p, const Tensor& weight, const Tensor& bias,
-                               const BatchNorm* bn = nullptr);
+                               const BatchNorm* bn = nullptr, WeightType type = WeightType::f32);
   const Conv2dParams& params() const { return p_; }
   // [B, O, OH, OW] for input [B, I, H, W], or an error naming the mismatch.
   Result<Shape> output_shape(const Shape& input) const;
@@ -83,6 +87,7 @@ class Conv2d {
   // order; depthwise and stem: blocks of 16 channels, taps then bias
   // interleaved)
   Tensor weight_;
+  Weights typed_;  // instead of weight_: a GEMM path's weights in another type
   Tensor bias_;    // [O] (zeros when the conv had none and no BatchNorm)
 };
 
@@ -110,15 +115,17 @@ Status global_avg_pool(const Context& ctx, ConstView x, View y);
 // torch.nn.Linear: y [B, out] = x [B, in] W^T + b; W [out, in] packed once.
 class Linear {
  public:
-  static Result<Linear> create(const Tensor& weight, const Tensor& bias);
-  std::size_t in_features() const { return weight_.shape()[1]; }
-  std::size_t out_features() const { return weight_.shape()[0]; }
+  // type: the type W is held in (weights.h).
+  static Result<Linear> create(const Tensor& weight, const Tensor& bias, WeightType type = WeightType::f32);
+  std::size_t in_features() const { return weight_.cols(); }
+  std::size_t out_features() const { return weight_.rows(); }
   std::size_t weight_bytes() const;
   std::size_t workspace_bytes(std::size_t batch, const Context& ctx) const;
   Status forward(const Context& ctx, ConstView x, View y, Workspace& ws) const;
 
  private:
-  Tensor weight_, bias_;
+  Weights weight_;
+  Tensor bias_;
   kernels::PackedB packed_;
 };
 
@@ -136,8 +143,10 @@ class SqueezeExcite {
     Tensor fc2_weight;  // [C, R]
     Tensor fc2_bias;    // [C] or absent
   };
-  static Result<SqueezeExcite> create(Activation act, Gate gate, Weights w);
-  std::size_t channels() const { return w_.fc2_weight.shape()[0]; }
+  // type: the type fc1 and fc2 are held in (weights.h).
+  static Result<SqueezeExcite> create(Activation act, Gate gate, Weights w,
+                                      WeightType type = WeightType::f32);
+  std::size_t channels() const { return fc2_.rows(); }
   std::size_t weight_bytes() const;
   std::size_t workspace_bytes(const Shape& input, const Context& ctx) const;
   // attention [B, C] or empty.
@@ -146,7 +155,8 @@ class SqueezeExcite {
  private:
   Activation act_ = Activation::relu;
   Gate gate_ = Gate::sigmoid;
-  Weights w_;
+  Weights w_;  // the biases
+  edgeattn::Weights fc1_, fc2_;
 };
 
 // Efficient channel attention (Wang et al. 2020), timm EcaModule:
@@ -170,18 +180,19 @@ class EfficientChannelAttention {
 class CbamChannel {
  public:
   using Weights = SqueezeExcite::Weights;  // biases absent unless mlp_bias
-  static Result<CbamChannel> create(Weights w);
-  std::size_t channels() const { return w_.fc2_weight.shape()[0]; }
+  static Result<CbamChannel> create(Weights w, WeightType type = WeightType::f32);
+  std::size_t channels() const { return fc2_.rows(); }
   std::size_t weight_bytes() const;
   std::size_t workspace_bytes(const Shape& input, const Context& ctx) const;
   Status forward(const Context& ctx, ConstView x, View y, View attention, Workspace& ws) const;
   // a [C] for one image's channel descriptors mean [C] and max [C];
   // scratch: scratch_floats() (R + C).
   void weights_from(const float* mean, const float* max, float* a, float* scratch) const;
-  std::size_t scratch_floats() const { return w_.fc1_weight.shape()[0] + channels(); }
+  std::size_t scratch_floats() const { return fc1_.rows() + channels(); }
 
  private:
-  Weights w_;
+  Weights w_;  // the biases
+  edgeattn::Weights fc1_, fc2_;
 };
 
 // CBAM's spatial attention, timm SpatialAttn: s = sigmoid(bn(conv2d(
@@ -233,7 +244,7 @@ class PositionAttention {
     Tensor key_weight, key_bias;      // [Rq, C], [Rq]
     Tensor value_weight, value_bias;  // [Rv, C], [Rv]
   };
-  static Result<PositionAttention> create(float scale, Weights w);
+  static Result<PositionAttention> create(float scale, Weights w, WeightType type = WeightType::f32);
   std::size_t channels() const { return channels_; }
   std::size_t query_dim() const { return rq_; }
   std::size_t value_dim() const { return rv_; }
@@ -249,7 +260,8 @@ class PositionAttention {
   struct Impl;  // the scratch layout (position_attention.cpp)
   std::size_t channels_ = 0, rq_ = 0, rv_ = 0;
   float scale_ = 1.0f;
-  Tensor weight_, bias_;  // [2 Rq + Rv, C], [2 Rq + Rv]: queries, keys, values
+  edgeattn::Weights weight_;  // [2 Rq + Rv, C]: queries, keys, values
+  Tensor bias_;               // [2 Rq + Rv]
   kernels::PackedB packed_;
 };
 
@@ -264,7 +276,8 @@ class NonLocal {
     Tensor z_weight, z_bias;         // [C, R], [C]
     BatchNorm norm;                  // [C]
   };
-  static Result<NonLocal> create(bool use_scale, Weights w);
+  // type: the type of the four 1x1 convs' weights (weights.h).
+  static Result<NonLocal> create(bool use_scale, Weights w, WeightType type = WeightType::f32);
   std::size_t channels() const { return core_.channels(); }
   std::size_t weight_bytes() const;
   std::size_t workspace_bytes(const Shape& input, const Context& ctx) const;
@@ -274,6 +287,7 @@ class NonLocal {
  private:
   PositionAttention core_;
   Tensor out_weight_, out_bias_;  // z with norm folded in: [C, R], [C]
+  edgeattn::Weights out_typed_;   // instead of out_weight_: z typed, norm in its row scales
 };
 
 // The self-attention block of SAGAN (Zhang et al. 2019): Q, K = 1x1 convs
@@ -281,7 +295,8 @@ class NonLocal {
 // y = gamma * (A V) + x.
 class SaganAttention {
  public:
-  static Result<SaganAttention> create(PositionAttention::Weights w, float gamma);
+  static Result<SaganAttention> create(PositionAttention::Weights w, float gamma,
+                                       WeightType type = WeightType::f32);
   std::size_t channels() const { return core_.channels(); }
   std::size_t weight_bytes() const { return core_.weight_bytes() + sizeof(float); }
   std::size_t workspace_bytes(const Shape& input, const Context& ctx) const;

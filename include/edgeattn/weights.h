@@ -93,6 +93,10 @@ class Weights {
   std::size_t cols() const { return cols_; }
   WeightRows view() const { return {type_, buf_.data(), ld_, scale_.floats()}; }
   float at(std::size_t r, std::size_t c) const { return view().at(r, c); }
+  // Row r's values times factor[r] (a BatchNorm folded in): the row's scale
+  // (int8's, or one given to a float type here) becomes float(scale *
+  // factor[r]); the stored elements stay as they are.
+  Status scale_rows(const double* factor);
   // The dequantized values into out [rows, cols] (contiguous).
   void dequantize(float* out) const;
   // Bytes the model holds: the elements, their padding and the scales.

@@ -132,7 +132,7 @@ Result<std::unique_ptr<Op>> make_conv(const OpArgs& args, bool one_d) {
     EDGEATTN_ASSIGN_OR_RETURN(folded, batch_norm_params(*args.bn, args.bn_eps));
     bn = std::move(folded);
   }
-  EDGEATTN_ASSIGN_OR_RETURN(conv, Conv2d::create(p, w, b, args.bn ? &bn : nullptr));
+  EDGEATTN_ASSIGN_OR_RETURN(conv, Conv2d::create(p, w, b, args.bn ? &bn : nullptr, args.params.weight_type()));
   return std::unique_ptr<Op>(std::make_unique<Conv>(std::move(conv), one_d, args.input_product));
 }
 
@@ -315,7 +315,7 @@ Result<std::unique_ptr<Op>> make_linear(const OpArgs& args) {
   EDGEATTN_ASSIGN_OR_RETURN(b, optional_param(args.params, "bias", has_bias));
   if (!has_bias && args.params.has("bias"))
     return args.config.bad("bias", "is false but the parameters hold a bias");
-  EDGEATTN_ASSIGN_OR_RETURN(l, Linear::create(w, b));
+  EDGEATTN_ASSIGN_OR_RETURN(l, Linear::create(w, b, args.params.weight_type()));
   return std::unique_ptr<Op>(std::make_unique<LinearOp>(std::move(l)));
 }
 

@@ -122,9 +122,12 @@ Status check_gemm(const kernels::GemmArgs& g) {
   if (!g.c) return bad("C is null");
   if (g.ldc < g.n) return bad("ldc " + std::to_string(g.ldc) + " < n");
   if (g.k == 0) return {};
-  const bool typed = !g.b_weights.empty();
-  if (!g.a || (!g.b && !typed)) return bad(std::string(g.a ? "B" : "A") + " is null");
-  if (g.lda < g.k) return bad("lda " + std::to_string(g.lda) + " < k");
+  const bool typed = !g.b_weights.empty(), typed_a = !g.a_weights.empty();
+  if ((!g.a && !typed_a) || (!g.b && !typed)) return bad(std::string(g.a || typed_a ? "B" : "A") + " is null");
+  if (typed_a && g.a_weights.ld < weight_row_bytes(g.a_weights.type, g.k))
+    return bad("typed A's rows are " + std::to_string(g.a_weights.ld) + " bytes, k needs " +
+               std::to_string(weight_row_bytes(g.a_weights.type, g.k)));
+  if (!typed_a && g.lda < g.k) return bad("lda " + std::to_string(g.lda) + " < k");
   if (typed) {
     if (g.packed_b) return bad("typed B cannot also be packed");
     if (g.b_weights.ld < weight_row_bytes(g.b_weights.type, g.k))

@@ -137,7 +137,9 @@ std::size_t gemm_workspace_floats(const GemmBlocking& bl, std::size_t m, std::si
                                   std::size_t k) {
   if (bl.mr == 0 || m == 0 || n == 0 || k == 0) return 0;
   const Panels p = panels_for(bl, n, k);
-  return round_up(p.kc * p.nc, kFloatsPerLine) + round_up(bl.mr * bl.nr, kFloatsPerLine);
+  // B's block, an edge tile of C, and a tile of typed A's rows widened
+  return round_up(p.kc * p.nc, kFloatsPerLine) + round_up(bl.mr * bl.nr, kFloatsPerLine) +
+         round_up(bl.mr * p.kc, kFloatsPerLine);
 }
 
 std::size_t packed_b_floats(const GemmBlocking& bl, std::size_t n, std::size_t k) {
@@ -167,6 +169,7 @@ void gemm_blocked(const KernelTable& t, const kernels::GemmArgs& g, float* ws) {
   const Panels p = panels_for(bl, g.n, g.k);
   float* scratch_b = ws;
   float* tile = scratch_b + round_up(p.kc * p.nc, kFloatsPerLine);
+  float* a_tile = tile + round_up(bl.mr * bl.nr, kFloatsPerLine);
   // Blocks of a pre-packed B follow each other in this loop's order
   // (pack_b_all); p.kc and p.nc equal the ISA's blocking whenever B has
   // more than one block in that direction.
@@ -187,24 +190,32 @@ void gemm_blocked(const KernelTable& t, const kernels::GemmArgs& g, float* ws) {
         else pack_b_weights(t, g, bl.nr, jc, nb, pc, kb, scratch_b);
         pb = scratch_b;
       }
-      for (std::size_t jr = 0; jr < nb; jr += bl.nr) {
-        const std::size_t cols = min_of(bl.nr, nb - jr);
+      // C's register tile at (ir, jr) from A's rows at a, lda apart.
+      const auto run_tile = [&](std::size_t ir, std::size_t jr, const float* a, std::size_t lda) {
+        const std::size_t rows = min_of(bl.mr, g.m - ir), cols = min_of(bl.nr, nb - jr);
         const float* b_panel = pb + jr * kb;
-        for (std::size_t ir = 0; ir < g.m; ir += bl.mr) {
-          const std::size_t rows = min_of(bl.mr, g.m - ir);
-          const float* a = g.a + ir * g.lda + pc;
-          float* c = g.c + ir * g.ldc + jc + jr;
-          const float* bias = last && g.bias ? g.bias + ir : nullptr;
-          if (rows == bl.mr && cols == bl.nr) {
-            t.micro_kernel(kb, a, g.lda, rows, b_panel, 1, 0, c, g.ldc, g.alpha, beta, bias, act);
-            continue;
-          }
-          for (std::size_t i = 0; i < rows; ++i)
-            if (beta != 0.0f) std::memcpy(tile + i * bl.nr, c + i * g.ldc, cols * sizeof(float));
-          t.micro_kernel(kb, a, g.lda, rows, b_panel, 1, 0, tile, bl.nr, g.alpha, beta, bias, act);
-          for (std::size_t i = 0; i < rows; ++i)
-            std::memcpy(c + i * g.ldc, tile + i * bl.nr, cols * sizeof(float));
+        float* c = g.c + ir * g.ldc + jc + jr;
+        const float* bias = last && g.bias ? g.bias + ir : nullptr;
+        if (rows == bl.mr && cols == bl.nr) {
+          t.micro_kernel(kb, a, lda, rows, b_panel, 1, 0, c, g.ldc, g.alpha, beta, bias, act);
+          return;
         }
+        for (std::size_t i = 0; i < rows; ++i)
+          if (beta != 0.0f) std::memcpy(tile + i * bl.nr, c + i * g.ldc, cols * sizeof(float));
+        t.micro_kernel(kb, a, lda, rows, b_panel, 1, 0, tile, bl.nr, g.alpha, beta, bias, act);
+        for (std::size_t i = 0; i < rows; ++i) std::memcpy(c + i * g.ldc, tile + i * bl.nr, cols * sizeof(float));
+      };
+      if (g.a_weights.empty()) {
+        for (std::size_t jr = 0; jr < nb; jr += bl.nr)
+          for (std::size_t ir = 0; ir < g.m; ir += bl.mr) run_tile(ir, jr, g.a + ir * g.lda + pc, g.lda);
+        continue;
+      }
+      // Typed A: each tile's rows widened once (kb floats apart), then every
+      // panel of B against them; each C tile is computed as above.
+      for (std::size_t ir = 0; ir < g.m; ir += bl.mr) {
+        for (std::size_t i = 0; i < bl.mr && ir + i < g.m; ++i)
+          t.widen_w(g.a_weights.from_row(ir + i), pc, kb, a_tile + i * kb);
+        for (std::size_t jr = 0; jr < nb; jr += bl.nr) run_tile(ir, jr, a_tile, kb);
       }
     }
   }

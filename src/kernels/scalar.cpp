@@ -293,7 +293,7 @@ void gemm(const kernels::GemmArgs& g) {
         const float b = !g.b_weights.empty() ? g.b_weights.at(j, p)
                         : g.trans_b           ? g.b[j * g.ldb + p]
                                               : g.b[p * g.ldb + j];
-        s += g.a[i * g.lda + p] * b;
+        s += (g.a_weights.empty() ? g.a[i * g.lda + p] : g.a_weights.at(i, p)) * b;
       }
       float& c = g.c[i * g.ldc + j];
       c = g.beta == 0.0f ? g.alpha * s : g.alpha * s + g.beta * c;

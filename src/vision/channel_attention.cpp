@@ -43,13 +43,13 @@ void apply_channel_scale(const Context& ctx, ConstView x, const float* a, View y
 
 // out [C] = fc2(act(fc1 in + b1)) + b2, hidden [R] scratch (1x1 convs on a
 // 1x1 map are GEMVs).
-void mlp(const SqueezeExcite::Weights& w, Activation act, const float* in, float* hidden,
-         float* out) {
-  const std::size_t r = w.fc1_weight.shape()[0], c = w.fc1_weight.shape()[1];
-  kernels::gemv(r, c, 1.0f, w.fc1_weight.data(), c, in, 0.0f, hidden);
+void mlp(const Weights& fc1, const Weights& fc2, const SqueezeExcite::Weights& w, Activation act,
+         const float* in, float* hidden, float* out) {
+  const std::size_t r = fc1.rows(), c = fc1.cols();
+  kernels::gemv_w(r, c, 1.0f, fc1.view(), in, 0.0f, hidden);
   if (w.fc1_bias.numel()) kernels::add(hidden, w.fc1_bias.data(), hidden, r);
   kernels::activate(act, hidden, hidden, r);
-  kernels::gemv(c, r, 1.0f, w.fc2_weight.data(), r, hidden, 0.0f, out);
+  kernels::gemv_w(c, r, 1.0f, fc2.view(), hidden, 0.0f, out);
   if (w.fc2_bias.numel()) kernels::add(out, w.fc2_bias.data(), out, c);
 }
 
@@ -71,9 +71,18 @@ Status check_mlp(const SqueezeExcite::Weights& w, const char* module) {
   return {};
 }
 
-std::size_t mlp_bytes(const SqueezeExcite::Weights& w) {
-  return (w.fc1_weight.numel() + w.fc1_bias.numel() + w.fc2_weight.numel() + w.fc2_bias.numel()) *
-         sizeof(float);
+std::size_t mlp_bytes(const Weights& fc1, const Weights& fc2, const SqueezeExcite::Weights& w) {
+  return fc1.bytes() + fc2.bytes() + (w.fc1_bias.numel() + w.fc2_bias.numel()) * sizeof(float);
+}
+
+// fc1 and fc2 checked and held as `type`; w keeps the biases.
+Status hold_mlp(SqueezeExcite::Weights& w, WeightType type, const char* module, Weights& fc1, Weights& fc2) {
+  EDGEATTN_RETURN_IF_ERROR(check_mlp(w, module));
+  EDGEATTN_ASSIGN_OR_RETURN(a, Weights::of(w.fc1_weight, type, std::string(module) + ": fc1.weight"));
+  EDGEATTN_ASSIGN_OR_RETURN(b, Weights::of(w.fc2_weight, type, std::string(module) + ": fc2.weight"));
+  fc1 = std::move(a), fc2 = std::move(b);
+  w.fc1_weight = Tensor(), w.fc2_weight = Tensor();
+  return {};
 }
 
 struct ChannelSlices {
@@ -194,27 +203,27 @@ Status channel_attention(const Context& ctx, ConstView x, View y, View attention
 
 // ---- SE ----
 
-Result<SqueezeExcite> SqueezeExcite::create(Activation act, Gate gate, Weights w) {
-  EDGEATTN_RETURN_IF_ERROR(check_mlp(w, "se"));
+Result<SqueezeExcite> SqueezeExcite::create(Activation act, Gate gate, Weights w, WeightType type) {
   SqueezeExcite m;
+  EDGEATTN_RETURN_IF_ERROR(hold_mlp(w, type, "se", m.fc1_, m.fc2_));
   m.act_ = act;
   m.gate_ = gate;
   m.w_ = std::move(w);
   return m;
 }
 
-std::size_t SqueezeExcite::weight_bytes() const { return mlp_bytes(w_); }
+std::size_t SqueezeExcite::weight_bytes() const { return mlp_bytes(fc1_, fc2_, w_); }
 
 std::size_t SqueezeExcite::workspace_bytes(const Shape& in, const Context&) const {
-  return channel_workspace(in, w_.fc1_weight.shape()[0], false);
+  return channel_workspace(in, fc1_.rows(), false);
 }
 
 Status SqueezeExcite::forward(const Context& ctx, ConstView x, View y, View attention,
                               Workspace& ws) const {
-  const std::size_t c = channels(), r = w_.fc1_weight.shape()[0];
+  const std::size_t c = channels(), r = fc1_.rows();
   return channel_attention(ctx, x, y, attention, ws, c, r, false, "se",
                            [&](const float* mean, const float*, float* a, float* hidden) {
-                             mlp(w_, act_, mean, hidden, a);
+                             mlp(fc1_, fc2_, w_, act_, mean, hidden, a);
                              if (gate_ == Gate::sigmoid) return kernels::sigmoid(a, a, c);
                              for (std::size_t i = 0; i < c; ++i) {  // relu6(x + 3) / 6
                                const float t = a[i] + 3.0f;
@@ -266,14 +275,14 @@ Status EfficientChannelAttention::forward(const Context& ctx, ConstView x, View 
 
 // ---- CBAM channel ----
 
-Result<CbamChannel> CbamChannel::create(Weights w) {
-  EDGEATTN_RETURN_IF_ERROR(check_mlp(w, "cbam_channel"));
+Result<CbamChannel> CbamChannel::create(Weights w, WeightType type) {
   CbamChannel m;
+  EDGEATTN_RETURN_IF_ERROR(hold_mlp(w, type, "cbam_channel", m.fc1_, m.fc2_));
   m.w_ = std::move(w);
   return m;
 }
 
-std::size_t CbamChannel::weight_bytes() const { return mlp_bytes(w_); }
+std::size_t CbamChannel::weight_bytes() const { return mlp_bytes(fc1_, fc2_, w_); }
 
 std::size_t CbamChannel::workspace_bytes(const Shape& in, const Context&) const {
   return channel_workspace(in, scratch_floats(), true);
@@ -283,9 +292,9 @@ void CbamChannel::weights_from(const float* mean, const float* max, float* a,
                                float* scratch) const {
   const std::size_t c = channels();
   float* hidden = scratch;
-  float* from_max = scratch + w_.fc1_weight.shape()[0];
-  mlp(w_, Activation::relu, mean, hidden, a);
-  mlp(w_, Activation::relu, max, hidden, from_max);
+  float* from_max = scratch + fc1_.rows();
+  mlp(fc1_, fc2_, w_, Activation::relu, mean, hidden, a);
+  mlp(fc1_, fc2_, w_, Activation::relu, max, hidden, from_max);
   kernels::add(a, from_max, a, c);
   kernels::sigmoid(a, a, c);
 }

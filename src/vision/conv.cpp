@@ -134,7 +134,7 @@ void to_phase_order(const Conv2dParams& p, Tensor& weight) {
 }  // namespace
 
 Result<Conv2d> Conv2d::create(const Conv2dParams& p, const Tensor& weight, const Tensor& bias,
-                              const BatchNorm* bn) {
+                              const BatchNorm* bn, WeightType type) {
   const std::string what = "conv2d(" + std::to_string(p.in_channels) + " -> " +
                            std::to_string(p.out_channels) + ")";
   if (p.in_channels == 0 || p.out_channels == 0 || p.kernel_h == 0 || p.kernel_w == 0 ||
@@ -184,6 +184,19 @@ Result<Conv2d> Conv2d::create(const Conv2dParams& p, const Tensor& weight, const
   } else {
     c.path_ = Path::im2col;
   }
+  if (type != WeightType::f32 && (c.path_ == Path::gemm1x1 || c.path_ == Path::im2col)) {
+    EDGEATTN_ASSIGN_OR_RETURN(typed, Weights::of(weight, type, what + ": weight"));
+    if (typed.type() != WeightType::f32) {  // (a single row or column stays float)
+      if (bn) {  // the fold's factors, as fold_batch_norm computes them
+        std::vector<double> f(p.out_channels);
+        for (std::size_t o = 0; o < f.size(); ++o)
+          f[o] = double(bn->weight.data()[o]) / std::sqrt(double(bn->running_var.data()[o]) + double(bn->eps));
+        EDGEATTN_RETURN_IF_ERROR(typed.scale_rows(f.data()));
+      }
+      c.typed_ = std::move(typed);
+      c.weight_ = Tensor();
+    }
+  }
   return c;
 }
 
@@ -202,7 +215,7 @@ Result<Shape> Conv2d::output_shape(const Shape& in) const {
 }
 
 std::size_t Conv2d::weight_bytes() const {
-  return (weight_.numel() + bias_.numel()) * sizeof(float);
+  return (weight_.numel() + bias_.numel()) * sizeof(float) + typed_.bytes();
 }
 
 struct Conv2d::Impl {
@@ -211,7 +224,26 @@ struct Conv2d::Impl {
   // mostly padding columns, so each weight row is read once against the
   // pixels' im2row rows instead (gemv_multi), as a weight-streaming GEMV.
   // The rule depends on the shape alone, so the workspace fits every ISA.
-  static bool by_pixels(std::size_t og, std::size_t n) { return n <= kernels::kGemvMultiMax && n * 4 <= og; }
+  // (float32 weights only: typed ones stay on the GEMM)
+  static bool by_pixels(const Conv2d& c, std::size_t og, std::size_t n) {
+    return n <= kernels::kGemvMultiMax && n * 4 <= og && c.typed_.rows() == 0;
+  }
+  // The weights' row length and element count, float or typed (the
+  // depthwise and stem paths' blocked layouts included).
+  static std::size_t row_length(const Conv2d& c) { return c.typed_.rows() ? c.typed_.cols() : c.weight_.shape()[1]; }
+  static double elements(const Conv2d& c) {
+    return c.typed_.rows() ? double(c.typed_.rows()) * c.typed_.cols() : double(c.weight_.numel());
+  }
+  // The GEMM's A: the group's rows of weights, float or typed.
+  static kernels::GemmArgs weights_a(const Conv2d& c, kernels::GemmArgs g, std::size_t row0) {
+    if (c.typed_.rows() == 0) {
+      g.a = c.weight_.data() + row0 * g.k;
+    } else {
+      g.a = nullptr;
+      g.a_weights = c.typed_.view().from_row(row0);
+    }
+    return g;
+  }
 
   // The padded input's polyphase grid.
   static detail::Phases grid(const Conv2d& c, std::size_t h, std::size_t w) {
@@ -225,7 +257,7 @@ struct Conv2d::Impl {
     const Result<Shape> out = c.output_shape(in);
     if (!out.ok()) return nullptr;
     const std::size_t n = out.value()[2] * out.value()[3];
-    const std::size_t og = c.p_.out_channels / c.p_.groups, k = c.weight_.shape()[1];
+    const std::size_t og = c.p_.out_channels / c.p_.groups, k = row_length(c);
     const detail::Phases g = grid(c, in[2], in[3]);
     switch (c.path_) {
       case Path::gemm1x1:
@@ -237,7 +269,7 @@ struct Conv2d::Impl {
         return s.take<float>(c.p_.in_channels * g.h * g.w + resolve_threads(ctx) * out.value()[3] * kDwLanes, 1);
       case Path::direct: return s.take<float>(c.p_.in_channels, g.h * g.w);
       case Path::im2col: {
-        const bool rows = by_pixels(og, n);  // then im2row after the columns
+        const bool rows = by_pixels(c, og, n);  // then im2row after the columns
         float* planes = s.take<float>(c.p_.in_channels * g.h * g.w + k * n + (rows ? n * k : 0), 1);
         if (!rows) s.room(matmul_workspace_bytes(ctx, og, n, k));
         return planes;
@@ -406,13 +438,13 @@ struct Conv2d::Impl {
     if (per > 0) t = std::min<int>(t, int((ws.capacity() - ws.used()) / per));
     for (std::size_t grp = 0; grp < p.groups; ++grp) {
       float* yg = y + grp * og * n;
-      if (by_pixels(og, n)) {
+      if (by_pixels(c, og, n)) {
         fill(grp, 0, n);
         im2col_by_pixels(ctx, c, col, og, n, k, grp, yg);
         continue;
       }
       const kernels::GemmArgs whole =
-          with_epilogue(c, gemm_args(og, n, k, c.weight_.data() + grp * og * k, col, false, yg), grp * og);
+          with_epilogue(c, weights_a(c, gemm_args(og, n, k, nullptr, col, false, yg), grp * og), grp * og);
       if (t <= 1) {
         fill(grp, 0, n);
         EDGEATTN_RETURN_IF_ERROR(detail::matmul(ctx, whole, ws, kMinLayerFlopsPerThread));
@@ -444,7 +476,7 @@ struct Conv2d::Impl {
   static int batch_threads(const Conv2d& c, const Shape& in, const Context& ctx) {
     const Result<Shape> out = c.output_shape(in);
     if (!out.ok() || in[0] < 2) return 1;
-    const double image = 2.0 * c.weight_.numel() * out.value()[2] * out.value()[3];
+    const double image = 2.0 * elements(c) * out.value()[2] * out.value()[3];
     const int t = threads_for(ctx, image * static_cast<double>(in[0]), kMinLayerFlopsPerThread);
     if (t <= 1 || in[0] >= static_cast<std::size_t>(t)) return t;
     return threads_for(ctx, image, kMinLayerFlopsPerThread) > 1 ? 1 : static_cast<int>(in[0]);
@@ -505,7 +537,7 @@ Status Conv2d::forward(const Context& ctx, ConstView x, View y, Workspace& ws) c
     float* yb = y.data() + b * out_img;
     if (path_ == Path::gemm1x1) {
       return detail::matmul(
-          c, Impl::with_epilogue(*this, gemm_args(p_.out_channels, h * w, p_.in_channels, weight_.data(), xb, false, yb), 0),
+          c, Impl::with_epilogue(*this, Impl::weights_a(*this, gemm_args(p_.out_channels, h * w, p_.in_channels, nullptr, xb, false, yb), 0), 0),
           iws, kMinLayerFlopsPerThread);
     }
     if (path_ == Path::depthwise) {
@@ -545,7 +577,7 @@ bool Conv2d::accepts_gate() const { return path_ == Path::gemm1x1; }
 
 std::size_t Conv2d::gated_workspace_bytes(const Shape& in, const Context& ctx) const {
   if (!accepts_gate() || !output_shape(in).ok()) return 0;
-  return detail::aligned_bytes(weight_.numel() * sizeof(float)) +
+  return detail::aligned_bytes(p_.out_channels * p_.in_channels * sizeof(float)) +
          matmul_workspace_bytes(ctx, p_.out_channels, in[2] * in[3], p_.in_channels);
 }
 
@@ -561,11 +593,18 @@ Status Conv2d::forward_gated(const Context& ctx, ConstView x, ConstView gate, Vi
                            (x.dim(0) == 1 ? "" : std::to_string(x.dim(0)) + " or ") + "1, " +
                            std::to_string(c) + ", 1, 1]");
   detail::Scratch s(ws);
-  float* w = s.take<float>(weight_.numel());
+  float* w = s.take<float>(o * c);
   if (!s.ok()) return detail::Scratch::too_small("conv2d");
   for (std::size_t b = 0; b < x.dim(0); ++b) {
     const float* g = gate.data() + (gate.dim(0) == 1 ? 0 : b * c);
-    for (std::size_t r = 0; r < o; ++r) kernels::mul(weight_.data() + r * c, g, w + r * c, c);
+    for (std::size_t r = 0; r < o; ++r) {
+      const float* row = weight_.data() + r * c;
+      if (typed_.rows()) {  // widened, then gated
+        kernels::widen_w(typed_.view().from_row(r), 0, c, w + r * c);
+        row = w + r * c;
+      }
+      kernels::mul(row, g, w + r * c, c);
+    }
     EDGEATTN_RETURN_IF_ERROR(detail::matmul(
         ctx, Impl::with_epilogue(*this, gemm_args(o, n, c, w, x.data() + b * c * n, false, y.data() + b * o * n), 0),
         ws, kMinLayerFlopsPerThread));

@@ -187,19 +187,19 @@ Status global_avg_pool(const Context& ctx, ConstView x, View y) {
   return {};
 }
 
-Result<Linear> Linear::create(const Tensor& weight, const Tensor& bias) {
+Result<Linear> Linear::create(const Tensor& weight, const Tensor& bias, WeightType type) {
   if (weight.numel() == 0 || weight.shape().rank != 2)
     return Status::invalid("linear: weight must be [out, in], found " +
                            (weight.numel() ? weight.shape().to_string() : "none"));
-  const std::size_t out = weight.shape()[0], in = weight.shape()[1];
+  const std::size_t out = weight.shape()[0];
   if (bias.numel() && bias.shape() != Shape{out})
     return Status::invalid("linear: bias must be " + Shape{out}.to_string() + ", found " +
                            bias.shape().to_string());
   Linear l;
-  EDGEATTN_ASSIGN_OR_RETURN(w, detail::copy_tensor(weight.data(), weight.shape()));
+  EDGEATTN_ASSIGN_OR_RETURN(w, Weights::of(weight, type, "linear: weight"));
   EDGEATTN_ASSIGN_OR_RETURN(b, Tensor::zeros(Shape{out}));
   if (bias.numel()) std::memcpy(b.data(), bias.data(), out * sizeof(float));
-  EDGEATTN_ASSIGN_OR_RETURN(packed, kernels::PackedB::pack(w.data(), in, true, in, out));
+  EDGEATTN_ASSIGN_OR_RETURN(packed, kernels::PackedB::pack(w));
   l.weight_ = std::move(w);
   l.bias_ = std::move(b);
   l.packed_ = std::move(packed);
@@ -207,7 +207,7 @@ Result<Linear> Linear::create(const Tensor& weight, const Tensor& bias) {
 }
 
 std::size_t Linear::weight_bytes() const {
-  return (weight_.numel() + bias_.numel()) * sizeof(float) + packed_.bytes();
+  return weight_.bytes() + bias_.numel() * sizeof(float) + packed_.bytes();
 }
 
 std::size_t Linear::workspace_bytes(std::size_t batch, const Context& ctx) const {
@@ -224,8 +224,8 @@ Status Linear::forward(const Context& ctx, ConstView x, View y, Workspace& ws) c
   detail::Scratch s(ws);
   s.room(workspace_bytes(bsz, ctx));
   if (!s.ok()) return detail::Scratch::too_small("linear");
-  kernels::GemmArgs g = gemm_args(bsz, out, in_features(), x.data(), weight_.data(), true, y.data());
-  g.packed_b = &packed_;
+  kernels::GemmArgs g = gemm_args(bsz, out, in_features(), x.data(), nullptr, true, y.data());
+  kernels::set_weights_b(g, weight_, &packed_);
   EDGEATTN_RETURN_IF_ERROR(matmul(ctx, g, ws));
   for (std::size_t r = 0; r < bsz; ++r) kernels::add(y.data() + r * out, bias_.data(), y.data() + r * out, out);
   return {};

@@ -2,6 +2,7 @@
 // (Wang et al. 2018) and SAGAN's (Zhang et al. 2019), on one shared core.
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "../checks.h"
 #include "../scratch.h"
@@ -58,7 +59,7 @@ float* nonlocal_slices(Scratch& s, std::size_t n, std::size_t width, std::size_t
 
 }  // namespace
 
-Result<PositionAttention> PositionAttention::create(float scale, Weights w) {
+Result<PositionAttention> PositionAttention::create(float scale, Weights w, WeightType type) {
   EDGEATTN_RETURN_IF_ERROR(conv1x1_shape(w.query_weight, 0, 0, "query weight"));
   const std::size_t rq = w.query_weight.shape()[0], c = w.query_weight.shape()[1];
   EDGEATTN_RETURN_IF_ERROR(conv1x1_shape(w.key_weight, rq, c, "key weight"));
@@ -70,19 +71,13 @@ Result<PositionAttention> PositionAttention::create(float scale, Weights w) {
   PositionAttention m;
   m.channels_ = c, m.rq_ = rq, m.rv_ = rv, m.scale_ = scale;
   const std::size_t d = 2 * rq + rv;
-  EDGEATTN_ASSIGN_OR_RETURN(weight, Tensor::zeros(Shape{d, c}));
+  EDGEATTN_ASSIGN_OR_RETURN(
+      weight, edgeattn::Weights::of({&w.query_weight, &w.key_weight, &w.value_weight}, type, "query, key and value weights"));
   EDGEATTN_ASSIGN_OR_RETURN(bias, Tensor::zeros(Shape{d}));
-  const Tensor* parts[3][2] = {{&w.query_weight, &w.query_bias},
-                               {&w.key_weight, &w.key_bias},
-                               {&w.value_weight, &w.value_bias}};
-  std::size_t row = 0;
-  for (const auto& part : parts) {
-    const std::size_t rows = part[1]->numel();
-    std::memcpy(weight.data() + row * c, part[0]->data(), rows * c * sizeof(float));
-    std::memcpy(bias.data() + row, part[1]->data(), rows * sizeof(float));
-    row += rows;
-  }
-  EDGEATTN_ASSIGN_OR_RETURN(packed, kernels::PackedB::pack(weight.data(), c, true, c, d));
+  std::memcpy(bias.data(), w.query_bias.data(), rq * sizeof(float));
+  std::memcpy(bias.data() + rq, w.key_bias.data(), rq * sizeof(float));
+  std::memcpy(bias.data() + 2 * rq, w.value_bias.data(), rv * sizeof(float));
+  EDGEATTN_ASSIGN_OR_RETURN(packed, kernels::PackedB::pack(weight));
   m.weight_ = std::move(weight);
   m.bias_ = std::move(bias);
   m.packed_ = std::move(packed);
@@ -90,7 +85,7 @@ Result<PositionAttention> PositionAttention::create(float scale, Weights w) {
 }
 
 std::size_t PositionAttention::weight_bytes() const {
-  return (weight_.numel() + bias_.numel()) * sizeof(float) + packed_.bytes();
+  return weight_.bytes() + bias_.numel() * sizeof(float) + packed_.bytes();
 }
 
 // forward_image()'s scratch, one description with workspace_bytes(): the map
@@ -130,8 +125,8 @@ Status PositionAttention::forward_image(const Context& ctx, const float* x, std:
     const std::size_t lo = p * block, hi = lo + block < n ? lo + block : n;
     kernels::transpose(c, hi - lo, x + lo, n, xt + lo * c, c);
   });
-  kernels::GemmArgs proj = gemm_args(n, d, c, xt, weight_.data(), true, qkv);
-  proj.packed_b = &packed_;
+  kernels::GemmArgs proj = gemm_args(n, d, c, xt, nullptr, true, qkv);
+  kernels::set_weights_b(proj, weight_, &packed_);
   Status st = matmul(ctx, proj, ws);
   if (st.ok())
     parallel_for(t, n, [&](std::size_t i, int) { kernels::add(qkv + i * d, bias_.data(), qkv + i * d, d); });
@@ -159,10 +154,10 @@ Status PositionAttention::forward_image(const Context& ctx, const float* x, std:
 
 // ---- non-local ----
 
-Result<NonLocal> NonLocal::create(bool use_scale, Weights w) {
+Result<NonLocal> NonLocal::create(bool use_scale, Weights w, WeightType type) {
   const std::size_t c = w.tpg.query_weight.shape().rank >= 2 ? w.tpg.query_weight.shape()[1] : 0;
   const float scale = use_scale && c ? 1.0f / std::sqrt(float(c)) : 1.0f;
-  Result<PositionAttention> core = PositionAttention::create(scale, std::move(w.tpg));
+  Result<PositionAttention> core = PositionAttention::create(scale, std::move(w.tpg), type);
   if (!core.ok()) return Status::invalid("non_local " + core.status().message());
   NonLocal m;
   m.core_ = std::move(core).value();
@@ -173,16 +168,26 @@ Result<NonLocal> NonLocal::create(bool use_scale, Weights w) {
   EDGEATTN_RETURN_IF_ERROR(conv1x1_shape(w.z_weight, c, r, "non_local z.weight"));
   EDGEATTN_RETURN_IF_ERROR(vector_shape(w.z_bias, c, "non_local z.bias"));
   EDGEATTN_RETURN_IF_ERROR(check_batch_norm(w.norm, c, "non_local norm"));
-  EDGEATTN_ASSIGN_OR_RETURN(zw, detail::copy_tensor(w.z_weight.data(), Shape{c, r}));
   EDGEATTN_ASSIGN_OR_RETURN(zb, detail::copy_tensor(w.z_bias.data(), Shape{c}));
-  detail::fold_batch_norm(w.norm, zw.data(), r, zb.data());
-  m.out_weight_ = std::move(zw);
+  EDGEATTN_ASSIGN_OR_RETURN(typed, edgeattn::Weights::of(w.z_weight, type, "non_local z.weight"));
+  if (typed.type() != WeightType::f32) {  // the norm in the rows' scales, as fold_batch_norm's factors
+    std::vector<double> f(c);
+    for (std::size_t o = 0; o < c; ++o)
+      f[o] = double(w.norm.weight.data()[o]) / std::sqrt(double(w.norm.running_var.data()[o]) + double(w.norm.eps));
+    EDGEATTN_RETURN_IF_ERROR(typed.scale_rows(f.data()));
+    detail::fold_batch_norm(w.norm, nullptr, 0, zb.data());
+    m.out_typed_ = std::move(typed);
+  } else {
+    EDGEATTN_ASSIGN_OR_RETURN(zw, detail::copy_tensor(w.z_weight.data(), Shape{c, r}));
+    detail::fold_batch_norm(w.norm, zw.data(), r, zb.data());
+    m.out_weight_ = std::move(zw);
+  }
   m.out_bias_ = std::move(zb);
   return m;
 }
 
 std::size_t NonLocal::weight_bytes() const {
-  return core_.weight_bytes() + (out_weight_.numel() + out_bias_.numel()) * sizeof(float);
+  return core_.weight_bytes() + (out_weight_.numel() + out_bias_.numel()) * sizeof(float) + out_typed_.bytes();
 }
 
 std::size_t NonLocal::workspace_bytes(const Shape& in, const Context& ctx) const {
@@ -210,15 +215,17 @@ Status NonLocal::forward(const Context& ctx, ConstView x, View y, View attention
     // y = (x + b') + W' O^T: z and its BatchNorm folded into W', b'.
     for (std::size_t ch = 0; ch < c; ++ch)
       kernels::add_scalar(xb + ch * n, out_bias_.data()[ch], yb + ch * n, n);
-    st = matmul(ctx, gemm_args(c, n, r, out_weight_.data(), o, true, yb, 1.0f, 1.0f), ws);
+    kernels::GemmArgs z = gemm_args(c, n, r, out_weight_.data(), o, true, yb, 1.0f, 1.0f);
+    if (out_typed_.rows()) z.a = nullptr, z.a_weights = out_typed_.view();
+    st = matmul(ctx, z, ws);
   }
   return st;
 }
 
 // ---- SAGAN ----
 
-Result<SaganAttention> SaganAttention::create(PositionAttention::Weights w, float gamma) {
-  Result<PositionAttention> core = PositionAttention::create(1.0f, std::move(w));
+Result<SaganAttention> SaganAttention::create(PositionAttention::Weights w, float gamma, WeightType type) {
+  Result<PositionAttention> core = PositionAttention::create(1.0f, std::move(w), type);
   if (!core.ok()) return Status::invalid("sagan_attention " + core.status().message());
   SaganAttention m;
   m.core_ = std::move(core).value();

@@ -132,7 +132,7 @@ Result<CbamChannel> cbam_channel_from(const Config& c, const ParamSet& p) {
   EDGEATTN_ASSIGN_OR_RETURN(rd, c.positive_int("rd_channels"));
   EDGEATTN_ASSIGN_OR_RETURN(bias, c.boolean("mlp_bias", false));
   EDGEATTN_ASSIGN_OR_RETURN(w, mlp_weights(p, size_of(ch), size_of(rd), bias, "fc1", "fc2"));
-  return CbamChannel::create(std::move(w));
+  return CbamChannel::create(std::move(w), p.weight_type());
 }
 
 Result<CbamSpatial> cbam_spatial_from(const Config& c, const ParamSet& p) {
@@ -180,7 +180,7 @@ Result<std::unique_ptr<Module>> make_se(const Json& config, const ParamSet& p) {
   return wrap("se",
               SqueezeExcite::create(act == "silu" ? Activation::silu : Activation::relu,
                                     gate == "sigmoid" ? Gate::sigmoid : Gate::hard_sigmoid,
-                                    std::move(w)),
+                                    std::move(w), p.weight_type()),
               {{"attention", MapKind::channel}});
 }
 
@@ -228,7 +228,7 @@ Result<std::unique_ptr<Module>> make_non_local(const Json& config, const ParamSe
   w.z_weight = std::move(zw);
   w.z_bias = std::move(zb);
   w.norm = std::move(norm);
-  return wrap("non_local", NonLocal::create(use_scale, std::move(w)),
+  return wrap("non_local", NonLocal::create(use_scale, std::move(w), p.weight_type()),
               {{"attention", MapKind::position}});
 }
 
@@ -239,7 +239,7 @@ Result<std::unique_ptr<Module>> make_sagan_attention(const Json& config, const P
   if (C < 8) return Status::invalid("sagan_attention config 'channels': must be at least 8, found " + std::to_string(C));
   EDGEATTN_ASSIGN_OR_RETURN(w, qkv_weights(p, C, C / 8, C, "query_conv", "key_conv", "value_conv"));
   EDGEATTN_ASSIGN_OR_RETURN(gamma, p.take("gamma", Shape{1}));
-  return wrap("sagan_attention", SaganAttention::create(std::move(w), gamma.data()[0]),
+  return wrap("sagan_attention", SaganAttention::create(std::move(w), gamma.data()[0], p.weight_type()),
               {{"attention", MapKind::position}});
 }
 

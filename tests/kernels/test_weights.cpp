@@ -141,50 +141,61 @@ TEST_CASE("gemv_t_panels: every weight type, panel tails, bias or none, backward
   });
 }
 
-TEST_CASE("gemm with typed B: every weight type against double, blocks past kc, threads bitwise equal") {
+TEST_CASE("gemm with typed A or B: every weight type against double, blocks past kc, threads bitwise equal") {
   for_each_table([](const detail::KernelTable&) {
-    for (WeightType type : kTypes)
-      for (std::size_t m : {1u, 2u, 7u, 33u})
-        for (std::size_t n : {1u, 17u, 70u})
-          for (std::size_t k : {1u, 65u, 300u}) {
-            const Weights w = random_weights(type, n, k, 3 * n + k);
-            const auto a = random_floats(m * k, -1, 1, 9 + m), bias = random_floats(m, -1, 1, 4);
-            std::vector<float> c(m * n, std::nanf(""));
-            kernels::GemmArgs g;
-            g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.c = c.data(), g.ldc = n;
-            g.b_weights = w.view();
-            g.bias = bias.data();
-            Workspace ws;
-            REQUIRE(ws.reserve(matmul_workspace_bytes(Context{3}, m, n, k)).ok());
-            REQUIRE(matmul(Context{1}, g, ws).ok());
-            std::vector<double> want(m * n), tol(m * n);
-            for (std::size_t i = 0; i < m; ++i)
-              for (std::size_t j = 0; j < n; ++j) {
-                double s = bias[i], mag = std::fabs(bias[i]);
-                for (std::size_t p = 0; p < k; ++p) {
-                  const double v = double(a[i * k + p]) * w.at(j, p);
-                  s += v, mag += std::fabs(v);
-                }
-                want[i * n + j] = s;
-                tol[i * n + j] = ((k + 2) * kEps + 1e-6) * mag;
+    for (bool typed_a : {false, true})
+      for (WeightType type : kTypes)
+        for (std::size_t m : {1u, 2u, 7u, 33u})
+          for (std::size_t n : {1u, 17u, 70u})
+            for (std::size_t k : {1u, 65u, 300u}) {
+              // typed A: W [m, k] times floats B [k, n]; typed B: floats A [m, k] times W [n, k]^T
+              const Weights w = random_weights(type, typed_a ? m : n, k, 3 * n + k + m);
+              const auto f = random_floats((typed_a ? n : m) * k, -1, 1, 9 + m), bias = random_floats(m, -1, 1, 4);
+              std::vector<float> c(m * n, std::nanf(""));
+              kernels::GemmArgs g;
+              g.m = m, g.n = n, g.k = k, g.c = c.data(), g.ldc = n;
+              if (typed_a) {
+                g.a_weights = w.view();
+                g.b = f.data(), g.ldb = n;
+              } else {
+                g.a = f.data(), g.lda = k;
+                g.b_weights = w.view();
               }
-            CAPTURE(weight_type_name(type));
-            CAPTURE(m);
-            CAPTURE(n);
-            CAPTURE(k);
-            expect_close(c.data(), want, tol, "gemm typed B");
-            for (int threads : {2, 3}) {
-              std::vector<float> c2(m * n, std::nanf(""));
-              g.c = c2.data();
-              REQUIRE(matmul(Context{threads}, g, ws).ok());
-              CHECK(std::memcmp(c.data(), c2.data(), c.size() * sizeof(float)) == 0);
-              g.c = c.data();
+              g.bias = bias.data();
+              const auto a_at = [&](std::size_t i, std::size_t p) { return typed_a ? double(w.at(i, p)) : f[i * k + p]; };
+              const auto b_at = [&](std::size_t p, std::size_t j) { return typed_a ? double(f[p * n + j]) : w.at(j, p); };
+              Workspace ws;
+              REQUIRE(ws.reserve(matmul_workspace_bytes(Context{3}, m, n, k)).ok());
+              REQUIRE(matmul(Context{1}, g, ws).ok());
+              std::vector<double> want(m * n), tol(m * n);
+              for (std::size_t i = 0; i < m; ++i)
+                for (std::size_t j = 0; j < n; ++j) {
+                  double s = bias[i], mag = std::fabs(bias[i]);
+                  for (std::size_t p = 0; p < k; ++p) {
+                    const double v = a_at(i, p) * b_at(p, j);
+                    s += v, mag += std::fabs(v);
+                  }
+                  want[i * n + j] = s;
+                  tol[i * n + j] = ((k + 2) * kEps + 1e-6) * mag;
+                }
+              CAPTURE(typed_a);
+              CAPTURE(weight_type_name(type));
+              CAPTURE(m);
+              CAPTURE(n);
+              CAPTURE(k);
+              expect_close(c.data(), want, tol, "gemm typed");
+              for (int threads : {2, 3}) {
+                std::vector<float> c2(m * n, std::nanf(""));
+                g.c = c2.data();
+                REQUIRE(matmul(Context{threads}, g, ws).ok());
+                CHECK(std::memcmp(c.data(), c2.data(), c.size() * sizeof(float)) == 0);
+                g.c = c.data();
+              }
             }
-          }
   });
 }
 
-TEST_CASE("gemm with typed B: checks name what is wrong") {
+TEST_CASE("gemm with typed A or B: checks name what is wrong") {
   const Weights w = random_weights(WeightType::i8, 4, 8, 1);
   std::vector<float> a(16), c(8);
   kernels::GemmArgs g;
@@ -196,4 +207,11 @@ TEST_CASE("gemm with typed B: checks name what is wrong") {
   kernels::PackedB packed;
   g.packed_b = &packed;
   CHECK(detail::check_gemm(g).message().find("cannot also be packed") != std::string::npos);
+  g.packed_b = nullptr;
+  g.b = a.data(), g.ldb = 4;
+  g.b_weights = WeightRows();
+  g.a = nullptr;
+  g.a_weights = w.view();
+  g.a_weights.ld = 16;
+  CHECK(detail::check_gemm(g).message().find("typed A's rows are 16 bytes") != std::string::npos);
 }

@@ -9,7 +9,8 @@ from .graph import ExportError
 WEIGHT_TYPES = ("f32", "bf16", "f16", "int8")
 # Modules whose weight matrices the device holds in any weight type.
 TYPED_MODULES = {"soft_attention", "hard_attention", "multihead_attention", "gru", "lstm", "seq2seq",
-                 "attention_forecaster"}
+                 "attention_forecaster", "se", "eca", "cbam_channel", "cbam_spatial", "cbam", "non_local",
+                 "sagan_attention", "conv2d", "conv1d", "linear"}
 
 
 def is_matrix(name, t):

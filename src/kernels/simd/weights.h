@@ -119,6 +119,7 @@ void gemv_w(std::size_t m, std::size_t k, float alpha, WeightRows a, const float
             float* y) {
   switch (a.type) {
     case WeightType::f32:
+      if (a.scale) return gemv_w_typed<A, WeightType::f32>(m, k, alpha, a, x, beta, y);
       return gemv<A>(m, k, alpha, static_cast<const float*>(a.data), a.ld / sizeof(float), x, beta, y);
     case WeightType::bf16: return gemv_w_typed<A, WeightType::bf16>(m, k, alpha, a, x, beta, y);
     case WeightType::f16: return gemv_w_typed<A, WeightType::f16>(m, k, alpha, a, x, beta, y);
