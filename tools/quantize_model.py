@@ -12,7 +12,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from edgeattn_torch.weights import WEIGHT_TYPES, typed_file  # noqa: E402
+from edgeattn_torch.weights import WEIGHT_TYPES, param_bytes, typed_file  # noqa: E402
 
 
 def main():
@@ -22,7 +22,9 @@ def main():
     ap.add_argument("--weights", required=True, choices=WEIGHT_TYPES[1:])
     a = ap.parse_args()
     kept = typed_file(a.src, a.dst, a.weights)
-    print(f"wrote {a.dst} ({a.weights}); kept in float32: {', '.join(kept) or 'none'}")
+    before, after = param_bytes(a.src), param_bytes(a.dst)
+    print(f"wrote {a.dst} ({a.weights}); kept in float32: {', '.join(kept) or 'none'}; "
+          f"param.* bytes {before} -> {after} ({after / before:.3f}x)")
 
 
 if __name__ == "__main__":

@@ -155,7 +155,7 @@ struct Seq2SeqWeights {
 // only W_hh, the attention's query projection and the output's state part.
 class Seq2Seq {
  public:
-  // weight_type: the type of every weight matrix (weights.h); embeddings,
+  // weight_type: the type of every weight matrix and embedding (weights.h);
   // biases and the per-token tables made at load stay float32.
   static Result<Seq2Seq> create(const Seq2SeqConfig& config, Seq2SeqWeights w,
                                 WeightType weight_type = WeightType::f32);
@@ -233,7 +233,8 @@ class Seq2Seq {
                       std::size_t batch, std::size_t src_len) const;
   Seq2SeqConfig cfg_;
   Rnn encoder_;
-  Tensor enc_embedding_, bridge_bias_;
+  Weights enc_embedding_;           // rows widened as tokens are looked up
+  Tensor bridge_bias_;
   Weights bridge_weight_;
   SoftAttention attention_;
   RnnCell cell_;                    // the decoder GRUCell's recurrent half

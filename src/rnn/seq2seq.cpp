@@ -152,6 +152,7 @@ Result<Seq2Seq> Seq2Seq::create(const Seq2SeqConfig& c, Seq2SeqWeights w, Weight
   if (wt != WeightType::f32) {
     EDGEATTN_RETURN_IF_ERROR(Weights::round_in_place(w.dec_rnn.weight_ih, wt, "seq2seq decoder.rnn.weight_ih"));
     EDGEATTN_RETURN_IF_ERROR(Weights::round_in_place(w.out_weight, wt, "seq2seq decoder.out.weight"));
+    EDGEATTN_RETURN_IF_ERROR(Weights::round_in_place(w.dec_embedding, wt, "seq2seq decoder.embedding.weight"));
   }
   EDGEATTN_ASSIGN_OR_RETURN(wic, Weights::of({&w.dec_rnn.weight_ih}, wt, "seq2seq decoder.rnn.weight_ih", e, he2));
   EDGEATTN_ASSIGN_OR_RETURN(gxt, token_table(w.dec_embedding, w.dec_rnn.weight_ih, 0, w.dec_rnn.bias_ih));
@@ -168,14 +169,15 @@ Result<Seq2Seq> Seq2Seq::create(const Seq2SeqConfig& c, Seq2SeqWeights w, Weight
   s.w_ic_ = std::move(wic), s.gx_of_token_ = std::move(gxt);
   s.w_os_ = std::move(wos), s.w_oc_ = std::move(woc), s.out_of_token_ = std::move(outt);
   s.packed_ic_ = std::move(pic), s.packed_oc_ = std::move(poc), s.packed_os_ = std::move(pos);
-  s.enc_embedding_ = std::move(w.enc_embedding);
+  EDGEATTN_ASSIGN_OR_RETURN(emb, Weights::of(w.enc_embedding, wt, "seq2seq encoder.embedding.weight"));
+  s.enc_embedding_ = std::move(emb);
   s.bridge_weight_ = std::move(bridge), s.bridge_bias_ = std::move(w.bridge_bias);
   return s;
 }
 
 std::size_t Seq2Seq::weight_bytes() const {
-  const Tensor* ts[] = {&enc_embedding_, &bridge_bias_, &gx_of_token_, &out_of_token_};
-  std::size_t b = encoder_.weight_bytes() + attention_.weight_bytes() + cell_.weight_bytes() +
+  const Tensor* ts[] = {&bridge_bias_, &gx_of_token_, &out_of_token_};
+  std::size_t b = encoder_.weight_bytes() + attention_.weight_bytes() + cell_.weight_bytes() + enc_embedding_.bytes() +
                   bridge_weight_.bytes() + w_ic_.bytes() + w_os_.bytes() + w_oc_.bytes() +
                   packed_ic_.bytes() + packed_oc_.bytes() + packed_os_.bytes();
   for (const Tensor* t : ts) b += t->numel() * sizeof(float);
@@ -258,7 +260,7 @@ Status Seq2Seq::encode(const Context& ctx, const std::int64_t* src, std::size_t 
   float *x = mem.x, *m = mem.m, *hn = mem.hn, *cat = mem.cat, *keys = mem.keys, *mc = mem.mc, *mo = mem.mo;
   std::uint8_t* mask = mem.mask;
   for (std::size_t i = 0; i < rows; ++i)
-    std::memcpy(x + i * e, enc_embedding_.data() + src[i] * e, e * sizeof(float));
+    kernels::widen_w(enc_embedding_.view().from_row(static_cast<std::size_t>(src[i])), 0, e, x + i * e);
   EDGEATTN_RETURN_IF_ERROR(encoder_.forward(ctx, ConstView(x, Shape{batch, s, e}), ConstView(), ConstView(),
                                             lengths, View(m, Shape{batch, s, he2}),
                                             View(hn, Shape{2, batch, he}), View(), ws));

@@ -15,10 +15,9 @@ TYPED_MODULES = {"soft_attention", "hard_attention", "multihead_attention", "gru
 
 def is_matrix(name, t):
     """A weight matrix the device stores typed: float, at least 2-D, more
-    than one row and one column, not an embedding table (gathered, not
-    multiplied)."""
-    return (t.is_floating_point() and t.dim() >= 2 and t.shape[0] > 1 and t[0].numel() > 1
-            and "embedding" not in name)
+    than one row and one column (embedding tables included: seq2seq widens
+    a token's row as it looks it up)."""
+    return t.is_floating_point() and t.dim() >= 2 and t.shape[0] > 1 and t[0].numel() > 1
 
 
 def int8_rows(w):
@@ -102,3 +101,12 @@ def typed_file(src, dst, weights):
     write_safetensors(dst, out, dict(meta, weights=weights, weights_f32=",".join(sorted(kept))))
     return kept
 
+
+
+def param_bytes(path):
+    """The bytes of a model file's param.* tensors (its weights, not the
+    test data stored beside them)."""
+    from .safetensors_io import read_safetensors
+
+    tensors, _ = read_safetensors(path)
+    return sum(t.numel() * t.element_size() for k, t in tensors.items() if k.startswith("param."))
