@@ -2,7 +2,8 @@
 """Whole-network cases for edgeattn-verify, generated at test time (the
 repository stays lean): each network of tools/networks.py exported with
 write_model_case at batch 1, and the symbolic dimensions exercised by a
-second case of the same file at batch 3 (and another sequence length).
+second case of the same file at batch 3 (and another sequence length), and
+a third with int8 weights (docs/weights.md).
 
     gen_model_cases.py OUTDIR [--size N] [--only NAME ...]
 
@@ -52,6 +53,10 @@ def main():
         write_model_case(model, example(shape, 3, seq), f"{args.outdir}/{name}.b3.case.safetensors",
                          dynamic=dynamic)
         same_model(f"{args.outdir}/{name}.case.safetensors", f"{args.outdir}/{name}.b3.case.safetensors")
+        # int8 weights (docs/weights.md): PyTorch on the dequantized weights
+        torch.manual_seed(1)
+        write_model_case(model, example(shape, 1), f"{args.outdir}/{name}.int8.case.safetensors",
+                         dynamic=dynamic, weights="int8")
         print(name, "ok")
     if not args.only:
         for name, model, inputs, dynamic in op_cases.cases():

@@ -799,34 +799,51 @@ def _expr_values(cfg):
             yield from _expr_values(v)
 
 
-def _float_params(params):
-    return {"param." + k: (v.detach().float() if v.is_floating_point() else v.detach())
-            for k, v in params.items()}
+def _typed_graph(graph, params, weights, meta):
+    """The param.* tensors of a captured graph with its typed nodes' weight
+    matrices as `weights` (docs/weights.md), the dequantized state, and
+    meta with the weights' metadata added."""
+    from .weights import graph_typed, typed_tensors
+
+    files, rounded, kept = typed_tensors(params, weights, graph_typed(graph))
+    if weights != "f32":
+        meta = dict(meta, weights=weights, weights_f32=",".join(kept))
+    return files, rounded, meta
 
 
-def export_model(model, example_inputs, path, dynamic=None, metadata=None, tensors=None):
+def export_model(model, example_inputs, path, dynamic=None, metadata=None, tensors=None, weights="f32"):
     """Writes the model as one file for edgeattn-run / edgeattn::Model.
     example_inputs: a tensor (input "input"), a tuple (input0, input1, ...)
     or a dict of named tensors (the model is called with them as keywords).
     dynamic: {input: {axis: symbol}}; default: axis 0 of every input is
     "batch". metadata and tensors: extra entries for the application (class
-    names, test data), stored beside the model."""
+    names, test data), stored beside the model. weights: "f32", "bf16",
+    "f16" or "int8" for the weight matrices of the nodes the device holds
+    typed (docs/weights.md)."""
     graph, params = capture(model, example_inputs, dynamic)
     meta = dict(metadata or {}, module="graph", config=json.dumps(graph, separators=(",", ":")))
-    write_safetensors(path, dict(tensors or {}, **_float_params(params)), meta)
+    files, _, meta = _typed_graph(graph, params, weights, meta)
+    write_safetensors(path, dict(tensors or {}, **files), meta)
     return graph
 
 
 def write_model_case(model, inputs, path, dynamic=None, atol=1e-5, rtol=1e-4, max_atol=1e-4,
-                     max_rtol=1e-3):
+                     max_rtol=1e-3, weights="f32"):
     """A case file for edgeattn-verify: the model, the inputs and what
     PyTorch computes. The model also runs in float64; when float32's own
     error there exceeds the default tolerance, the case records the wider
     one it needs (never beyond max_atol / max_rtol). Refuses outputs so
-    small that a runtime returning zeros would pass."""
+    small that a runtime returning zeros would pass. With typed weights
+    PyTorch runs a copy of the model on their dequantized values."""
     import copy
     model.eval()
     graph, params = capture(model, inputs, dynamic)
+    files, rounded, typed_meta = _typed_graph(graph, params, weights, {})
+    if weights != "f32":
+        model = copy.deepcopy(model)
+        missing, unexpected = model.load_state_dict(rounded, strict=False)
+        if unexpected:
+            raise ExportError(f"parameters {unexpected} are not the model's")
     named, as_kwargs = _named_inputs(inputs)
     with torch.no_grad():
         got = _named_outputs(model(**named) if as_kwargs else model(*named.values()))
@@ -844,14 +861,13 @@ def write_model_case(model, inputs, path, dynamic=None, atol=1e-5, rtol=1e-4, ma
     if worst > atol:
         atol = min(max_atol, 2 * worst)
         rtol = max_rtol if atol >= max_atol else rtol
-    tensors = _float_params(params)
+    tensors = files
     for k, v in named.items():
         tensors["input." + k] = v
     for k, v in got.items():
         tensors["expected." + k] = v
-    meta = {"module": "graph", "config": json.dumps(graph, separators=(",", ":")),
-            "atol": repr(float(atol)), "rtol": repr(float(rtol)),
-            "float32_vs_float64": repr(float(worst))}
+    meta = dict(typed_meta, module="graph", config=json.dumps(graph, separators=(",", ":")),
+                atol=repr(float(atol)), rtol=repr(float(rtol)), float32_vs_float64=repr(float(worst)))
     write_safetensors(path, tensors, meta)
     return got
 

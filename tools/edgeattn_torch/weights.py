@@ -46,28 +46,41 @@ def stored(name, w, weights):
     return {name: w}, w
 
 
-def typed_params(kind, state, weights):
-    """The file's param.* tensors for a module's state_dict in `weights`, the
-    dequantized state (what to run PyTorch with) and the float matrices kept
-    as float32 (listed in the metadata)."""
+def typed_tensors(state, weights, typed=lambda key: True):
+    """The file's param.* tensors for a state_dict-like {key: tensor} with
+    the matrices under keys typed(key) accepts stored as `weights`, the
+    dequantized state (what to run PyTorch with) and the float matrices
+    kept as float32 (listed in the metadata)."""
     if weights not in WEIGHT_TYPES:
         raise ExportError(f"weights must be one of {', '.join(WEIGHT_TYPES)}, not {weights!r}")
-    if weights != "f32" and kind not in TYPED_MODULES:
-        raise ExportError(f"module {kind}: weights={weights} is not supported yet "
-                          f"(typed modules: {', '.join(sorted(TYPED_MODULES))})")
     files, rounded, kept = {}, {}, []
     for k, v in state.items():
         v = v.detach()
-        if weights != "f32" and is_matrix(k, v):
+        if weights != "f32" and typed(k) and is_matrix(k, v):
             f, r = stored("param." + k, v, weights)
             files.update(f)
             rounded[k] = r
-        else:
-            if v.is_floating_point() and v.dim() >= 2:
-                kept.append(k)
-            files["param." + k] = v.float() if v.is_floating_point() else v
-            rounded[k] = v
+            continue
+        if v.is_floating_point() and v.dim() >= 2:
+            kept.append(k)
+        files["param." + k] = v.float() if v.is_floating_point() else v
+        rounded[k] = v
     return files, rounded, kept
+
+
+def typed_params(kind, state, weights):
+    """typed_tensors for a module of registry name `kind`."""
+    if weights != "f32" and kind not in TYPED_MODULES:
+        raise ExportError(f"module {kind}: weights={weights} is not supported yet "
+                          f"(typed modules: {', '.join(sorted(TYPED_MODULES))})")
+    return typed_tensors(state, weights)
+
+
+def graph_typed(graph):
+    """typed(key) for a graph: the parameters of the nodes the device holds
+    typed (TYPED_MODULES), by their nodes' prefixes."""
+    prefixes = [n["params"] for n in graph["nodes"] if n["op"] in TYPED_MODULES and "params" in n]
+    return lambda key: any(key.startswith(p) for p in prefixes)
 
 
 def typed_file(src, dst, weights):
@@ -83,21 +96,14 @@ def typed_file(src, dst, weights):
     if meta.get("weights", "f32") != "f32":
         raise ExportError(f"{src}: already holds {meta['weights']} weights")
     if meta["module"] == "graph":
-        nodes = json.loads(meta["config"])["nodes"]
-        prefixes = ["param." + n["params"] for n in nodes if n["op"] in TYPED_MODULES and "params" in n]
+        typed = graph_typed(json.loads(meta["config"]))
+    elif meta["module"] in TYPED_MODULES:
+        typed = lambda key: True  # noqa: E731
     else:
-        if meta["module"] not in TYPED_MODULES:
-            raise ExportError(f"{src}: module {meta['module']}: weights={weights} is not supported yet")
-        prefixes = ["param."]
-    out, kept = {}, []
-    for k, v in tensors.items():
-        typed = any(k.startswith(p) for p in prefixes)
-        if typed and weights != "f32" and is_matrix(k, v):
-            out.update(stored(k, v, weights)[0])
-            continue
-        if k.startswith("param.") and v.is_floating_point() and v.dim() >= 2:
-            kept.append(k[len("param."):])
-        out[k] = v
+        raise ExportError(f"{src}: module {meta['module']}: weights={weights} is not supported yet")
+    params = {k[len("param."):]: v for k, v in tensors.items() if k.startswith("param.")}
+    out, _, kept = typed_tensors(params, weights, typed)
+    out.update({k: v for k, v in tensors.items() if not k.startswith("param.")})
     write_safetensors(dst, out, dict(meta, weights=weights, weights_f32=",".join(sorted(kept))))
     return kept
 
