@@ -100,6 +100,10 @@ void pack_b(const kernels::GemmArgs& g, std::size_t nr, std::size_t jc, std::siz
 
 namespace {
 
+// Register tiles of typed A's rows widened together (8 x 8 rows x kc 256:
+// 64 KiB on AVX-512).
+constexpr std::size_t kTypedATiles = 8;
+
 // pack_b for typed weights: a tile's rows of W (columns of op(B)) widened
 // to floats a piece of k at a time, then transposed into the panel.
 void pack_b_weights(const KernelTable& t, const kernels::GemmArgs& g, std::size_t nr, std::size_t jc,
@@ -137,9 +141,9 @@ std::size_t gemm_workspace_floats(const GemmBlocking& bl, std::size_t m, std::si
                                   std::size_t k) {
   if (bl.mr == 0 || m == 0 || n == 0 || k == 0) return 0;
   const Panels p = panels_for(bl, n, k);
-  // B's block, an edge tile of C, and a tile of typed A's rows widened
+  // B's block, an edge tile of C, and a block of typed A's rows widened
   return round_up(p.kc * p.nc, kFloatsPerLine) + round_up(bl.mr * bl.nr, kFloatsPerLine) +
-         round_up(bl.mr * p.kc, kFloatsPerLine);
+         round_up(kTypedATiles * bl.mr * p.kc, kFloatsPerLine);
 }
 
 std::size_t packed_b_floats(const GemmBlocking& bl, std::size_t n, std::size_t k) {
@@ -210,12 +214,15 @@ void gemm_blocked(const KernelTable& t, const kernels::GemmArgs& g, float* ws) {
           for (std::size_t ir = 0; ir < g.m; ir += bl.mr) run_tile(ir, jr, g.a + ir * g.lda + pc, g.lda);
         continue;
       }
-      // Typed A: each tile's rows widened once (kb floats apart), then every
-      // panel of B against them; each C tile is computed as above.
-      for (std::size_t ir = 0; ir < g.m; ir += bl.mr) {
-        for (std::size_t i = 0; i < bl.mr && ir + i < g.m; ++i)
-          t.widen_w(g.a_weights.from_row(ir + i), pc, kb, a_tile + i * kb);
-        for (std::size_t jr = 0; jr < nb; jr += bl.nr) run_tile(ir, jr, a_tile, kb);
+      // Typed A: kTypedATiles register tiles of rows widened at once (kb
+      // floats apart, an L2-sized block as BLIS's mc), then the loops above
+      // over them; each C tile is computed as above.
+      const std::size_t mc = kTypedATiles * bl.mr;
+      for (std::size_t ic = 0; ic < g.m; ic += mc) {
+        const std::size_t rows = min_of(mc, g.m - ic);
+        for (std::size_t i = 0; i < rows; ++i) t.widen_w(g.a_weights.from_row(ic + i), pc, kb, a_tile + i * kb);
+        for (std::size_t jr = 0; jr < nb; jr += bl.nr)
+          for (std::size_t ir = ic; ir < ic + rows; ir += bl.mr) run_tile(ir, jr, a_tile + (ir - ic) * kb, kb);
       }
     }
   }
