@@ -62,8 +62,11 @@ def main():
     torch.manual_seed(8)  # W8 does not depend on whether W7 was written
     fc = AttentionForecaster(1, 64, 4, 1)
     randomize(fc, std=0.15)
-    write_case(fc, {"x": torch.randn(1, 96, 1)}, os.path.join(a.out, "W8_lstm96_attn.case.safetensors"),
-               outputs={"y"})
+    x = torch.randn(1, 96, 1)
+    write_case(fc, {"x": x}, os.path.join(a.out, "W8_lstm96_attn.case.safetensors"), outputs={"y"})
+    for weights in ("bf16", "int8"):  # docs/weights.md: PyTorch on the dequantized weights
+        write_case(fc, {"x": x}, os.path.join(a.out, f"W8_lstm96_attn_{weights}.case.safetensors"),
+                   outputs={"y"}, weights=weights)
     print("wrote workload cases to", os.path.normpath(a.out))
 
 
