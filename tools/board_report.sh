@@ -74,7 +74,7 @@ echo "| --- | --- | --- | --- | --- |"
 if [ $quick = 1 ]; then
   rows attention '^(W2_luong_dot|W1_sdpa_L128_d64/)'
   rows vision '^W5_eca'
-  rows rnn '^W8'
+  rows rnn '^W8_lstm96_attn/threads'
   rows networks '^fashion_graph/batch:1/'
 else
   rows attention '^W[0-9]'
