@@ -145,7 +145,7 @@ TEST_CASE("gemm with typed A or B: every weight type against double, blocks past
   for_each_table([](const detail::KernelTable&) {
     for (bool typed_a : {false, true})
       for (WeightType type : kTypes)
-        for (std::size_t m : {1u, 2u, 7u, 33u, 70u})  // 70: past a block of typed A rows (8 tiles)
+        for (std::size_t m : {1u, 7u, 70u})  // 70: past a block of typed A rows (8 tiles)
           for (std::size_t n : {1u, 17u, 70u})
             for (std::size_t k : {1u, 65u, 300u}) {
               // typed A: W [m, k] times floats B [k, n]; typed B: floats A [m, k] times W [n, k]^T
