@@ -98,13 +98,6 @@ std::size_t weight_row_bytes(WeightType type, std::size_t cols) {
   return (cols + g - 1) / g * kWeightGroupBytes;
 }
 
-WeightRows WeightRows::from_row(std::size_t r) const {
-  WeightRows v = *this;
-  v.data = static_cast<const unsigned char*>(data) + r * ld;
-  if (scale) v.scale = scale + r;
-  return v;
-}
-
 std::uint32_t WeightRows::bits(std::size_t r, std::size_t c) const {
   const Slot s = slot_of(type, c);
   std::uint32_t word;
@@ -117,12 +110,12 @@ float WeightRows::at(std::size_t r, std::size_t c) const {
   return scale ? v * scale[r] : v;
 }
 
-Result<Weights> Weights::allocate(WeightType type, std::size_t rows, std::size_t cols) {
+Result<Weights> Weights::allocate(WeightType type, std::size_t rows, std::size_t cols, bool scales) {
   Weights w;
   w.type_ = type, w.rows_ = rows, w.cols_ = cols, w.ld_ = weight_row_bytes(type, cols);
   EDGEATTN_ASSIGN_OR_RETURN(buf, AlignedBuffer::allocate(rows * w.ld_));
   w.buf_ = std::move(buf);
-  if (type == WeightType::i8) {
+  if (type == WeightType::i8 && scales) {
     EDGEATTN_ASSIGN_OR_RETURN(sc, AlignedBuffer::allocate(rows * sizeof(float)));
     w.scale_ = std::move(sc);
   }
@@ -170,6 +163,14 @@ Result<Weights> Weights::quantize(ConstView w, WeightType type, const std::strin
       out.put(r, c, bits);
     }
   }
+  return out;
+}
+
+Result<Weights> Weights::from_bits(WeightType type, std::size_t rows, std::size_t cols,
+                                   const std::function<std::uint32_t(std::size_t, std::size_t)>& bits) {
+  EDGEATTN_ASSIGN_OR_RETURN(out, allocate(type, rows, cols, false));
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < cols; ++c) out.put(r, c, bits(r, c));
   return out;
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -45,7 +46,9 @@ struct WeightRows {
 
   bool empty() const { return data == nullptr; }
   // Rows from r on.
-  WeightRows from_row(std::size_t r) const;
+  WeightRows from_row(std::size_t r) const {
+    return {type, static_cast<const unsigned char*>(data) + r * ld, ld, scale ? scale + r : nullptr};
+  }
   // Element c of row r, dequantized.
   float at(std::size_t r, std::size_t c) const;
   // Its bits as stored (the low 32, 16 or 8 bits of the result).
@@ -71,6 +74,12 @@ class Weights {
   // float values fail, naming `what`.
   static Result<Weights> from_storage(WeightType type, const void* data, const float* scale,
                                       std::size_t rows, std::size_t cols, const std::string& what);
+  // A matrix laid out anew from stored bits, element (r, c) = bits(r, c)
+  // (as WeightRows::bits gives them): int8 without scales, which the
+  // caller then holds (GemvPanels' rows mix outputs, so its scales are per
+  // output, not per row).
+  static Result<Weights> from_bits(WeightType type, std::size_t rows, std::size_t cols,
+                                   const std::function<std::uint32_t(std::size_t, std::size_t)>& bits);
 
   // Rows of one or more tensors stacked (each [rows_i, cols...], its
   // dims after the first flattened), columns [col0, col0 + cols) of them
@@ -105,7 +114,7 @@ class Weights {
   std::size_t element_bytes() const { return rows_ * cols_ * weight_type_bytes(type_); }
 
  private:
-  static Result<Weights> allocate(WeightType type, std::size_t rows, std::size_t cols);
+  static Result<Weights> allocate(WeightType type, std::size_t rows, std::size_t cols, bool scales = true);
   void put(std::size_t r, std::size_t c, std::uint32_t bits);
   WeightType type_ = WeightType::f32;
   std::size_t rows_ = 0, cols_ = 0, ld_ = 0;

@@ -67,20 +67,15 @@ void transpose(std::size_t rows, std::size_t cols, const float* a, std::size_t l
 
 Result<GemvPanels> GemvPanels::pack(const Weights& w) {
   constexpr std::size_t P = kPanel;
-  const std::size_t n = w.rows(), m = w.cols(), panels = (n + P - 1) / P, size = weight_type_bytes(w.type());
-  // the panels' elements row-major as a file would hold them, then laid out
-  std::vector<unsigned char> raw(panels * m * P * size, 0);
+  const std::size_t n = w.rows(), m = w.cols(), panels = (n + P - 1) / P;
   const WeightRows src = w.view();
-  for (std::size_t j = 0; j < n; ++j)
-    for (std::size_t i = 0; i < m; ++i) {
-      const std::uint32_t bits = src.bits(j, i);
-      std::memcpy(raw.data() + ((j / P * m + i) * P + j % P) * size, &bits, size);
-    }
-  const std::vector<float> ones(w.type() == WeightType::i8 ? panels * m : 0, 1.0f);
   GemvPanels p;
   p.m_ = m, p.n_ = n;
-  EDGEATTN_ASSIGN_OR_RETURN(pw, Weights::from_storage(w.type(), raw.data(), ones.data(), panels * m, P,
-                                                      "GemvPanels"));
+  // panel q's row i holds outputs q P + c of input i (zero past n)
+  EDGEATTN_ASSIGN_OR_RETURN(pw, Weights::from_bits(w.type(), panels * m, P, [&](std::size_t r, std::size_t c) {
+    const std::size_t j = r / m * P + c;
+    return j < n ? src.bits(j, r % m) : 0u;
+  }));
   p.panels_ = std::move(pw);
   if (src.scale) {
     EDGEATTN_ASSIGN_OR_RETURN(sc, AlignedBuffer::allocate(n * sizeof(float)));

@@ -37,11 +37,17 @@ Status check_batch_norm(const BatchNorm& bn, std::size_t channels, const std::st
 
 namespace detail {
 
+std::vector<double> batch_norm_factors(const BatchNorm& bn) {
+  std::vector<double> f(bn.weight.numel());
+  for (std::size_t c = 0; c < f.size(); ++c)
+    f[c] = double(bn.weight.data()[c]) / std::sqrt(double(bn.running_var.data()[c]) + double(bn.eps));
+  return f;
+}
+
 void fold_batch_norm(const BatchNorm& bn, float* weight, std::size_t row, float* bias) {
-  for (std::size_t c = 0; c < bn.weight.numel(); ++c) {
-    // In double, so the fold adds no rounding beyond the final one.
-    const double s = double(bn.weight.data()[c]) /
-                     std::sqrt(double(bn.running_var.data()[c]) + double(bn.eps));
+  const std::vector<double> f = batch_norm_factors(bn);
+  for (std::size_t c = 0; c < f.size(); ++c) {
+    const double s = f[c];
     for (std::size_t k = 0; k < row; ++k) weight[c * row + k] = float(weight[c * row + k] * s);
     bias[c] = float((double(bias[c]) - bn.running_mean.data()[c]) * s + bn.bias.data()[c]);
   }
@@ -187,12 +193,7 @@ Result<Conv2d> Conv2d::create(const Conv2dParams& p, const Tensor& weight, const
   if (type != WeightType::f32 && (c.path_ == Path::gemm1x1 || c.path_ == Path::im2col)) {
     EDGEATTN_ASSIGN_OR_RETURN(typed, Weights::of(weight, type, what + ": weight"));
     if (typed.type() != WeightType::f32) {  // (a single row or column stays float)
-      if (bn) {  // the fold's factors, as fold_batch_norm computes them
-        std::vector<double> f(p.out_channels);
-        for (std::size_t o = 0; o < f.size(); ++o)
-          f[o] = double(bn->weight.data()[o]) / std::sqrt(double(bn->running_var.data()[o]) + double(bn->eps));
-        EDGEATTN_RETURN_IF_ERROR(typed.scale_rows(f.data()));
-      }
+      if (bn) EDGEATTN_RETURN_IF_ERROR(typed.scale_rows(detail::batch_norm_factors(*bn).data()));
       c.typed_ = std::move(typed);
       c.weight_ = Tensor();
     }

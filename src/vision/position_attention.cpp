@@ -171,10 +171,7 @@ Result<NonLocal> NonLocal::create(bool use_scale, Weights w, WeightType type) {
   EDGEATTN_ASSIGN_OR_RETURN(zb, detail::copy_tensor(w.z_bias.data(), Shape{c}));
   EDGEATTN_ASSIGN_OR_RETURN(typed, edgeattn::Weights::of(w.z_weight, type, "non_local z.weight"));
   if (typed.type() != WeightType::f32) {  // the norm in the rows' scales, as fold_batch_norm's factors
-    std::vector<double> f(c);
-    for (std::size_t o = 0; o < c; ++o)
-      f[o] = double(w.norm.weight.data()[o]) / std::sqrt(double(w.norm.running_var.data()[o]) + double(w.norm.eps));
-    EDGEATTN_RETURN_IF_ERROR(typed.scale_rows(f.data()));
+    EDGEATTN_RETURN_IF_ERROR(typed.scale_rows(detail::batch_norm_factors(w.norm).data()));
     detail::fold_batch_norm(w.norm, nullptr, 0, zb.data());
     m.out_typed_ = std::move(typed);
   } else {

@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "edgeattn/kernels.h"
 #include "edgeattn/vision.h"
@@ -11,8 +12,11 @@ namespace edgeattn::detail {
 
 inline std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
 
+// An eval-mode BatchNorm's factor per channel, s = gamma / sqrt(var + eps),
+// in double so that a fold adds no rounding beyond the final one.
+std::vector<double> batch_norm_factors(const BatchNorm& bn);
 // weight rows (row floats each, one per channel) and bias folded with an
-// eval-mode BatchNorm: w' = w s, b' = (b - mean) s + beta, s = gamma / sqrt(var + eps).
+// eval-mode BatchNorm: w' = w s, b' = (b - mean) s + beta.
 void fold_batch_norm(const BatchNorm& bn, float* weight, std::size_t row, float* bias);
 // A Tensor holding a copy of data.
 Result<Tensor> copy_tensor(const float* data, const Shape& shape);
