@@ -32,10 +32,13 @@ asm() {  # compiler flags... -> $out/kernels.s
 mkdir -p "$out/edgeattn"
 printf '#pragma once\n#define EDGEATTN_VERSION "mca"\n' > "$out/edgeattn/version.h"
 
-# One region of the assembly, the instructions only.
+# One region of the assembly, the instructions only. (GNU as takes a NEON
+# immediate as its unsigned bits, #4294901760; LLVM's wants it signed.)
 region() {
   awk -v r="$1" '$0 ~ "LLVM-MCA-BEGIN " r "$" { on = 1; next } $0 ~ "LLVM-MCA-END " r "$" { on = 0 }
-                 on && /^\t[a-z]/' "$out/kernels.s"
+                 on && /^\t[a-z]/ { if (match($0, /#[0-9]+/)) { v = substr($0, RSTART + 1, RLENGTH - 1) + 0
+                                                              if (v >= 2147483648) $0 = substr($0, 1, RSTART) (v - 4294967296) substr($0, RSTART + RLENGTH) }
+                                    print }' "$out/kernels.s"
 }
 
 # The core's modelled FMA peak: 12 independent 4-lane FMAs, each chained

@@ -13,23 +13,39 @@ namespace {
 template <WeightType T>
 constexpr std::size_t kParts = 4 / (T == WeightType::f32 ? 4 : T == WeightType::i8 ? 1 : 2);
 
+#if defined(__aarch64__)
+// f16 part B by fcvtl (exact for every finite half): the part's halves
+// narrowed out of the words, then converted.
+template <class A, std::size_t B>
+EDGEATTN_ALWAYS_INLINE fbatch<A> fcvtl_f16(const ibatch<A>& w) {
+  const uint32x4_t words = vreinterpretq_u32_s32(w);
+  return vcvt_f32_f16(vreinterpret_f16_u16(B == 0 ? vmovn_u32(words) : vshrn_n_u32(words, 16)));
+}
+#endif
+
 // Part B of a vector of words as floats: the elements l + 16 B of each
-// word l (weights.h's lane groups). bf16 is the high half of a float;
-// f16's bits move into a float's places and one multiply rebiases the
-// exponent (exact, subnormals included), or on ARMv7 NEON, which flushes
-// float subnormals, integer operations alone do; so no ISA needs a
-// conversion instruction. int8 is sign-extended by two shifts and
-// converted.
+// word l (weights.h's lane groups). bf16 is the high half of a float.
+// f16 is converted by AArch64's fcvtl; elsewhere its bits move into a
+// float's places and one multiply rebiases the exponent (exact, subnormals
+// included), or on ARMv7 NEON, which flushes float subnormals, integer
+// operations alone do. x86's F16C (vcvtph2ps) is not used: the halves must
+// first be gathered across lanes (vpmovdw, or vpshufb + vpermq), and on
+// Zen 4 that measured no faster than the shifts with AVX-512
+// (gemv_t_panels 256x768 f16: 10.4 us against 9.9) and slower with AVX2
+// (12.1 against 9.6). int8 is sign-extended by two shifts and converted.
 template <class A, WeightType T, std::size_t B>
 EDGEATTN_ALWAYS_INLINE fbatch<A> widen_part(const ibatch<A>& w) {
   using I = ibatch<A>;
-  using F = fbatch<A>;
   using Ops = BatchOps<A>;
   if constexpr (T == WeightType::f32) {
     return Ops::from_bits(w);
   } else if constexpr (T == WeightType::bf16) {
     return Ops::from_bits(B == 0 ? I(w << 16) : I(w & I(static_cast<std::int32_t>(0xFFFF0000u))));
   } else if constexpr (T == WeightType::f16) {
+#if defined(__aarch64__)
+    return fcvtl_f16<A, B>(w);
+#else
+    using F = fbatch<A>;
     // the half in the top 16 bits, then sign in 31 (spread to 28-30 by the
     // arithmetic shift), exponent in 27-23, mantissa in 22-13: a float
     // 2^-112 times the half's value, subnormal halves included
@@ -37,12 +53,16 @@ EDGEATTN_ALWAYS_INLINE fbatch<A> widen_part(const ibatch<A>& w) {
     if constexpr (!std::is_same_v<A, xsimd::neon>) {
       return Ops::from_bits(t & I(static_cast<std::int32_t>(0x8FFFE000u))) * F(0x1p112f);
     } else {  // ARMv7 NEON flushes float subnormals: exponent rebiased in integers
+      // (the subnormal test in integers: GCC compiles a float compare on
+      // ARMv7 NEON lane by lane, NEON's flushing compare not being IEEE's;
+      // llvm-mca, A57: 56 -> 23 cycles per 16 halves)
       const I o = t & I(0x0FFFE000);
-      const F norm = Ops::from_bits(o + I(0x38000000));
-      const F sub = Ops::from_bits(o | I(0x38800000)) - F(0x1p-14f);
-      const F mag = xsimd::select(norm < F(0x1p-14f), sub, norm);
-      return Ops::from_bits(Ops::bits(mag) | (t & I(static_cast<std::int32_t>(0x80000000u))));
+      const I norm = o + I(0x38000000);
+      const I sub = Ops::bits(Ops::from_bits(o | I(0x38800000)) - F(0x1p-14f));
+      const I mag = xsimd::select(o < I(0x00800000), sub, norm);
+      return Ops::from_bits(mag | (t & I(static_cast<std::int32_t>(0x80000000u))));
     }
+#endif
   } else {
     const I q = B == 3 ? I(w >> 24) : I(I(w << (24 - 8 * B)) >> 24);
     return xsimd::batch_cast<float>(q);
@@ -167,6 +187,12 @@ void widen_w(WeightRows a, std::size_t begin, std::size_t n, float* y) {
 // (NV x parts accumulators, at most 8) stay in registers while the panel's
 // rows stream past. Word vector v of a row holds, in part b, the outputs
 // v W / 16 G + 16 b + v W % 16 onward.
+// (llvm-mca's regions, one name per type: the names may hold no digits)
+#define EDGEATTN_PANEL_MCA(MARK)                                                   \
+  if constexpr (T == WeightType::f32) { MARK("gemv_t_panels", NV); }               \
+  else if constexpr (T == WeightType::bf16) { MARK("gemv_t_panels_bfloat", NV); }  \
+  else if constexpr (T == WeightType::f16) { MARK("gemv_t_panels_half", NV); }     \
+  else { MARK("gemv_t_panels_int", NV); }
 template <class A, WeightType T, std::size_t NV>
 EDGEATTN_ALWAYS_INLINE void panel_pass(std::size_t m, const WeightRows& pa, std::size_t v0, const float* x,
                                        const float* scale, const float* bias, float* y, std::size_t outs) {
@@ -176,7 +202,7 @@ EDGEATTN_ALWAYS_INLINE void panel_pass(std::size_t m, const WeightRows& pa, std:
   for (std::size_t q = 0; q < NV * P; ++q) c[q] = F(0.0f);
   const auto* row = static_cast<const unsigned char*>(pa.data);
   for (std::size_t i = 0; i < m; ++i, row += pa.ld) {
-    if constexpr (T == WeightType::f32) { EDGEATTN_MCA_BEGIN("gemv_t_panels", NV); }
+    EDGEATTN_PANEL_MCA(EDGEATTN_MCA_BEGIN)
     const F xi(x[i]);
 #pragma GCC unroll 8
     for (std::size_t v = 0; v < NV; ++v) {
@@ -188,7 +214,7 @@ EDGEATTN_ALWAYS_INLINE void panel_pass(std::size_t m, const WeightRows& pa, std:
         c[v * P + 3] = fmadd(xi, widen_part<A, T, 3>(w), c[v * P + 3]);
       }
     }
-    if constexpr (T == WeightType::f32) { EDGEATTN_MCA_END("gemv_t_panels", NV); }
+    EDGEATTN_PANEL_MCA(EDGEATTN_MCA_END)
   }
 #pragma GCC unroll 8
   for (std::size_t v = 0; v < NV; ++v) {
@@ -211,7 +237,10 @@ void gemv_t_panels_typed(std::size_t m, std::size_t n, const WeightRows& pa, con
                          const float* x, const float* bias, float* y, bool backward) {
   constexpr std::size_t P = kernels::GemvPanels::kPanel, W = fbatch<A>::size;
   constexpr std::size_t vectors = P / kParts<T> / W;  // word vectors in a panel's row
-  constexpr std::size_t NV = 8 / kParts<T> < vectors ? 8 / kParts<T> : vectors;
+  // ARMv7's f16 widening holds 7 constants in its 16 registers: with 8
+  // accumulators 3 spill (llvm-mca, A57: 35 cycles per 16 halves; with 4, 23)
+  constexpr std::size_t acc = std::is_same_v<A, xsimd::neon> && T == WeightType::f16 ? 4 : 8;
+  constexpr std::size_t NV = acc / kParts<T> < vectors ? acc / kParts<T> : vectors;
   static_assert(vectors % NV == 0, "a panel's row is whole passes");
   const std::size_t panels = (n + P - 1) / P;
   for (std::size_t q = 0; q < panels; ++q) {
