@@ -105,19 +105,14 @@ namespace {
 constexpr std::size_t kTypedATiles = 8;
 
 // pack_b for typed weights: a tile's rows of W (columns of op(B)) widened
-// to floats a piece of k at a time, then transposed into the panel.
+// to floats into `rows` (nr x kb, in the typed-A block's room), then transposed into the panel. Whole rows at a time: a
+// call per 64 elements spent more in calls than in widening (W7 bf16).
 void pack_b_weights(const KernelTable& t, const kernels::GemmArgs& g, std::size_t nr, std::size_t jc,
-                    std::size_t nb, std::size_t pc, std::size_t kb, float* pb) {
-  constexpr std::size_t kPiece = 64, kMaxNr = 32;
-  float rows[kMaxNr * kPiece];
+                    std::size_t nb, std::size_t pc, std::size_t kb, float* pb, float* rows) {
   for (std::size_t tile = 0; tile < nb; tile += nr, pb += nr * kb) {
     const std::size_t cols = min_of(nr, nb - tile);
-    for (std::size_t p0 = 0; p0 < kb; p0 += kPiece) {
-      const std::size_t len = min_of(kPiece, kb - p0);
-      for (std::size_t j = 0; j < cols; ++j)
-        t.widen_w(g.b_weights.from_row(jc + tile + j), pc + p0, len, rows + j * kPiece);
-      transpose(cols, len, rows, kPiece, pb + p0 * nr, nr);
-    }
+    for (std::size_t j = 0; j < cols; ++j) t.widen_w(g.b_weights.from_row(jc + tile + j), pc, kb, rows + j * kb);
+    transpose(cols, kb, rows, kb, pb, nr);
     for (std::size_t p = 0; p < kb; ++p)
       for (std::size_t j = cols; j < nr; ++j) pb[p * nr + j] = 0.0f;
   }
@@ -143,7 +138,7 @@ std::size_t gemm_workspace_floats(const GemmBlocking& bl, std::size_t m, std::si
   const Panels p = panels_for(bl, n, k);
   // B's block, an edge tile of C, and a block of typed A's rows widened
   return round_up(p.kc * p.nc, kFloatsPerLine) + round_up(bl.mr * bl.nr, kFloatsPerLine) +
-         round_up(kTypedATiles * bl.mr * p.kc, kFloatsPerLine);
+         round_up(std::max(kTypedATiles * bl.mr, bl.nr) * p.kc, kFloatsPerLine);
 }
 
 std::size_t packed_b_floats(const GemmBlocking& bl, std::size_t n, std::size_t k) {
@@ -191,7 +186,7 @@ void gemm_blocked(const KernelTable& t, const kernels::GemmArgs& g, float* ws) {
         prepacked += round_up(nb, bl.nr) * kb;
       } else {
         if (g.b_weights.empty()) pack_b(g, bl.nr, jc, nb, pc, kb, scratch_b);
-        else pack_b_weights(t, g, bl.nr, jc, nb, pc, kb, scratch_b);
+        else pack_b_weights(t, g, bl.nr, jc, nb, pc, kb, scratch_b, a_tile);
         pb = scratch_b;
       }
       // C's register tile at (ir, jr) from A's rows at a, lda apart.

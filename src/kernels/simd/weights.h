@@ -74,26 +74,25 @@ EDGEATTN_ALWAYS_INLINE ibatch<A> load_words(const void* row, std::size_t word) {
   return ibatch<A>::load_unaligned(static_cast<const std::int32_t*>(row) + word);
 }
 
-// R rows' dot products with x over k elements: each vector of words is
-// loaded once per row and each vector of x once for the R rows.
+// R rows' dot products with x over the lane groups [g0, g1) (x where a
+// part's elements fall past k: zeros, as the weights there): each vector
+// of words is loaded once per row and each vector of x once for the R rows.
 // (The parts' products are written out rather than looped over through a
 // helper taking arrays by pointer: that kept the accumulators in memory,
 // llvm-mca: the NEON panel loop 40 -> 48 cycles on a Cortex-A53, 16 -> 25
 // on ARMv7's A57.)
-template <class A, WeightType T, std::size_t R>
-EDGEATTN_ALWAYS_INLINE void dot_rows_w(std::size_t k, const WeightRows& a, const float* x, float* out) {
+template <class A, WeightType T, std::size_t R, bool Tail>
+EDGEATTN_ALWAYS_INLINE void dot_groups_w(std::size_t g0, std::size_t g1, std::size_t k, const WeightRows& a,
+                                         const float* x, fbatch<A>* acc) {
   using F = fbatch<A>;
   constexpr std::size_t W = F::size, P = kParts<T>, G = 16 * P;
-  F acc[R];
-  for (std::size_t r = 0; r < R; ++r) acc[r] = F(0.0f);
   const auto* base = static_cast<const unsigned char*>(a.data);
-  for (std::size_t g = 0; g * G < k; ++g) {
-    const bool full = (g + 1) * G <= k;
+  for (std::size_t g = g0; g < g1; ++g) {
     for (std::size_t s = 0; s < 16; s += W) {
-      // x where each part's elements fall (past k: zeros; the weights there are zero too)
       const auto x_at = [&](std::size_t b) {
         const std::size_t o = g * G + b * 16 + s;
-        return full ? F::load_unaligned(x + o) : o < k ? load_n<A>(x + o, k - o < W ? k - o : W) : F(0.0f);
+        if constexpr (!Tail) return F::load_unaligned(x + o);
+        return o < k ? load_n<A>(x + o, k - o < W ? k - o : W) : F(0.0f);
       };
       const F x0 = x_at(0), x1 = P > 1 ? x_at(1) : x0, x2 = P > 2 ? x_at(2) : x0, x3 = P > 2 ? x_at(3) : x0;
 #pragma GCC unroll 8
@@ -108,7 +107,24 @@ EDGEATTN_ALWAYS_INLINE void dot_rows_w(std::size_t k, const WeightRows& a, const
       }
     }
   }
-  for (std::size_t r = 0; r < R; ++r) out[r] = hsum<A>(acc[r]);
+}
+
+// R rows' dot products with x over k elements into out; eight sums reduce
+// by one transpose-add.
+template <class A, WeightType T, std::size_t R>
+EDGEATTN_ALWAYS_INLINE void dot_rows_w(std::size_t k, const WeightRows& a, const float* x, float* out) {
+  using F = fbatch<A>;
+  constexpr std::size_t G = 16 * kParts<T>;
+  F acc[R];
+  for (std::size_t r = 0; r < R; ++r) acc[r] = F(0.0f);
+  const std::size_t full = k / G;
+  dot_groups_w<A, T, R, false>(0, full, k, a, x, acc);
+  if (full * G < k) dot_groups_w<A, T, R, true>(full, full + 1, k, a, x, acc);
+  if constexpr (R == 8) {
+    hsum8<A>(acc, out);
+  } else {
+    for (std::size_t r = 0; r < R; ++r) out[r] = hsum<A>(acc[r]);
+  }
 }
 
 // y[i] = alpha (scale[i] sum_c a[i][c] x[c]) + beta y[i] (beta 0: y not
