@@ -71,10 +71,6 @@
     (const float* x, std::size_t ldx, std::size_t plane, std::size_t channels, const float* w,   \
      std::size_t kh, std::size_t kw, std::size_t sw, float* y, std::size_t n, Activation act),   \
     (x, ldx, plane, channels, w, kh, kw, sw, y, n, act))                                         \
-  X(gemv_multi, gemv_multi, void,                                                                \
-    (std::size_t m, std::size_t k, const float* a, std::size_t lda, const float* x,              \
-     std::size_t ldx, std::size_t nx, float* y, std::size_t ldy),                                \
-    (m, k, a, lda, x, ldx, nx, y, ldy))                                                          \
   X(online_softmax2, online_softmax2, void,                                                      \
     (float* s, std::size_t lds, std::size_t rows, std::size_t n, float* m, float* l, float* o,   \
      std::size_t ldo, std::size_t dv),                                                           \
@@ -82,6 +78,10 @@
   X(gemv_w, gemv_w, void,                                                                        \
     (std::size_t m, std::size_t k, float alpha, WeightRows a, const float* x, float beta, float* y), \
     (m, k, alpha, a, x, beta, y))                                                                \
+  X(gemv_multi_w, gemv_multi_w, void,                                                            \
+    (std::size_t m, std::size_t k, WeightRows a, const float* x, std::size_t ldx, std::size_t nx, \
+     float* y, std::size_t ldy),                                                                 \
+    (m, k, a, x, ldx, nx, y, ldy))                                                               \
   X(widen_w, widen_w, void, (WeightRows a, std::size_t begin, std::size_t n, float* y),          \
     (a, begin, n, y))                                                                            \
   X(additive_scores, additive_scores, void,                                                      \

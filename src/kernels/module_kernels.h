@@ -67,19 +67,18 @@ void conv_row_oc16(const float* x, std::size_t ldx, std::size_t plane, std::size
                    const float* w, std::size_t kh, std::size_t kw, std::size_t sw, float* y,
                    std::size_t n, Activation act);
 
-// A few products at once, each row of A read once: y[i ldy + j] = sum_p
-// a[i lda + p] x[j ldx + p] for i < m, j < nx <= kGemvMultiMax (a conv's
-// weights against the im2row rows of a map of few pixels: its output
-// planes directly).
-constexpr std::size_t kGemvMultiMax = 8;
-void gemv_multi(std::size_t m, std::size_t k, const float* a, std::size_t lda, const float* x,
-                std::size_t ldx, std::size_t nx, float* y, std::size_t ldy);
-
 // Typed weights (weights.h), widened in registers, float32 sums:
 // y[i] = alpha (scale[i] sum_c a[i][c] x[c]) + beta y[i] for i < m, c < k
 // (beta == 0: y is not read; scale: a.scale, int8 only).
 void gemv_w(std::size_t m, std::size_t k, float alpha, WeightRows a, const float* x, float beta,
             float* y);
+// A few products at once, each row of a read once: y[i ldy + j] =
+// scale[i] sum_p a[i][p] x[j ldx + p] for i < m, j < nx <= kGemvMultiMax
+// (scale: a.scale, int8 only; a conv's weights against the im2row rows of
+// a map of few pixels: its output planes directly).
+constexpr std::size_t kGemvMultiMax = 8;
+void gemv_multi_w(std::size_t m, std::size_t k, WeightRows a, const float* x, std::size_t ldx,
+                  std::size_t nx, float* y, std::size_t ldy);
 // y[i] = a[0][begin + i] dequantized, i < n (row 0 of a).
 void widen_w(WeightRows a, std::size_t begin, std::size_t n, float* y);
 

@@ -244,11 +244,6 @@ void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t
     y[i] = beta == 0.0f ? s : s + beta * y[i];
   }
 }
-void gemv_multi(std::size_t m, std::size_t k, const float* a, std::size_t lda, const float* x,
-                std::size_t ldx, std::size_t nx, float* y, std::size_t ldy) {
-  for (std::size_t i = 0; i < m; ++i)
-    for (std::size_t j = 0; j < nx; ++j) y[i * ldy + j] = dot(a + i * lda, x + j * ldx, k);
-}
 void gemv_t(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t lda,
             const float* x, float beta, float* y) {
   for (std::size_t j = 0; j < k; ++j) {
@@ -280,6 +275,13 @@ void gemv_w(std::size_t m, std::size_t k, float alpha, WeightRows a, const float
     for (std::size_t c = 0; c < k; ++c) s += a.at(i, c) * x[c];
     if (scale) s *= scale[i];
     y[i] = beta == 0.0f ? alpha * s : alpha * s + beta * y[i];
+  }
+}
+void gemv_multi_w(std::size_t m, std::size_t k, WeightRows a, const float* x, std::size_t ldx,
+                  std::size_t nx, float* y, std::size_t ldy) {
+  for (std::size_t j = 0; j < nx; ++j) {
+    WeightRows rows = a;
+    for (std::size_t i = 0; i < m; ++i, rows = rows.from_row(1)) gemv_w(1, k, 1.0f, rows, x + j * ldx, 0.0f, y + i * ldy + j);
   }
 }
 void widen_w(WeightRows a, std::size_t begin, std::size_t n, float* y) {

@@ -225,10 +225,9 @@ struct Conv2d::Impl {
   // mostly padding columns, so each weight row is read once against the
   // pixels' im2row rows instead (gemv_multi), as a weight-streaming GEMV.
   // The rule depends on the shape alone, so the workspace fits every ISA.
-  // (float32 weights only: typed ones stay on the GEMM)
-  static bool by_pixels(const Conv2d& c, std::size_t og, std::size_t n) {
-    return n <= kernels::kGemvMultiMax && n * 4 <= og && c.typed_.rows() == 0;
-  }
+  // Typed weights widen in registers there too (gemv_multi_w): on the GEMM
+  // each block of rows would be widened for a few columns' use.
+  static bool by_pixels(std::size_t og, std::size_t n) { return n <= kernels::kGemvMultiMax && n * 4 <= og; }
   // The weights' row length and element count, float or typed (the
   // depthwise and stem paths' blocked layouts included).
   static std::size_t row_length(const Conv2d& c) { return c.typed_.rows() ? c.typed_.cols() : c.weight_.shape()[1]; }
@@ -270,7 +269,7 @@ struct Conv2d::Impl {
         return s.take<float>(c.p_.in_channels * g.h * g.w + resolve_threads(ctx) * out.value()[3] * kDwLanes, 1);
       case Path::direct: return s.take<float>(c.p_.in_channels, g.h * g.w);
       case Path::im2col: {
-        const bool rows = by_pixels(c, og, n);  // then im2row after the columns
+        const bool rows = by_pixels(og, n);  // then im2row after the columns
         float* planes = s.take<float>(c.p_.in_channels * g.h * g.w + k * n + (rows ? n * k : 0), 1);
         if (!rows) s.room(matmul_workspace_bytes(ctx, og, n, k));
         return planes;
@@ -392,14 +391,16 @@ struct Conv2d::Impl {
     constexpr std::size_t kRun = 16;
     float* row = col + k * n;
     kernels::transpose(k, n, col, n, row, k);
-    const float* w = c.weight_.data() + grp * og * k;
+    const WeightRows w = (c.typed_.rows() ? c.typed_.view()
+                                          : WeightRows{WeightType::f32, c.weight_.data(), k * sizeof(float), nullptr})
+                             .from_row(grp * og);
     const float* bias = c.bias_.data() + grp * og;
     const int t = threads_for(ctx, 2.0 * og * n * k, kMinLayerFlopsPerThread);
     parallel_for(t, ceil_div(og, kRun), [&](std::size_t run, int) {
       const std::size_t o0 = run * kRun, o1 = std::min(og, o0 + kRun);
       for (std::size_t j = 0; j < n; j += kernels::kGemvMultiMax)
-        kernels::gemv_multi(o1 - o0, k, w + o0 * k, k, row + j * k, k, std::min(kernels::kGemvMultiMax, n - j),
-                            y + o0 * n + j, n);
+        kernels::gemv_multi_w(o1 - o0, k, w.from_row(o0), row + j * k, k, std::min(kernels::kGemvMultiMax, n - j),
+                              y + o0 * n + j, n);
       for (std::size_t o = o0; o < o1; ++o) {
         kernels::add_scalar(y + o * n, bias[o], y + o * n, n);
         kernels::activate(c.p_.act, y + o * n, y + o * n, n);
@@ -439,7 +440,7 @@ struct Conv2d::Impl {
     if (per > 0) t = std::min<int>(t, int((ws.capacity() - ws.used()) / per));
     for (std::size_t grp = 0; grp < p.groups; ++grp) {
       float* yg = y + grp * og * n;
-      if (by_pixels(c, og, n)) {
+      if (by_pixels(og, n)) {
         fill(grp, 0, n);
         im2col_by_pixels(ctx, c, col, og, n, k, grp, yg);
         continue;

@@ -76,32 +76,3 @@ TEST_CASE("gemv_t: weighted sums of rows, column tails, beta 0 does not read y")
     }
   });
 }
-
-TEST_CASE("gemv_multi: 1 to 8 products against double, odd k, strides, untouched padding") {
-  for_each_table([&](const detail::KernelTable& t) {
-    for (std::size_t nx = 1; nx <= kernels::kGemvMultiMax; ++nx)
-      for (std::size_t k : {1u, 7u, 16u, 33u, 300u})
-        for (std::size_t m : {1u, 5u, 9u}) {
-          const std::size_t lda = k + 3, ldx = k + 1, ldy = nx + 2;
-          const auto a = random_floats(m * lda, -1, 1, 61 + k), x = random_floats(nx * ldx, -1, 1, 62 + nx);
-          Misaligned ma(a, k % 4), mx(x, nx % 3);
-          std::vector<float> y(m * ldy, 9.0f);
-          t.gemv_multi(m, k, ma.data(), lda, mx.data(), ldx, nx, y.data(), ldy);
-          std::vector<double> want(m * ldy, 9.0), tol(m * ldy, 0.0);
-          for (std::size_t i = 0; i < m; ++i)
-            for (std::size_t j = 0; j < nx; ++j) {
-              double s = 0, mag = 0;
-              for (std::size_t p = 0; p < k; ++p) {
-                const double v = double(a[i * lda + p]) * x[j * ldx + p];
-                s += v, mag += std::fabs(v);
-              }
-              want[i * ldy + j] = s;
-              tol[i * ldy + j] = (k * kEps + 1e-6) * mag;
-            }
-          CAPTURE(nx);
-          CAPTURE(k);
-          CAPTURE(m);
-          expect_close(y.data(), want, tol, "gemv_multi");
-        }
-  });
-}

@@ -1,4 +1,4 @@
-// Kernels over typed weights (weights.h): gemv_w, gemv_t_panels, widen_w
+// Kernels over typed weights (weights.h): gemv_w, gemv_multi_w, gemv_t_panels, widen_w
 // and the GEMM's typed B, each against double precision over the
 // dequantized weights (the only difference left is float32 accumulation),
 // for every weight type on every ISA, with odd sizes and lane-group tails.
@@ -60,6 +60,55 @@ TEST_CASE("gemv_w: every weight type against double, odd sizes, alpha, beta, mis
           for (std::size_t i = 0; i < m; ++i) want[i] = 0.5 * want[i] + 2.0, tol[i] = 0.5 * tol[i] + 4 * kEps;
           expect_close(y2.data(), want, tol, "gemv_w alpha beta");
         }
+  });
+}
+
+TEST_CASE("gemv_multi_w: 1 to 8 products, every weight type, odd k, strides, untouched padding") {
+  for_each_table([](const detail::KernelTable& t) {
+    for (WeightType type : kTypes)
+      for (std::size_t nx = 1; nx <= kernels::kGemvMultiMax; ++nx)
+        for (std::size_t k : {1u, 7u, 16u, 33u, 65u, 300u})
+          for (std::size_t m : {1u, 3u, 5u}) {
+            const Weights w = random_weights(type, m, k, 61 + k + m);
+            const std::size_t ldx = k + 1, ldy = nx + 2;
+            const auto x = random_floats(nx * ldx, -1, 1, 62 + nx);
+            Misaligned mx(x, nx % 3);
+            std::vector<float> y(m * ldy, 9.0f);
+            t.gemv_multi_w(m, k, w.view(), mx.data(), ldx, nx, y.data(), ldy);
+            std::vector<double> want(m * ldy, 9.0), tol(m * ldy, 0.0), col, col_tol;
+            for (std::size_t j = 0; j < nx; ++j) {
+              reference_rows(w, x.data() + j * ldx, col, col_tol);
+              for (std::size_t i = 0; i < m; ++i) want[i * ldy + j] = col[i], tol[i * ldy + j] = col_tol[i];
+            }
+            CAPTURE(weight_type_name(type));
+            CAPTURE(nx);
+            CAPTURE(k);
+            CAPTURE(m);
+            expect_close(y.data(), want, tol, "gemv_multi_w");
+          }
+  });
+}
+
+// The float path's rows at any stride (a conv's weight rows, k floats apart).
+TEST_CASE("gemv_multi_w: float rows at any stride") {
+  for_each_table([](const detail::KernelTable& t) {
+    for (std::size_t k : {1u, 7u, 33u, 300u}) {
+      const std::size_t m = 5, lda = k + 3, nx = 3;
+      const auto a = random_floats(m * lda, -1, 1, 71 + k), x = random_floats(nx * k, -1, 1, 72);
+      Misaligned ma(a, k % 4);
+      std::vector<float> y(m * nx);
+      t.gemv_multi_w(m, k, WeightRows{WeightType::f32, ma.data(), lda * sizeof(float), nullptr}, x.data(), k, nx,
+                     y.data(), nx);
+      std::vector<double> want(m * nx), tol(m * nx);
+      for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < nx; ++j) {
+          double s = 0, mag = 0;
+          for (std::size_t p = 0; p < k; ++p) s += double(a[i * lda + p]) * x[j * k + p], mag += std::fabs(a[i * lda + p] * x[j * k + p]);
+          want[i * nx + j] = s, tol[i * nx + j] = (k * kEps + 1e-6) * mag;
+        }
+      CAPTURE(k);
+      expect_close(y.data(), want, tol, "gemv_multi_w f32 stride");
+    }
   });
 }
 
