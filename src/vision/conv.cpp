@@ -223,10 +223,10 @@ struct Conv2d::Impl {
   // Few pixels and many more output channels (a ResNet's last stages on a
   // small image: 512 channels x 4 pixels): a GEMM's register tile would be
   // mostly padding columns, so each weight row is read once against the
-  // pixels' im2row rows instead (gemv_multi), as a weight-streaming GEMV.
+  // pixels' im2row rows instead (gemv_multi_w), as a weight-streaming GEMV.
   // The rule depends on the shape alone, so the workspace fits every ISA.
-  // Typed weights widen in registers there too (gemv_multi_w): on the GEMM
-  // each block of rows would be widened for a few columns' use.
+  // Typed weights take this path too: on the GEMM each block of rows would
+  // be widened for a few columns' use (resnet18 + CBAM int8: 14.1 -> 6.5 ms).
   static bool by_pixels(std::size_t og, std::size_t n) { return n <= kernels::kGemvMultiMax && n * 4 <= og; }
   // The weights' row length and element count, float or typed (the
   // depthwise and stem paths' blocked layouts included).

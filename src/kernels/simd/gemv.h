@@ -1,5 +1,5 @@
-// Matrix-vector products: gemv, gemv_multi and gemv_t (typed weights and
-// GemvPanels: weights.h).
+// Matrix-vector products: gemv, gemv_multi (gemv_multi_w's float rows) and
+// gemv_t (typed weights and GemvPanels: weights.h).
 // Part of the SIMD kernels, included only through simd_kernels.h (one
 // translation unit per ISA; everything in an anonymous namespace).
 #pragma once
