@@ -121,6 +121,7 @@ TEST_CASE("conv2d: every path against double precision, thread counts bitwise eq
       {"stem 5x5 s1 partial block", P(1, 20, 5, 5, 1, 2, 1, 1, Activation::relu6), true, false, Shape{2, 1, 13, 11}},
       {"3x3 by pixels (tiny map)", P(8, 40, 3, 3, 1, 1, 1, 1, Activation::relu), true, true, Shape{2, 8, 3, 3}},
       {"grouped 3x3 s2 by pixels", P(8, 48, 3, 3, 2, 1, 1, 2, Activation::hardswish), true, false, Shape{2, 8, 4, 4}},
+      {"3x3 by pixels in two passes", P(6, 64, 3, 3, 1, 1, 1, 1, Activation::relu6), true, true, Shape{2, 6, 3, 5}},
       {"depthwise 3x3 s3 sigmoid", P(4, 4, 3, 3, 3, 0, 1, 4, Activation::sigmoid), true, false, Shape{1, 4, 14, 13}},
       {"1x1 s3 grouped hardsigmoid", P(6, 4, 1, 1, 3, 0, 0, 2, Activation::hardsigmoid), false, true, Shape{2, 6, 10, 8}},
   };

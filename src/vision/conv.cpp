@@ -221,13 +221,16 @@ std::size_t Conv2d::weight_bytes() const {
 
 struct Conv2d::Impl {
   // Few pixels and many more output channels (a ResNet's last stages on a
-  // small image: 512 channels x 4 pixels): a GEMM's register tile would be
-  // mostly padding columns, so each weight row is read once against the
-  // pixels' im2row rows instead (gemv_multi_w), as a weight-streaming GEMV.
-  // The rule depends on the shape alone, so the workspace fits every ISA.
-  // Typed weights take this path too: on the GEMM each block of rows would
-  // be widened for a few columns' use (resnet18 + CBAM int8: 14.1 -> 6.5 ms).
-  static bool by_pixels(std::size_t og, std::size_t n) { return n <= kernels::kGemvMultiMax && n * 4 <= og; }
+  // small image: 512 channels x 4 pixels, 256 x 16): a GEMM's register tile
+  // would be mostly padding columns, so each weight row is read against
+  // the pixels' im2row rows instead (gemv_multi_w, at most two passes), as
+  // a weight-streaming GEMV. The rule depends on the shape alone, so the
+  // workspace fits every ISA. Typed weights take this path too: on the GEMM
+  // each block of rows would be widened for a few columns' use (resnet18 +
+  // CBAM int8: 14.1 -> 6.5 ms at up to 8 pixels; 16 pixels: its 4x4 stage
+  // 690 -> 290 us a conv, and float32's 445 -> 415 us).
+  static constexpr std::size_t kMaxPixels = 2 * kernels::kGemvMultiMax;
+  static bool by_pixels(std::size_t og, std::size_t n) { return n <= kMaxPixels && n * 4 <= og; }
   // The weights' row length and element count, float or typed (the
   // depthwise and stem paths' blocked layouts included).
   static std::size_t row_length(const Conv2d& c) { return c.typed_.rows() ? c.typed_.cols() : c.weight_.shape()[1]; }
