@@ -105,8 +105,9 @@ namespace {
 constexpr std::size_t kTypedATiles = 8;
 
 // pack_b for typed weights: a tile's rows of W (columns of op(B)) widened
-// to floats into `rows` (nr x kb, in the typed-A block's room), then transposed into the panel. Whole rows at a time: a
-// call per 64 elements spent more in calls than in widening (W7 bf16).
+// to floats into `rows` (nr x kb, in the typed-A block's room), then
+// transposed into the panel. Whole rows at a time: a call per 64 elements
+// spent more in calls than in widening (W7 bf16).
 void pack_b_weights(const KernelTable& t, const kernels::GemmArgs& g, std::size_t nr, std::size_t jc,
                     std::size_t nb, std::size_t pc, std::size_t kb, float* pb, float* rows) {
   for (std::size_t tile = 0; tile < nb; tile += nr, pb += nr * kb) {

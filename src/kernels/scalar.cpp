@@ -281,7 +281,8 @@ void gemv_multi_w(std::size_t m, std::size_t k, WeightRows a, const float* x, st
                   std::size_t nx, float* y, std::size_t ldy) {
   for (std::size_t j = 0; j < nx; ++j) {
     WeightRows rows = a;
-    for (std::size_t i = 0; i < m; ++i, rows = rows.from_row(1)) gemv_w(1, k, 1.0f, rows, x + j * ldx, 0.0f, y + i * ldy + j);
+    for (std::size_t i = 0; i < m; ++i, rows = rows.from_row(1))
+      gemv_w(1, k, 1.0f, rows, x + j * ldx, 0.0f, y + i * ldy + j);
   }
 }
 void widen_w(WeightRows a, std::size_t begin, std::size_t n, float* y) {

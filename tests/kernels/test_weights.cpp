@@ -103,7 +103,10 @@ TEST_CASE("gemv_multi_w: float rows at any stride") {
       for (std::size_t i = 0; i < m; ++i)
         for (std::size_t j = 0; j < nx; ++j) {
           double s = 0, mag = 0;
-          for (std::size_t p = 0; p < k; ++p) s += double(a[i * lda + p]) * x[j * k + p], mag += std::fabs(a[i * lda + p] * x[j * k + p]);
+          for (std::size_t p = 0; p < k; ++p) {
+            const double v = double(a[i * lda + p]) * x[j * k + p];
+            s += v, mag += std::fabs(v);
+          }
           want[i * nx + j] = s, tol[i * nx + j] = (k * kEps + 1e-6) * mag;
         }
       CAPTURE(k);
