@@ -46,8 +46,8 @@ std::vector<double> conv_ref(const Conv2dParams& p, const Tensor& w, const Tenso
           for (std::size_t ic = 0; ic < ig; ++ic)
             for (std::size_t i = 0; i < p.kernel_h; ++i)
               for (std::size_t j = 0; j < p.kernel_w; ++j) {
-                const long ih = long(r * p.stride_h + i) - long(p.pad_h);
-                const long iw = long(c * p.stride_w + j) - long(p.pad_w);
+                const long ih = long(r * p.stride_h + i * p.dilation_h) - long(p.pad_h);
+                const long iw = long(c * p.stride_w + j * p.dilation_w) - long(p.pad_w);
                 if (ih < 0 || iw < 0 || ih >= long(h) || iw >= long(wd)) continue;
                 const std::size_t in_c = o / og * ig + ic;
                 s += double(w.data()[((o * ig + ic) * p.kernel_h + i) * p.kernel_w + j]) *
@@ -103,6 +103,10 @@ TEST_CASE("conv2d: every path against double precision, thread counts bitwise eq
     p.stride_h = p.stride_w = s, p.pad_h = ph, p.pad_w = pw, p.groups = g, p.act = a;
     return p;
   };
+  const auto D = [](Conv2dParams p, std::size_t dh, std::size_t dw) {
+    p.dilation_h = dh, p.dilation_w = dw;
+    return p;
+  };
   const ConvCase cases[] = {
       {"1x1 gemm", P(13, 17, 1, 1, 1, 0, 0, 1, Activation::relu), true, true, Shape{2, 13, 5, 7}},
       {"depthwise 3x3 direct", P(12, 12, 3, 3, 1, 1, 1, 12, Activation::silu), false, true, Shape{2, 12, 9, 11}},
@@ -122,6 +126,8 @@ TEST_CASE("conv2d: every path against double precision, thread counts bitwise eq
       {"3x3 by pixels (tiny map)", P(8, 40, 3, 3, 1, 1, 1, 1, Activation::relu), true, true, Shape{2, 8, 3, 3}},
       {"grouped 3x3 s2 by pixels", P(8, 48, 3, 3, 2, 1, 1, 2, Activation::hardswish), true, false, Shape{2, 8, 4, 4}},
       {"3x3 by pixels in two passes", P(6, 64, 3, 3, 1, 1, 1, 1, Activation::relu6), true, true, Shape{2, 6, 3, 5}},
+      {"3x3 dilated (2, 1) im2col", D(P(5, 12, 3, 3, 1, 2, 1, 1, Activation::relu), 2, 1), true, true, Shape{2, 5, 9, 8}},
+      {"3x3 dilated 2 stride 2 im2col", D(P(4, 9, 3, 3, 2, 2, 2, 1, Activation::none), 2, 2), true, false, Shape{1, 4, 11, 10}},
       {"depthwise 3x3 s3 sigmoid", P(4, 4, 3, 3, 3, 0, 1, 4, Activation::sigmoid), true, false, Shape{1, 4, 14, 13}},
       {"1x1 s3 grouped hardsigmoid", P(6, 4, 1, 1, 3, 0, 0, 2, Activation::hardsigmoid), false, true, Shape{2, 6, 10, 8}},
   };
