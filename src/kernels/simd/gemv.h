@@ -29,6 +29,17 @@ void hsum8(const fbatch<A>* v, float* out) {
   }
 }
 
+// The sums of N vectors into out[0..N): one transpose-add for 8, else one
+// horizontal sum each.
+template <class A, std::size_t N>
+EDGEATTN_ALWAYS_INLINE void hsum_n(const fbatch<A>* v, float* out) {
+  if constexpr (N == 8) {
+    hsum8<A>(v, out);
+  } else {
+    for (std::size_t j = 0; j < N; ++j) out[j] = hsum<A>(v[j]);
+  }
+}
+
 // y = alpha A x + beta y, rows in blocks of 8: 8 FMA chains share each load
 // of x, and one transpose-add reduces the block.
 template <class A>
@@ -94,13 +105,7 @@ EDGEATTN_ALWAYS_INLINE void gemv_multi_rows(std::size_t k, const float* a, std::
       for (std::size_t r = 0; r < R; ++r) acc[r][j] = fmadd(load_tail<A>(a + r * lda + p, k - p), xv, acc[r][j]);
     }
   }
-  for (std::size_t r = 0; r < R; ++r) {
-    if constexpr (NX == 8) {
-      hsum8<A>(acc[r], y + r * ldy);
-    } else {
-      for (std::size_t j = 0; j < NX; ++j) y[r * ldy + j] = hsum<A>(acc[r][j]);
-    }
-  }
+  for (std::size_t r = 0; r < R; ++r) hsum_n<A, NX>(acc[r], y + r * ldy);
 }
 
 // Rows in blocks of R (the accumulators and R row vectors fit 16 registers

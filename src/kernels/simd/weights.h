@@ -120,11 +120,7 @@ EDGEATTN_ALWAYS_INLINE void dot_rows_w(std::size_t k, const WeightRows& a, const
   const std::size_t full = k / G;
   dot_groups_w<A, T, R, false>(0, full, k, a, x, acc);
   if (full * G < k) dot_groups_w<A, T, R, true>(full, full + 1, k, a, x, acc);
-  if constexpr (R == 8) {
-    hsum8<A>(acc, out);
-  } else {
-    for (std::size_t r = 0; r < R; ++r) out[r] = hsum<A>(acc[r]);
-  }
+  hsum_n<A, R>(acc, out);
 }
 
 // y[i] = alpha (scale[i] sum_c a[i][c] x[c]) + beta y[i] (beta 0: y not
@@ -201,12 +197,8 @@ EDGEATTN_ALWAYS_INLINE void multi_rows_w(std::size_t k, const WeightRows& a, con
     }
   }
   for (std::size_t r = 0; r < R; ++r) {
-    float sums[8];
-    if constexpr (NX == 8) {
-      hsum8<A>(acc[r], sums);
-    } else {
-      for (std::size_t j = 0; j < NX; ++j) sums[j] = hsum<A>(acc[r][j]);
-    }
+    float sums[NX];
+    hsum_n<A, NX>(acc[r], sums);
     const float scale = a.scale ? a.scale[r] : 1.0f;
     for (std::size_t j = 0; j < NX; ++j) y[r * ldy + j] = sums[j] * scale;
   }
@@ -346,6 +338,7 @@ EDGEATTN_ALWAYS_INLINE void panel_pass(std::size_t m, const WeightRows& pa, std:
     }
   }
 }
+#undef EDGEATTN_PANEL_MCA
 
 template <class A, WeightType T>
 void gemv_t_panels_typed(std::size_t m, std::size_t n, const WeightRows& pa, const float* scale,
