@@ -63,10 +63,11 @@ class ModelPlan {
   // (allocated as outputs() says). Allocates nothing.
   Status run(const Context& ctx, const ValueMap& inputs, ValueMap& outputs, Workspace& ws);
   // Per-node wall time of the last run, when timing is on (edgeattn-run
-  // --time): op kind, node name, nanoseconds.
+  // --time): op kind (with a conv's path and kernel, e.g. "conv2d
+  // depthwise 3x3/2"), node name, nanoseconds, and flops() counted for it.
   struct NodeTime {
     std::string op, node;
-    double ns = 0;
+    double ns = 0, flops = 0;
   };
   void set_timing(bool on);
   std::vector<NodeTime> node_times() const;

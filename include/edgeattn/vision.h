@@ -77,6 +77,9 @@ class Conv2d {
   bool accepts_gate() const;
   std::size_t gated_workspace_bytes(const Shape& input, const Context& ctx) const;
   Status forward_gated(const Context& ctx, ConstView x, ConstView gate, View y, Workspace& ws) const;
+  // Which of the paths above runs for this input ("1x1", "depthwise",
+  // "stem", "direct", "im2col" or "by pixels"), for profiles.
+  const char* path_name(const Shape& input) const;
 
  private:
   enum class Path { gemm1x1, depthwise, stem, direct, im2col };

@@ -97,11 +97,12 @@ void print_output(std::ostream& out, const std::string& name, const Value& v) {
   out << (v.shape().numel() > n ? " ..." : "") << "\n";
 }
 
-// The median run and each op kind's share of it, over `times` runs.
+// The median run and each op kind's share of it (with its GFLOP/s where it
+// multiplies), over `times` runs.
 Status profile(std::ostream& out, ModelPlan& plan, const Context& ctx, const ValueMap& in,
                ValueMap& outs, Workspace& ws, int times) {
   std::vector<double> total(static_cast<std::size_t>(times));
-  std::map<std::string, double> by_op, by_node;
+  std::map<std::string, double> by_op, by_node, op_flops;
   plan.set_timing(true);
   for (double& t : total) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -109,6 +110,7 @@ Status profile(std::ostream& out, ModelPlan& plan, const Context& ctx, const Val
     t = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
     for (const ModelPlan::NodeTime& nt : plan.node_times()) {
       by_op[nt.op] += nt.ns / 1e3 / times;
+      op_flops[nt.op] += nt.flops / times;
       by_node[nt.node] += nt.ns / 1e3 / times;
     }
   }
@@ -124,8 +126,13 @@ Status profile(std::ostream& out, ModelPlan& plan, const Context& ctx, const Val
   double sum = 0;
   for (const auto& [us, op] : ops) sum += us;
   for (const auto& [us, op] : ops) {
-    std::snprintf(line, sizeof line, "  %-22s %10.1f us %5.1f%%\n", op.c_str(), us, 100 * us / std::max(sum, 1e-9));
+    std::snprintf(line, sizeof line, "  %-28s %10.1f us %5.1f%%", op.c_str(), us, 100 * us / std::max(sum, 1e-9));
     out << line;
+    if (op_flops[op] > 0) {  // (flops per microsecond: MFLOP/s, shown as GFLOP/s)
+      std::snprintf(line, sizeof line, " %8.1f GFLOP/s", op_flops[op] / std::max(us, 1e-9) / 1e3);
+      out << line;
+    }
+    out << "\n";
   }
   // The slowest nodes by name (the exporter's names carry the module path).
   std::vector<std::pair<double, std::string>> nodes;

@@ -111,6 +111,12 @@ class Op {
     (void)in, (void)out;
     return 0;
   }
+  // The op's way of running for these inputs, where it has several (a
+  // conv's path), to split profiles by it; empty otherwise.
+  virtual std::string kind(const std::vector<TensorType>& in) const {
+    (void)in;
+    return {};
+  }
   // The registry module the node runs, if it is one.
   virtual const Module* module() const { return nullptr; }
   virtual Result<std::unique_ptr<NodeState>> bind(const std::vector<TensorType>& in,

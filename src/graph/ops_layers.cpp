@@ -57,6 +57,15 @@ class Conv final : public Op {
     const Conv2dParams& p = conv_.params();
     return 2.0 * double(out[0].shape.numel()) * double(p.in_channels / p.groups) * double(p.kernel_h * p.kernel_w);
   }
+  std::string kind(const std::vector<TensorType>& in) const override {
+    const Result<Shape> x = input_shape(in);
+    if (!x.ok()) return {};
+    const Conv2dParams& p = conv_.params();
+    const std::string path = conv_.path_name(as_2d(x.value()));
+    std::string k = path == "1x1" ? path : path + " " + std::to_string(p.kernel_h) + "x" + std::to_string(p.kernel_w);
+    if (p.stride_h > 1 || p.stride_w > 1) k += "/" + std::to_string(std::max(p.stride_h, p.stride_w));
+    return product_ && gate_index(in[0].shape, in[1].shape) >= 0 ? k + " gated" : k;
+  }
   Status run(const Context& ctx, const Slot* in, const Slot* out, Workspace& ws,
              NodeState*) const override {
     const View y(out[0].f32(), as_2d(out[0].shape));

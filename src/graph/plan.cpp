@@ -31,6 +31,8 @@ struct ModelPlan::Impl {
   double flops = 0;
   bool timing = false;
   std::vector<double> times;
+  std::vector<std::string> kinds;        // per node: op, refined by Op::kind
+  std::vector<double> node_flops;
 };
 
 namespace {
@@ -200,7 +202,10 @@ Result<ModelPlan> Model::plan(const std::map<std::string, Shape>& input_shapes,
     std::vector<TensorType> in, out;
     for (std::size_t v : n.inputs) in.push_back(p.types[v]);
     for (std::size_t v : n.outputs) out.push_back(p.types[v]);
-    p.flops += n.impl->flops(in, out);
+    p.node_flops.push_back(n.impl->flops(in, out));
+    p.flops += p.node_flops.back();
+    const std::string kind = n.impl->kind(in);
+    p.kinds.push_back(kind.empty() ? n.op : n.op + " " + kind);
     EDGEATTN_ASSIGN_OR_RETURN(state, n.impl->bind(in, out));
     p.states.push_back(std::move(state));
     p.node_in.emplace_back(n.inputs.size());
@@ -230,7 +235,7 @@ void ModelPlan::set_timing(bool on) { impl_->timing = on; }
 std::vector<ModelPlan::NodeTime> ModelPlan::node_times() const {
   std::vector<NodeTime> out;
   for (std::size_t k = 0; k < impl_->model->nodes.size(); ++k)
-    out.push_back({impl_->model->nodes[k].op, impl_->model->nodes[k].name, impl_->times[k]});
+    out.push_back({impl_->kinds[k], impl_->model->nodes[k].name, impl_->times[k], impl_->node_flops[k]});
   return out;
 }
 

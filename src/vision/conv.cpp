@@ -578,6 +578,19 @@ Status Conv2d::forward(const Context& ctx, ConstView x, View y, Workspace& ws) c
   return ok ? Status() : detail::Scratch::too_small("conv2d");
 }
 
+const char* Conv2d::path_name(const Shape& in) const {
+  switch (path_) {
+    case Path::gemm1x1: return "1x1";
+    case Path::depthwise: return "depthwise";
+    case Path::stem: return "stem";
+    case Path::direct: return "direct";
+    case Path::im2col: break;
+  }
+  const Result<Shape> out = output_shape(in);
+  const bool rows = out.ok() && Impl::by_pixels(p_.out_channels / p_.groups, out.value()[2] * out.value()[3]);
+  return rows ? "by pixels" : "im2col";
+}
+
 bool Conv2d::accepts_gate() const { return path_ == Path::gemm1x1; }
 
 std::size_t Conv2d::gated_workspace_bytes(const Shape& in, const Context& ctx) const {
