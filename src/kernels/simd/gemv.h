@@ -78,10 +78,11 @@ void gemv(std::size_t m, std::size_t k, float alpha, const float* a, std::size_t
 // row is loaded once for its NX chains and each vector of x once for the R
 // rows (loads per FMA 1 / NX + 1 / R); R streams of A also keep more misses
 // in flight than one: ResNet's 512 x 4608 weights streamed at 9 GB/s one row
-// at a time. Eight sums of one row reduce by one transpose-add.
+// at a time. The next R rows (`next`, if any) are prefetched line by line
+// alongside. Eight sums of one row reduce by one transpose-add.
 template <class A, std::size_t NX, std::size_t R>
 EDGEATTN_ALWAYS_INLINE void gemv_multi_rows(std::size_t k, const float* a, std::size_t lda, const float* x,
-                                            std::size_t ldx, float* y, std::size_t ldy) {
+                                            std::size_t ldx, float* y, std::size_t ldy, const float* next) {
   using F = fbatch<A>;
   constexpr std::size_t W = F::size;
   F acc[R][NX];
@@ -89,6 +90,7 @@ EDGEATTN_ALWAYS_INLINE void gemv_multi_rows(std::size_t k, const float* a, std::
     for (std::size_t j = 0; j < NX; ++j) acc[r][j] = F(0.0f);
   std::size_t p = 0;
   for (; p + W <= k; p += W) {
+    if (next && p % kLineFloats == 0) prefetch_rows<R>(next + p, lda * sizeof(float));
     F av[R];
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < R; ++r) av[r] = F::load_unaligned(a + r * lda + p);
@@ -116,8 +118,9 @@ void gemv_multi_n(std::size_t m, std::size_t k, const float* a, std::size_t lda,
   constexpr std::size_t budget = fbatch<A>::size == 16 ? 16 : 8;
   constexpr std::size_t R = budget / NX > 4 ? 4 : budget / NX < 1 ? 1 : budget / NX;
   std::size_t i = 0;
-  for (; i + R <= m; i += R) gemv_multi_rows<A, NX, R>(k, a + i * lda, lda, x, ldx, y + i * ldy, ldy);
-  for (; i < m; ++i) gemv_multi_rows<A, NX, 1>(k, a + i * lda, lda, x, ldx, y + i * ldy, ldy);
+  for (; i + R <= m; i += R)
+    gemv_multi_rows<A, NX, R>(k, a + i * lda, lda, x, ldx, y + i * ldy, ldy, i + 2 * R <= m ? a + (i + R) * lda : nullptr);
+  for (; i < m; ++i) gemv_multi_rows<A, NX, 1>(k, a + i * lda, lda, x, ldx, y + i * ldy, ldy, nullptr);
 }
 
 template <class A>

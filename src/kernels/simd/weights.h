@@ -163,16 +163,20 @@ void gemv_w(std::size_t m, std::size_t k, float alpha, WeightRows a, const float
 // (times the rows' int8 scales): each row's vector of words widened once
 // for the NX products, each vector of x loaded once for the R rows.
 // A part whose elements start past k is skipped (x there is not ours).
+// The next R rows' words (`next`, if any) are prefetched as gemv_multi_rows
+// does.
 template <class A, WeightType T, std::size_t R, std::size_t NX>
 EDGEATTN_ALWAYS_INLINE void multi_rows_w(std::size_t k, const WeightRows& a, const float* x, std::size_t ldx,
-                                         float* y, std::size_t ldy) {
+                                         float* y, std::size_t ldy, const unsigned char* next) {
   using F = fbatch<A>;
   constexpr std::size_t W = F::size, P = kParts<T>, G = 16 * P;
   F acc[R][NX];
   for (std::size_t r = 0; r < R; ++r)
     for (std::size_t j = 0; j < NX; ++j) acc[r][j] = F(0.0f);
   const auto* base = static_cast<const unsigned char*>(a.data);
+  static_assert(16 * sizeof(std::uint32_t) == kLineBytes, "a group's words per row are one line");
   for (std::size_t g = 0; g * G < k; ++g) {
+    if (next) prefetch_rows<R>(next + g * kLineBytes, a.ld);
     for (std::size_t s = 0; s < 16; s += W) {
       F part[R][P];
 #pragma GCC unroll 8
@@ -211,8 +215,10 @@ void gemv_multi_w_n(std::size_t m, std::size_t k, const WeightRows& a, const flo
   constexpr std::size_t budget = fbatch<A>::size == 16 ? 16 : 8;
   constexpr std::size_t R = budget / NX > 2 ? 2 : budget / NX < 1 ? 1 : budget / NX;
   std::size_t i = 0;
-  for (; i + R <= m; i += R) multi_rows_w<A, T, R, NX>(k, a.from_row(i), x, ldx, y + i * ldy, ldy);
-  for (; i < m; ++i) multi_rows_w<A, T, 1, NX>(k, a.from_row(i), x, ldx, y + i * ldy, ldy);
+  for (; i + R <= m; i += R)
+    multi_rows_w<A, T, R, NX>(k, a.from_row(i), x, ldx, y + i * ldy, ldy,
+                              i + 2 * R <= m ? static_cast<const unsigned char*>(a.from_row(i + R).data) : nullptr);
+  for (; i < m; ++i) multi_rows_w<A, T, 1, NX>(k, a.from_row(i), x, ldx, y + i * ldy, ldy, nullptr);
 }
 
 template <class A, WeightType T>
