@@ -59,6 +59,9 @@
     (const float* gx, const float* gh, const float* h, float* h_out, std::size_t n), (gx, gh, h, h_out, n)) \
   X(lstm_gates, lstm_gates, void,                                                                \
     (const float* gx, const float* gh, float* c, float* h_out, std::size_t n), (gx, gh, c, h_out, n)) \
+  X(copy_rows, copy_rows, void,                                                                  \
+    (const float* x, std::size_t ldx, std::size_t rows, std::size_t n, float* y, std::size_t ldy), \
+    (x, ldx, rows, n, y, ldy))                                                                   \
   X(conv_rows, conv_rows, void,                                                                  \
     (const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw, float* y,  \
      std::size_t ldy, std::size_t rows, std::size_t n),                                          \

@@ -40,6 +40,11 @@ void online_softmax2(float* s, std::size_t lds, std::size_t rows, std::size_t n,
 // h_out may alias h.
 void gru_gates(const float* gx, const float* gh, const float* h, float* h_out, std::size_t n);
 void lstm_gates(const float* gx, const float* gh, float* c, float* h_out, std::size_t n);
+// y[r * ldy + c] = x[r * ldx + c] for r < rows, c < n: a block of a
+// feature map copied (im2col, padding), row by row in vectors and a masked
+// tail, where a call per row of a small map (7 or 14 floats) cost more in
+// calls than in copying.
+void copy_rows(const float* x, std::size_t ldx, std::size_t rows, std::size_t n, float* y, std::size_t ldy);
 // Output rows of a stride-1 2-D cross-correlation, accumulated (direct
 // convolution over a zero-padded plane): y[r * ldy + c] += sum_{i < kh,
 // j < kw} w[i * kw + j] * x[(r + i) * ldx + c + j] for r < rows, c < n,

@@ -178,6 +178,10 @@ void lstm_gates(const float* gx, const float* gh, float* c, float* h_out, std::s
     h_out[k] = o * std::tanh(c[k]);
   }
 }
+void copy_rows(const float* x, std::size_t ldx, std::size_t rows, std::size_t n, float* y, std::size_t ldy) {
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < n; ++c) y[r * ldy + c] = x[r * ldx + c];
+}
 void conv_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,
                float* y, std::size_t ldy, std::size_t rows, std::size_t n) {
   for (std::size_t r = 0; r < rows; ++r)

@@ -64,20 +64,23 @@ void split_phases(const float* x, std::size_t p, std::size_t h, std::size_t w, s
       const std::size_t lo = std::min(cols, b >= pw ? 0 : ceil_div(pw - b, sw));
       const std::size_t hi = std::max(lo, std::min(cols, b >= pw + w ? 0 : ceil_div(pw + w - b, sw)));
       float* dst = out + grid.offset(a, b);
+      std::size_t in0 = grid.rows(a), in1 = 0;  // the phase's rows [in0, in1) inside the map
       for (std::size_t r = 0; r < grid.rows(a); ++r, dst += cols) {
         const std::size_t pr = a + r * grid.sh;
         if (pr < ph || pr >= ph + h) {
           std::memset(dst, 0, cols * sizeof(float));
           continue;
         }
+        in0 = std::min(in0, r), in1 = r + 1;
         std::fill(dst, dst + lo, 0.0f);
         std::fill(dst + hi, dst + cols, 0.0f);
-        if (hi == lo) continue;
         const float* src = x + (pr - ph) * w + (b + lo * sw - pw);
-        if (sw == 1) std::memcpy(dst + lo, src, (hi - lo) * sizeof(float));
-        else
+        if (sw > 1)
           for (std::size_t q = 0; q < hi - lo; ++q) dst[lo + q] = src[q * sw];
       }
+      if (sw == 1 && hi > lo && in1 > in0)  // the map's rows in one call
+        kernels::copy_rows(x + (a + in0 * grid.sh - ph) * w + (b + lo - pw), grid.sh * w, in1 - in0, hi - lo,
+                           out + grid.offset(a, b) + in0 * cols + lo, cols);
     }
 }
 
@@ -427,9 +430,13 @@ struct Conv2d::Impl {
         const std::size_t a = ti % p.stride_h, b = tj % p.stride_w;
         const float* src = planes + (grp * ig + ic) * g.h * g.w + g.offset(a, b) +
                            ti / p.stride_h * g.cols(b) + tj / p.stride_w;
-        for (std::size_t r = n0 / ow; r * ow < n1; ++r) {
-          const std::size_t c0 = r * ow < n0 ? n0 - r * ow : 0, c1 = std::min(ow, n1 - r * ow);
-          std::memcpy(col + q * n + r * ow + c0, src + r * g.cols(b) + c0, (c1 - c0) * sizeof(float));
+        for (std::size_t i = n0; i < n1;) {  // whole output rows in one call, a part row in one each
+          const std::size_t r = i / ow, c = i % ow;
+          const std::size_t rows = c == 0 ? (n1 - i) / ow : 0;
+          const std::size_t cols = rows ? ow : std::min(ow, n1 - r * ow) - c;
+          kernels::copy_rows(src + r * g.cols(b) + c, g.cols(b), std::max<std::size_t>(rows, 1), cols,
+                             col + q * n + i, ow);
+          i += rows ? rows * ow : cols;
         }
       }
     };

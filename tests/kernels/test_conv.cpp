@@ -1,4 +1,5 @@
-// Direct convolution rows against double precision.
+// Direct convolution rows against double precision, and the block copy
+// that lays out their inputs.
 #include "tester.h"
 
 TEST_CASE("conv_rows: 2-D taps against double precision, 1 to 25 output rows") {
@@ -37,6 +38,24 @@ TEST_CASE("conv_rows: 2-D taps against double precision, 1 to 25 output rows") {
           CAPTURE(rows);
           expect_close(my.data(), want, tol, "conv_rows");
         }
+  });
+}
+
+TEST_CASE("copy_rows: every width and misalignment, 1 to 7 rows, nothing past the block written") {
+  for_each_table([&](const detail::KernelTable& t) {
+    for (std::size_t rows : {1u, 2u, 7u})
+      for (std::size_t n : sweep_sizes()) {
+        const std::size_t ldx = n + 5, ldy = n + 3;
+        const auto x = random_floats(rows * ldx, -1, 1, 31 + n), y0 = random_floats(rows * ldy, -1, 1, 32 + n);
+        Misaligned mx(x, n % 4), my(y0, (n + 1) % 3);
+        t.copy_rows(mx.data(), ldx, rows, n, my.data(), ldy);
+        std::vector<double> want(rows * ldy), tol(rows * ldy, 0.0);
+        for (std::size_t r = 0; r < rows; ++r)
+          for (std::size_t c = 0; c < ldy; ++c) want[r * ldy + c] = c < n ? x[r * ldx + c] : y0[r * ldy + c];
+        CAPTURE(n);
+        CAPTURE(rows);
+        expect_close(my.data(), want, tol, "copy_rows");
+      }
   });
 }
 

@@ -1,4 +1,5 @@
-// Direct 2-D convolution rows (depthwise and few-channel convolutions).
+// Direct 2-D convolution rows (depthwise and few-channel convolutions), and
+// the block copies that lay out their inputs (copy_rows).
 // Part of the SIMD kernels, included only through simd_kernels.h (one
 // translation unit per ISA; everything in an anonymous namespace).
 #pragma once
@@ -9,6 +10,17 @@
 
 namespace edgeattn::detail {
 namespace {
+
+template <class A>
+void copy_rows(const float* x, std::size_t ldx, std::size_t rows, std::size_t n, float* y, std::size_t ldy) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  for (std::size_t r = 0; r < rows; ++r, x += ldx, y += ldy) {
+    std::size_t c = 0;
+    for (; c + W <= n; c += W) F::load_unaligned(x + c).store_unaligned(y + c);
+    if (c < n) store_tail<A>(y + c, n - c, load_tail<A>(x + c, n - c));
+  }
+}
 
 // R output rows (1 or 2) of V vectors each stay in registers over all
 // taps, 2 V independent FMA chains; input row i meets kernel row i - r in
