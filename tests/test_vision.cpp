@@ -228,6 +228,43 @@ TEST_CASE("conv2d: bad shapes are named") {
   CHECK(one.forward_gated(Context{1}, x.view(), gate.view(), y3.view(), ws).ok());
 }
 
+TEST_CASE("max_pool2d: wide maps with and without padding, strides 1 and 2, NaNs inside and at edges") {
+  struct Case { std::size_t k, s, pad, h, w; };
+  for (const Case& k : {Case{3, 2, 1, 40, 37}, Case{2, 2, 0, 28, 28}, Case{3, 1, 1, 9, 35}, Case{3, 2, 0, 17, 70}}) {
+    Tensor x = tensor(Shape{1, 3, k.h, k.w}, 51, -2.0f, 2.0f);
+    x.data()[5 * k.w + 20] = x.data()[k.h * k.w + 2 * k.w] = std::nanf("");  // inner, then a left edge
+    Pool2dParams p;
+    p.kernel_h = p.kernel_w = k.k, p.stride_h = p.stride_w = k.s, p.pad_h = p.pad_w = k.pad;
+    const Shape out = pool2d_output_shape(p, x.shape()).value();
+    std::vector<double> want(out.numel());
+    for (std::size_t pl = 0; pl < 3; ++pl)
+      for (std::size_t r = 0; r < out[2]; ++r)
+        for (std::size_t c = 0; c < out[3]; ++c) {
+          double m = -INFINITY;
+          for (long i = 0; i < long(k.k); ++i)
+            for (long j = 0; j < long(k.k); ++j) {
+              const long ih = long(r * k.s) + i - long(k.pad), iw = long(c * k.s) + j - long(k.pad);
+              if (ih < 0 || iw < 0 || ih >= long(k.h) || iw >= long(k.w)) continue;
+              const double v = x.data()[(pl * k.h + ih) * k.w + iw];
+              m = std::isnan(v) || std::isnan(m) ? NAN : std::max(m, v);
+            }
+          want[(pl * out[2] + r) * out[3] + c] = m;
+        }
+    for_each_isa([&](Isa) {
+      for (int threads : {1, 2}) {
+        Tensor y = Tensor::zeros(out).value();
+        REQUIRE(max_pool2d(Context{threads}, p, x.view(), y.view()).ok());
+        for (std::size_t i = 0; i < want.size(); ++i) {
+          CAPTURE(i);
+          CAPTURE(k.w);
+          if (std::isnan(want[i])) CHECK(std::isnan(y.data()[i]));
+          else REQUIRE(double(y.data()[i]) == want[i]);
+        }
+      }
+    });
+  }
+}
+
 TEST_CASE("pooling and Linear against double precision") {
   const Tensor x = tensor(Shape{2, 3, 7, 9}, 41, -2.0f, 2.0f);
   Pool2dParams p;

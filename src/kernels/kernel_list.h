@@ -62,6 +62,9 @@
   X(copy_rows, copy_rows, void,                                                                  \
     (const float* x, std::size_t ldx, std::size_t rows, std::size_t n, float* y, std::size_t ldy), \
     (x, ldx, rows, n, y, ldy))                                                                   \
+  X(max_pool_row, max_pool_row, bool,                                                            \
+    (const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t sw, float* y, std::size_t n), \
+    (x, ldx, kh, kw, sw, y, n))                                                                  \
   X(conv_rows, conv_rows, void,                                                                  \
     (const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw, float* y,  \
      std::size_t ldy, std::size_t rows, std::size_t n),                                          \

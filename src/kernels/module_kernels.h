@@ -45,6 +45,13 @@ void lstm_gates(const float* gx, const float* gh, float* c, float* h_out, std::s
 // tail, where a call per row of a small map (7 or 14 floats) cost more in
 // calls than in copying.
 void copy_rows(const float* x, std::size_t ldx, std::size_t rows, std::size_t n, float* y, std::size_t ldy);
+// One output row of a max pool over windows inside the map: y[c] = max
+// over i < kh, j < kw of x[i ldx + c sw + j] for c < n, a later equal value
+// never replacing an earlier one (PyTorch's `val > max`); false if a NaN
+// was among them (the caller then redoes the row: PyTorch's max is NaN).
+// Strides 1 and 2 run in vectors (stride 2 takes the even lanes of two).
+bool max_pool_row(const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t sw, float* y,
+                  std::size_t n);
 // Output rows of a stride-1 2-D cross-correlation, accumulated (direct
 // convolution over a zero-padded plane): y[r * ldy + c] += sum_{i < kh,
 // j < kw} w[i * kw + j] * x[(r + i) * ldx + c + j] for r < rows, c < n,

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "../checks.h"
+#include "../kernels/module_kernels.h"
 #include "../scratch.h"
 #include "../parallel.h"
 #include "edgeattn/ops.h"
@@ -86,23 +87,6 @@ std::pair<std::size_t, std::size_t> taps_inside(std::ptrdiff_t start, std::size_
   return {l, std::max(l, std::size_t(std::min<std::ptrdiff_t>(hi, std::ptrdiff_t(k))))};
 }
 
-// One output row of a max pool whose windows lie inside the map; false if
-// a NaN came in (the caller then takes the exact path).
-bool whole_window_max_row(const float* x, std::size_t w, const Pool2dParams& p, float* y, std::size_t ow) {
-  bool nan = false;
-  for (std::size_t c = 0; c < ow; ++c) y[c] = -std::numeric_limits<float>::infinity();
-  for (std::size_t i = 0; i < p.kernel_h; ++i)
-    for (std::size_t j = 0; j < p.kernel_w; ++j) {
-      const float* xr = x + i * w + j;
-      for (std::size_t c = 0; c < ow; ++c) {
-        const float v = xr[c * p.stride_w];
-        y[c] = v > y[c] ? v : y[c];
-        nan |= v != v;
-      }
-    }
-  return !nan;
-}
-
 // Each output is a reduction over its window: max (padding is -inf, never
 // chosen; a NaN wins, as PyTorch's `val > max || isnan(val)`, tracked apart
 // so that the max is one instruction and random data costs no mispredicted
@@ -123,20 +107,23 @@ Status pool2d(const Context& ctx, const Pool2dParams& p, ConstView x, View y) {
   const std::size_t c_lo = std::min(ow, detail::ceil_div(p.pad_w, p.stride_w));
   const std::size_t c_hi = std::max(c_lo, w + p.pad_w >= span_w ? std::min(ow, (w + p.pad_w - span_w) / p.stride_w + 1) : 0);
   const int t = threads_for(ctx, double(x.numel()), detail::kMinElementsPerThread);
-  // Max pooling whose output rows have whole windows (no padding or
-  // dilation, ceil mode adding no partial window): each output row is the
-  // max over its kh x kw taps, tap by tap across the row, a NaN checked
-  // once per row (such a row is redone below, where a NaN wins as PyTorch's).
-  const bool plain = Max && p.pad_h == 0 && p.pad_w == 0 && p.dilation_h == 1 && p.dilation_w == 1 &&
-                     (oh - 1) * p.stride_h + p.kernel_h <= h && (ow - 1) * p.stride_w + p.kernel_w <= w;
+  // Undilated max pooling: the columns whose windows lie inside the map
+  // in rows (max_pool_row: a row's taps inside the map, tap by tap across
+  // the row, in vectors); the edge columns, and a row where a NaN came in
+  // (PyTorch's max is then NaN), by the loop below.
+  const bool rows = Max && p.dilation_h == 1 && p.dilation_w == 1 && c_hi > c_lo;
   parallel_for(t, planes, [&](std::size_t pl, int) {
     const float* xp = x.data() + pl * h * w;
     float* yp = y.data() + pl * oh * ow;
     for (std::size_t r = 0; r < oh; ++r) {
-      if (plain && whole_window_max_row(xp + r * p.stride_h * w, w, p, yp + r * ow, ow)) continue;
       const Span sr = window(r, p.kernel_h, p.stride_h, p.pad_h, h);
       const auto [i0, i1] = taps_inside(sr.start, p.kernel_h, p.dilation_h, h);
-      for (std::size_t c = 0; c < ow; ++c) {
+      const bool inner = rows && kernels::max_pool_row(xp + (sr.start + std::ptrdiff_t(i0)) * std::ptrdiff_t(w) +
+                                                           std::ptrdiff_t(c_lo * p.stride_w) - std::ptrdiff_t(p.pad_w),
+                                                       w, i1 - i0, p.kernel_w, p.stride_w, yp + r * ow + c_lo,
+                                                       c_hi - c_lo);
+      const std::size_t from = inner ? c_lo : ow, to = inner ? c_hi : ow;  // columns [from, to) are done
+      for (std::size_t c = from == 0 ? to : 0; c < ow; c = c + 1 == from ? to : c + 1) {
         const Span sc = window(c, p.kernel_w, p.stride_w, p.pad_w, w);
         float acc = Max ? -std::numeric_limits<float>::infinity() : 0.0f;
         if (Max) {

@@ -1,5 +1,6 @@
 // Direct 2-D convolution rows (depthwise and few-channel convolutions), and
-// the block copies that lay out their inputs (copy_rows).
+// the block copies that lay out their inputs (copy_rows), and max pooling
+// rows.
 // Part of the SIMD kernels, included only through simd_kernels.h (one
 // translation unit per ISA; everything in an anonymous namespace).
 #pragma once
@@ -20,6 +21,67 @@ void copy_rows(const float* x, std::size_t ldx, std::size_t rows, std::size_t n,
     for (; c + W <= n; c += W) F::load_unaligned(x + c).store_unaligned(y + c);
     if (c < n) store_tail<A>(y + c, n - c, load_tail<A>(x + c, n - c));
   }
+}
+
+// The even lanes of a then b, in order: a stride-2 window's taps.
+template <class A>
+EDGEATTN_ALWAYS_INLINE fbatch<A> even_lanes(fbatch<A> a, fbatch<A> b) {
+  constexpr std::size_t W = fbatch<A>::size;
+  if constexpr (W == 16) {  // (each ISA's unit is built with its own flags: one branch compiles)
+#if defined(__AVX512F__)
+    return _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+#endif
+  } else if constexpr (W == 8) {
+#if defined(__AVX2__)  // [a0 a2 b0 b2 | a4 a6 b4 b6], then the 64-bit pairs in order
+    const __m256 t = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+#endif
+  } else {
+#if defined(__SSE__)
+    return _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+#elif defined(__ARM_NEON)
+    return vuzpq_f32(a, b).val[0];
+#endif
+  }
+  return a;  // (unreached: every ISA has a branch above)
+}
+
+// Blocks of W outputs; a block's taps are one load at stride 1, the even
+// lanes of two at stride 2, masked where the row ends (padded with -inf),
+// else (other strides) gathered into lanes. (The second load of a stride-2
+// block reads one element past its last window: the next output's, when
+// there is one. Gathered lanes for strides 1 and 2 made small maps, 7 or 14
+// outputs wide, slower than scalar code: a vector load of lanes just
+// stored waits for the stores.)
+template <class A>
+bool max_pool_row(const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t sw, float* y,
+                  std::size_t n) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size;
+  const float ninf = -std::numeric_limits<float>::infinity();
+  auto nan = F(0.0f) != F(0.0f);
+  for (std::size_t c = 0; c < n; c += W) {
+    const std::size_t cnt = n - c < W ? n - c : W, e = 2 * cnt - 1;  // (stride 2: elements read)
+    const auto taps = [&](const float* r) {
+      if (sw == 1) return load_n<A>(r, cnt, ninf);
+      if (sw == 2)
+        return even_lanes<A>(load_n<A>(r, e < W ? e : W, ninf), c + W < n ? F::load_unaligned(r + W)
+                                                                : e > W    ? load_tail<A>(r + W, e - W, ninf)
+                                                                           : F(ninf));
+      alignas(64) float lanes[W];
+      for (std::size_t q = 0; q < W; ++q) lanes[q] = q < cnt ? r[q * sw] : ninf;
+      return F::load_aligned(lanes);
+    };
+    F m(ninf);
+    for (std::size_t i = 0; i < kh; ++i)
+      for (std::size_t j = 0; j < kw; ++j) {
+        const F v = taps(x + i * ldx + c * sw + j);
+        m = xsimd::select(v > m, v, m);
+        nan = nan | xsimd::isnan(v);
+      }
+    store_n<A>(y + c, cnt, m);
+  }
+  return !xsimd::any(nan);
 }
 
 // R output rows (1 or 2) of V vectors each stay in registers over all
