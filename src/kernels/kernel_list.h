@@ -84,6 +84,10 @@
   X(gemv_w, gemv_w, void,                                                                        \
     (std::size_t m, std::size_t k, float alpha, WeightRows a, const float* x, float beta, float* y), \
     (m, k, alpha, a, x, beta, y))                                                                \
+  X(gemm_narrow, gemm_narrow, void,                                                              \
+    (std::size_t m, std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t n, \
+     float* c, std::size_t ldc),                                                                 \
+    (m, k, a, lda, b, n, c, ldc))                                                                \
   X(gemv_multi_w, gemv_multi_w, void,                                                            \
     (std::size_t m, std::size_t k, WeightRows a, const float* x, std::size_t ldx, std::size_t nx, \
      float* y, std::size_t ldy),                                                                 \

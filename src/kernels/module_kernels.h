@@ -91,6 +91,17 @@ void gemv_w(std::size_t m, std::size_t k, float alpha, WeightRows a, const float
 constexpr std::size_t kGemvMultiMax = 8;
 void gemv_multi_w(std::size_t m, std::size_t k, WeightRows a, const float* x, std::size_t ldx,
                   std::size_t nx, float* y, std::size_t ldy);
+// A product of at most kNarrowCols columns, C = A B: c[i ldc + j] =
+// sum_p a[i lda + p] b[p kNarrowCols + j] for i < m, j < n <= kNarrowCols,
+// summed in p order (a conv's weights against its im2col of 9-16 pixels).
+// Each row of A in place: an element of it broadcast against the row of B
+// (the pixels in the lanes), so that a block of many rows shares each load
+// of B and no lanes sum across (gemv_multi_w reduces each product
+// horizontally, and a GEMM's 32-column tile would be half idle).
+// b: k rows of kNarrowCols floats, those past n read and ignored.
+constexpr std::size_t kNarrowCols = 16;
+void gemm_narrow(std::size_t m, std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t n,
+                 float* c, std::size_t ldc);
 // y[i] = a[0][begin + i] dequantized, i < n (row 0 of a).
 void widen_w(WeightRows a, std::size_t begin, std::size_t n, float* y);
 

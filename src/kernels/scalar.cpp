@@ -296,6 +296,15 @@ void gemv_w(std::size_t m, std::size_t k, float alpha, WeightRows a, const float
     y[i] = beta == 0.0f ? alpha * s : alpha * s + beta * y[i];
   }
 }
+void gemm_narrow(std::size_t m, std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t n,
+                 float* c, std::size_t ldc) {
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      float s = 0.0f;
+      for (std::size_t p = 0; p < k; ++p) s += a[i * lda + p] * b[p * kernels::kNarrowCols + j];
+      c[i * ldc + j] = s;
+    }
+}
 void gemv_multi_w(std::size_t m, std::size_t k, WeightRows a, const float* x, std::size_t ldx,
                   std::size_t nx, float* y, std::size_t ldy) {
   for (std::size_t j = 0; j < nx; ++j) {

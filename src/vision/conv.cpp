@@ -232,8 +232,13 @@ struct Conv2d::Impl {
   // each block of rows would be widened for a few columns' use (resnet18 +
   // CBAM int8: 14.1 -> 6.5 ms at up to 8 pixels; 16 pixels: its 4x4 stage
   // 690 -> 290 us a conv, and float32's 445 -> 415 us).
+  // Float32 weights against more than kGemvMultiMax pixels run as
+  // gemm_narrow instead, the pixels in the lanes (no horizontal sums, one
+  // pass; resnet18 + CBAM's 4x4 stage: a conv xxx -> yyy us).
   static constexpr std::size_t kMaxPixels = 2 * kernels::kGemvMultiMax;
+  static_assert(kMaxPixels <= kernels::kNarrowCols, "gemm_narrow takes every by-pixels width");
   static bool by_pixels(std::size_t og, std::size_t n) { return n <= kMaxPixels && n * 4 <= og; }
+  static bool narrow(const Conv2d& c, std::size_t n) { return c.typed_.rows() == 0 && n > kernels::kGemvMultiMax; }
   // The weights' row length and element count, float or typed (the
   // depthwise and stem paths' blocked layouts included).
   static std::size_t row_length(const Conv2d& c) { return c.typed_.rows() ? c.typed_.cols() : c.weight_.shape()[1]; }
@@ -389,14 +394,20 @@ struct Conv2d::Impl {
     });
   }
 
-  // by_pixels: row = col^T (n x k); output planes in runs of kRun
-  // channels (a thread's), up to kGemvMultiMax pixels per pass over their
-  // weights, then the bias and activation.
+  // by_pixels: output planes in runs of channels (a thread's), then the
+  // bias and activation. narrow(): gemm_narrow over col (k rows of
+  // kNarrowCols, the pad zeroed), runs of 24 (whole row blocks on every
+  // ISA); else row = col^T (n x k), runs of 16, up to kGemvMultiMax
+  // pixels per pass over their weights.
   static void im2col_by_pixels(const Context& ctx, const Conv2d& c, float* col, std::size_t og,
                                std::size_t n, std::size_t k, std::size_t grp, float* y) {
-    constexpr std::size_t kRun = 16;
+    const bool wide = narrow(c, n);
+    const std::size_t kRun = wide ? 24 : 16;
     float* row = col + k * n;
-    kernels::transpose(k, n, col, n, row, k);
+    if (wide)
+      for (std::size_t q = 0; q < k; ++q) std::fill(col + q * kernels::kNarrowCols + n, col + (q + 1) * kernels::kNarrowCols, 0.0f);
+    else
+      kernels::transpose(k, n, col, n, row, k);
     const WeightRows w = (c.typed_.rows() ? c.typed_.view()
                                           : WeightRows{WeightType::f32, c.weight_.data(), k * sizeof(float), nullptr})
                              .from_row(grp * og);
@@ -404,7 +415,8 @@ struct Conv2d::Impl {
     const int t = threads_for(ctx, 2.0 * og * n * k, kMinLayerFlopsPerThread);
     parallel_for(t, ceil_div(og, kRun), [&](std::size_t run, int) {
       const std::size_t o0 = run * kRun, o1 = std::min(og, o0 + kRun);
-      for (std::size_t j = 0; j < n; j += kernels::kGemvMultiMax)
+      if (wide) kernels::gemm_narrow(o1 - o0, k, c.weight_.data() + (grp * og + o0) * k, k, col, n, y + o0 * n, n);
+      for (std::size_t j = 0; !wide && j < n; j += kernels::kGemvMultiMax)
         kernels::gemv_multi_w(o1 - o0, k, w.from_row(o0), row + j * k, k, std::min(kernels::kGemvMultiMax, n - j),
                               y + o0 * n + j, n);
       for (std::size_t o = o0; o < o1; ++o) {
@@ -423,7 +435,9 @@ struct Conv2d::Impl {
     const Conv2dParams& p = c.p_;
     const std::size_t ig = p.in_channels / p.groups, og = p.out_channels / p.groups;
     const std::size_t kh = p.kernel_h, kw = p.kernel_w, k = ig * kh * kw, n = oh * ow;
-    // Pixels [n0, n1) of every tap's row of col, copied from the tap's phase.
+    // Pixels [n0, n1) of every tap's row of col (ldcol apart), copied from
+    // the tap's phase.
+    const std::size_t ldcol = by_pixels(og, n) && narrow(c, n) ? kernels::kNarrowCols : n;
     const auto fill = [&](std::size_t grp, std::size_t n0, std::size_t n1) {
       for (std::size_t q = 0; q < k; ++q) {
         const std::size_t ic = q / (kh * kw), ti = q / kw % kh * p.dilation_h, tj = q % kw * p.dilation_w;
@@ -435,7 +449,7 @@ struct Conv2d::Impl {
           const std::size_t rows = c == 0 ? (n1 - i) / ow : 0;
           const std::size_t cols = rows ? ow : std::min(ow, n1 - r * ow) - c;
           kernels::copy_rows(src + r * g.cols(b) + c, g.cols(b), std::max<std::size_t>(rows, 1), cols,
-                             col + q * n + i, ow);
+                             col + q * ldcol + i, ow);
           i += rows ? rows * ow : cols;
         }
       }

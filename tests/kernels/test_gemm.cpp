@@ -16,6 +16,36 @@ TEST_CASE("transpose: b = a^T for odd shapes and strides, padding untouched") {
     }
 }
 
+TEST_CASE("gemm_narrow: 1-16 columns, row blocks and their rests, against double; nothing past n written") {
+  constexpr std::size_t L = kernels::kNarrowCols;
+  for_each_table([&](const detail::KernelTable& t) {
+    for (std::size_t m : {1u, 2u, 5u, 23u, 24u, 25u, 50u})
+      for (std::size_t k : {1u, 7u, 16u, 33u, 300u})
+        for (std::size_t n = 1; n <= L; ++n) {
+          const std::size_t lda = k + 3, ldc = n + 2;
+          const auto a = random_floats(m * lda, -1, 1, 60 + m + k), b = random_floats(k * L, -1, 1, 61 + k + n),
+                     c0 = random_floats(m * ldc, -1, 1, 62 + n);
+          Misaligned ma(a, (m + k) % 4), mc(c0, n % 3);
+          t.gemm_narrow(m, k, ma.data(), lda, b.data(), n, mc.data(), ldc);
+          std::vector<double> want(m * ldc), tol(m * ldc, 0.0);
+          for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t j = 0; j < ldc; ++j) {
+              double s = 0, mag = 0;
+              for (std::size_t p = 0; j < n && p < k; ++p) {
+                s += double(a[i * lda + p]) * b[p * L + j];
+                mag += std::fabs(double(a[i * lda + p]) * b[p * L + j]);
+              }
+              want[i * ldc + j] = j < n ? s : c0[i * ldc + j];
+              tol[i * ldc + j] = j < n ? (k + 1) * kEps * mag + 1e-7 : 0.0;
+            }
+          CAPTURE(m);
+          CAPTURE(k);
+          CAPTURE(n);
+          expect_close(mc.data(), want, tol, "gemm_narrow");
+        }
+  });
+}
+
 namespace {
 struct GemmCase {
   std::size_t m, n, k;

@@ -75,6 +75,69 @@ void gemm_micro(std::size_t kc, const float* a, std::size_t lda, std::size_t row
   }
 }
 
+// gemm_narrow on MR rows against NV vectors of B's row: MR * NV
+// accumulators, each element of A broadcast once for its NV FMAs.
+template <class A, std::size_t NV, std::size_t MR>
+EDGEATTN_ALWAYS_INLINE void narrow_rows(std::size_t k, const float* a, std::size_t lda, const float* b,
+                                        std::size_t n, float* c, std::size_t ldc) {
+  using F = fbatch<A>;
+  constexpr std::size_t W = F::size, L = kernels::kNarrowCols;
+  F acc[MR][NV];
+#pragma GCC unroll 24
+  for (std::size_t i = 0; i < MR; ++i)
+    for (std::size_t v = 0; v < NV; ++v) acc[i][v] = F(0.0f);
+  for (std::size_t p = 0; p < k; ++p) {
+    EDGEATTN_MCA_BEGIN("gemm_narrow", MR);
+    F bv[NV];
+#pragma GCC unroll 4
+    for (std::size_t v = 0; v < NV; ++v) bv[v] = F::load_unaligned(b + p * L + v * W);
+#pragma GCC unroll 24
+    for (std::size_t i = 0; i < MR; ++i) {
+      const F ai(a[i * lda + p]);
+#pragma GCC unroll 4
+      for (std::size_t v = 0; v < NV; ++v) acc[i][v] = fmadd(ai, bv[v], acc[i][v]);
+    }
+    EDGEATTN_MCA_END("gemm_narrow", MR);
+  }
+  for (std::size_t i = 0; i < MR; ++i)
+    for (std::size_t v = 0; v < NV; ++v)
+      if (v * W < n) store_n<A>(c + i * ldc + v * W, n - v * W < W ? n - v * W : W, acc[i][v]);
+}
+
+// Rows in blocks filling the vector registers (32 on AVX-512 and AArch64,
+// 16 elsewhere) beside B's NV vectors and the broadcast, at most 24, then
+// in blocks of 4 and one at a time. MR row streams of A also keep that many misses
+// in flight when A comes from DRAM.
+template <class A, std::size_t NV>
+void gemm_narrow_nv(std::size_t m, std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t n,
+                    float* c, std::size_t ldc) {
+#if defined(__aarch64__)
+  constexpr std::size_t regs = 32;
+#else
+  constexpr std::size_t regs = fbatch<A>::size == 16 ? 32 : 16;
+#endif
+  constexpr std::size_t fit = (regs - NV - 1) / NV, MR = fit < 24 ? fit : 24;
+  constexpr std::size_t MR4 = MR < 4 ? MR : 4;
+  std::size_t i = 0;
+  for (; i + MR <= m; i += MR) narrow_rows<A, NV, MR>(k, a + i * lda, lda, b, n, c + i * ldc, ldc);
+  for (; i + MR4 <= m; i += MR4) narrow_rows<A, NV, MR4>(k, a + i * lda, lda, b, n, c + i * ldc, ldc);
+  for (; i < m; ++i) narrow_rows<A, NV, 1>(k, a + i * lda, lda, b, n, c + i * ldc, ldc);
+}
+
+template <class A>
+void gemm_narrow(std::size_t m, std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t n,
+                 float* c, std::size_t ldc) {
+  constexpr std::size_t W = fbatch<A>::size;
+  static_assert(kernels::kNarrowCols % W == 0, "B's rows are whole vectors");
+  switch ((n + W - 1) / W) {
+    case 1: return gemm_narrow_nv<A, 1>(m, k, a, lda, b, n, c, ldc);
+    case 2: return gemm_narrow_nv<A, 2>(m, k, a, lda, b, n, c, ldc);
+    case 3: return gemm_narrow_nv<A, 3>(m, k, a, lda, b, n, c, ldc);
+    case 4: return gemm_narrow_nv<A, 4>(m, k, a, lda, b, n, c, ldc);
+    default: return;
+  }
+}
+
 // Independent FMA chains, enough to cover FMA latency x throughput on every
 // core this targets (4 cycles x 2 pipes needs 8; 12 leaves margin). Each
 // chain runs through the addend, as the kernels accumulate: ARM cores
