@@ -62,6 +62,10 @@
   X(copy_rows, copy_rows, void,                                                                  \
     (const float* x, std::size_t ldx, std::size_t rows, std::size_t n, float* y, std::size_t ldy), \
     (x, ldx, rows, n, y, ldy))                                                                   \
+  X(im2col_plane, im2col_plane, void,                                                            \
+    (const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t ow, std::size_t n0, \
+     std::size_t n1, float* col, std::size_t ldcol),                                             \
+    (x, ldx, kh, kw, ow, n0, n1, col, ldcol))                                                    \
   X(max_pool_row, max_pool_row, bool,                                                            \
     (const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t sw, float* y, std::size_t n), \
     (x, ldx, kh, kw, sw, y, n))                                                                  \

@@ -45,6 +45,13 @@ void lstm_gates(const float* gx, const float* gh, float* c, float* h_out, std::s
 // tail, where a call per row of a small map (7 or 14 floats) cost more in
 // calls than in copying.
 void copy_rows(const float* x, std::size_t ldx, std::size_t rows, std::size_t n, float* y, std::size_t ldy);
+// The im2col rows of one zero-padded input plane for a stride-1,
+// undilated kh x kw conv, pixels [n0, n1) of an output ow wide:
+// col[(i kw + j) ldcol + p] = x[(p / ow + i) ldx + p % ow + j]. One call
+// per plane, where a call per tap cost more than its copies on small maps
+// (resnet18 + CBAM's 2x2 stage: 4608 taps of 2 x 2 floats a conv).
+void im2col_plane(const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t ow, std::size_t n0,
+                  std::size_t n1, float* col, std::size_t ldcol);
 // One output row of a max pool over windows inside the map: y[c] = max
 // over i < kh, j < kw of x[i ldx + c sw + j] for c < n, a later equal value
 // never replacing an earlier one (PyTorch's `val > max`); false if a NaN

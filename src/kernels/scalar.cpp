@@ -182,6 +182,12 @@ void copy_rows(const float* x, std::size_t ldx, std::size_t rows, std::size_t n,
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t c = 0; c < n; ++c) y[r * ldy + c] = x[r * ldx + c];
 }
+void im2col_plane(const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t ow, std::size_t n0,
+                  std::size_t n1, float* col, std::size_t ldcol) {
+  for (std::size_t i = 0; i < kh; ++i)
+    for (std::size_t j = 0; j < kw; ++j)
+      for (std::size_t p = n0; p < n1; ++p) col[(i * kw + j) * ldcol + p] = x[(p / ow + i) * ldx + p % ow + j];
+}
 bool max_pool_row(const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t sw, float* y,
                   std::size_t n) {
   bool nan = false;

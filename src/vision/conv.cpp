@@ -438,8 +438,12 @@ struct Conv2d::Impl {
     // Pixels [n0, n1) of every tap's row of col (ldcol apart), copied from
     // the tap's phase.
     const std::size_t ldcol = by_pixels(og, n) && narrow(c, n) ? kernels::kNarrowCols : n;
+    const bool plain = p.stride_h == 1 && p.stride_w == 1 && p.dilation_h == 1 && p.dilation_w == 1;
     const auto fill = [&](std::size_t grp, std::size_t n0, std::size_t n1) {
-      for (std::size_t q = 0; q < k; ++q) {
+      for (std::size_t ic = 0; plain && ic < ig; ++ic)  // one call per plane
+        kernels::im2col_plane(planes + (grp * ig + ic) * g.h * g.w, g.w, kh, kw, ow, n0, n1,
+                              col + ic * kh * kw * ldcol, ldcol);
+      for (std::size_t q = 0; !plain && q < k; ++q) {
         const std::size_t ic = q / (kh * kw), ti = q / kw % kh * p.dilation_h, tj = q % kw * p.dilation_w;
         const std::size_t a = ti % p.stride_h, b = tj % p.stride_w;
         const float* src = planes + (grp * ig + ic) * g.h * g.w + g.offset(a, b) +

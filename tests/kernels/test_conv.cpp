@@ -59,6 +59,36 @@ TEST_CASE("copy_rows: every width and misalignment, 1 to 7 rows, nothing past th
   });
 }
 
+TEST_CASE("im2col_plane: kernels 1x1 to 5x5, pixel ranges starting and ending inside rows, exact") {
+  const std::pair<std::size_t, std::size_t> kernels_hw[] = {{1, 1}, {3, 3}, {2, 3}, {5, 5}};
+  for_each_table([&](const detail::KernelTable& t) {
+    for (const auto& [kh, kw] : kernels_hw)
+      for (std::size_t ow : {1u, 2u, 3u, 7u, 14u, 16u, 17u, 33u})
+        for (std::size_t oh : {1u, 2u, 5u}) {
+          const std::size_t n = oh * ow, ldx = ow + kw + 1, ldcol = n + 3;
+          const auto x = random_floats((oh + kh - 1) * ldx, -1, 1, 71 + ow);
+          const std::pair<std::size_t, std::size_t> ranges[] = {
+              {0, n}, {1, n}, {0, n - 1}, {ow / 2, n - ow / 2}, {ow, n}, {n / 2, n / 2 + 1}};
+          for (const auto& [n0, n1] : ranges) {
+            if (n0 >= n1) continue;
+            std::vector<float> col(kh * kw * ldcol, -7.0f);
+            Misaligned mx(x, ow % 4);
+            t.im2col_plane(mx.data(), ldx, kh, kw, ow, n0, n1, col.data(), ldcol);
+            CAPTURE(kh);
+            CAPTURE(kw);
+            CAPTURE(ow);
+            CAPTURE(oh);
+            CAPTURE(n0);
+            CAPTURE(n1);
+            for (std::size_t q = 0; q < kh * kw; ++q)
+              for (std::size_t i = 0; i < ldcol; ++i)
+                REQUIRE(col[q * ldcol + i] ==
+                        (i >= n0 && i < n1 ? x[(i / ow + q / kw) * ldx + i % ow + q % kw] : -7.0f));
+          }
+        }
+  });
+}
+
 TEST_CASE("max_pool_row: strides 1-3, windows 1x1 to 3x3, exact; a NaN reported; the first of equal zeros kept") {
   const std::pair<std::size_t, std::size_t> kernels_hw[] = {{1, 1}, {2, 2}, {3, 3}, {2, 3}, {3, 1}};
   for_each_table([&](const detail::KernelTable& t) {

@@ -23,6 +23,23 @@ void copy_rows(const float* x, std::size_t ldx, std::size_t rows, std::size_t n,
   }
 }
 
+template <class A>
+void im2col_plane(const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t ow, std::size_t n0,
+                  std::size_t n1, float* col, std::size_t ldcol) {
+  // The range as a part row, whole rows and a part row (any may be empty).
+  const std::size_t r0 = n0 / ow, c0 = n0 % ow, head = c0 ? std::min(ow, n1 - r0 * ow) - c0 : 0;
+  const std::size_t rows = (n1 - n0 - head) / ow, tail = n1 - n0 - head - rows * ow;
+  const std::size_t rb = r0 + (head ? 1 : 0);  // the first whole row
+  for (std::size_t i = 0; i < kh; ++i)
+    for (std::size_t j = 0; j < kw; ++j) {
+      const float* src = x + i * ldx + j;
+      float* dst = col + (i * kw + j) * ldcol;
+      if (head) copy_rows<A>(src + r0 * ldx + c0, ldx, 1, head, dst + n0, ow);
+      copy_rows<A>(src + rb * ldx, ldx, rows, ow, dst + rb * ow, ow);
+      if (tail) copy_rows<A>(src + (rb + rows) * ldx, ldx, 1, tail, dst + (rb + rows) * ow, ow);
+    }
+}
+
 // The even lanes of a then b, in order: a stride-2 window's taps.
 template <class A>
 EDGEATTN_ALWAYS_INLINE fbatch<A> even_lanes(fbatch<A> a, fbatch<A> b) {
