@@ -66,9 +66,10 @@
     (const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t ow, std::size_t n0, \
      std::size_t n1, float* col, std::size_t ldcol),                                             \
     (x, ldx, kh, kw, ow, n0, n1, col, ldcol))                                                    \
-  X(max_pool_row, max_pool_row, bool,                                                            \
-    (const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t sw, float* y, std::size_t n), \
-    (x, ldx, kh, kw, sw, y, n))                                                                  \
+  X(max_pool_rows, max_pool_rows, bool,                                                          \
+    (const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t sh, std::size_t sw, float* y, \
+     std::size_t ldy, std::size_t rows, std::size_t n),                                          \
+    (x, ldx, kh, kw, sh, sw, y, ldy, rows, n))                                                   \
   X(conv_rows, conv_rows, void,                                                                  \
     (const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw, float* y,  \
      std::size_t ldy, std::size_t rows, std::size_t n),                                          \

@@ -52,13 +52,15 @@ void copy_rows(const float* x, std::size_t ldx, std::size_t rows, std::size_t n,
 // (resnet18 + CBAM's 2x2 stage: 4608 taps of 2 x 2 floats a conv).
 void im2col_plane(const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t ow, std::size_t n0,
                   std::size_t n1, float* col, std::size_t ldcol);
-// One output row of a max pool over windows inside the map: y[c] = max
-// over i < kh, j < kw of x[i ldx + c sw + j] for c < n, a later equal value
-// never replacing an earlier one (PyTorch's `val > max`); false if a NaN
-// was among them (the caller then redoes the row: PyTorch's max is NaN).
-// Strides 1 and 2 run in vectors (stride 2 takes the even lanes of two).
-bool max_pool_row(const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t sw, float* y,
-                  std::size_t n);
+// Output rows of a max pool over windows inside the map: y[r ldy + c] =
+// max over i < kh, j < kw of x[(r sh + i) ldx + c sw + j] for r < rows,
+// c < n, a later equal value never replacing an earlier one (PyTorch's
+// `val > max`); false if a NaN was among them (the caller then redoes the
+// rows: PyTorch's max is NaN). Strides 1 and 2 along rows run in vectors
+// (stride 2 takes the even lanes of two). A plane's rows in one call: a
+// call per row cost more than its maxima on a 14 x 14 map.
+bool max_pool_rows(const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t sh, std::size_t sw,
+                   float* y, std::size_t ldy, std::size_t rows, std::size_t n);
 // Output rows of a stride-1 2-D cross-correlation, accumulated (direct
 // convolution over a zero-padded plane): y[r * ldy + c] += sum_{i < kh,
 // j < kw} w[i * kw + j] * x[(r + i) * ldx + c + j] for r < rows, c < n,

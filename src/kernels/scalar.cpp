@@ -188,19 +188,20 @@ void im2col_plane(const float* x, std::size_t ldx, std::size_t kh, std::size_t k
     for (std::size_t j = 0; j < kw; ++j)
       for (std::size_t p = n0; p < n1; ++p) col[(i * kw + j) * ldcol + p] = x[(p / ow + i) * ldx + p % ow + j];
 }
-bool max_pool_row(const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t sw, float* y,
-                  std::size_t n) {
+bool max_pool_rows(const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t sh, std::size_t sw,
+                   float* y, std::size_t ldy, std::size_t rows, std::size_t n) {
   bool nan = false;
-  for (std::size_t c = 0; c < n; ++c) {
-    float m = -std::numeric_limits<float>::infinity();
-    for (std::size_t i = 0; i < kh; ++i)
-      for (std::size_t j = 0; j < kw; ++j) {
-        const float v = x[i * ldx + c * sw + j];
-        m = v > m ? v : m;
-        nan |= v != v;
-      }
-    y[c] = m;
-  }
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < n; ++c) {
+      float m = -std::numeric_limits<float>::infinity();
+      for (std::size_t i = 0; i < kh; ++i)
+        for (std::size_t j = 0; j < kw; ++j) {
+          const float v = x[(r * sh + i) * ldx + c * sw + j];
+          m = v > m ? v : m;
+          nan |= v != v;
+        }
+      y[r * ldy + c] = m;
+    }
   return !nan;
 }
 void conv_rows(const float* x, std::size_t ldx, const float* w, std::size_t kh, std::size_t kw,

@@ -108,20 +108,28 @@ Status pool2d(const Context& ctx, const Pool2dParams& p, ConstView x, View y) {
   const std::size_t c_hi = std::max(c_lo, w + p.pad_w >= span_w ? std::min(ow, (w + p.pad_w - span_w) / p.stride_w + 1) : 0);
   const int t = threads_for(ctx, double(x.numel()), detail::kMinElementsPerThread);
   // Undilated max pooling: the columns whose windows lie inside the map
-  // in rows (max_pool_row: a row's taps inside the map, tap by tap across
-  // the row, in vectors); the edge columns, and a row where a NaN came in
-  // (PyTorch's max is then NaN), by the loop below.
+  // (max_pool_rows: the taps inside the map, tap by tap across the row, in
+  // vectors), rows [r_lo, r_hi) whose windows lie inside the map in one
+  // call per plane, each other row in one; the edge columns, and the rows of
+  // a call that met a NaN (PyTorch's max is then NaN), by the loop below.
   const bool rows = Max && p.dilation_h == 1 && p.dilation_w == 1 && c_hi > c_lo;
+  const std::size_t r_lo = std::min(oh, detail::ceil_div(p.pad_h, p.stride_h));
+  const std::size_t r_hi = std::max(r_lo, h + p.pad_h >= p.kernel_h ? std::min(oh, (h + p.pad_h - p.kernel_h) / p.stride_h + 1) : 0);
   parallel_for(t, planes, [&](std::size_t pl, int) {
     const float* xp = x.data() + pl * h * w;
     float* yp = y.data() + pl * oh * ow;
+    const float* x_in = xp + std::ptrdiff_t(c_lo * p.stride_w) - std::ptrdiff_t(p.pad_w);  // column c_lo's window
+    const bool block = rows && r_hi > r_lo &&
+                       kernels::max_pool_rows(x_in + (r_lo * p.stride_h - p.pad_h) * w, w, p.kernel_h, p.kernel_w,
+                                              p.stride_h, p.stride_w, yp + r_lo * ow + c_lo, ow, r_hi - r_lo, c_hi - c_lo);
     for (std::size_t r = 0; r < oh; ++r) {
       const Span sr = window(r, p.kernel_h, p.stride_h, p.pad_h, h);
       const auto [i0, i1] = taps_inside(sr.start, p.kernel_h, p.dilation_h, h);
-      const bool inner = rows && kernels::max_pool_row(xp + (sr.start + std::ptrdiff_t(i0)) * std::ptrdiff_t(w) +
-                                                           std::ptrdiff_t(c_lo * p.stride_w) - std::ptrdiff_t(p.pad_w),
-                                                       w, i1 - i0, p.kernel_w, p.stride_w, yp + r * ow + c_lo,
-                                                       c_hi - c_lo);
+      const bool inner = r >= r_lo && r < r_hi
+                             ? block
+                             : rows && kernels::max_pool_rows(x_in + (sr.start + std::ptrdiff_t(i0)) * std::ptrdiff_t(w), w,
+                                                              i1 - i0, p.kernel_w, p.stride_h, p.stride_w,
+                                                              yp + r * ow + c_lo, ow, 1, c_hi - c_lo);
       const std::size_t from = inner ? c_lo : ow, to = inner ? c_hi : ow;  // columns [from, to) are done
       for (std::size_t c = from == 0 ? to : 0; c < ow; c = c + 1 == from ? to : c + 1) {
         const Span sc = window(c, p.kernel_w, p.stride_w, p.pad_w, w);

@@ -89,33 +89,41 @@ TEST_CASE("im2col_plane: kernels 1x1 to 5x5, pixel ranges starting and ending in
   });
 }
 
-TEST_CASE("max_pool_row: strides 1-3, windows 1x1 to 3x3, exact; a NaN reported; the first of equal zeros kept") {
+TEST_CASE("max_pool_rows: strides 1-3, windows 1x1 to 3x3, 1-3 rows, exact; a NaN reported; the first of equal zeros kept") {
   const std::pair<std::size_t, std::size_t> kernels_hw[] = {{1, 1}, {2, 2}, {3, 3}, {2, 3}, {3, 1}};
   for_each_table([&](const detail::KernelTable& t) {
     for (const auto& [kh, kw] : kernels_hw)
       for (std::size_t sw : {1u, 2u, 3u})
-        for (std::size_t n : sweep_sizes()) {
-          if (n > 300) continue;
-          const std::size_t ldx = n * sw + kw + 1;
-          auto x = random_floats(kh * ldx, -1, 1, 41 + n);
-          x[n % ldx] = -0.0f, x[(n % ldx) + 1] = 0.0f;  // equal values: the first wins, as PyTorch's scan
-          Misaligned mx(x, n % 4), my(random_floats(n + 2, -1, 1, 42 + n), sw % 3);
-          CAPTURE(n);
-          CAPTURE(sw);
-          CAPTURE(kh);
-          CAPTURE(kw);
-          CHECK(t.max_pool_row(mx.data(), ldx, kh, kw, sw, my.data(), n));
-          for (std::size_t c = 0; c < n; ++c) {
-            float m = -std::numeric_limits<float>::infinity();
-            for (std::size_t i = 0; i < kh; ++i)
-              for (std::size_t j = 0; j < kw; ++j) m = x[i * ldx + c * sw + j] > m ? x[i * ldx + c * sw + j] : m;
-            REQUIRE(std::memcmp(&m, my.data() + c, sizeof m) == 0);
+        for (std::size_t rows : {1u, 3u})
+          for (std::size_t n : sweep_sizes()) {
+            if (n > 300) continue;
+            const std::size_t sh = 3 - sw % 2, ldx = n * sw + kw + 1, ldy = n + 2;  // (sh 2 or 3)
+            const std::size_t in_rows = (rows - 1) * sh + kh;
+            auto x = random_floats(in_rows * ldx, -1, 1, 41 + n);
+            x[n % ldx] = -0.0f, x[(n % ldx) + 1] = 0.0f;  // equal values: the first wins, as PyTorch's scan
+            const auto y0 = random_floats(rows * ldy, -1, 1, 42 + n);
+            Misaligned mx(x, n % 4), my(y0, sw % 3);
+            CAPTURE(n);
+            CAPTURE(sw);
+            CAPTURE(kh);
+            CAPTURE(kw);
+            CAPTURE(rows);
+            CHECK(t.max_pool_rows(mx.data(), ldx, kh, kw, sh, sw, my.data(), ldy, rows, n));
+            for (std::size_t r = 0; r < rows; ++r)
+              for (std::size_t c = 0; c < ldy; ++c) {
+                float m = -std::numeric_limits<float>::infinity();
+                for (std::size_t i = 0; c < n && i < kh; ++i)
+                  for (std::size_t j = 0; j < kw; ++j) {
+                    const float v = x[(r * sh + i) * ldx + c * sw + j];
+                    m = v > m ? v : m;
+                  }
+                if (c >= n) m = y0[r * ldy + c];  // nothing past n
+                REQUIRE(std::memcmp(&m, my.data() + r * ldy + c, sizeof m) == 0);
+              }
+            x[(in_rows - 1) * ldx + (n - 1) * sw + kw - 1] = std::numeric_limits<float>::quiet_NaN();  // the last tap
+            Misaligned mn(x, 0);
+            CHECK_FALSE(t.max_pool_rows(mn.data(), ldx, kh, kw, sh, sw, my.data(), ldy, rows, n));
           }
-          REQUIRE(my.data()[n] == random_floats(n + 2, -1, 1, 42 + n)[n]);  // nothing past n
-          x[(kh - 1) * ldx + (n - 1) * sw + kw - 1] = std::numeric_limits<float>::quiet_NaN();  // the last tap
-          Misaligned mn(x, 0);
-          CHECK_FALSE(t.max_pool_row(mn.data(), ldx, kh, kw, sw, my.data(), n));
-        }
   });
 }
 

@@ -71,33 +71,34 @@ EDGEATTN_ALWAYS_INLINE fbatch<A> even_lanes(fbatch<A> a, fbatch<A> b) {
 // outputs wide, slower than scalar code: a vector load of lanes just
 // stored waits for the stores.)
 template <class A>
-bool max_pool_row(const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t sw, float* y,
-                  std::size_t n) {
+bool max_pool_rows(const float* x, std::size_t ldx, std::size_t kh, std::size_t kw, std::size_t sh, std::size_t sw,
+                   float* y, std::size_t ldy, std::size_t rows, std::size_t n) {
   using F = fbatch<A>;
   constexpr std::size_t W = F::size;
   const float ninf = -std::numeric_limits<float>::infinity();
   auto nan = F(0.0f) != F(0.0f);
-  for (std::size_t c = 0; c < n; c += W) {
-    const std::size_t cnt = n - c < W ? n - c : W, e = 2 * cnt - 1;  // (stride 2: elements read)
-    const auto taps = [&](const float* r) {
-      if (sw == 1) return load_n<A>(r, cnt, ninf);
-      if (sw == 2)
-        return even_lanes<A>(load_n<A>(r, e < W ? e : W, ninf), c + W < n ? F::load_unaligned(r + W)
-                                                                : e > W    ? load_tail<A>(r + W, e - W, ninf)
-                                                                           : F(ninf));
-      alignas(64) float lanes[W];
-      for (std::size_t q = 0; q < W; ++q) lanes[q] = q < cnt ? r[q * sw] : ninf;
-      return F::load_aligned(lanes);
-    };
-    F m(ninf);
-    for (std::size_t i = 0; i < kh; ++i)
-      for (std::size_t j = 0; j < kw; ++j) {
-        const F v = taps(x + i * ldx + c * sw + j);
-        m = xsimd::select(v > m, v, m);
-        nan = nan | xsimd::isnan(v);
-      }
-    store_n<A>(y + c, cnt, m);
-  }
+  for (std::size_t r = 0; r < rows; ++r, x += sh * ldx, y += ldy)
+    for (std::size_t c = 0; c < n; c += W) {
+      const std::size_t cnt = n - c < W ? n - c : W, e = 2 * cnt - 1;  // (stride 2: elements read)
+      const auto taps = [&](const float* p) {
+        if (sw == 1) return load_n<A>(p, cnt, ninf);
+        if (sw == 2)
+          return even_lanes<A>(load_n<A>(p, e < W ? e : W, ninf), c + W < n ? F::load_unaligned(p + W)
+                                                                  : e > W    ? load_tail<A>(p + W, e - W, ninf)
+                                                                             : F(ninf));
+        alignas(64) float lanes[W];
+        for (std::size_t q = 0; q < W; ++q) lanes[q] = q < cnt ? p[q * sw] : ninf;
+        return F::load_aligned(lanes);
+      };
+      F m(ninf);
+      for (std::size_t i = 0; i < kh; ++i)
+        for (std::size_t j = 0; j < kw; ++j) {
+          const F v = taps(x + i * ldx + c * sw + j);
+          m = xsimd::select(v > m, v, m);
+          nan = nan | xsimd::isnan(v);
+        }
+      store_n<A>(y + c, cnt, m);
+    }
   return !xsimd::any(nan);
 }
 
