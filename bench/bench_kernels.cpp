@@ -213,11 +213,13 @@ void register_vector_kernels(Isa isa) {
 }
 
 // GEMM through the threaded operator (1 thread = the kernel itself);
-// packed: B packed once beforehand, as layers pack their weights at load.
+// packed: B packed once beforehand, as layers pack their weights at load;
+// act: a conv's epilogue (a bias and that activation as the tiles store).
 void register_gemm(Isa isa, std::size_t m, std::size_t n, std::size_t k, bool trans_b,
-                   int threads, bool packed = false) {
+                   int threads, bool packed = false, Activation act = Activation::none) {
   const std::string name = "gemm/" + std::to_string(m) + "x" + std::to_string(n) + "x" +
-                           std::to_string(k) + (trans_b ? "_NT" : "_NN") + (packed ? "_packed/" : "/") +
+                           std::to_string(k) + (trans_b ? "_NT" : "_NN") + (packed ? "_packed" : "") +
+                           (act != Activation::none ? std::string("_bias_") + activation_name(act) : "") + "/" +
                            isa_name(isa) + "/threads:" + std::to_string(threads);
   benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
     const auto a = ramp(m * k, -1, 1), b = ramp(n * k, -1, 1);
@@ -225,6 +227,7 @@ void register_gemm(Isa isa, std::size_t m, std::size_t n, std::size_t k, bool tr
     kernels::GemmArgs g;
     g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.b = b.data();
     g.ldb = trans_b ? k : n, g.trans_b = trans_b, g.c = c.data(), g.ldc = n;
+    if (act != Activation::none) g.bias = a.data(), g.act = act;
     const Context ctx{threads};
     Workspace ws;
     if (!set_isa(isa).ok() || !ws.reserve(matmul_workspace_bytes(ctx, m, n, k)).ok()) {
@@ -260,7 +263,7 @@ int main(int argc, char** argv) {
       // 112x112 map, a projection and an expansion on the 56x56 one
       for (const auto& [m, n, k] : {std::tuple<std::size_t, std::size_t, std::size_t>{96, 12544, 16},
                                     {24, 3136, 144}, {144, 3136, 24}})
-        register_gemm(isa, m, n, k, false, 1);
+        for (Activation act : {Activation::none, Activation::silu}) register_gemm(isa, m, n, k, false, 1, false, act);
     }
   }
   benchmark::Initialize(&argc, argv);
