@@ -118,7 +118,7 @@ Status pool2d(const Context& ctx, const Pool2dParams& p, ConstView x, View y) {
   parallel_for(t, planes, [&](std::size_t pl, int) {
     const float* xp = x.data() + pl * h * w;
     float* yp = y.data() + pl * oh * ow;
-    const float* x_in = xp + std::ptrdiff_t(c_lo * p.stride_w) - std::ptrdiff_t(p.pad_w);  // column c_lo's window
+    const float* x_in = rows ? xp + (c_lo * p.stride_w - p.pad_w) : xp;  // column c_lo's window (c_lo sw >= pad)
     const bool block = rows && r_hi > r_lo &&
                        kernels::max_pool_rows(x_in + (r_lo * p.stride_h - p.pad_h) * w, w, p.kernel_h, p.kernel_w,
                                               p.stride_h, p.stride_w, yp + r_lo * ow + c_lo, ow, r_hi - r_lo, c_hi - c_lo);
