@@ -448,14 +448,7 @@ struct Conv2d::Impl {
         const std::size_t a = ti % p.stride_h, b = tj % p.stride_w;
         const float* src = planes + (grp * ig + ic) * g.h * g.w + g.offset(a, b) +
                            ti / p.stride_h * g.cols(b) + tj / p.stride_w;
-        for (std::size_t i = n0; i < n1;) {  // whole output rows in one call, a part row in one each
-          const std::size_t r = i / ow, c = i % ow;
-          const std::size_t rows = c == 0 ? (n1 - i) / ow : 0;
-          const std::size_t cols = rows ? ow : std::min(ow, n1 - r * ow) - c;
-          kernels::copy_rows(src + r * g.cols(b) + c, g.cols(b), std::max<std::size_t>(rows, 1), cols,
-                             col + q * ldcol + i, ow);
-          i += rows ? rows * ow : cols;
-        }
+        kernels::im2col_plane(src, g.cols(b), 1, 1, ow, n0, n1, col + q * ldcol, ldcol);  // the tap as a 1x1 conv
       }
     };
     // Bands of pixels (whole register tiles of columns), one per thread:
