@@ -260,9 +260,11 @@ int main(int argc, char** argv) {
     if (isa == available_isas().back()) {  // seq2seq's per-sentence M W_ic^T (W7)
       register_gemm(isa, 30, 768, 256, true, 1, true);
       // efficientnet_b0's 1x1 convs W [O, C] X [C, HW]: an expansion on the
-      // 112x112 map, a projection and an expansion on the 56x56 one
+      // 112x112 map, a projection and an expansion on the 56x56 one, an
+      // expansion on the 14x14 map, and the 7x7 map's projection and head
       for (const auto& [m, n, k] : {std::tuple<std::size_t, std::size_t, std::size_t>{96, 12544, 16},
-                                    {24, 3136, 144}, {144, 3136, 24}})
+                                    {24, 3136, 144}, {144, 3136, 24}, {672, 196, 112}, {320, 49, 1152},
+                                    {1280, 49, 320}})
         for (Activation act : {Activation::none, Activation::silu}) register_gemm(isa, m, n, k, false, 1, false, act);
     }
   }
