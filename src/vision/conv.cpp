@@ -84,6 +84,19 @@ void split_phases(const float* x, std::size_t p, std::size_t h, std::size_t w, s
     }
 }
 
+void pad_rows(const float* x, std::size_t h, std::size_t w, std::size_t ph, std::size_t pw, std::size_t r0,
+              std::size_t r1, float* out) {
+  const std::size_t gw = w + 2 * pw, in0 = std::clamp(r0, ph, ph + h), in1 = std::clamp(r1, in0, ph + h);
+  std::fill(out, out + (in0 - r0) * gw, 0.0f);  // the top padding, then the bottom's
+  std::fill(out + (in1 - r0) * gw, out + (r1 - r0) * gw, 0.0f);
+  for (std::size_t r = in0; r < in1 && pw; ++r) {
+    float* row = out + (r - r0) * gw;
+    std::fill(row, row + pw, 0.0f);
+    std::fill(row + pw + w, row + gw, 0.0f);
+  }
+  if (in1 > in0) kernels::copy_rows(x + (in0 - ph) * w, w, in1 - in0, w, out + (in0 - r0) * gw + pw, gw);
+}
+
 Result<Tensor> copy_tensor(const float* data, const Shape& shape) {
   EDGEATTN_ASSIGN_OR_RETURN(t, Tensor::zeros(shape));
   if (shape.numel()) std::memcpy(t.data(), data, shape.numel() * sizeof(float));
@@ -276,8 +289,12 @@ struct Conv2d::Impl {
         return nullptr;
       case Path::depthwise:
         return s.take<float>(std::min<std::size_t>(resolve_threads(ctx), out.value()[2]), (g.h * g.w + n) * kDwLanes);
-      case Path::stem:  // the padded input, then a row of 16 channels per thread
-        return s.take<float>(c.p_.in_channels * g.h * g.w + resolve_threads(ctx) * out.value()[3] * kDwLanes, 1);
+      case Path::stem: {  // a slot per thread, for any count the work thresholds may pick
+        std::size_t most = 0;
+        for (int t = 1; t <= std::min<int>(resolve_threads(ctx), int(out.value()[2])); ++t)
+          most = std::max(most, std::size_t(t) * stem_slot(c, out.value()[2], out.value()[3], g.w, t));
+        return s.take<float>(most, 1);
+      }
       case Path::direct: return s.take<float>(c.p_.in_channels, g.h * g.w);
       case Path::im2col: {
         const bool rows = by_pixels(og, n);  // then im2row after the columns
@@ -326,6 +343,19 @@ struct Conv2d::Impl {
     });
   }
 
+  // A depthwise conv's threads: by its flops or by the maps it moves (in,
+  // out and the interleaved copies of both), whichever gives more: at few
+  // taps a plane the transposes are most of its time (16 channels 3x3/2 at
+  // 112x112: 0.9 MFLOP, 48 us on one thread, 26 on two).
+  static int depthwise_threads(const Context& ctx, const Conv2d& c, std::size_t in, std::size_t oh,
+                               std::size_t ow) {
+    const double flops = 2.0 * c.p_.in_channels * c.p_.kernel_h * c.p_.kernel_w * oh * ow;
+    const double moved = double(c.p_.in_channels) * (in + oh * ow);
+    return std::min<int>(std::max(threads_for(ctx, flops, kMinLayerFlopsPerThread),
+                                  threads_for(ctx, moved, detail::kMinElementsPerThread / 4)),
+                         int(oh));
+  }
+
   // Depthwise: each thread takes a band of output rows (the same top-to-
   // bottom split as the 1x1 convs' GEMM along pixels, so a map stays on the
   // core that wrote it: on a 2-vCPU VM reading the other core's half cost
@@ -338,8 +368,7 @@ struct Conv2d::Impl {
     const detail::Phases g = grid(c, h, w);
     const std::size_t blocks = ceil_div(p.in_channels, kDwLanes), taps = p.kernel_h * p.kernel_w;
     const std::size_t slot = (g.h * g.w + oh * ow) * kDwLanes;
-    const double flops = 2.0 * p.in_channels * taps * oh * ow;
-    const int t = std::min<int>(threads_for(ctx, flops, kMinLayerFlopsPerThread), int(oh));
+    const int t = depthwise_threads(ctx, c, h * w, oh, ow);
     parallel_for(t, std::size_t(t), [&](std::size_t part, int tid) {
       const std::size_t r0 = oh * part / t, r1 = oh * (part + 1) / t;
       const std::size_t in0 = r0 * p.stride_h, in1 = std::min(g.h, (r1 - 1) * p.stride_h + p.kernel_h);
@@ -369,24 +398,44 @@ struct Conv2d::Impl {
     });
   }
 
-  // Stem: the padded input (x split with stride 1), then per output row
-  // (a band of them per thread) and block of 16 output channels,
-  // conv_row_oc16 into the thread's row and a transpose into the planes.
+  // The stem's threads (never more than rows), and the padded input rows
+  // a band of ceil(oh / t) output rows reads.
+  static int stem_threads(const Context& ctx, const Conv2d& c, std::size_t oh, std::size_t ow) {
+    const double flops = 2.0 * c.p_.out_channels * (c.weight_.shape()[1] / kDwLanes - 1) * oh * ow;
+    return std::min<int>(threads_for(ctx, flops, kMinLayerFlopsPerThread), int(oh));
+  }
+  static std::size_t stem_band_rows(const Conv2d& c, std::size_t oh, int t) {
+    return (ceil_div(oh, std::size_t(t)) - 1) * c.p_.stride_h + c.p_.kernel_h;
+  }
+  // A thread's slot: those rows of every input plane, then a row of 16 channels.
+  static std::size_t stem_slot(const Conv2d& c, std::size_t oh, std::size_t ow, std::size_t gw, int t) {
+    return c.p_.in_channels * stem_band_rows(c, oh, t) * gw + ow * kDwLanes;
+  }
+
+  // Stem: each thread takes a band of output rows, pads the input rows the
+  // band reads into its own slot, then per output row and block of 16
+  // output channels runs conv_row_oc16 into its row and transposes that
+  // into the planes. (One padded copy made by one thread had the other core
+  // fetch half of it, and the next call take those lines back: 3 -> 16
+  // channels at 224x224 on two threads 134 -> 95 us, bench_vision.)
   static void stem(const Context& ctx, const Conv2d& c, const float* x, std::size_t h, std::size_t w,
-                   float* y, std::size_t oh, std::size_t ow, float* scratch) {
+                   float* y, std::size_t oh, std::size_t ow, float* slots) {
     const Conv2dParams& p = c.p_;
-    const detail::Phases g{1, 1, h + 2 * p.pad_h, w + 2 * p.pad_w};
-    float* rows = scratch + p.in_channels * g.h * g.w;
-    split(ctx, c, x, h, w, g, scratch);
-    const std::size_t blocks = ceil_div(p.out_channels, kDwLanes), taps = c.weight_.shape()[1] / kDwLanes - 1;
-    const double flops = 2.0 * p.out_channels * taps * oh * ow;
-    const int t = std::min<int>(threads_for(ctx, flops, kMinLayerFlopsPerThread), int(oh));
-    parallel_for(t, std::size_t(t), [&](std::size_t part, int tid) {  // bands of rows, as depthwise
-      float* row = rows + std::size_t(tid) * ow * kDwLanes;
-      for (std::size_t r = oh * part / t; r < oh * (part + 1) / t; ++r)
+    const std::size_t gw = w + 2 * p.pad_w, gh = h + 2 * p.pad_h;
+    const int t = stem_threads(ctx, c, oh, ow);
+    const std::size_t band = stem_band_rows(c, oh, t), slot = stem_slot(c, oh, ow, gw, t);
+    const std::size_t blocks = ceil_div(p.out_channels, kDwLanes);
+    parallel_for(t, std::size_t(t), [&](std::size_t part, int tid) {
+      const std::size_t r0 = oh * part / t, r1 = oh * (part + 1) / t;
+      const std::size_t in0 = r0 * p.stride_h, in1 = std::min(gh, (r1 - 1) * p.stride_h + p.kernel_h);
+      float* planes = slots + std::size_t(tid) * slot;
+      float* row = planes + p.in_channels * band * gw;
+      for (std::size_t ch = 0; ch < p.in_channels; ++ch)
+        detail::pad_rows(x + ch * h * w, h, w, p.pad_h, p.pad_w, in0, in1, planes + ch * band * gw);
+      for (std::size_t r = r0; r < r1; ++r)
         for (std::size_t blk = 0; blk < blocks; ++blk) {
           const std::size_t c0 = blk * kDwLanes, lanes = std::min(kDwLanes, p.out_channels - c0);
-          kernels::conv_row_oc16(scratch + r * p.stride_h * g.w, g.w, g.h * g.w, p.in_channels,
+          kernels::conv_row_oc16(planes + (r * p.stride_h - in0) * gw, gw, band * gw, p.in_channels,
                                  c.weight_.data() + blk * c.weight_.shape()[1], p.kernel_h, p.kernel_w,
                                  p.stride_w, row, ow, p.act);
           kernels::transpose(ow, lanes, row, kDwLanes, y + c0 * oh * ow + r * ow, oh * ow);

@@ -45,5 +45,9 @@ struct Phases {
 // padded plane's) into out + p * grid.h * grid.w.
 void split_phases(const float* x, std::size_t p, std::size_t h, std::size_t w, std::size_t ph,
                   std::size_t pw, const Phases& grid, float* out);
+// Rows [r0, r1) of plane x [h, w] zero-padded by (ph, pw), into out with
+// rows of w + 2 pw (a thread's band of a stride-1 grid).
+void pad_rows(const float* x, std::size_t h, std::size_t w, std::size_t ph, std::size_t pw, std::size_t r0,
+              std::size_t r1, float* out);
 
 }  // namespace edgeattn::detail
