@@ -163,7 +163,7 @@ TEST_CASE("conv2d: typed weights are held in their type, gated 1x1 convs include
   Conv2dParams p;
   p.in_channels = 64, p.out_channels = 128, p.kernel_h = p.kernel_w = 1;
   const BatchNorm bn = batch_norm(128, 40);
-  for (WeightType type : {WeightType::bf16, WeightType::i8}) {
+  for (WeightType type : {WeightType::f32, WeightType::bf16, WeightType::i8}) {
     CAPTURE(weight_type_name(type));
     Tensor w = tensor(Shape{128, 64, 1, 1}, 41);
     REQUIRE(Weights::round_in_place(w, type, "w").ok());
@@ -171,20 +171,26 @@ TEST_CASE("conv2d: typed weights are held in their type, gated 1x1 convs include
     const Result<Conv2d> typed = Conv2d::create(p, w, Tensor(), &bn, type);
     REQUIRE(typed.ok());
     // the elements in their type, a scale per row (the BatchNorm's), the bias
-    CHECK(typed->weight_bytes() == 128 * 64 * weight_type_bytes(type) + 128 * 4 + 128 * 4);
+    CHECK(typed->weight_bytes() == 128 * 64 * weight_type_bytes(type) + 128 * 4 + (type != WeightType::f32) * 128 * 4);
     CHECK(f32->weight_bytes() == 128 * 64 * 4 + 128 * 4);
-    // conv(x g) through the gated path against the plain one on x g
-    const Tensor x = tensor(Shape{2, 64, 3, 5}, 42, -1.0f, 1.0f), g = tensor(Shape{2, 64, 1, 1}, 43, 0.0f, 1.0f);
-    Tensor xg = Tensor::zeros(x.shape()).value(), want = Tensor::zeros(Shape{2, 128, 3, 5}).value();
-    for (std::size_t i = 0; i < x.numel(); ++i) xg.data()[i] = x.data()[i] * g.data()[i / 15];
-    Workspace ws;
-    REQUIRE(ws.reserve(std::max(typed->workspace_bytes(x.shape(), Context{2}),
-                                typed->gated_workspace_bytes(x.shape(), Context{2}))).ok());
-    REQUIRE(typed->forward(Context{1}, xg.view(), want.view(), ws).ok());
-    Tensor got = Tensor::zeros(want.shape()).value();
-    REQUIRE(typed->forward_gated(Context{2}, x.view(), g.view(), got.view(), ws).ok());
-    std::vector<double> ref(want.data(), want.data() + want.numel());
-    expect_near(got.data(), ref, 2e-6, "gated");
+    // conv(x g) through the gated path against the plain one on x g: on a
+    // map of fewer pixels than output channels the gate scales a copy of x,
+    // on a larger one a copy of the weights
+    for (const std::size_t side : {std::size_t(4), std::size_t(12)}) {
+      CAPTURE(side);
+      const std::size_t n = side * (side - 1);
+      const Tensor x = tensor(Shape{2, 64, side, side - 1}, 42, -1.0f, 1.0f), g = tensor(Shape{2, 64, 1, 1}, 43, 0.0f, 1.0f);
+      Tensor xg = Tensor::zeros(x.shape()).value(), want = Tensor::zeros(Shape{2, 128, side, side - 1}).value();
+      for (std::size_t i = 0; i < x.numel(); ++i) xg.data()[i] = x.data()[i] * g.data()[i / n];
+      Workspace ws;
+      REQUIRE(ws.reserve(std::max(typed->workspace_bytes(x.shape(), Context{2}),
+                                  typed->gated_workspace_bytes(x.shape(), Context{2}))).ok());
+      REQUIRE(typed->forward(Context{1}, xg.view(), want.view(), ws).ok());
+      Tensor got = Tensor::zeros(want.shape()).value();
+      REQUIRE(typed->forward_gated(Context{2}, x.view(), g.view(), got.view(), ws).ok());
+      std::vector<double> ref(want.data(), want.data() + want.numel());
+      expect_near(got.data(), ref, 2e-6, "gated");
+    }
   }
 }
 
