@@ -306,8 +306,8 @@ struct Conv2d::Impl {
     return nullptr;
   }
 
-  // The image's planes padded and split as g (the conv's stride phases, or
-  // one phase for the stem: padding alone), threaded by plane.
+  // The image's planes padded and split as g (the conv's stride phases),
+  // threaded by plane.
   static void split(const Context& ctx, const Conv2d& c, const float* x, std::size_t h,
                     std::size_t w, const detail::Phases& g, float* planes) {
     const int t = threads_for(ctx, double(c.p_.in_channels) * g.h * g.w, detail::kMinElementsPerThread);
