@@ -163,6 +163,9 @@ int main(int argc, char** argv) {
   register_threads("conv_dw_5x5s1_240_14", [](benchmark::State& st, int t) { conv(st, 240, 240, 5, 1, 240, 14, t); });
   register_threads("conv_1x1_16to72_56", [](benchmark::State& st, int t) { conv(st, 16, 72, 1, 1, 1, 56, t); });
   register_threads("conv_1x1_96to576_7", [](benchmark::State& st, int t) { conv(st, 96, 576, 1, 1, 1, 7, t); });
+  register_threads("conv_1x1_320to1280_7", [](benchmark::State& st, int t) { conv(st, 320, 1280, 1, 1, 1, 7, t); });
+  register_threads("conv_1x1_112to672_14", [](benchmark::State& st, int t) { conv(st, 112, 672, 1, 1, 1, 14, t); });
+  register_threads("conv_1x1_40to240_14", [](benchmark::State& st, int t) { conv(st, 40, 240, 1, 1, 1, 14, t); });
   register_threads("conv_1x1_gated_1152to320_7", [](benchmark::State& st, int t) { conv(st, 1152, 320, 1, 1, 1, 7, t, true); });
   register_threads("conv_1x1_gated_672to112_14", [](benchmark::State& st, int t) { conv(st, 672, 112, 1, 1, 1, 14, t, true); });
   benchmark::Initialize(&argc, argv);
