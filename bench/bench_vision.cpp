@@ -119,15 +119,16 @@ void non_local(benchmark::State& st, std::size_t hw, int threads) {
       [&](const Context& ctx, ConstView x, View y, Workspace& ws) { return m.forward(ctx, x, y, View(), ws); });
 }
 
-// A conv layer of mobilenet_v3_small or efficientnet_b0 at 224x224
-// (BatchNorm folded, hardswish fused): in channels, out channels, kernel,
-// stride, groups, map side of its input; gated: a 1x1 projection after SE,
-// its input scaled per channel (forward_gated).
+// A conv layer of mobilenet_v3_small or efficientnet_b0 at 224x224,
+// BatchNorm folded and the activation fused (hardswish, efficientnet's
+// SiLU): in channels, out channels, kernel, stride, groups, side of the
+// input map; gated: a 1x1 projection after SE, its input scaled per
+// channel (forward_gated).
 void conv(benchmark::State& st, std::size_t ci, std::size_t co, std::size_t k, std::size_t stride,
-          std::size_t groups, std::size_t hw, int threads, bool gated = false) {
+          std::size_t groups, std::size_t hw, int threads, bool gated = false, Activation act = Activation::hardswish) {
   Conv2dParams p;
   p.in_channels = ci, p.out_channels = co, p.kernel_h = p.kernel_w = k, p.stride_h = p.stride_w = stride;
-  p.pad_h = p.pad_w = k / 2, p.groups = groups, p.act = Activation::hardswish;
+  p.pad_h = p.pad_w = k / 2, p.groups = groups, p.act = act;
   const Tensor w = tensor(Shape{co, ci / groups, k, k}, 21, -0.2f, 0.2f);
   const BatchNorm bn = batch_norm(co, 22);
   const Conv2d m = std::move(Conv2d::create(p, w, Tensor(), &bn)).value();
@@ -160,14 +161,17 @@ int main(int argc, char** argv) {
   register_threads("W6_nonlocal_64x32x32", [](benchmark::State& st, int t) { non_local(st, 32, t); });
   register_threads("conv_stem_3x3s2_3to16_224", [](benchmark::State& st, int t) { conv(st, 3, 16, 3, 2, 1, 224, t); });
   register_threads("conv_dw_3x3s2_16_112", [](benchmark::State& st, int t) { conv(st, 16, 16, 3, 2, 16, 112, t); });
+  register_threads("conv_dw_3x3s1_32_112", [](benchmark::State& st, int t) { conv(st, 32, 32, 3, 1, 32, 112, t, false, Activation::silu); });
+  register_threads("conv_dw_3x3s2_96_112", [](benchmark::State& st, int t) { conv(st, 96, 96, 3, 2, 96, 112, t, false, Activation::silu); });
   register_threads("conv_dw_5x5s1_240_14", [](benchmark::State& st, int t) { conv(st, 240, 240, 5, 1, 240, 14, t); });
   register_threads("conv_1x1_16to72_56", [](benchmark::State& st, int t) { conv(st, 16, 72, 1, 1, 1, 56, t); });
+  register_threads("conv_1x1_16to96_112", [](benchmark::State& st, int t) { conv(st, 16, 96, 1, 1, 1, 112, t, false, Activation::silu); });
   register_threads("conv_1x1_96to576_7", [](benchmark::State& st, int t) { conv(st, 96, 576, 1, 1, 1, 7, t); });
-  register_threads("conv_1x1_320to1280_7", [](benchmark::State& st, int t) { conv(st, 320, 1280, 1, 1, 1, 7, t); });
-  register_threads("conv_1x1_112to672_14", [](benchmark::State& st, int t) { conv(st, 112, 672, 1, 1, 1, 14, t); });
+  register_threads("conv_1x1_320to1280_7", [](benchmark::State& st, int t) { conv(st, 320, 1280, 1, 1, 1, 7, t, false, Activation::silu); });
+  register_threads("conv_1x1_112to672_14", [](benchmark::State& st, int t) { conv(st, 112, 672, 1, 1, 1, 14, t, false, Activation::silu); });
   register_threads("conv_1x1_40to240_14", [](benchmark::State& st, int t) { conv(st, 40, 240, 1, 1, 1, 14, t); });
-  register_threads("conv_1x1_gated_1152to320_7", [](benchmark::State& st, int t) { conv(st, 1152, 320, 1, 1, 1, 7, t, true); });
-  register_threads("conv_1x1_gated_672to112_14", [](benchmark::State& st, int t) { conv(st, 672, 112, 1, 1, 1, 14, t, true); });
+  register_threads("conv_1x1_gated_1152to320_7", [](benchmark::State& st, int t) { conv(st, 1152, 320, 1, 1, 1, 7, t, true, Activation::none); });
+  register_threads("conv_1x1_gated_672to112_14", [](benchmark::State& st, int t) { conv(st, 672, 112, 1, 1, 1, 14, t, true, Activation::none); });
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -129,6 +129,9 @@ TEST_CASE("conv2d: every path against double precision, thread counts bitwise eq
       {"3x3 dilated (2, 1) im2col", D(P(5, 12, 3, 3, 1, 2, 1, 1, Activation::relu), 2, 1), true, true, Shape{2, 5, 9, 8}},
       {"3x3 dilated 2 stride 2 im2col", D(P(4, 9, 3, 3, 2, 2, 2, 1, Activation::none), 2, 2), true, false, Shape{1, 4, 11, 10}},
       {"depthwise 3x3 s3 sigmoid", P(4, 4, 3, 3, 3, 0, 1, 4, Activation::sigmoid), true, false, Shape{1, 4, 14, 13}},
+      // wide maps in bands of rows, 20 and 16 channels
+      {"depthwise 3x3 s1 wide map", P(20, 20, 3, 3, 1, 1, 1, 20, Activation::silu), true, true, Shape{1, 20, 70, 130}},
+      {"depthwise 3x3 s2 wide map", P(16, 16, 3, 3, 2, 1, 1, 16, Activation::relu), false, true, Shape{1, 16, 121, 130}},
       // fewer pixels than channels: threads split blocks of 16 channels (the last 8 wide)
       {"depthwise 5x5 by channel blocks", P(40, 40, 5, 5, 1, 2, 2, 40, Activation::relu6), true, true, Shape{2, 40, 5, 6}},
       {"1x1 s3 grouped hardsigmoid", P(6, 4, 1, 1, 3, 0, 0, 2, Activation::hardsigmoid), false, true, Shape{2, 6, 10, 8}},
