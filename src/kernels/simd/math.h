@@ -60,14 +60,17 @@ EDGEATTN_ALWAYS_INLINE fbatch<A> tanh_batch(fbatch<A> x) {
 }
 
 // sigmoid x = (1 + tanh(x / 2)) / 2: the rational tanh above costs about
-// half of 1 / (1 + exp(-x)), with the same one division; its 3.5e-7 error
-// halves. Exact 0 and 1 beyond |x| = 18 (the true value is within 1.6e-8).
+// half of 1 / (1 + exp(-x)) built on a generic exp, with the same one
+// division; its 3.5e-7 error halves. Exact 0 and 1 beyond |x| = 18 (the
+// true value is within 1.6e-8). AVX-512's exp2 is short enough to turn
+// that round (below).
 template <class A>
 EDGEATTN_ALWAYS_INLINE fbatch<A> sigmoid_batch(fbatch<A> x) {
   using F = fbatch<A>;
 #if defined(__AVX512F__)
   // AVX-512: 1 / (1 + 2^a), a = -x log2 e, with exp2's vrndscaleps and
-  // vscalefps: 13 operations against the tanh form's 17. a is clamped to
+  // vscalefps: 13 operations against the tanh form's 17 (sigmoid/4096
+  // 1.10 -> 0.74 us; a SiLU GEMM epilogue 10-13% faster). a is clamped to
   // 128 (x = -inf gives 0) with the constant first so that NaN passes; 2^a
   // is 0 below -125 (x = +inf gives 1).
   if constexpr (std::is_same_v<A, xsimd::avx512f>) {
