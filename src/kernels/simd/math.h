@@ -18,18 +18,24 @@ template <class A>
 EDGEATTN_ALWAYS_INLINE fbatch<A> exp_nonpositive(fbatch<A> x) {
   return exp_nonpositive_core<BatchOps<A>, true>(x);
 }
-// AVX-512F rounds with vrndscaleps and applies 2^n with a zero-masked
-// vscalefps: 9 operations instead of 14, the same bits (the same n, f and
-// polynomial, an exact product, 0 below -125 and for -inf, NaN kept).
+#if defined(__AVX512F__)
+// 2^x for x <= 128 on AVX-512F: rounded with vrndscaleps, 2^n applied with
+// a zero-masked vscalefps (0 below -125 and for -inf, inf from 128, NaN
+// kept).
+EDGEATTN_ALWAYS_INLINE __m512 exp2_avx512(__m512 x) {
+  using F = fbatch<xsimd::avx512f>;
+  const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const F p = exp2_poly<BatchOps<xsimd::avx512f>>(F(x) - F(n));
+  const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-125.0f), _CMP_NLT_UQ);
+  return _mm512_maskz_scalef_ps(keep, p, n);
+}
+#endif
+// On AVX-512F exp2_avx512: 9 operations instead of 14, the same bits (the
+// same n, f and polynomial, an exact product).
 template <class A>
 EDGEATTN_ALWAYS_INLINE fbatch<A> exp2_nonpositive(fbatch<A> x) {
 #if defined(__AVX512F__)
-  if constexpr (std::is_same_v<A, xsimd::avx512f>) {
-    const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const fbatch<A> p = exp2_poly<BatchOps<A>>(x - fbatch<A>(n));
-    const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-125.0f), _CMP_NLT_UQ);
-    return _mm512_maskz_scalef_ps(keep, p, n);
-  }
+  if constexpr (std::is_same_v<A, xsimd::avx512f>) return exp2_avx512(x);
 #endif
   return exp2_nonpositive_core<BatchOps<A>>(x);
 }
@@ -68,17 +74,13 @@ template <class A>
 EDGEATTN_ALWAYS_INLINE fbatch<A> sigmoid_batch(fbatch<A> x) {
   using F = fbatch<A>;
 #if defined(__AVX512F__)
-  // AVX-512: 1 / (1 + 2^a), a = -x log2 e, with exp2's vrndscaleps and
-  // vscalefps: 13 operations against the tanh form's 17 (sigmoid/4096
-  // 1.10 -> 0.74 us; a SiLU GEMM epilogue 10-13% faster). a is clamped to
-  // 128 (x = -inf gives 0) with the constant first so that NaN passes; 2^a
-  // is 0 below -125 (x = +inf gives 1).
+  // AVX-512: 1 / (1 + 2^a), a = -x log2 e, with exp2_avx512: 13
+  // operations against the tanh form's 17 (sigmoid/4096 1.10 -> 0.74 us; a
+  // SiLU GEMM epilogue 10-13% faster). a is clamped to 128 (x = -inf gives
+  // 0) with the constant first so that NaN passes; x = +inf gives 1.
   if constexpr (std::is_same_v<A, xsimd::avx512f>) {
     const F a = xsimd::min(F(128.0f), F(-1.4426950408889634f) * x);
-    const __m512 n = _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const F p = exp2_poly<BatchOps<A>>(a - F(n));
-    const __mmask16 keep = _mm512_cmp_ps_mask(a, _mm512_set1_ps(-125.0f), _CMP_NLT_UQ);
-    return F(1.0f) / (F(1.0f) + F(_mm512_maskz_scalef_ps(keep, p, n)));
+    return F(1.0f) / (F(1.0f) + F(exp2_avx512(a)));
   }
 #endif
   const F half(0.5f);
