@@ -1,5 +1,6 @@
 // edgeattn-run: a model file, .npy inputs by name, outputs printed and
-// optionally saved; --time N runs N more times and profiles the nodes.
+// optionally saved; --time N runs N more times and profiles the nodes
+// (--nodes K: the K slowest by name, 10 unless given).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -20,7 +21,7 @@ struct RunOptions {
   std::string model;
   std::map<std::string, std::string> inputs, outputs;  // name -> file
   std::string output;                                   // the only output's file
-  int threads = 0, times = 0;
+  int threads = 0, times = 0, nodes = 10;
   std::string isa;
 };
 
@@ -43,7 +44,8 @@ Result<RunOptions> parse(int argc, char** argv) {
   RunOptions o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    const bool takes = a == "--input" || a == "--output" || a == "--threads" || a == "--isa" || a == "--time";
+    const bool takes = a == "--input" || a == "--output" || a == "--threads" || a == "--isa" || a == "--time" ||
+                       a == "--nodes";
     if (takes && i + 1 >= argc) return Status::invalid(a + " needs a value");
     const std::string v = takes ? argv[++i] : "";
     if (a == "--input") {
@@ -61,6 +63,9 @@ Result<RunOptions> parse(int argc, char** argv) {
     } else if (a == "--time") {
       EDGEATTN_ASSIGN_OR_RETURN(n, count(a, v, 1, 1000000));
       o.times = n;
+    } else if (a == "--nodes") {
+      EDGEATTN_ASSIGN_OR_RETURN(n, count(a, v, 0, 1000000));
+      o.nodes = n;
     } else if (a == "--isa") {
       o.isa = v;
     } else if (a == "--help" || a == "-h") {
@@ -80,7 +85,7 @@ Result<RunOptions> parse(int argc, char** argv) {
 int run_usage(std::ostream& err, const Status& why) {
   if (why.message() != "help") err << "edgeattn-run: " << printable(why.message()) << "\n";
   err << "usage: edgeattn-run MODEL --input NAME=FILE.npy ... [--output FILE.npy | --output "
-         "NAME=FILE.npy ...] [--threads N] [--isa auto|scalar|<name>] [--time N]\n";
+         "NAME=FILE.npy ...] [--threads N] [--isa auto|scalar|<name>] [--time N [--nodes K]]\n";
   return 2;
 }
 
@@ -98,9 +103,9 @@ void print_output(std::ostream& out, const std::string& name, const Value& v) {
 }
 
 // The median run and each op kind's share of it (with its GFLOP/s where it
-// multiplies), over `times` runs.
+// multiplies), over `times` runs, and the `shown` slowest nodes.
 Status profile(std::ostream& out, ModelPlan& plan, const Context& ctx, const ValueMap& in,
-               ValueMap& outs, Workspace& ws, int times) {
+               ValueMap& outs, Workspace& ws, int times, int shown) {
   std::vector<double> total(static_cast<std::size_t>(times));
   std::map<std::string, double> by_op, by_node, op_flops;
   plan.set_timing(true);
@@ -139,7 +144,7 @@ Status profile(std::ostream& out, ModelPlan& plan, const Context& ctx, const Val
   for (const auto& [node, us] : by_node) nodes.emplace_back(us, node);
   std::sort(nodes.rbegin(), nodes.rend());
   out << "slowest nodes:\n";
-  for (std::size_t i = 0; i < nodes.size() && i < 10; ++i) {
+  for (std::size_t i = 0; i < nodes.size() && i < std::size_t(shown); ++i) {
     std::snprintf(line, sizeof line, "  %10.1f us  ", nodes[i].first);
     out << line << printable(nodes[i].second) << "\n";
   }
@@ -191,7 +196,7 @@ Status run(const RunOptions& o, std::ostream& out) {
   std::snprintf(line, sizeof line, "memory: weights %zu B, activations %zu B in an arena of %zu B, workspace %zu B\n",
                 model.weight_bytes(), plan.activation_bytes(), plan.arena_bytes(), plan.workspace_bytes());
   out << line;
-  if (o.times) EDGEATTN_RETURN_IF_ERROR(profile(out, plan, ctx, inputs, outputs, ws, o.times));
+  if (o.times) EDGEATTN_RETURN_IF_ERROR(profile(out, plan, ctx, inputs, outputs, ws, o.times, o.nodes));
   return {};
 }
 
