@@ -186,7 +186,7 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws) {
 namespace detail {
 
 Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws, double min_flops_per_thread) {
-  if (g.m == 1 && g.n > 0 && g.k > 0 && g.a_weights.empty()) {  // one row (a decoder step)
+  if (g.m == 1 && g.n > 0 && g.k > 0 && g.a_weights.empty() && (g.b || !g.b_weights.empty())) {  // one row (a decoder step)
     EDGEATTN_RETURN_IF_ERROR(detail::check_gemm(g));
     gemv_runs(ctx, g.n, g.k, g.b_weights.empty() ? sizeof(float) : weight_type_bytes(g.b_weights.type), [&](std::size_t j0, std::size_t j1) {
       if (!g.b_weights.empty())
@@ -227,8 +227,9 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws, dou
   }
   // Split the larger of m and n into pieces that start at multiples of the
   // register tile, so every element is computed as on one thread.
-  // (a pre-packed B is read whole by every piece, so those split along m)
-  const bool along_n = g.n >= g.m && !g.packed_b;
+  // (pieces of a pre-packed B's columns must lie in one of its blocks: one
+  // block of columns, or split along m)
+  const bool along_n = g.n >= g.m && (!g.packed_b || g.packed_b->n() <= kernels::gemm_block_cols());
   const std::size_t len = along_n ? g.n : g.m;
   const std::size_t unit = along_n ? kernels::gemm_tile_cols() : kernels::gemm_tile_rows();
   const std::size_t units = ceil_div(len, unit);
@@ -253,7 +254,8 @@ Status matmul(const Context& ctx, const kernels::GemmArgs& g, Workspace& ws, dou
     if (along_n) {
       s.n = size;
       if (!g.b_weights.empty()) s.b_weights = g.b_weights.from_row(begin);
-      else s.b = g.trans_b ? g.b + begin * g.ldb : g.b + begin;
+      else if (g.b) s.b = g.trans_b ? g.b + begin * g.ldb : g.b + begin;
+      s.packed_b_col = g.packed_b_col + begin;
       s.c = g.c + begin;
     } else {
       s.m = size;

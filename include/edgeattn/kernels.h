@@ -84,7 +84,12 @@ class PackedB;
 // added to row i (a convolution's output channel); bias and act are applied
 // as C is stored, so a 1x1 convolution makes one pass over its output. packed_b (optional): op(B) packed once
 // beforehand, used instead of packing b on every call when it was packed
-// for the ISA that runs; b must still be given (it serves any other ISA).
+// for the ISA that runs; b serves any other ISA, and may be null only for a
+// call on the ISA it was packed for. packed_b_col: the column of packed_b
+// where this call's op(B) starts (threads splitting C's columns), a
+// multiple of the tile's width with the call's columns inside one of the
+// packing's column blocks (gemm_block_cols(); any call when packed_b has
+// no more columns than that).
 // b_weights (optional, instead of b): typed weights W [n, k] with op(B) =
 // W^T (a Linear layer's weight), widened to floats as each block of B is
 // packed, so the register tile never sees the storage type. a_weights
@@ -102,6 +107,7 @@ struct GemmArgs {
   float* c = nullptr;
   std::size_t ldc = 0;
   const PackedB* packed_b = nullptr;
+  std::size_t packed_b_col = 0;
   const float* bias = nullptr;
   Activation act = Activation::none;
   WeightRows b_weights;
@@ -123,6 +129,10 @@ class PackedB {
   std::size_t n() const { return n_; }
   const float* data() const { return buf_.floats(); }
   std::size_t bytes() const { return buf_.bytes(); }
+  // Rows [j0, j1) of op(B)^T back (k floats each), row j at w + (j - j0)
+  // ldw: for a caller that keeps only the packed copy and sometimes needs
+  // the rows.
+  void to_rows(std::size_t j0, std::size_t j1, float* w, std::size_t ldw) const;
 
  private:
   Isa isa_ = Isa::scalar;
@@ -176,5 +186,7 @@ void transpose(std::size_t rows, std::size_t cols, const float* a, std::size_t l
 // the thread count.
 std::size_t gemm_tile_rows();
 std::size_t gemm_tile_cols();
+// The columns of B the active ISA's GEMM packs in one block (BLIS's nc).
+std::size_t gemm_block_cols();
 
 }  // namespace edgeattn::kernels

@@ -118,7 +118,9 @@ Status check_gemm(const kernels::GemmArgs& g) {
   if (g.ldc < g.n) return bad("ldc " + std::to_string(g.ldc) + " < n");
   if (g.k == 0) return {};
   const bool typed = !g.b_weights.empty(), typed_a = !g.a_weights.empty();
-  if ((!g.a && !typed_a) || (!g.b && !typed)) return bad(std::string(g.a || typed_a ? "B" : "A") + " is null");
+  const bool packed_here = g.packed_b && g.packed_b->isa() == active_table().isa;
+  if ((!g.a && !typed_a) || (!g.b && !typed && !packed_here))
+    return bad(std::string(g.a || typed_a ? "B" : "A") + " is null");
   if (typed_a && g.a_weights.ld < weight_row_bytes(g.a_weights.type, g.k))
     return bad("typed A's rows are " + std::to_string(g.a_weights.ld) + " bytes, k needs " +
                std::to_string(weight_row_bytes(g.a_weights.type, g.k)));
@@ -130,9 +132,16 @@ Status check_gemm(const kernels::GemmArgs& g) {
                  std::to_string(weight_row_bytes(g.b_weights.type, g.k)));
     return {};
   }
-  if (g.packed_b && (g.packed_b->k() != g.k || g.packed_b->n() != g.n))
-    return bad("packed B is " + std::to_string(g.packed_b->k()) + " x " +
-               std::to_string(g.packed_b->n()) + ", op(B) is k x n");
+  if (g.packed_b && (g.packed_b->k() != g.k || g.packed_b_col + g.n > g.packed_b->n()))
+    return bad("packed B is " + std::to_string(g.packed_b->k()) + " x " + std::to_string(g.packed_b->n()) +
+               ", op(B) is k x n from its column " + std::to_string(g.packed_b_col));
+  if (packed_here && g.n != g.packed_b->n()) {  // a part of its columns: whole tiles inside one block
+    const GemmBlocking& bl = active_table().blocking;
+    if (g.packed_b_col % bl.nr || g.packed_b_col % bl.nc + g.n > bl.nc)
+      return bad("packed B's columns from " + std::to_string(g.packed_b_col) +
+                 " are not whole tiles inside one block");
+  }
+  if (!g.b) return {};
   const std::size_t min_ldb = g.trans_b ? g.k : g.n;
   if (g.ldb < min_ldb) return bad("ldb " + std::to_string(g.ldb) + " < " + (g.trans_b ? "k" : "n"));
   return {};
@@ -192,6 +201,11 @@ Result<PackedB> PackedB::pack(const Weights& w) {
   return pack(static_cast<const float*>(v.data), v.ld / sizeof(float), true, w.cols(), w.rows());
 }
 
+void PackedB::to_rows(std::size_t j0, std::size_t j1, float* w, std::size_t ldw) const {
+  if (buf_.floats() && j0 < j1 && j1 <= n_)
+    detail::unpack_b_all(detail::table_for(isa_)->blocking, buf_.floats(), n_, k_, j0, j1, w, ldw);
+}
+
 void set_weights_b(GemmArgs& g, const WeightRows& w, const PackedB* packed) {
   if (w.type != WeightType::f32) {
     g.b = nullptr, g.b_weights = w;
@@ -208,6 +222,10 @@ std::size_t gemm_tile_rows() {
 std::size_t gemm_tile_cols() {
   const std::size_t nr = active_table().blocking.nr;
   return nr ? nr : 1;
+}
+std::size_t gemm_block_cols() {
+  const std::size_t nc = active_table().blocking.nc;
+  return nc ? nc : 1;
 }
 
 }  // namespace edgeattn::kernels

@@ -162,6 +162,18 @@ void pack_b_all(const KernelTable& t, const kernels::GemmArgs& g, float* out) {
   }
 }
 
+void unpack_b_all(const GemmBlocking& bl, const float* packed, std::size_t n, std::size_t k, std::size_t j0,
+                  std::size_t j1, float* w, std::size_t ldw) {
+  for (std::size_t jc = 0; jc < n; jc += bl.nc)
+    for (std::size_t pc = 0; pc < k; pc += bl.kc) {
+      const std::size_t nb = min_of(bl.nc, n - jc), kb = min_of(bl.kc, k - pc);
+      for (std::size_t t = jc; t < jc + nb; t += bl.nr, packed += bl.nr * kb) {
+        const std::size_t lo = t > j0 ? t : j0, hi = min_of(min_of(t + bl.nr, jc + nb), j1);  // the panel's part of [j0, j1)
+        if (lo < hi) transpose(kb, hi - lo, packed + (lo - t), bl.nr, w + (lo - j0) * ldw + pc, ldw);
+      }
+    }
+}
+
 void gemm_blocked(const KernelTable& t, const kernels::GemmArgs& g, float* ws) {
   if (g.m == 0 || g.n == 0) return;
   if (g.k == 0) return scale_c(t, g);
@@ -171,10 +183,16 @@ void gemm_blocked(const KernelTable& t, const kernels::GemmArgs& g, float* ws) {
   float* tile = scratch_b + round_up(p.kc * p.nc, kFloatsPerLine);
   float* a_tile = tile + round_up(bl.mr * bl.nr, kFloatsPerLine);
   // Blocks of a pre-packed B follow each other in this loop's order
-  // (pack_b_all); p.kc and p.nc equal the ISA's blocking whenever B has
-  // more than one block in that direction.
-  const float* prepacked =
-      g.packed_b && g.packed_b->isa() == t.isa ? g.packed_b->data() : nullptr;
+  // (pack_b_all), (jc, pc) at jc K + (jc's block's columns, whole tiles) pc;
+  // p.kc and p.nc equal the ISA's blocking whenever B has more than one
+  // block in that direction. A call from column packed_b_col on starts
+  // inside that column block's panels.
+  const bool packed = g.packed_b && g.packed_b->isa() == t.isa;
+  const auto prepacked = [&](std::size_t jc, std::size_t pc, std::size_t kb) {
+    const std::size_t col = g.packed_b_col + jc, block = col / bl.nc * bl.nc;
+    const std::size_t cols = round_up(min_of(bl.nc, g.packed_b->n() - block), bl.nr);
+    return g.packed_b->data() + block * g.k + cols * pc + (col - block) * kb;
+  };
   for (std::size_t jc = 0; jc < g.n; jc += p.nc) {
     const std::size_t nb = min_of(p.nc, g.n - jc);
     for (std::size_t pc = 0; pc < g.k; pc += p.kc) {
@@ -182,10 +200,8 @@ void gemm_blocked(const KernelTable& t, const kernels::GemmArgs& g, float* ws) {
       const float beta = pc == 0 ? g.beta : 1.0f;
       const bool last = pc + kb == g.k;  // the epilogue's block
       const Activation act = last ? g.act : Activation::none;
-      const float* pb = prepacked;
-      if (prepacked) {
-        prepacked += round_up(nb, bl.nr) * kb;
-      } else {
+      const float* pb = packed ? prepacked(jc, pc, kb) : nullptr;
+      if (!packed) {
         if (g.b_weights.empty()) pack_b(g, bl.nr, jc, nb, pc, kb, scratch_b);
         else pack_b_weights(t, g, bl.nr, jc, nb, pc, kb, scratch_b, a_tile);
         pb = scratch_b;

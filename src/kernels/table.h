@@ -105,5 +105,9 @@ void gemm_blocked(const KernelTable& t, const kernels::GemmArgs& g, float* works
 // All of op(B) packed block by block in the order gemm_blocked visits them.
 std::size_t packed_b_floats(const GemmBlocking& bl, std::size_t n, std::size_t k);
 void pack_b_all(const KernelTable& t, const kernels::GemmArgs& g, float* out);
+// Its inverse: rows [j0, j1) of op(B)^T (n x k; row j at w + (j - j0) ldw)
+// from `packed` as pack_b_all laid it out.
+void unpack_b_all(const GemmBlocking& bl, const float* packed, std::size_t n, std::size_t k, std::size_t j0,
+                  std::size_t j1, float* w, std::size_t ldw);
 
 }  // namespace edgeattn::detail
