@@ -167,6 +167,7 @@ int main(int argc, char** argv) {
   register_threads("conv_1x1_16to72_56", [](benchmark::State& st, int t) { conv(st, 16, 72, 1, 1, 1, 56, t); });
   register_threads("conv_1x1_16to96_112", [](benchmark::State& st, int t) { conv(st, 16, 96, 1, 1, 1, 112, t, false, Activation::silu); });
   register_threads("conv_1x1_96to576_7", [](benchmark::State& st, int t) { conv(st, 96, 576, 1, 1, 1, 7, t); });
+  register_threads("conv_1x1_192to1152_7", [](benchmark::State& st, int t) { conv(st, 192, 1152, 1, 1, 1, 7, t, false, Activation::silu); });
   register_threads("conv_1x1_320to1280_7", [](benchmark::State& st, int t) { conv(st, 320, 1280, 1, 1, 1, 7, t, false, Activation::silu); });
   register_threads("conv_1x1_112to672_14", [](benchmark::State& st, int t) { conv(st, 112, 672, 1, 1, 1, 14, t, false, Activation::silu); });
   register_threads("conv_1x1_40to240_14", [](benchmark::State& st, int t) { conv(st, 40, 240, 1, 1, 1, 14, t); });

@@ -135,6 +135,11 @@ TEST_CASE("conv2d: every path against double precision, thread counts bitwise eq
       // fewer pixels than channels: threads split blocks of 16 channels (the last 8 wide)
       {"depthwise 5x5 by channel blocks", P(40, 40, 5, 5, 1, 2, 2, 40, Activation::relu6), true, true, Shape{2, 40, 5, 6}},
       {"1x1 s3 grouped hardsigmoid", P(6, 4, 1, 1, 3, 0, 0, 2, Activation::hardsigmoid), false, true, Shape{2, 6, 10, 8}},
+      // 1x1 transposed (pixels in the tile's rows): a partial last tile of
+      // channels, [W b]^T in two blocks of k, and in two blocks of columns
+      {"1x1 transposed 7x7", P(64, 60, 1, 1, 1, 0, 0, 1, Activation::silu), true, true, Shape{2, 64, 7, 7}},
+      {"1x1 transposed k > kc", P(300, 40, 1, 1, 1, 0, 0, 1, Activation::relu6), false, true, Shape{1, 300, 3, 3}},
+      {"1x1 transposed 2100 channels", P(3, 2100, 1, 1, 1, 0, 0, 1, Activation::hardswish), true, false, Shape{1, 3, 2, 2}},
   };
   // every weight type: the reference convolves the dequantized weights
   for (WeightType type : {WeightType::f32, WeightType::bf16, WeightType::f16, WeightType::i8})
@@ -151,12 +156,14 @@ TEST_CASE("conv2d: every path against double precision, thread counts bitwise eq
     REQUIRE(conv.ok());
     const Shape out = conv->output_shape(cc.x).value();
     const std::vector<double> want = conv_ref(p, w, b, cc.bn ? &bn : nullptr, x, out);
+    // float32 sums: 2e-6 up to 64 terms an output, more beyond (300: 9e-6)
+    const double tol = 2e-6 * std::max(1.0, double(p.in_channels / p.groups * p.kernel_h * p.kernel_w) / 64);
     for_each_isa([&](Isa) {
       expect_thread_invariant(
           [&](const Context& ctx, Workspace& ws) {
             Tensor y = Tensor::zeros(out).value();
             REQUIRE(conv->forward(ctx, x.view(), y.view(), ws).ok());
-            expect_near(y.data(), want, 2e-6, cc.name);
+            expect_near(y.data(), want, tol, cc.name);
             return y;
           },
           conv->workspace_bytes(cc.x, Context{3}));
@@ -175,17 +182,28 @@ TEST_CASE("conv2d: typed weights are held in their type, gated 1x1 convs include
     const Result<Conv2d> f32 = Conv2d::create(p, w, Tensor(), &bn);
     const Result<Conv2d> typed = Conv2d::create(p, w, Tensor(), &bn, type);
     REQUIRE(typed.ok());
-    // the elements in their type, a scale per row (the BatchNorm's), the bias
-    CHECK(typed->weight_bytes() == 128 * 64 * weight_type_bytes(type) + 128 * 4 + (type != WeightType::f32) * 128 * 4);
-    CHECK(f32->weight_bytes() == 128 * 64 * 4 + 128 * 4);
-    // conv(x g) through the gated path against the plain one on x g: on a
-    // map of fewer pixels than output channels the gate scales a copy of x,
-    // on a larger one a copy of the weights
-    for (const std::size_t side : {std::size_t(4), std::size_t(12)}) {
-      CAPTURE(side);
-      const std::size_t n = side * (side - 1);
-      const Tensor x = tensor(Shape{2, 64, side, side - 1}, 42, -1.0f, 1.0f), g = tensor(Shape{2, 64, 1, 1}, 43, 0.0f, 1.0f);
-      Tensor xg = Tensor::zeros(x.shape()).value(), want = Tensor::zeros(Shape{2, 128, side, side - 1}).value();
+    // the elements in their type, a scale per row (the BatchNorm's), the
+    // bias; float32 on a SIMD ISA: [W b]^T packed (128 columns are whole
+    // tiles on every ISA), its bias column besides the bias
+    const std::size_t bias_column = kernels::gemm_tile_cols() > 1 ? 128 * 4 : 0;
+    CHECK(typed->weight_bytes() == 128 * 64 * weight_type_bytes(type) + 128 * 4 +
+                                       (type != WeightType::f32 ? 128 * 4 : bias_column));
+    CHECK(f32->weight_bytes() == 128 * 64 * 4 + 128 * 4 + bias_column);
+    // conv(x g) through the gated path against the plain one on x g. Float
+    // weights run transposed on 12 and 132 pixels (the gate scales x^T);
+    // else on a map of fewer pixels than output channels the gate scales a
+    // copy of x, on a larger one a copy of the weights.
+    struct Map {
+      std::size_t h, w;
+      bool transposed;
+    };
+    for (const auto& [h, w, transposed] : {Map{4, 3, true}, Map{12, 8, false}, Map{12, 11, true}, Map{16, 15, false}}) {
+      CAPTURE(h);
+      const bool packed = kernels::gemm_tile_cols() > 1;  // (a SIMD ISA)
+      CHECK(std::string(f32->path_name(Shape{1, 64, h, w})) == (transposed && packed ? "1x1 transposed" : "1x1"));
+      const std::size_t n = h * w;
+      const Tensor x = tensor(Shape{2, 64, h, w}, 42, -1.0f, 1.0f), g = tensor(Shape{2, 64, 1, 1}, 43, 0.0f, 1.0f);
+      Tensor xg = Tensor::zeros(x.shape()).value(), want = Tensor::zeros(Shape{2, 128, h, w}).value();
       for (std::size_t i = 0; i < x.numel(); ++i) xg.data()[i] = x.data()[i] * g.data()[i / n];
       Workspace ws;
       REQUIRE(ws.reserve(std::max(typed->workspace_bytes(x.shape(), Context{2}),
@@ -196,6 +214,42 @@ TEST_CASE("conv2d: typed weights are held in their type, gated 1x1 convs include
       std::vector<double> ref(want.data(), want.data() + want.numel());
       expect_near(got.data(), ref, 2e-6, "gated");
     }
+  }
+}
+
+// A 1x1 conv acts on each pixel alone: the pixels of a 7x7 map (run
+// transposed, the pixels in the tile's rows) placed first in a 16x16 map
+// (run with the pixels in the lanes) must come out with the same bits
+// (up to 255 inputs: one block of the GEMM's k).
+TEST_CASE("conv2d 1x1: the same bits with the pixels in the tile's rows or in its lanes") {
+  for (const auto& [ci, co] : {std::pair<std::size_t, std::size_t>{64, 60}, {255, 96}, {40, 124}}) {
+    CAPTURE(ci);
+    CAPTURE(co);
+    Conv2dParams p;
+    p.in_channels = ci, p.out_channels = co, p.kernel_h = p.kernel_w = 1, p.act = Activation::silu;
+    const BatchNorm bn = batch_norm(co, 52);
+    const Tensor small = tensor(Shape{1, ci, 7, 7}, 53, -1.0f, 1.0f);
+    Tensor big = tensor(Shape{1, ci, 16, 16}, 54, -1.0f, 1.0f);
+    for (std::size_t c = 0; c < ci; ++c)
+      std::memcpy(big.data() + c * 256, small.data() + c * 49, 49 * sizeof(float));
+    for_each_isa([&](Isa) {  // (created under each ISA: packed for it)
+      const Conv2d conv = Conv2d::create(p, tensor(Shape{co, ci, 1, 1}, 51), tensor(Shape{co}, 55), &bn).value();
+      const bool packed = kernels::gemm_tile_cols() > 1;
+      CHECK(std::string(conv.path_name(small.shape())) == (packed ? "1x1 transposed" : "1x1"));
+      CHECK(std::string(conv.path_name(big.shape())) == "1x1");
+      for (int t : {1, 2}) {
+        CAPTURE(t);
+        Workspace ws;
+        REQUIRE(ws.reserve(conv.workspace_bytes(big.shape(), Context{2}) + conv.workspace_bytes(small.shape(), Context{2})).ok());
+        Tensor ys = Tensor::zeros(Shape{1, co, 7, 7}).value(), yb = Tensor::zeros(Shape{1, co, 16, 16}).value();
+        REQUIRE(conv.forward(split_ctx(t), small.view(), ys.view(), ws).ok());
+        REQUIRE(conv.forward(split_ctx(t), big.view(), yb.view(), ws).ok());
+        bool same = true;
+        for (std::size_t o = 0; o < co; ++o)
+          same = same && std::memcmp(ys.data() + o * 49, yb.data() + o * 256, 49 * sizeof(float)) == 0;
+        CHECK(same);
+      }
+    });
   }
 }
 

@@ -77,8 +77,9 @@ class Conv2d {
   bool accepts_gate() const;
   std::size_t gated_workspace_bytes(const Shape& input, const Context& ctx) const;
   Status forward_gated(const Context& ctx, ConstView x, ConstView gate, View y, Workspace& ws) const;
-  // Which of the paths above runs for this input ("1x1", "depthwise",
-  // "stem", "direct", "im2col" or "by pixels"), for profiles.
+  // Which of the paths above runs for this input ("1x1", "1x1 transposed"
+  // (the pixels in the GEMM tile's rows), "depthwise", "stem", "direct",
+  // "im2col" or "by pixels"), for profiles.
   const char* path_name(const Shape& input) const;
 
  private:
@@ -91,6 +92,7 @@ class Conv2d {
   // interleaved)
   Tensor weight_;
   Weights typed_;  // instead of weight_: a GEMM path's weights in another type
+  kernels::PackedB packed_;  // 1x1, float32: W^T packed, for pixels in the rows
   Tensor bias_;    // [O] (zeros when the conv had none and no BatchNorm)
 };
 

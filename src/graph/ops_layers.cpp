@@ -62,7 +62,7 @@ class Conv final : public Op {
     if (!x.ok()) return {};
     const Conv2dParams& p = conv_.params();
     const std::string path = conv_.path_name(as_2d(x.value()));
-    std::string k = path == "1x1" ? path : path + " " + std::to_string(p.kernel_h) + "x" + std::to_string(p.kernel_w);
+    std::string k = path.rfind("1x1", 0) == 0 ? path : path + " " + std::to_string(p.kernel_h) + "x" + std::to_string(p.kernel_w);
     if (p.stride_h > 1 || p.stride_w > 1) k += "/" + std::to_string(std::max(p.stride_h, p.stride_w));
     return product_ && gate_index(in[0].shape, in[1].shape) >= 0 ? k + " gated" : k;
   }

@@ -138,6 +138,13 @@ Result<Tensor> channel_blocks(const Tensor& weight, const Tensor& bias, std::siz
   return out;
 }
 
+// The gate goes into the smaller operand: a copy of the weights, W diag(g)
+// (o x c), or of the input, diag(g) X (c x n, PyTorch's own order: x * s,
+// then the conv), whichever has fewer elements. On a 7x7 map the weights
+// are the larger (efficientnet_b0's 1152 -> 320 projection: 369K against
+// 56K elements a call). (Run transposed, the gate scales x^T.)
+bool gate_input(std::size_t o, std::size_t n) { return n < o; }
+
 // Each kernel's taps in phase order (detail::Phases), as the direct path
 // splits its input.
 void to_phase_order(const Conv2dParams& p, Tensor& weight) {
@@ -214,6 +221,16 @@ Result<Conv2d> Conv2d::create(const Conv2dParams& p, const Tensor& weight, const
       c.weight_ = Tensor();
     }
   }
+  if (c.path_ == Path::gemm1x1 && c.typed_.rows() == 0) {  // [W b]^T instead of W: see Impl::gemm1x1
+    std::vector<float> wb(p.out_channels * (row + 1));
+    for (std::size_t o = 0; o < p.out_channels; ++o) {
+      std::copy(c.weight_.data() + o * row, c.weight_.data() + (o + 1) * row, wb.begin() + o * (row + 1));
+      wb[o * (row + 1) + row] = c.bias_.data()[o];
+    }
+    EDGEATTN_ASSIGN_OR_RETURN(packed, kernels::PackedB::pack(wb.data(), row + 1, true, row + 1, p.out_channels));
+    if (packed.bytes()) c.weight_ = Tensor();  // (the scalar ISA packs nothing: W stays)
+    c.packed_ = std::move(packed);
+  }
   return c;
 }
 
@@ -232,7 +249,7 @@ Result<Shape> Conv2d::output_shape(const Shape& in) const {
 }
 
 std::size_t Conv2d::weight_bytes() const {
-  return (weight_.numel() + bias_.numel()) * sizeof(float) + typed_.bytes();
+  return (weight_.numel() + bias_.numel()) * sizeof(float) + typed_.bytes() + packed_.bytes();
 }
 
 struct Conv2d::Impl {
@@ -254,10 +271,10 @@ struct Conv2d::Impl {
   static bool narrow(const Conv2d& c, std::size_t n) { return c.typed_.rows() == 0 && n > kernels::kGemvMultiMax; }
   // The weights' row length and element count, float or typed (the
   // depthwise and stem paths' blocked layouts included).
-  static std::size_t row_length(const Conv2d& c) { return c.typed_.rows() ? c.typed_.cols() : c.weight_.shape()[1]; }
-  static double elements(const Conv2d& c) {
-    return c.typed_.rows() ? double(c.typed_.rows()) * c.typed_.cols() : double(c.weight_.numel());
+  static std::size_t row_length(const Conv2d& c) {
+    return c.typed_.rows() ? c.typed_.cols() : c.packed_.bytes() ? c.packed_.k() - 1 : c.weight_.shape()[1];
   }
+  static double elements(const Conv2d& c) { return double(c.p_.out_channels) * row_length(c); }
   // The GEMM's A: the group's rows of weights, float or typed.
   static kernels::GemmArgs weights_a(const Conv2d& c, kernels::GemmArgs g, std::size_t row0) {
     if (c.typed_.rows() == 0) {
@@ -267,6 +284,141 @@ struct Conv2d::Impl {
       g.a_weights = c.typed_.view().from_row(row0);
     }
     return g;
+  }
+
+  // A 1x1 conv is a GEMM either way round. Where the pixels would leave
+  // much of the tile's columns padding (7x7: 49 of 64) it runs transposed,
+  // y^T = [x^T 1] [W b]^T: the pixels in the tile's rows, the output
+  // channels in its lanes (as ONNX Runtime's NCHWc convs), the bias an
+  // input channel of ones so that the tile's epilogue still activates.
+  // Float32 weights are held only as [W b]^T packed for that GEMM (one
+  // copy); the other way, y = W x + b with the pixels in the lanes, takes
+  // W's rows back from it first, each thread its share. shaped() weighs
+  // the two: each way's multiply-adds in whole tiles of 32 lanes, and the
+  // elements it moves ([W b] unpacked, or x^T and y^T), each as 8 lanes'
+  // multiply-add (a transposed element costs about half a cycle, an
+  // AVX-512 FMA 16 lanes a cycle). A 1x1 map (SE's excitation) is then a
+  // GEMV over [W b]^T's panels: unpacking W for it tripled its time. The
+  // rule reads the shape alone, so the workspace fits every ISA; the
+  // transposed way runs on the ISA [W b]^T was packed for. Each output
+  // sums the same products in the same order either way and adds the bias
+  // last, so up to 255 inputs (one block of the GEMM's k) the bits do not
+  // depend on the choice; beyond, the bias joins the last block's sum
+  // before the earlier blocks' (one rounding apart).
+  static bool shaped(const Conv2d& c, std::size_t n) {
+    constexpr double kLanes = 32, kMove = 8;
+    const double o = double(c.p_.out_channels), k = double(c.p_.in_channels) + 1, pixels = double(n);
+    const auto tiles = [&](double v) { return std::ceil(v / kLanes) * kLanes; };
+    const double lanes = o * (k - 1) * tiles(pixels) + kMove * o * k;
+    const double rows = pixels * k * tiles(o) + kMove * pixels * (k + o);
+    return c.packed_.bytes() && rows < lanes;
+  }
+  static bool pixel_rows(const Conv2d& c, std::size_t n) { return shaped(c, n) && c.packed_.isa() == active_isa(); }
+
+  // Run transposed, each thread takes whole tiles of output channels: it
+  // lays out its own [x^T 1] (gated: (diag(g) x)^T), runs the GEMM on its
+  // columns of [W b]^T into its own y^T part, and transposes that into y.
+  // One parallel region, and only y leaves the core (the input's transposes
+  // split by pixels and read by both cores made 96 -> 576 at 7x7 on two
+  // threads slower than on one).
+  static int transposed_threads(const Context& ctx, const Conv2d& c, std::size_t n) {
+    const std::size_t o = c.p_.out_channels, units = ceil_div(o, kernels::gemm_tile_cols());
+    if (o > kernels::gemm_block_cols()) return 1;  // (a thread's columns inside one packed block)
+    const double flops = 2.0 * n * o * (c.p_.in_channels + 1);
+    return std::min<int>(detail::threads_for(ctx, flops, kMinLayerFlopsPerThread), int(units));
+  }
+  static std::size_t transposed_cols(const Conv2d& c, int t) {
+    const std::size_t unit = kernels::gemm_tile_cols();
+    return ceil_div(ceil_div(c.p_.out_channels, unit), std::size_t(t)) * unit;
+  }
+  // A thread's slot: [x^T 1], its y^T part, then the GEMM's workspace.
+  static std::size_t transposed_copies(const Conv2d& c, std::size_t n, int t) {
+    return detail::aligned_bytes((c.p_.in_channels + 1 + transposed_cols(c, t)) * n * sizeof(float));
+  }
+  static std::size_t transposed_slot(const Conv2d& c, std::size_t n, int t) {
+    return transposed_copies(c, n, t) +
+           detail::aligned_bytes(kernels::gemm_workspace_bytes(n, transposed_cols(c, t), c.p_.in_channels + 1));
+  }
+  static void transposed(const Context& ctx, const Conv2d& c, const float* x, const float* gate, std::size_t n,
+                         float* y, unsigned char* slots) {
+    const std::size_t ci = c.p_.in_channels, k = ci + 1, o = c.p_.out_channels;
+    const int t = transposed_threads(ctx, c, n);
+    const std::size_t cols = transposed_cols(c, t), slot = transposed_slot(c, n, t), copies = transposed_copies(c, n, t);
+    parallel_for(t, std::size_t(t), [&](std::size_t part, int tid) {
+      const std::size_t o0 = part * cols, o1 = std::min(o, o0 + cols);
+      if (o0 >= o1) return;
+      unsigned char* own = slots + std::size_t(tid) * slot;
+      float* xt = reinterpret_cast<float*>(own);
+      float* yt = xt + k * n;
+      kernels::transpose(ci, n, x, n, xt, k);
+      for (std::size_t j = 0; j < n; ++j) {
+        if (gate) kernels::mul(xt + j * k, gate, xt + j * k, ci);
+        xt[j * k + ci] = 1.0f;
+      }
+      kernels::GemmArgs g = gemm_args(n, o1 - o0, k, xt, nullptr, true, yt);
+      g.packed_b = &c.packed_, g.packed_b_col = o0, g.act = c.p_.act;
+      (void)kernels::gemm(g, own + copies, slot - copies);  // (valid by construction)
+      kernels::transpose(n, o1 - o0, yt, o1 - o0, y + o0 * n, n);
+    });
+  }
+
+  // The pixels-in-lanes way's weight rows (unpacked, or typed and gated:
+  // widened; c + 1 floats apart) and gated input, when it needs them.
+  static std::size_t rows_floats(const Conv2d& c, std::size_t n, bool gated) {
+    const bool need = c.packed_.bytes() || (gated && !gate_input(c.p_.out_channels, n));
+    return need ? c.p_.out_channels * (c.p_.in_channels + 1) : 0;
+  }
+  static std::size_t input_floats(const Conv2d& c, std::size_t n, bool gated) {
+    return gated && gate_input(c.p_.out_channels, n) ? n * c.p_.in_channels : 0;
+  }
+  // A 1x1 conv's scratch, enough for either way: the transposed threads'
+  // slots, or the rows and gated input, then the GEMM's workspace.
+  static unsigned char* gemm1x1_scratch(const Conv2d& c, detail::Scratch& s, std::size_t n, bool gated,
+                                        const Context& ctx) {
+    std::size_t slots = 0;
+    for (int t = 1; shaped(c, n) && t <= resolve_threads(ctx); ++t)
+      slots = std::max(slots, std::size_t(t) * transposed_slot(c, n, t));
+    const std::size_t plain = detail::aligned_bytes(rows_floats(c, n, gated) * sizeof(float)) +
+                              input_floats(c, n, gated) * sizeof(float);
+    unsigned char* buf = s.take<unsigned char>(std::max(plain, slots));
+    s.room(matmul_workspace_bytes(ctx, c.p_.out_channels, n, c.p_.in_channels));
+    return buf;
+  }
+
+  // y = act(W diag(g) x + b), gate g optional (null: none).
+  static Status gemm1x1(const Context& ctx, const Conv2d& c, const float* x, const float* gate, std::size_t n,
+                        float* y, unsigned char* scratch, Workspace& ws) {
+    if (pixel_rows(c, n)) {
+      transposed(ctx, c, x, gate, n, y, scratch);
+      return {};
+    }
+    const std::size_t ci = c.p_.in_channels, o = c.p_.out_channels, ld = ci + 1;
+    float* rows = reinterpret_cast<float*>(scratch);
+    float* input = reinterpret_cast<float*>(scratch + detail::aligned_bytes(rows_floats(c, n, gate != nullptr) * sizeof(float)));
+    kernels::GemmArgs g = with_epilogue(c, weights_a(c, gemm_args(o, n, ci, nullptr, x, false, y), 0), 0);
+    const bool packed = c.packed_.bytes() != 0, on_input = gate && gate_input(o, n), on_weights = gate && !on_input;
+    if (packed || on_weights) g.a = rows, g.lda = ld, g.a_weights = WeightRows();
+    if (on_input) g.b = input;
+    // W's rows (unpacked, or typed and widened) and the gate, split over
+    // the threads: by weight rows, or (gated input) by input channels
+    const std::size_t count = on_input ? ci : o;
+    const double moved = double(count) * (on_input ? n : ci);
+    if (packed || gate)
+      detail::parallel_ranges(detail::threads_for(ctx, moved, detail::kMinElementsPerThread / 4), count,
+                              [&](std::size_t r0, std::size_t r1) {
+        if (on_input) {
+          for (std::size_t r = r0; r < r1; ++r) kernels::scale(gate[r], x + r * n, input + r * n, n);
+          if (packed) c.packed_.to_rows(o * r0 / ci, o * r1 / ci, rows + o * r0 / ci * ld, ld);
+          return;
+        }
+        if (packed) c.packed_.to_rows(r0, r1, rows + r0 * ld, ld);
+        for (std::size_t r = r0; on_weights && r < r1; ++r) {
+          if (c.typed_.rows()) kernels::widen_w(c.typed_.view().from_row(r), 0, ci, rows + r * ld);
+          else if (!packed) std::copy(c.weight_.data() + r * ci, c.weight_.data() + (r + 1) * ci, rows + r * ld);
+          kernels::mul(rows + r * ld, gate, rows + r * ld, ci);
+        }
+      });
+    return detail::matmul(ctx, g, ws, kMinLayerFlopsPerThread);
   }
 
   // The padded input's polyphase grid.
@@ -284,9 +436,7 @@ struct Conv2d::Impl {
     const std::size_t og = c.p_.out_channels / c.p_.groups, k = row_length(c);
     const detail::Phases g = grid(c, in[2], in[3]);
     switch (c.path_) {
-      case Path::gemm1x1:
-        s.room(matmul_workspace_bytes(ctx, c.p_.out_channels, n, c.p_.in_channels));
-        return nullptr;
+      case Path::gemm1x1: return reinterpret_cast<float*>(gemm1x1_scratch(c, s, n, false, ctx));
       case Path::depthwise:
         return s.take<float>(std::min<std::size_t>(resolve_threads(ctx), out.value()[2]), (g.h * g.w + n) * kDwLanes);
       case Path::stem: {  // a slot per thread, for any count the work thresholds may pick
@@ -617,11 +767,8 @@ Status Conv2d::forward(const Context& ctx, ConstView x, View y, Workspace& ws) c
   const auto image = [&](const Context& c, std::size_t b, float* scratch, Workspace& iws) -> Status {
     const float* xb = x.data() + b * in_img;
     float* yb = y.data() + b * out_img;
-    if (path_ == Path::gemm1x1) {
-      return detail::matmul(
-          c, Impl::with_epilogue(*this, Impl::weights_a(*this, gemm_args(p_.out_channels, h * w, p_.in_channels, nullptr, xb, false, yb), 0), 0),
-          iws, kMinLayerFlopsPerThread);
-    }
+    if (path_ == Path::gemm1x1)
+      return Impl::gemm1x1(c, *this, xb, nullptr, h * w, yb, reinterpret_cast<unsigned char*>(scratch), iws);
     if (path_ == Path::depthwise) {
       Impl::depthwise(c, *this, xb, h, w, yb, oh, ow, scratch);
       return {};
@@ -657,7 +804,7 @@ Status Conv2d::forward(const Context& ctx, ConstView x, View y, Workspace& ws) c
 
 const char* Conv2d::path_name(const Shape& in) const {
   switch (path_) {
-    case Path::gemm1x1: return "1x1";
+    case Path::gemm1x1: return Impl::pixel_rows(*this, in[2] * in[3]) ? "1x1 transposed" : "1x1";
     case Path::depthwise: return "depthwise";
     case Path::stem: return "stem";
     case Path::direct: return "direct";
@@ -670,20 +817,11 @@ const char* Conv2d::path_name(const Shape& in) const {
 
 bool Conv2d::accepts_gate() const { return path_ == Path::gemm1x1; }
 
-// The gate goes into the smaller operand: a copy of the weights, W diag(g)
-// (o x c), or of the input, diag(g) X (c x n, PyTorch's own order: x * s,
-// then the conv), whichever has fewer elements. On a 7x7 map the weights
-// are the larger (efficientnet_b0's 1152 -> 320 projection: 369K against
-// 56K elements a call).
-namespace {
-bool gate_input(std::size_t o, std::size_t n) { return n < o; }
-}  // namespace
-
 std::size_t Conv2d::gated_workspace_bytes(const Shape& in, const Context& ctx) const {
   if (!accepts_gate() || !output_shape(in).ok()) return 0;
-  const std::size_t n = in[2] * in[3];
-  return detail::aligned_bytes((gate_input(p_.out_channels, n) ? n : p_.out_channels) * p_.in_channels * sizeof(float)) +
-         matmul_workspace_bytes(ctx, p_.out_channels, n, p_.in_channels);
+  detail::Scratch s;
+  Impl::gemm1x1_scratch(*this, s, in[2] * in[3], true, ctx);
+  return s.bytes();
 }
 
 Status Conv2d::forward_gated(const Context& ctx, ConstView x, ConstView gate, View y, Workspace& ws) const {
@@ -697,36 +835,12 @@ Status Conv2d::forward_gated(const Context& ctx, ConstView x, ConstView gate, Vi
     return Status::invalid("conv2d: gate " + gate.shape().to_string() + " must be [" +
                            (x.dim(0) == 1 ? "" : std::to_string(x.dim(0)) + " or ") + "1, " +
                            std::to_string(c) + ", 1, 1]");
-  const bool on_input = gate_input(o, n);
   detail::Scratch s(ws);
-  float* copy = s.take<float>((on_input ? n : o) * c);
+  unsigned char* scratch = Impl::gemm1x1_scratch(*this, s, n, true, ctx);
   if (!s.ok()) return detail::Scratch::too_small("conv2d");
-  for (std::size_t b = 0; b < x.dim(0); ++b) {
-    const float* g = gate.data() + (gate.dim(0) == 1 ? 0 : b * c);
-    const float* xb = x.data() + b * c * n;
-    kernels::GemmArgs args = gemm_args(o, n, c, copy, xb, false, y.data() + b * o * n);
-    const std::size_t rows = on_input ? c : o;
-    detail::parallel_ranges(detail::threads_for(ctx, double(rows) * (on_input ? n : c), detail::kMinElementsPerThread / 4),
-                            rows, [&](std::size_t r0, std::size_t r1) {
-      for (std::size_t r = r0; r < r1; ++r) {
-        if (on_input) {
-          kernels::scale(g[r], xb + r * n, copy + r * n, n);
-          continue;
-        }
-        const float* row = weight_.data() + r * c;
-        if (typed_.rows()) {  // widened, then gated
-          kernels::widen_w(typed_.view().from_row(r), 0, c, copy + r * c);
-          row = copy + r * c;
-        }
-        kernels::mul(row, g, copy + r * c, c);
-      }
-    });
-    if (on_input) {
-      args = Impl::weights_a(*this, args, 0);
-      args.b = copy;
-    }
-    EDGEATTN_RETURN_IF_ERROR(detail::matmul(ctx, Impl::with_epilogue(*this, args, 0), ws, kMinLayerFlopsPerThread));
-  }
+  for (std::size_t b = 0; b < x.dim(0); ++b)
+    EDGEATTN_RETURN_IF_ERROR(Impl::gemm1x1(ctx, *this, x.data() + b * c * n, gate.data() + (gate.dim(0) == 1 ? 0 : b * c), n,
+                                           y.data() + b * o * n, scratch, ws));
   return {};
 }
 
