@@ -169,6 +169,53 @@ TEST_CASE("gemm: B packed for another ISA falls back to B; a packed B of other s
   CHECK(s.message().find("packed B is 299 x 40") != std::string::npos);
 }
 
+// A thread's share of C's columns against a B packed once (a 1x1 conv run
+// transposed): from any whole tile inside a block of the packing, no b on
+// the ISA it was packed for, bitwise the columns of the whole product.
+TEST_CASE("gemm: a pre-packed B's columns from a whole tile on, without b; to_rows gives op(B)^T back") {
+  for_each_table([&](const detail::KernelTable& t) {
+    if (t.blocking.nr == 0) return;  // (the scalar table packs nothing)
+    const std::size_t nr = t.blocking.nr, nc = t.blocking.nc;
+    for (const std::size_t n : {std::size_t(3) * nr + 5, nc + 2 * nr + 3})  // one block of columns, two
+      for (const std::size_t k : {std::size_t(9), std::size_t(300)}) {      // one block of k, two
+        CAPTURE(n);
+        CAPTURE(k);
+        const std::size_t m = 13;
+        const auto a = random_floats(m * k, -1, 1, 70 + k), w = random_floats(n * k, -1, 1, 71 + n);
+        Result<kernels::PackedB> packed = kernels::PackedB::pack(w.data(), k, true, k, n);  // op(B) = W^T
+        REQUIRE(packed.ok());
+        std::vector<float> rows(n * (k + 2), -7.0f);  // row j of W from to_rows, two pad floats
+        packed->to_rows(0, n, rows.data(), k + 2);
+        bool same = true;
+        for (std::size_t j = 0; j < n; ++j)
+          same = same && std::memcmp(rows.data() + j * (k + 2), w.data() + j * k, k * sizeof(float)) == 0 &&
+                 rows[j * (k + 2) + k] == -7.0f;
+        CHECK(same);
+        std::vector<float> part(5 * (k + 1));  // rows 2 .. 6 of W
+        packed->to_rows(2, 7, part.data(), k + 1);
+        for (std::size_t j = 0; j < 5; ++j) CHECK(part[j * (k + 1) + k / 2] == w[(j + 2) * k + k / 2]);
+        kernels::GemmArgs g;
+        g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.b = w.data(), g.ldb = k, g.trans_b = true;
+        std::vector<float> whole(m * n), share(m * n, -7.0f);
+        g.c = whole.data(), g.ldc = n, g.packed_b = &packed.value();
+        std::vector<unsigned char> ws(kernels::gemm_workspace_bytes(m, n, k));
+        REQUIRE(kernels::gemm(g, ws.data(), ws.size()).ok());
+        const std::size_t col0 = n > nc ? nc : nr, cols = n > nc ? n - nc : 2 * nr + 1;
+        kernels::GemmArgs s = g;
+        s.b = nullptr, s.n = cols, s.packed_b_col = col0, s.c = share.data() + col0;
+        const Status st = kernels::gemm(s, ws.data(), ws.size());
+        REQUIRE_MESSAGE(st.ok(), st.to_string());
+        for (std::size_t i = 0; i < m; ++i)
+          CHECK(std::memcmp(share.data() + i * n + col0, whole.data() + i * n + col0, cols * sizeof(float)) == 0);
+        s.packed_b_col = col0 + 1, s.n = cols - 1;  // not a whole tile
+        CHECK(kernels::gemm(s, ws.data(), ws.size()).message().find("not whole tiles inside one block") !=
+              std::string::npos);
+        s.packed_b_col = col0, s.n = n - col0 + 1;  // past packed B's columns
+        CHECK(kernels::gemm(s, ws.data(), ws.size()).message().find("from its column") != std::string::npos);
+      }
+  });
+}
+
 TEST_CASE("gemm: k == 0 scales C by beta (then the epilogue); bad arguments are named") {
   std::vector<float> c = {1, 2, 3, 4};
   const std::vector<float> bias = {-1, 0.5f};
@@ -194,6 +241,14 @@ TEST_CASE("gemm: k == 0 scales C by beta (then the epilogue); bad arguments are 
   g.b = nullptr;
   s = kernels::gemm(g, nullptr, 0);
   CHECK(s.message().find("B is null") != std::string::npos);
+  Result<kernels::PackedB> other_isa = kernels::PackedB::pack(b.data(), 2, false, 3, 2);
+  REQUIRE(other_isa.ok());
+  g.packed_b = &other_isa.value();
+  for_each_table([&](const detail::KernelTable& t) {  // no b: only on the ISA it was packed for
+    if (t.isa != other_isa->isa() || !other_isa->bytes())
+      CHECK(kernels::gemm(g, nullptr, 0).message().find("B is null") != std::string::npos);
+  });
+  g.packed_b = nullptr;
   g.b = b.data();
   if (active_isa() != Isa::scalar) {  // the blocked path needs a workspace
     s = kernels::gemm(g, nullptr, 0);
