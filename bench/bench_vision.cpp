@@ -163,6 +163,9 @@ int main(int argc, char** argv) {
   register_threads("conv_dw_3x3s2_16_112", [](benchmark::State& st, int t) { conv(st, 16, 16, 3, 2, 16, 112, t); });
   register_threads("conv_dw_3x3s1_32_112", [](benchmark::State& st, int t) { conv(st, 32, 32, 3, 1, 32, 112, t, false, Activation::silu); });
   register_threads("conv_dw_3x3s2_96_112", [](benchmark::State& st, int t) { conv(st, 96, 96, 3, 2, 96, 112, t, false, Activation::silu); });
+  register_threads("conv_dw_3x3s1_144_56", [](benchmark::State& st, int t) { conv(st, 144, 144, 3, 1, 144, 56, t, false, Activation::silu); });
+  register_threads("conv_dw_5x5s2_144_56", [](benchmark::State& st, int t) { conv(st, 144, 144, 5, 2, 144, 56, t, false, Activation::silu); });
+  register_threads("conv_dw_5x5s1_240_28", [](benchmark::State& st, int t) { conv(st, 240, 240, 5, 1, 240, 28, t, false, Activation::silu); });
   register_threads("conv_dw_5x5s1_240_14", [](benchmark::State& st, int t) { conv(st, 240, 240, 5, 1, 240, 14, t); });
   register_threads("conv_1x1_16to72_56", [](benchmark::State& st, int t) { conv(st, 16, 72, 1, 1, 1, 56, t); });
   register_threads("conv_1x1_16to96_112", [](benchmark::State& st, int t) { conv(st, 16, 96, 1, 1, 1, 112, t, false, Activation::silu); });
