@@ -242,7 +242,7 @@ TEST_CASE("conv2d 1x1: the same bits with the pixels in the tile's rows or in it
         Workspace ws;
         REQUIRE(ws.reserve(conv.workspace_bytes(big.shape(), Context{2}) + conv.workspace_bytes(small.shape(), Context{2})).ok());
         Tensor ys = Tensor::zeros(Shape{1, co, 7, 7}).value(), yb = Tensor::zeros(Shape{1, co, 16, 16}).value();
-        REQUIRE(conv.forward(split_ctx(t), small.view(), ys.view(), ws).ok());
+        { const Status st = conv.forward(split_ctx(t), small.view(), ys.view(), ws); REQUIRE_MESSAGE(st.ok(), st.to_string()); }
         REQUIRE(conv.forward(split_ctx(t), big.view(), yb.view(), ws).ok());
         bool same = true;
         for (std::size_t o = 0; o < co; ++o)

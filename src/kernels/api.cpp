@@ -118,7 +118,7 @@ Status check_gemm(const kernels::GemmArgs& g) {
   if (g.ldc < g.n) return bad("ldc " + std::to_string(g.ldc) + " < n");
   if (g.k == 0) return {};
   const bool typed = !g.b_weights.empty(), typed_a = !g.a_weights.empty();
-  const bool packed_here = g.packed_b && g.packed_b->isa() == active_table().isa;
+  const bool packed_here = g.packed_b && g.packed_b->bytes() && g.packed_b->isa() == active_table().isa;
   if ((!g.a && !typed_a) || (!g.b && !typed && !packed_here))
     return bad(std::string(g.a || typed_a ? "B" : "A") + " is null");
   if (typed_a && g.a_weights.ld < weight_row_bytes(g.a_weights.type, g.k))

@@ -187,7 +187,7 @@ void gemm_blocked(const KernelTable& t, const kernels::GemmArgs& g, float* ws) {
   // p.kc and p.nc equal the ISA's blocking whenever B has more than one
   // block in that direction. A call from column packed_b_col on starts
   // inside that column block's panels.
-  const bool packed = g.packed_b && g.packed_b->isa() == t.isa;
+  const bool packed = g.packed_b && g.packed_b->bytes() && g.packed_b->isa() == t.isa;
   const auto prepacked = [&](std::size_t jc, std::size_t pc, std::size_t kb) {
     const std::size_t col = g.packed_b_col + jc, block = col / bl.nc * bl.nc;
     const std::size_t cols = round_up(min_of(bl.nc, g.packed_b->n() - block), bl.nr);

@@ -380,7 +380,8 @@ struct Conv2d::Impl {
       slots = std::max(slots, std::size_t(t) * transposed_slot(c, n, t));
     const std::size_t plain = detail::aligned_bytes(rows_floats(c, n, gated) * sizeof(float)) +
                               input_floats(c, n, gated) * sizeof(float);
-    unsigned char* buf = s.take<unsigned char>(std::max(plain, slots));
+    const std::size_t bytes = std::max(plain, slots);
+    unsigned char* buf = bytes ? s.take<unsigned char>(bytes) : nullptr;  // (none from an empty workspace)
     s.room(matmul_workspace_bytes(ctx, c.p_.out_channels, n, c.p_.in_channels));
     return buf;
   }
